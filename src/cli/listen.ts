@@ -1,0 +1,104 @@
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { once } from "node:events";
+import { ConfigError, loadConfig, readSecret } from "../config/load.js";
+import { configSchema, type ListenerConfig } from "../config/schema.js";
+import { NdjsonWriter } from "../io/ndjson.js";
+import { parseHostPort } from "../net/address.js";
+import { type ListenerOptions, TrapListener, type UsmUser } from "../pet/listener.js";
+import { parseCommandArgs, UsageError } from "./usage.js";
+
+const HELP = `usage: petgate listen [--bind HOST:PORT] [--out FILE] [--config FILE]
+                      [--community NAME]... [--allow ADDR|CIDR]...
+
+Receives SNMPv1/v2c traps, v2c/v3 informs and SNMPv3 traps; decodes IPMI PETs; writes one JSON
+event per line to FILE (appending) or standard output. Counters go to standard error on SIGINT/SIGTERM.
+
+  --bind       UDP address; default 0.0.0.0:162 as root, else 0.0.0.0:1162
+  --config     petgate.yml (default: $PETGATE_CONFIG, else ./petgate.yml when present)
+  --community  accept this SNMPv1/v2c community (repeatable; replaces the config's list)
+  --allow      accept traps only from these sources (repeatable; replaces the config's list)`;
+
+export async function listenCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(
+    argv,
+    {
+      bind: { type: "string" },
+      out: { type: "string" },
+      config: { type: "string" },
+      community: { type: "string", multiple: true },
+      allow: { type: "string", multiple: true },
+    },
+    HELP,
+  );
+  let options: ListenerOptions;
+  try {
+    const cfg = listenerConfig(values.config);
+    options = listenerOptions({
+      ...cfg,
+      ...(values.bind !== undefined && { bind: values.bind }),
+      ...(values.community !== undefined && { communities: values.community }),
+      ...(values.allow !== undefined && { allowSources: values.allow }),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`petgate listen: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof RangeError || err instanceof Error) throw new UsageError(err.message);
+    throw err;
+  }
+
+  const out = values.out === undefined ? process.stdout : createWriteStream(values.out, { flags: "a" });
+  const writer = new NdjsonWriter(out);
+  const listener = await TrapListener.start(options, (event) => writer.write(event));
+  const { host, port } = listener.address();
+  const { requested, granted } = listener.receiveBuffer;
+  process.stderr.write(
+    `petgate: listening for SNMP traps on udp ${host}:${port}; receive buffer ${requested} bytes requested, ` +
+      `${granted} granted${rmemMaxNote(requested, granted)}\n`,
+  );
+
+  const signal = await Promise.race([once(process, "SIGINT"), once(process, "SIGTERM")]);
+  void signal;
+  await listener.close();
+  await writer.flush();
+  if (out !== process.stdout) out.end();
+  process.stderr.write(`petgate: stopped; counters ${JSON.stringify(listener.stats())}\n`);
+  return 0;
+}
+
+function listenerConfig(path: string | undefined): ListenerConfig {
+  const file = path ?? process.env.PETGATE_CONFIG ?? (existsSync("petgate.yml") ? "petgate.yml" : undefined);
+  return file === undefined ? configSchema.parse({}).listener : loadConfig(file).listener;
+}
+
+export function listenerOptions(cfg: ListenerConfig): ListenerOptions {
+  const defaultPort = process.getuid?.() === 0 ? 162 : 1162;
+  return {
+    bind: parseHostPort(cfg.bind ?? "", { host: "0.0.0.0", port: defaultPort }),
+    communities: cfg.communities,
+    allowSources: cfg.allowSources,
+    receiveBufferBytes: cfg.receiveBufferBytes,
+    users: cfg.users.map(
+      (u, i): UsmUser => ({
+        name: u.name,
+        level: u.level,
+        ...(u.authProtocol && { authProtocol: u.authProtocol }),
+        ...(u.authKey && { authKey: readSecret(u.authKey, `listener.users[${i}].authKey`) }),
+        ...(u.privProtocol && { privProtocol: u.privProtocol }),
+        ...(u.privKey && { privKey: readSecret(u.privKey, `listener.users[${i}].privKey`) }),
+      }),
+    ),
+  };
+}
+
+/** Linux grants at most net.core.rmem_max (and reports double what it grants). */
+function rmemMaxNote(requested: number, granted: number): string {
+  if (granted >= requested) return "";
+  try {
+    const max = readFileSync("/proc/sys/net/core/rmem_max", "utf8").trim();
+    return ` (capped by net.core.rmem_max=${max}; raise it with sysctl -w net.core.rmem_max=${requested})`;
+  } catch {
+    return "";
+  }
+}

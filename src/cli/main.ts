@@ -1,0 +1,40 @@
+import { decodeCommand } from "./decode.js";
+import { listenCommand } from "./listen.js";
+import { UsageError } from "./usage.js";
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  decode: decodeCommand,
+  listen: listenCommand,
+};
+
+const USAGE = `usage: petgate COMMAND [options]
+
+commands:
+  decode SPECIFIC_TRAP|NA HEX...   decode a Platform Event Trap varbind (as FreeIPMI ipmi-pet)
+  listen                           receive SNMP traps, decode PETs, write NDJSON
+
+petgate COMMAND --help for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h") {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`petgate: unknown command "${name}"\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`petgate ${name}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,23 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
+/** Wrong arguments: the message says which, the command exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: string[],
+  options: T,
+  help: string,
+) {
+  try {
+    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    if ((parsed.values as { help?: boolean }).help) {
+      process.stdout.write(`${help}\n`);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${help}`);
+  }
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from "node:fs";
+import { LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
+import { type Config, configSchema, type SecretRef } from "./schema.js";
+
+/** A configuration that cannot be used; every problem is listed with its path and line in the file. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: invalid configuration\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+  }
+  return parseConfig(text, file);
+}
+
+export function parseConfig(text: string, file: string): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `${file}:${lines.linePos(e.pos[0]).line}: YAML: ${e.message.split("\n")[0]}`),
+    );
+  }
+  const result = configSchema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data;
+  throw new ConfigError(file, result.error.issues.map((issue) => describeIssue(issue, doc, lines, file)));
+}
+
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  doc: ReturnType<typeof parseDocument>,
+  lines: LineCounter,
+  file: string,
+): string {
+  const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").slice(1);
+  // The deepest node that exists in the file locates the problem (a missing key points at its parent).
+  let line: number | undefined;
+  for (let n = issue.path.length; n >= 0 && line === undefined; n--) {
+    const node = doc.getIn(issue.path.slice(0, n) as (string | number)[], true) as { range?: [number] } | undefined;
+    if (node?.range) line = lines.linePos(node.range[0]).line;
+  }
+  return `${file}${line === undefined ? "" : `:${line}`}: ${path || "(top level)"}: ${issue.message}`;
+}
+
+/** Reads a secret reference; the error names where it looked, never what it found. */
+export function readSecret(ref: SecretRef, what: string): string {
+  if (ref.env !== undefined) {
+    const value = process.env[ref.env];
+    if (!value) throw new Error(`${what}: environment variable ${ref.env} is not set`);
+    return value;
+  }
+  try {
+    return readFileSync(ref.file as string, "utf8").replace(/\r?\n$/, "");
+  } catch (err) {
+    throw new Error(`${what}: cannot read ${ref.file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+}

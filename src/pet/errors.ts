@@ -1,0 +1,20 @@
+/** Why a PET could not be decoded; `code` is stable for counters and tests, `message` is for people. */
+export type PetDecodeErrorCode =
+  | "bad-input"
+  | "too-short"
+  | "too-long"
+  | "bad-specific-trap"
+  | "bad-severity"
+  | "bad-utc-offset"
+  | "oem-overrun"
+  | "oem-unterminated";
+
+export class PetDecodeError extends Error {
+  constructor(
+    readonly code: PetDecodeErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "PetDecodeError";
+  }
+}
