@@ -25,10 +25,13 @@ function log(line) {
   process.stderr.write(`bootstrap: ${line}\n`);
 }
 
+function tryRun(cmd, args, env = {}) {
+  return spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...env } }).status === 0;
+}
+
 function run(cmd, args, env = {}) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...env } });
-  if (r.status !== 0) {
-    log(`\`${cmd} ${args.join(" ")}\` failed (exit ${r.status ?? r.signal})`);
+  if (!tryRun(cmd, args, env)) {
+    log(`\`${cmd} ${args.join(" ")}\` failed`);
     process.exit(1);
   }
 }
@@ -38,6 +41,7 @@ function hasCommand(name) {
 }
 
 function debianInstalled(pkg) {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own field syntax
   const r = spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" });
   return r.status === 0 && r.stdout.includes("install ok installed");
 }
@@ -69,7 +73,12 @@ function ensureNodeModules() {
   const want = fileHash(join(root, "package-lock.json"));
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === want) return;
   log("installing npm dependencies (npm ci)");
-  run("npm", ["ci", "--no-audit", "--no-fund"]);
+  if (!tryRun("npm", ["ci", "--no-audit", "--no-fund"])) {
+    // Some npm releases write a lockfile without other platforms' optional packages and then refuse
+    // it in `npm ci` (npm/cli#4828); `npm install --no-save` installs the same locked versions.
+    log("npm ci refused the lockfile; installing the locked versions with npm install --no-save");
+    run("npm", ["install", "--no-save", "--no-audit", "--no-fund"]);
+  }
   writeFileSync(stamp, want);
 }
 
@@ -87,14 +96,20 @@ function ensureBuild() {
   const inputs = ["src", "workers", "bench"].filter((d) => existsSync(join(root, d)));
   const newest = Math.max(
     ...inputs.map((d) => newestMtime(join(root, d))),
-    ...["tsconfig.json", "tsconfig.build.json", "package-lock.json"].map((f) => statSync(join(root, f)).mtimeMs),
+    ...["tsconfig.json", "tsconfig.build.json", "package-lock.json"].map(
+      (f) => statSync(join(root, f)).mtimeMs,
+    ),
   );
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= newest) return;
   log("building (tsc)");
-  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
-    cwd: root,
-    stdio: "inherit",
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }
 

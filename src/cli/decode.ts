@@ -13,7 +13,11 @@ HEX is the PET varbind (OID 1.3.6.1.4.1.3183.1.1.1) as bytes (0x44 0x45 ...) or 
 Exit status 1 when any trap is malformed; the others still decode.`;
 
 export async function decodeCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: "boolean" }, file: { type: "string" } }, HELP);
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { json: { type: "boolean" }, file: { type: "string" } },
+    HELP,
+  );
   const lines =
     positionals.length > 0
       ? [positionals]
@@ -31,7 +35,8 @@ export async function decodeCommand(argv: string[]): Promise<number> {
     }
     failures++;
     const { code, message } = result.error;
-    if (values.json) process.stdout.write(`${JSON.stringify({ error: { code, message, line: index + 1 } })}\n`);
+    if (values.json)
+      process.stdout.write(`${JSON.stringify({ error: { code, message, line: index + 1 } })}\n`);
     else process.stderr.write(`petgate decode: ${where}${message}\n`);
   }
   return failures === 0 ? 0 : 1;

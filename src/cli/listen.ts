@@ -1,5 +1,5 @@
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { once } from "node:events";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { ConfigError, loadConfig, readSecret } from "../config/load.js";
 import { configSchema, type ListenerConfig } from "../config/schema.js";
 import { NdjsonWriter } from "../io/ndjson.js";

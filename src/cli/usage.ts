@@ -11,7 +11,12 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   help: string,
 ) {
   try {
-    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
     if ((parsed.values as { help?: boolean }).help) {
       process.stdout.write(`${help}\n`);
       process.exit(0);

@@ -35,7 +35,10 @@ export function parseConfig(text: string, file: string): Config {
   }
   const result = configSchema.safeParse(doc.toJS() ?? {});
   if (result.success) return result.data;
-  throw new ConfigError(file, result.error.issues.map((issue) => describeIssue(issue, doc, lines, file)));
+  throw new ConfigError(
+    file,
+    result.error.issues.map((issue) => describeIssue(issue, doc, lines, file)),
+  );
 }
 
 function describeIssue(
@@ -44,11 +47,16 @@ function describeIssue(
   lines: LineCounter,
   file: string,
 ): string {
-  const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").slice(1);
+  const path = issue.path
+    .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+    .join("")
+    .slice(1);
   // The deepest node that exists in the file locates the problem (a missing key points at its parent).
   let line: number | undefined;
   for (let n = issue.path.length; n >= 0 && line === undefined; n--) {
-    const node = doc.getIn(issue.path.slice(0, n) as (string | number)[], true) as { range?: [number] } | undefined;
+    const node = doc.getIn(issue.path.slice(0, n) as (string | number)[], true) as
+      | { range?: [number] }
+      | undefined;
     if (node?.range) line = lines.linePos(node.range[0]).line;
   }
   return `${file}${line === undefined ? "" : `:${line}`}: ${path || "(top level)"}: ${issue.message}`;

@@ -8,7 +8,9 @@ const secretRef = (what: string) =>
       file: z.string().min(1).optional().describe(`file holding the ${what} (trailing newline ignored)`),
     })
     .strict()
-    .refine((s) => (s.env === undefined) !== (s.file === undefined), { message: "give exactly one of env or file" });
+    .refine((s) => (s.env === undefined) !== (s.file === undefined), {
+      message: "give exactly one of env or file",
+    });
 
 const usmUser = z
   .object({
@@ -16,7 +18,10 @@ const usmUser = z
     level: z.enum(["noAuthNoPriv", "authNoPriv", "authPriv"]).default("authPriv"),
     authProtocol: z.enum(["sha", "sha256", "sha512"]).optional().describe("HMAC for authNoPriv/authPriv"),
     authKey: secretRef("authentication passphrase").optional(),
-    privProtocol: z.enum(["aes", "aes256b", "aes256r"]).optional().describe("cipher for authPriv (aes = AES-128-CFB)"),
+    privProtocol: z
+      .enum(["aes", "aes256b", "aes256r"])
+      .optional()
+      .describe("cipher for authPriv (aes = AES-128-CFB)"),
     privKey: secretRef("privacy passphrase").optional(),
   })
   .strict()
@@ -24,7 +29,11 @@ const usmUser = z
     const needsAuth = u.level !== "noAuthNoPriv";
     const needsPriv = u.level === "authPriv";
     if (needsAuth && !(u.authProtocol && u.authKey)) {
-      ctx.addIssue({ code: "custom", message: `${u.level} needs authProtocol and authKey`, path: ["authKey"] });
+      ctx.addIssue({
+        code: "custom",
+        message: `${u.level} needs authProtocol and authKey`,
+        path: ["authKey"],
+      });
     }
     if (needsPriv && !(u.privProtocol && u.privKey)) {
       ctx.addIssue({ code: "custom", message: "authPriv needs privProtocol and privKey", path: ["privKey"] });
@@ -39,7 +48,12 @@ export const listenerSchema = z
       .array(z.string())
       .default([])
       .describe("source addresses or CIDR blocks accepted; empty accepts any"),
-    receiveBufferBytes: z.number().int().positive().default(8 * 1024 * 1024).describe("UDP receive buffer asked for"),
+    receiveBufferBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024)
+      .describe("UDP receive buffer asked for"),
     users: z.array(usmUser).default([]).describe("SNMPv3 USM users (traps and informs)"),
   })
   .strict();

@@ -6,8 +6,7 @@ export type PetDecodeErrorCode =
   | "bad-specific-trap"
   | "bad-severity"
   | "bad-utc-offset"
-  | "oem-overrun"
-  | "oem-unterminated";
+  | "oem-overrun";
 
 export class PetDecodeError extends Error {
   constructor(

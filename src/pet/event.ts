@@ -1,9 +1,9 @@
 import { PetDecodeError } from "./errors.js";
 import { type OemFieldType, oemFieldText } from "./oem-fields.js";
 import { decodeSpecificTrap } from "./specific-trap.js";
+import { entityName } from "./tables/entity-ids.js";
 import { describeEventData } from "./tables/event-data.js";
 import { eventReadingClass, eventReadingTypeName, genericOffsetText } from "./tables/event-reading-types.js";
-import { entityName } from "./tables/entity-ids.js";
 import { manufacturerName } from "./tables/manufacturers.js";
 import { sensorSpecificOffsetText } from "./tables/sensor-specific.js";
 import { sensorTypeName } from "./tables/sensor-types.js";
@@ -89,14 +89,23 @@ function buildEvent(specificTrap: number | "NA", v: PetVarbind, lookupSensor?: S
   }
   const trap =
     specificTrap === "NA"
-      ? { ...lookupSensor?.(v.sensorDevice, v.sensorNumber), deassertion: false, offset: (v.eventData[0] as number) & 0x0f }
+      ? {
+          ...lookupSensor?.(v.sensorDevice, v.sensorNumber),
+          deassertion: false,
+          offset: (v.eventData[0] as number) & 0x0f,
+        }
       : decodeSpecificTrap(specificTrap);
   const sensorType = trap.sensorType ?? null;
   const eventReadingType = trap.eventReadingType ?? null;
   const detail =
     sensorType === null || eventReadingType === null
       ? {}
-      : describeEventData({ sensorType, eventReadingType, offset: trap.offset, eventData: v.eventData.subarray(0, 3) });
+      : describeEventData({
+          sensorType,
+          eventReadingType,
+          offset: trap.offset,
+          eventData: v.eventData.subarray(0, 3),
+        });
   return {
     specificTrap: specificTrap === "NA" ? null : specificTrap,
     sensorType,
@@ -105,7 +114,10 @@ function buildEvent(specificTrap: number | "NA", v: PetVarbind, lookupSensor?: S
     eventReadingTypeName: eventReadingType === null ? null : eventReadingTypeName(eventReadingType),
     eventOffset: trap.offset,
     eventDirection: trap.deassertion ? "deassertion" : "assertion",
-    event: sensorType === null || eventReadingType === null ? null : offsetText(sensorType, eventReadingType, trap.offset),
+    event:
+      sensorType === null || eventReadingType === null
+        ? null
+        : offsetText(sensorType, eventReadingType, trap.offset),
     eventData2Text: detail.eventData2 ?? null,
     eventData3Text: detail.eventData3 ?? null,
     severity,
@@ -142,13 +154,19 @@ function offsetText(sensorType: number, eventReadingType: number, offset: number
   }
 }
 
-function eventTime(localTimestamp: number, utcOffsetMinutes: number | null): Pick<PetEvent, "time" | "timeBasis"> {
+function eventTime(
+  localTimestamp: number,
+  utcOffsetMinutes: number | null,
+): Pick<PetEvent, "time" | "timeBasis"> {
   if (localTimestamp === 0) return { time: null, timeBasis: "unspecified" };
   const localMs = (PET_EPOCH_UNIX + localTimestamp) * 1000;
   if (utcOffsetMinutes === null) {
     return { time: new Date(localMs).toISOString().slice(0, 19), timeBasis: "bmc-local" };
   }
-  return { time: new Date(localMs - utcOffsetMinutes * 60_000).toISOString().replace(".000Z", "Z"), timeBasis: "utc" };
+  return {
+    time: new Date(localMs - utcOffsetMinutes * 60_000).toISOString().replace(".000Z", "Z"),
+    timeBasis: "utc",
+  };
 }
 
 function hex2(n: number): string {

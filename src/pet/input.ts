@@ -12,12 +12,14 @@ export interface PetInput {
  */
 export function parsePetInput(tokens: readonly string[]): PetInput {
   const [first, ...rest] = tokens;
-  if (first === undefined) throw new PetDecodeError("bad-input", "expected SPECIFIC_TRAP|NA followed by hex bytes");
+  if (first === undefined)
+    throw new PetDecodeError("bad-input", "expected SPECIFIC_TRAP|NA followed by hex bytes");
   let specificTrap: number | "NA";
   if (/^na$/i.test(first)) specificTrap = "NA";
   else if (/^(0x[0-9a-f]+|\d+)$/i.test(first)) specificTrap = Number(first);
   else throw new PetDecodeError("bad-input", `specific trap "${first}" is neither a number nor NA`);
-  if (rest.length === 0) throw new PetDecodeError("bad-input", "no PET varbind bytes after the specific trap");
+  if (rest.length === 0)
+    throw new PetDecodeError("bad-input", "no PET varbind bytes after the specific trap");
   const hex = rest.map((t, i) => {
     const digits = t.replace(/^0x/i, "").replaceAll(":", "");
     if (!/^([0-9a-f]{2})+$/i.test(digits) && !/^[0-9a-f]$/i.test(digits)) {

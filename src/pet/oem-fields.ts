@@ -32,7 +32,8 @@ export function decodeOemFields(buf: Buffer): OemField[] {
     fields.push({ type: TYPES[typeLength >>> 6] as OemFieldType, data: buf.subarray(at + 1, end) });
     at = end;
   }
-  throw new PetDecodeError("oem-unterminated", "OEM custom fields are not ended by 0xC1");
+  // No 0xC1 although the fields fill the varbind exactly: some BMCs omit it, and ipmi-pet accepts it.
+  return fields;
 }
 
 export function encodeOemFields(fields: readonly OemField[]): Buffer {

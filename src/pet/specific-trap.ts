@@ -19,7 +19,10 @@ export function decodeSpecificTrap(n: number): SpecificTrap {
   }
   if ((n & RESERVED_BITS) !== 0) {
     const hex = `0x${n.toString(16).padStart(8, "0")}`;
-    throw new PetDecodeError("bad-specific-trap", `specific trap ${n} (${hex}) sets reserved bits 31:24 or 6:4`);
+    throw new PetDecodeError(
+      "bad-specific-trap",
+      `specific trap ${n} (${hex}) sets reserved bits 31:24 or 6:4`,
+    );
   }
   return {
     sensorType: (n >>> 16) & 0xff,
@@ -30,5 +33,10 @@ export function decodeSpecificTrap(n: number): SpecificTrap {
 }
 
 export function encodeSpecificTrap(t: SpecificTrap): number {
-  return ((t.sensorType & 0xff) << 16) | ((t.eventReadingType & 0xff) << 8) | (t.deassertion ? 0x80 : 0) | (t.offset & 0x0f);
+  return (
+    ((t.sensorType & 0xff) << 16) |
+    ((t.eventReadingType & 0xff) << 8) |
+    (t.deassertion ? 0x80 : 0) |
+    (t.offset & 0x0f)
+  );
 }

@@ -74,7 +74,7 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
   const { pdu } = n;
   const isV1 = pdu.type === snmp.PduType.Trap;
   const varbinds = isV1 ? pdu.varbinds : pdu.varbinds.filter((vb) => !V2_HEADER_OIDS.has(vb.oid));
-  const trapOid = isV1 ? v1TrapOid(pdu) : String(valueOf(pdu.varbinds, SNMP_TRAP_OID) ?? "");
+  const trapOid = isV1 ? v1TrapOid(pdu) : String(varbindValue(pdu.varbinds, SNMP_TRAP_OID) ?? "");
   const snmpContext: SnmpContext = {
     version: isV1 ? "v1" : pdu.user !== undefined ? "v3" : "v2c",
     pdu: pdu.type === snmp.PduType.InformRequest ? "inform" : "trap",
@@ -82,9 +82,9 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
     ...(pdu.user !== undefined && { user: pdu.user }),
     trapOid,
   };
-  const agentAddress = isV1 ? pdu.agentAddr : valueOf(pdu.varbinds, SNMP_TRAP_ADDRESS_OID);
-  const enterprise = isV1 ? pdu.enterprise : valueOf(pdu.varbinds, SNMP_TRAP_ENTERPRISE_OID);
-  const uptime = isV1 ? pdu.upTime : valueOf(pdu.varbinds, SYS_UPTIME_OID);
+  const agentAddress = isV1 ? pdu.agentAddr : varbindValue(pdu.varbinds, SNMP_TRAP_ADDRESS_OID);
+  const enterprise = isV1 ? pdu.enterprise : varbindValue(pdu.varbinds, SNMP_TRAP_ENTERPRISE_OID);
+  const uptime = isV1 ? pdu.upTime : varbindValue(pdu.varbinds, SYS_UPTIME_OID);
   if (typeof agentAddress === "string") snmpContext.agentAddress = agentAddress;
   if (typeof enterprise === "string") snmpContext.enterprise = enterprise;
   if (typeof uptime === "number") snmpContext.uptime = uptime;
@@ -95,7 +95,7 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
   };
 
   const specific = petSpecificTrap(trapOid);
-  const octets = valueOf(varbinds, PET_VARBIND_OID);
+  const octets = varbindValue(varbinds, PET_VARBIND_OID);
   if (specific !== undefined && Buffer.isBuffer(octets)) {
     const decoded = decodePet(specific, octets, lookupSensor);
     if (decoded.ok) return { ...envelope, kind: "pet", pet: decoded.event };
@@ -105,7 +105,12 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
   return { ...envelope, kind: "trap", varbinds: varbinds.map(varbindJson) };
 }
 
-const V2_HEADER_OIDS = new Set([SYS_UPTIME_OID, SNMP_TRAP_OID, SNMP_TRAP_ADDRESS_OID, SNMP_TRAP_ENTERPRISE_OID]);
+const V2_HEADER_OIDS = new Set([
+  SYS_UPTIME_OID,
+  SNMP_TRAP_OID,
+  SNMP_TRAP_ADDRESS_OID,
+  SNMP_TRAP_ENTERPRISE_OID,
+]);
 
 /** RFC 3584 §3.1.2 mapping of an SNMPv1 trap header to an snmpTrapOID. */
 function v1TrapOid(pdu: ReceivedNotification["pdu"]): string {
@@ -120,16 +125,20 @@ function petSpecificTrap(trapOid: string): number | undefined {
   return /^\d+$/.test(rest) ? Number(rest) : undefined;
 }
 
-function valueOf(varbinds: ReceivedNotification["pdu"]["varbinds"], oid: string): unknown {
+function varbindValue(varbinds: ReceivedNotification["pdu"]["varbinds"], oid: string): unknown {
   return varbinds.find((vb) => vb.oid === oid)?.value;
 }
-
 
 function varbindJson(vb: ReceivedNotification["pdu"]["varbinds"][number]): VarbindJson {
   const type = snmp.ObjectType[vb.type] ?? String(vb.type);
   if (Buffer.isBuffer(vb.value)) {
     const printable = /^[\x20-\x7e\t\r\n]*$/.test(vb.value.toString("latin1"));
-    return { oid: vb.oid, type, value: printable ? vb.value.toString("latin1") : null, hex: vb.value.toString("hex") };
+    return {
+      oid: vb.oid,
+      type,
+      value: printable ? vb.value.toString("latin1") : null,
+      hex: vb.value.toString("hex"),
+    };
   }
   const { value } = vb;
   if (typeof value === "number" || typeof value === "string") return { oid: vb.oid, type, value };

@@ -47,7 +47,10 @@ export function decodePetVarbind(octets: Uint8Array): PetVarbind {
     );
   }
   if (octets.length > PET_MAX_LENGTH) {
-    throw new PetDecodeError("too-long", `PET varbind is ${octets.length} bytes; at most ${PET_MAX_LENGTH} are allowed`);
+    throw new PetDecodeError(
+      "too-long",
+      `PET varbind is ${octets.length} bytes; at most ${PET_MAX_LENGTH} are allowed`,
+    );
   }
   const r = new ByteReader(octets);
   const guid = r.bytes(16);
@@ -84,6 +87,9 @@ export function decodePetVarbind(octets: Uint8Array): PetVarbind {
 export function encodePetVarbind(v: PetVarbind): Buffer {
   if (v.guid.length !== 16 || v.eventData.length !== 8) {
     throw new RangeError("a PET varbind needs a 16-byte GUID and 8 event data bytes");
+  }
+  if (v.utcOffsetMinutes === -1) {
+    throw new RangeError("a UTC offset of -1 min cannot be sent: its encoding 0xFFFF means unspecified");
   }
   return new ByteWriter()
     .bytes(v.guid)

@@ -1,0 +1,32 @@
+// PET 1.0 Table 3-2, Event Severity (the same codes as the PEF filter severity, IPMI 2.0 Table 30-2).
+export type PetSeverity =
+  | "unspecified"
+  | "monitor"
+  | "information"
+  | "ok"
+  | "non-critical"
+  | "critical"
+  | "non-recoverable";
+
+const SEVERITY_CODES: Readonly<Record<PetSeverity, number>> = {
+  unspecified: 0x00,
+  monitor: 0x01,
+  information: 0x02,
+  ok: 0x04,
+  "non-critical": 0x08,
+  critical: 0x10,
+  "non-recoverable": 0x20,
+};
+
+const SEVERITY_BY_CODE: ReadonlyMap<number, PetSeverity> = new Map(
+  Object.entries(SEVERITY_CODES).map(([name, code]) => [code, name as PetSeverity]),
+);
+
+/** The severity a PET byte 26 code names; undefined for any value the spec does not define. */
+export function petSeverity(code: number): PetSeverity | undefined {
+  return SEVERITY_BY_CODE.get(code);
+}
+
+export function petSeverityCode(s: PetSeverity): number {
+  return SEVERITY_CODES[s];
+}

@@ -1,0 +1,276 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { netSnmp, outcomes, type RunningListener, startListener, waitFor } from "../support/listener.js";
+import { DELL_CHASSIS_INTRUSION } from "./vectors.js";
+
+const PET_ENTERPRISE = "1.3.6.1.4.1.3183.1.1";
+const PET_VARBIND = `${PET_ENTERPRISE}.1`;
+const TEMP_UCR_HIGH =
+  "a123456789abcdefa123456789abcdef00011afd41f6003c20201020010701" +
+  "09ffff0000000000" +
+  "1900001291" +
+  "0f02c1";
+
+const V3_USER = {
+  name: "petgate",
+  level: "authPriv" as const,
+  authProtocol: "sha256" as const,
+  authKey: "auth-passphrase-1",
+  privProtocol: "aes" as const,
+  privKey: "priv-passphrase-1",
+};
+const V3_ARGS = [
+  "-v",
+  "3",
+  "-e",
+  "0x80001f8880c0ffee0001",
+  "-u",
+  "petgate",
+  "-l",
+  "authPriv",
+  "-a",
+  "SHA-256",
+];
+
+let running: RunningListener | undefined;
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+describe("trap listener with net-snmp's snmptrap as the sender", () => {
+  it("decodes an SNMPv1 PET into a PetEvent", async () => {
+    running = await startListener();
+    const { target, events, listener } = running;
+    await netSnmp("snmptrap", [
+      "-v",
+      "1",
+      "-c",
+      "public",
+      target,
+      PET_ENTERPRISE,
+      "192.0.2.10",
+      "6",
+      "356224",
+      "4711",
+      PET_VARBIND,
+      "x",
+      DELL_CHASSIS_INTRUSION.hex,
+    ]);
+    const event = await waitFor("the PET", () => events[0]);
+    expect(event.kind).toBe("pet");
+    if (event.kind !== "pet") return;
+    expect(event.snmp).toMatchObject({
+      version: "v1",
+      pdu: "trap",
+      community: "public",
+      agentAddress: "192.0.2.10",
+      uptime: 4711,
+    });
+    expect(event.snmp.trapOid).toBe(`${PET_ENTERPRISE}.0.356224`);
+    expect(event.source.address).toBe("127.0.0.1");
+    expect(event.pet).toMatchObject({
+      specificTrap: 356224,
+      sensorTypeName: "Physical Security",
+      event: "General Chassis Intrusion",
+      eventDirection: "deassertion",
+      severity: "ok",
+      guid: "44454c4c-5000-1059-8043-b2c04f333358",
+      manufacturerName: "Dell Inc.",
+      sensorNumber: 115,
+      time: "2011-10-10T20:50:46",
+      timeBasis: "bmc-local",
+    });
+    expect(listener.stats()).toMatchObject({ received: 1, pet: 1 });
+  });
+
+  it("decodes an SNMPv2c PET, the specific trap being the last arc of snmpTrapOID.0", async () => {
+    running = await startListener();
+    const { target, events } = running;
+    await netSnmp("snmptrap", [
+      "-v",
+      "2c",
+      "-c",
+      "public",
+      target,
+      "",
+      `${PET_ENTERPRISE}.0.65801`,
+      PET_VARBIND,
+      "x",
+      TEMP_UCR_HIGH,
+    ]);
+    const event = await waitFor("the PET", () => events[0]);
+    expect(event.kind === "pet" && event.pet).toMatchObject({
+      specificTrap: 65801,
+      sensorTypeName: "Temperature",
+      eventDirection: "assertion",
+      severity: "critical",
+      time: "2012-05-07T18:11:50Z",
+      utcOffsetMinutes: 60,
+    });
+    expect(event.snmp.version).toBe("v2c");
+  });
+
+  it("acknowledges an SNMPv2c inform (snmpinform returns only once answered)", async () => {
+    running = await startListener();
+    const { target, events, listener } = running;
+    await netSnmp("snmpinform", [
+      "-v",
+      "2c",
+      "-c",
+      "public",
+      target,
+      "",
+      `${PET_ENTERPRISE}.0.356224`,
+      PET_VARBIND,
+      "x",
+      DELL_CHASSIS_INTRUSION.hex,
+    ]);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.snmp.pdu).toBe("inform");
+    expect(listener.stats()).toMatchObject({ received: 1, pet: 1, reports: 0 });
+  });
+
+  it("accepts SNMPv3 authPriv (SHA-256 + AES) traps and informs from a configured user", async () => {
+    running = await startListener({ users: [V3_USER] });
+    const { target, events, listener } = running;
+    const keys = ["-A", V3_USER.authKey, "-x", "AES", "-X", V3_USER.privKey];
+    await netSnmp("snmptrap", [
+      ...V3_ARGS,
+      ...keys,
+      target,
+      "",
+      `${PET_ENTERPRISE}.0.356224`,
+      PET_VARBIND,
+      "x",
+      DELL_CHASSIS_INTRUSION.hex,
+    ]);
+    const trap = await waitFor("the v3 trap", () => events[0]);
+    expect(trap.snmp).toMatchObject({ version: "v3", user: "petgate", pdu: "trap" });
+    expect(trap.kind).toBe("pet");
+    // An inform makes snmpinform discover the receiver's engine first: that exchange is a USM report.
+    await netSnmp("snmpinform", [
+      "-v",
+      "3",
+      "-u",
+      "petgate",
+      "-l",
+      "authPriv",
+      "-a",
+      "SHA-256",
+      ...keys,
+      target,
+      "",
+      `${PET_ENTERPRISE}.0.356224`,
+      PET_VARBIND,
+      "x",
+      DELL_CHASSIS_INTRUSION.hex,
+    ]);
+    expect(events.map((e) => e.snmp.pdu)).toEqual(["trap", "inform"]);
+    expect(listener.stats().reports).toBeGreaterThanOrEqual(1);
+  });
+
+  it("rejects a wrong community, a wrong SNMPv3 key and a disallowed source, counting each reason", async () => {
+    running = await startListener({ users: [V3_USER], allowSources: ["127.0.0.1/32"] });
+    const { target, events, listener } = running;
+    await netSnmp("snmptrap", [
+      "-v",
+      "2c",
+      "-c",
+      "private",
+      target,
+      "",
+      `${PET_ENTERPRISE}.0.65801`,
+      PET_VARBIND,
+      "x",
+      TEMP_UCR_HIGH,
+    ]);
+    await netSnmp("snmptrap", [
+      ...V3_ARGS,
+      "-A",
+      "not-the-passphrase",
+      "-x",
+      "AES",
+      "-X",
+      V3_USER.privKey,
+      target,
+      "",
+      `${PET_ENTERPRISE}.0.65801`,
+      PET_VARBIND,
+      "x",
+      TEMP_UCR_HIGH,
+    ]);
+    await waitFor("two rejections", () => listener.stats().received === 2);
+    await running.close();
+
+    running = await startListener({ allowSources: ["198.51.100.0/24"] });
+    await netSnmp("snmptrap", [
+      "-v",
+      "2c",
+      "-c",
+      "public",
+      running.target,
+      "",
+      `${PET_ENTERPRISE}.0.65801`,
+      PET_VARBIND,
+      "x",
+      TEMP_UCR_HIGH,
+    ]);
+    await waitFor("the disallowed packet", () => running?.listener.stats().received === 1);
+
+    expect(events).toEqual([]);
+    expect(running.events).toEqual([]);
+    expect(listener.stats().rejected).toMatchObject({ community: 1, auth: 1 });
+    expect(running.listener.stats().rejected).toMatchObject({ source: 1 });
+  });
+
+  it("passes a non-PET trap through with its varbinds", async () => {
+    running = await startListener();
+    const { target, events, listener } = running;
+    await netSnmp("snmptrap", [
+      "-v",
+      "2c",
+      "-c",
+      "public",
+      target,
+      "",
+      "1.3.6.1.6.3.1.1.5.3",
+      "1.3.6.1.2.1.2.2.1.1.2",
+      "i",
+      "2",
+      "1.3.6.1.2.1.2.2.1.2.2",
+      "s",
+      "eth1",
+    ]);
+    const event = await waitFor("the linkDown trap", () => events[0]);
+    expect(event).toMatchObject({
+      kind: "trap",
+      snmp: { trapOid: "1.3.6.1.6.3.1.1.5.3", version: "v2c" },
+      varbinds: [
+        { oid: "1.3.6.1.2.1.2.2.1.1.2", type: "Integer", value: 2 },
+        { oid: "1.3.6.1.2.1.2.2.1.2.2", type: "OctetString", value: "eth1", hex: "65746831" },
+      ],
+    });
+    expect(listener.stats()).toMatchObject({ nonPet: 1 });
+  });
+
+  it("keeps a PET whose varbind is malformed as a generic trap with the reason", async () => {
+    running = await startListener();
+    const { target, events, listener } = running;
+    await netSnmp("snmptrap", [
+      "-v",
+      "2c",
+      "-c",
+      "public",
+      target,
+      "",
+      `${PET_ENTERPRISE}.0.65801`,
+      PET_VARBIND,
+      "x",
+      "0011223344",
+    ]);
+    const event = await waitFor("the trap", () => events[0]);
+    expect(event.kind === "trap" && event.petError).toMatchObject({ code: "too-short" });
+    expect(listener.stats()).toMatchObject({ received: 1, petMalformed: 1 });
+    expect(outcomes(listener.stats())).toBe(1);
+  });
+});
