@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
-import { ConfigError, loadConfig, readSecret } from "../config/load.js";
+import { ConfigError, loadConfig, readSecret, SecretError } from "../config/load.js";
 import { configSchema, type ListenerConfig } from "../config/schema.js";
 import { NdjsonWriter } from "../io/ndjson.js";
 import { parseHostPort } from "../net/address.js";
@@ -40,11 +40,12 @@ export async function listenCommand(argv: string[]): Promise<number> {
       ...(values.allow !== undefined && { allowSources: values.allow }),
     });
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof SecretError) {
       process.stderr.write(`petgate listen: ${err.message}\n`);
       return 1;
     }
-    if (err instanceof RangeError || err instanceof Error) throw new UsageError(err.message);
+    // A bad --bind or --allow value.
+    if (err instanceof RangeError) throw new UsageError(err.message);
     throw err;
   }
 
@@ -58,8 +59,7 @@ export async function listenCommand(argv: string[]): Promise<number> {
       `${granted} granted${rmemMaxNote(requested, granted)}\n`,
   );
 
-  const signal = await Promise.race([once(process, "SIGINT"), once(process, "SIGTERM")]);
-  void signal;
+  await Promise.race([once(process, "SIGINT"), once(process, "SIGTERM")]);
   await listener.close();
   await writer.flush();
   if (out !== process.stdout) out.end();

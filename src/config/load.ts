@@ -35,10 +35,15 @@ export function parseConfig(text: string, file: string): Config {
   }
   const result = configSchema.safeParse(doc.toJS() ?? {});
   if (result.success) return result.data;
-  throw new ConfigError(
-    file,
-    result.error.issues.map((issue) => describeIssue(issue, doc, lines, file)),
+  const problems = result.error.issues.flatMap((issue) =>
+    // An unknown key is reported at the key itself, one problem each.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) =>
+          describeIssue({ ...issue, path: [...issue.path, key], message: "unknown key" }, doc, lines, file),
+        )
+      : [describeIssue(issue, doc, lines, file)],
   );
+  throw new ConfigError(file, problems);
 }
 
 function describeIssue(
@@ -62,16 +67,23 @@ function describeIssue(
   return `${file}${line === undefined ? "" : `:${line}`}: ${path || "(top level)"}: ${issue.message}`;
 }
 
-/** Reads a secret reference; the error names where it looked, never what it found. */
+/** A secret that could not be read; names where it looked, never what it found. */
+export class SecretError extends Error {
+  override name = "SecretError";
+}
+
+/** Reads a secret reference. */
 export function readSecret(ref: SecretRef, what: string): string {
   if (ref.env !== undefined) {
     const value = process.env[ref.env];
-    if (!value) throw new Error(`${what}: environment variable ${ref.env} is not set`);
+    if (!value) throw new SecretError(`${what}: environment variable ${ref.env} is not set`);
     return value;
   }
   try {
     return readFileSync(ref.file as string, "utf8").replace(/\r?\n$/, "");
   } catch (err) {
-    throw new Error(`${what}: cannot read ${ref.file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    throw new SecretError(
+      `${what}: cannot read ${ref.file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
+    );
   }
 }

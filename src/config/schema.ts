@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseCidr, parseHostPort } from "../net/address.js";
 
 /** A secret is read from an environment variable or a file, never written in the config itself. */
 const secretRef = (what: string) =>
@@ -42,10 +43,14 @@ const usmUser = z
 
 export const listenerSchema = z
   .object({
-    bind: z.string().optional().describe("UDP HOST:PORT; default 0.0.0.0:162 as root, else 0.0.0.0:1162"),
+    bind: z
+      .string()
+      .refine((s) => isHostPort(s), "expected HOST:PORT, e.g. 0.0.0.0:162 or [::]:162")
+      .optional()
+      .describe("UDP HOST:PORT; default 0.0.0.0:162 as root, else 0.0.0.0:1162"),
     communities: z.array(z.string().min(1)).default(["public"]).describe("SNMPv1/v2c communities accepted"),
     allowSources: z
-      .array(z.string())
+      .array(z.string().refine((s) => parseCidr(s) !== undefined, "not an IP address or CIDR block"))
       .default([])
       .describe("source addresses or CIDR blocks accepted; empty accepts any"),
     receiveBufferBytes: z
@@ -57,6 +62,15 @@ export const listenerSchema = z
     users: z.array(usmUser).default([]).describe("SNMPv3 USM users (traps and informs)"),
   })
   .strict();
+
+function isHostPort(s: string): boolean {
+  try {
+    parseHostPort(s, { host: "0.0.0.0", port: 162 });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const configSchema = z
   .object({

@@ -15,6 +15,19 @@ export function parseHostPort(text: string, defaults: HostPort): HostPort {
   return { host: m[1] ?? (m[2] || defaults.host), port };
 }
 
+/** Parses "10.0.0.0/8", "::1" or "fd00::/8"; undefined when it is neither an address nor a CIDR block. */
+export function parseCidr(
+  entry: string,
+): { address: string; prefix: number; type: "ipv4" | "ipv6" } | undefined {
+  const [address = "", prefix, extra] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return undefined;
+  const max = family === 4 ? 32 : 128;
+  const bits = prefix === undefined ? max : /^\d+$/.test(prefix) ? Number(prefix) : Number.NaN;
+  if (!(bits >= 0 && bits <= max)) return undefined;
+  return { address, prefix: bits, type: family === 4 ? "ipv4" : "ipv6" };
+}
+
 /** An allow-list of addresses and CIDR blocks ("10.0.0.0/8", "::1"); empty means everything is allowed. */
 export class AddressAllowList {
   private readonly list = new BlockList();
@@ -22,15 +35,9 @@ export class AddressAllowList {
 
   constructor(entries: readonly string[]) {
     for (const entry of entries) {
-      const [address = "", prefix] = entry.split("/");
-      const family = isIP(address);
-      if (family === 0) throw new RangeError(`"${entry}" is not an IP address or CIDR block`);
-      const type = family === 4 ? "ipv4" : "ipv6";
-      const bits = prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix);
-      if (!Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)) {
-        throw new RangeError(`"${entry}" has an impossible prefix length`);
-      }
-      this.list.addSubnet(address, bits, type);
+      const cidr = parseCidr(entry);
+      if (!cidr) throw new RangeError(`"${entry}" is not an IP address or CIDR block`);
+      this.list.addSubnet(cidr.address, cidr.prefix, cidr.type);
     }
     this.size = entries.length;
   }

@@ -1,0 +1,137 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DELL_CHASSIS_INTRUSION } from "../pet/vectors.js";
+import { petgate, petgateDaemon } from "../support/cli.js";
+import { netSnmp, waitFor } from "../support/listener.js";
+
+const PET = "1.3.6.1.4.1.3183.1.1";
+
+describe("petgate listen", () => {
+  it("turns a real snmptrap PET into one NDJSON line and prints its counters on SIGINT", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "petgate-listen-"));
+    const out = join(dir, "events.ndjson");
+    const d = await petgateDaemon(
+      ["listen", "--bind", "127.0.0.1:0", "--out", out],
+      /udp 127\.0\.0\.1:(\d+);/,
+    );
+    expect(d.stderr()).toMatch(/receive buffer \d+ bytes requested, \d+ granted/);
+    await netSnmp("snmptrap", [
+      "-v",
+      "1",
+      "-c",
+      "public",
+      `udp:127.0.0.1:${d.match[1]}`,
+      PET,
+      "127.0.0.1",
+      "6",
+      "356224",
+      "0",
+      `${PET}.1`,
+      "x",
+      DELL_CHASSIS_INTRUSION.hex,
+    ]);
+    const line = await waitFor("the NDJSON line", () => {
+      try {
+        return readFileSync(out, "utf8").split("\n")[0] || undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    expect(JSON.parse(line)).toMatchObject({ kind: "pet", pet: { event: "General Chassis Intrusion" } });
+    d.child.kill("SIGINT");
+    expect(await d.exited).toBe(0);
+    const counters = JSON.parse(d.stderr().match(/counters (\{.*\})/)?.[1] ?? "null");
+    expect(counters).toMatchObject({ received: 1, pet: 1, nonPet: 0, rejected: { malformed: 0 } });
+  });
+
+  it("fails start-up on a bad config, naming each bad line's path, without a stack trace", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "petgate-config-"));
+    const file = join(dir, "petgate.yml");
+    writeFileSync(
+      file,
+      [
+        "listener:",
+        "  communities: [public]",
+        "  receiveBufferBytes: lots",
+        "  users:",
+        "    - name: petgate",
+        "      level: authPriv",
+        "      authProtocol: md5",
+        "      authKey: { env: PETGATE_TEST_AUTH }",
+        "    - name: other",
+        "      authProtocol: sha",
+        "      authKey: { file: /etc/petgate/auth }",
+      ].join("\n"),
+    );
+    const r = await petgate(["listen", "--config", file, "--bind", "127.0.0.1:0"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}:3: listener.receiveBufferBytes:`);
+    expect(r.stderr).toContain(`${file}:7: listener.users[0].authProtocol:`);
+    expect(r.stderr).toContain(
+      `${file}:9: listener.users[1].privKey: authPriv needs privProtocol and privKey`,
+    );
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("reads SNMPv3 keys from the environment and never prints them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "petgate-config-"));
+    const file = join(dir, "petgate.yml");
+    writeFileSync(
+      file,
+      [
+        "listener:",
+        "  users:",
+        "    - name: petgate",
+        "      authProtocol: sha256",
+        "      authKey: { env: PETGATE_TEST_AUTH }",
+        "      privProtocol: aes",
+        "      privKey: { env: PETGATE_TEST_PRIV }",
+      ].join("\n"),
+    );
+    const missing = await petgate(["listen", "--config", file, "--bind", "127.0.0.1:0"], "", {
+      PETGATE_TEST_AUTH: "s3cret-auth-value",
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(
+      "listener.users[0].privKey: environment variable PETGATE_TEST_PRIV is not set",
+    );
+    expect(missing.stderr).not.toContain("s3cret-auth-value");
+
+    const env = { PETGATE_TEST_AUTH: "s3cret-auth-value", PETGATE_TEST_PRIV: "s3cret-priv-value" };
+    const d = await petgateDaemon(
+      ["listen", "--config", file, "--bind", "127.0.0.1:0"],
+      /udp 127\.0\.0\.1:(\d+);/,
+      env,
+    );
+    await netSnmp("snmptrap", [
+      "-v",
+      "3",
+      "-e",
+      "0x80001f8880c0ffee0002",
+      "-u",
+      "petgate",
+      "-l",
+      "authPriv",
+      "-a",
+      "SHA-256",
+      "-A",
+      env.PETGATE_TEST_AUTH,
+      "-x",
+      "AES",
+      "-X",
+      env.PETGATE_TEST_PRIV,
+      `udp:127.0.0.1:${d.match[1]}`,
+      "",
+      `${PET}.0.356224`,
+      `${PET}.1`,
+      "x",
+      DELL_CHASSIS_INTRUSION.hex,
+    ]);
+    d.child.kill("SIGTERM");
+    expect(await d.exited).toBe(0);
+    expect(d.stderr()).toMatch(/"pet":1/);
+    expect(d.stderr()).not.toContain("s3cret");
+  });
+});

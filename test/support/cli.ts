@@ -1,0 +1,49 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The built `petgate` command (npm test builds it first). */
+export const PETGATE = fileURLToPath(new URL("../../bin/petgate.js", import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function petgate(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PETGATE, ...args], { env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? "");
+  });
+}
+
+/** Starts a long-running petgate command and resolves once its stderr matches `ready`. */
+export function petgateDaemon(
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{
+  child: ChildProcess;
+  match: RegExpMatchArray;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PETGATE, ...args], { env: { ...process.env, ...env } });
+    let stderr = "";
+    const exited = new Promise<number | null>((r) => child.on("close", r));
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      const match = stderr.match(ready);
+      if (match) resolve({ child, match, stderr: () => stderr, exited });
+    });
+    child.on("error", reject);
+    void exited.then((code) => reject(new Error(`petgate exited (${code}) before ready:\n${stderr}`)));
+  });
+}
