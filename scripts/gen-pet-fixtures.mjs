@@ -2,10 +2,9 @@
 // Generate test/fixtures/pet/freeipmi-golden.json: PET varbinds built here from structured case
 // definitions, decoded by FreeIPMI `ipmi-pet` against an SDR cache read from OpenIPMI `ipmi_sim`.
 //
-//   node scripts/gen-pet-fixtures.mjs            (needs freeipmi-tools + openipmi installed)
-//   SHARED_DIR=/path/to/shared node scripts/gen-pet-fixtures.mjs
+//   node scripts/gen-pet-fixtures.mjs [--out FILE]   (needs freeipmi-tools + openipmi installed)
 //
-// SHARED_DIR defaults to ../shared next to the repository; the simulator is $SHARED_DIR/interop/ipmi_sim.
+// The simulator set-up is test/interop/ipmi_sim.
 // Plain Node (>= 20), no npm dependencies. Deterministic: fixed GUIDs, timestamps and TZ=UTC.
 import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
@@ -15,9 +14,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const sharedDir = path.resolve(process.env.SHARED_DIR || path.join(repo, "..", "shared"));
-const simDir = path.join(sharedDir, "interop", "ipmi_sim");
-const outFile = path.join(repo, "test", "fixtures", "pet", "freeipmi-golden.json");
+// The OpenIPMI ipmi_sim set-up the SDR cache comes from (a copy of shared/interop/ipmi_sim).
+const simDir = path.join(repo, "test", "interop", "ipmi_sim");
+// `--out FILE` writes elsewhere (the test suite regenerates into a temp file and compares).
+const outArg = process.argv.indexOf("--out");
+const outFile =
+  outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(repo, "test", "fixtures", "pet", "freeipmi-golden.json");
 
 // ---------------------------------------------------------------------------------------------
 // PET varbind builder
@@ -513,7 +515,7 @@ function die(msg) {
 }
 
 const startScript = path.join(simDir, "start");
-if (!fs.existsSync(startScript)) die(`no ${startScript} (set SHARED_DIR)`);
+if (!fs.existsSync(startScript)) die(`no ${startScript}`);
 
 let port = 0;
 for (let attempt = 0; attempt < 5 && !simPid; attempt++) {

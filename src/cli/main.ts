@@ -1,3 +1,4 @@
+import { configReference } from "../config/reference.js";
 import { decodeCommand } from "./decode.js";
 import { listenCommand } from "./listen.js";
 import { UsageError } from "./usage.js";
@@ -5,6 +6,10 @@ import { UsageError } from "./usage.js";
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   decode: decodeCommand,
   listen: listenCommand,
+  "config-reference": async () => {
+    process.stdout.write(`${configReference()}\n`);
+    return 0;
+  },
 };
 
 const USAGE = `usage: petgate COMMAND [options]
@@ -12,6 +17,7 @@ const USAGE = `usage: petgate COMMAND [options]
 commands:
   decode SPECIFIC_TRAP|NA HEX...   decode a Platform Event Trap varbind (as FreeIPMI ipmi-pet)
   listen                           receive SNMP traps, decode PETs, write NDJSON
+  config-reference                 print the petgate.yml reference (Markdown)
 
 petgate COMMAND --help for a command's options.`;
 

@@ -16,14 +16,19 @@ const secretRef = (what: string) =>
 const usmUser = z
   .object({
     name: z.string().min(1).max(32).describe("SNMPv3 USM user name"),
-    level: z.enum(["noAuthNoPriv", "authNoPriv", "authPriv"]).default("authPriv"),
+    level: z
+      .enum(["noAuthNoPriv", "authNoPriv", "authPriv"])
+      .default("authPriv")
+      .describe("USM security level"),
     authProtocol: z.enum(["sha", "sha256", "sha512"]).optional().describe("HMAC for authNoPriv/authPriv"),
-    authKey: secretRef("authentication passphrase").optional(),
+    authKey: secretRef("authentication passphrase")
+      .optional()
+      .describe("authentication passphrase: env or file"),
     privProtocol: z
       .enum(["aes", "aes256b", "aes256r"])
       .optional()
       .describe("cipher for authPriv (aes = AES-128-CFB)"),
-    privKey: secretRef("privacy passphrase").optional(),
+    privKey: secretRef("privacy passphrase").optional().describe("privacy passphrase: env or file"),
   })
   .strict()
   .superRefine((u, ctx) => {
@@ -74,7 +79,9 @@ function isHostPort(s: string): boolean {
 
 export const configSchema = z
   .object({
-    listener: listenerSchema.default(listenerSchema.parse({})),
+    listener: listenerSchema
+      .default(listenerSchema.parse({}))
+      .describe("SNMP trap listener (petgate listen)"),
   })
   .strict();
 
