@@ -19,7 +19,9 @@ const simDir = path.join(repo, "test", "interop", "ipmi_sim");
 // `--out FILE` writes elsewhere (the test suite regenerates into a temp file and compares).
 const outArg = process.argv.indexOf("--out");
 const outFile =
-  outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(repo, "test", "fixtures", "pet", "freeipmi-golden.json");
+  outArg > 0
+    ? path.resolve(process.argv[outArg + 1])
+    : path.join(repo, "test", "fixtures", "pet", "freeipmi-golden.json");
 
 // ---------------------------------------------------------------------------------------------
 // PET varbind builder
