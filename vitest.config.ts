@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Listener tests bind UDP ports and spawn net-snmp tools; two workers match the 2-core target.
     maxWorkers: 2,
+    reporters: ["default", "./test/support/summary-reporter.ts"],
   },
 });
