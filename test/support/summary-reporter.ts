@@ -14,6 +14,8 @@ export default class SummaryReporter implements Reporter {
       // A file that failed to load has no tests but is still a failure.
       if (module.state() === "failed" && [...module.children.allTests()].length === 0) count.failed++;
     }
-    process.stdout.write(`\nvitest: ${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped\n`);
+    process.stdout.write(
+      `\nvitest: ${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped\n`,
+    );
   }
 }
