@@ -92,7 +92,7 @@ export function listenerOptions(cfg: ListenerConfig): ListenerOptions {
   };
 }
 
-/** Linux grants at most net.core.rmem_max (and reports double what it grants). */
+/** Linux grants at most net.core.rmem_max. */
 function rmemMaxNote(requested: number, granted: number): string {
   if (granted >= requested) return "";
   try {

@@ -23,7 +23,7 @@ export interface ListenerOptions {
   allowSources: readonly string[];
   /** SNMPv3 USM users accepted (traps and informs). */
   users: readonly UsmUser[];
-  /** SO_RCVBUF asked of the kernel; it grants at most net.core.rmem_max (doubled in the report). */
+  /** SO_RCVBUF asked of the kernel; Linux grants at most net.core.rmem_max. */
   receiveBufferBytes: number;
   lookupSensor?: SensorLookup;
 }
@@ -86,9 +86,11 @@ export class TrapListener {
         resolve();
       });
     });
+    // socket(7): Linux doubles SO_RCVBUF for bookkeeping and getsockopt returns the doubled value.
+    const reported = socket.getRecvBufferSize();
     const listener = new TrapListener(socket, allow, {
       requested: options.receiveBufferBytes,
-      granted: socket.getRecvBufferSize(),
+      granted: process.platform === "linux" ? reported / 2 : reported,
     });
     listener.attach(options, handler);
     return listener;

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { netSnmp, outcomes, type RunningListener, startListener, waitFor } from "../support/listener.js";
 import { DELL_CHASSIS_INTRUSION } from "./vectors.js";
@@ -251,6 +252,15 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
       ],
     });
     expect(listener.stats()).toMatchObject({ nonPet: 1 });
+  });
+
+  it("reports the receive buffer the kernel granted: what was asked, up to net.core.rmem_max", async () => {
+    running = await startListener({ receiveBufferBytes: 1 << 20 });
+    const rmemMax = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
+    expect(running.listener.receiveBuffer).toEqual({
+      requested: 1 << 20,
+      granted: Math.min(1 << 20, rmemMax),
+    });
   });
 
   it("keeps a PET whose varbind is malformed as a generic trap with the reason", async () => {
