@@ -4,9 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DELL_CHASSIS_INTRUSION } from "../pet/vectors.js";
 import { petgate, petgateDaemon } from "../support/cli.js";
-import { netSnmp, waitFor } from "../support/listener.js";
-
-const PET = "1.3.6.1.4.1.3183.1.1";
+import { netSnmp, petArgs, waitFor } from "../support/listener.js";
 
 describe("petgate listen", () => {
   it("turns a real snmptrap PET into one NDJSON line and prints its counters on SIGINT", async () => {
@@ -17,21 +15,11 @@ describe("petgate listen", () => {
       /udp 127\.0\.0\.1:(\d+);/,
     );
     expect(d.stderr()).toMatch(/receive buffer \d+ bytes requested, \d+ granted/);
-    await netSnmp("snmptrap", [
-      "-v",
-      "1",
-      "-c",
-      "public",
-      `udp:127.0.0.1:${d.match[1]}`,
-      PET,
-      "127.0.0.1",
-      "6",
-      "356224",
-      "0",
-      `${PET}.1`,
-      "x",
-      DELL_CHASSIS_INTRUSION.hex,
-    ]);
+    const target = `udp:127.0.0.1:${d.match[1]}`;
+    await netSnmp(
+      "snmptrap",
+      petArgs({ version: "1", community: "public" }, target, 356224, DELL_CHASSIS_INTRUSION.hex),
+    );
     const line = await waitFor("the NDJSON line", () => {
       try {
         return readFileSync(out, "utf8").split("\n")[0] || undefined;
@@ -105,30 +93,10 @@ describe("petgate listen", () => {
       /udp 127\.0\.0\.1:(\d+);/,
       env,
     );
-    await netSnmp("snmptrap", [
-      "-v",
-      "3",
-      "-e",
-      "0x80001f8880c0ffee0002",
-      "-u",
-      "petgate",
-      "-l",
-      "authPriv",
-      "-a",
-      "SHA-256",
-      "-A",
-      env.PETGATE_TEST_AUTH,
-      "-x",
-      "AES",
-      "-X",
-      env.PETGATE_TEST_PRIV,
-      `udp:127.0.0.1:${d.match[1]}`,
-      "",
-      `${PET}.0.356224`,
-      `${PET}.1`,
-      "x",
-      DELL_CHASSIS_INTRUSION.hex,
-    ]);
+    const v3 = { version: "3" as const, user: "petgate", engineId: "0x80001f8880c0ffee0002" };
+    const keys = { authKey: env.PETGATE_TEST_AUTH, privKey: env.PETGATE_TEST_PRIV };
+    const target = `udp:127.0.0.1:${d.match[1]}`;
+    await netSnmp("snmptrap", petArgs({ ...v3, ...keys }, target, 356224, DELL_CHASSIS_INTRUSION.hex));
     d.child.kill("SIGTERM");
     expect(await d.exited).toBe(0);
     expect(d.stderr()).toMatch(/"pet":1/);

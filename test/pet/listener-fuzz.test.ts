@@ -2,14 +2,21 @@ import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { netSnmp, outcomes, type RunningListener, startListener, waitFor } from "../support/listener.js";
+import {
+  netSnmp,
+  outcomes,
+  petArgs,
+  type RunningListener,
+  startListener,
+  waitFor,
+} from "../support/listener.js";
 import { DELL_CHASSIS_INTRUSION } from "./vectors.js";
 
 const V1_PET = Buffer.from(
   readFileSync(new URL("../fixtures/snmp/pet-v1-dell-chassis-intrusion.hex", import.meta.url), "utf8").trim(),
   "hex",
 );
-const PET = "1.3.6.1.4.1.3183.1.1";
+const V3 = { user: "petgate", authKey: "auth-passphrase-1", privKey: "priv-passphrase-1" };
 
 /** Real datagrams from net-snmp's snmptrap, captured on a plain UDP socket. */
 async function capture(argsFor: (target: string) => string[]): Promise<Buffer> {
@@ -26,42 +33,23 @@ let running: RunningListener;
 let seeds: Buffer[];
 
 beforeAll(async () => {
-  const varbind = [`${PET}.1`, "x", DELL_CHASSIS_INTRUSION.hex];
+  const v3 = { version: "3" as const, ...V3, engineId: "0x80001f8880c0ffee0001" };
   seeds = [
     V1_PET,
-    await capture((t) => ["-v", "2c", "-c", "public", t, "", `${PET}.0.356224`, ...varbind]),
-    await capture((t) => [
-      "-v",
-      "3",
-      "-e",
-      "0x80001f8880c0ffee0001",
-      "-u",
-      "petgate",
-      "-l",
-      "authPriv",
-      "-a",
-      "SHA-256",
-      "-A",
-      "auth-passphrase-1",
-      "-x",
-      "AES",
-      "-X",
-      "priv-passphrase-1",
-      t,
-      "",
-      `${PET}.0.356224`,
-      ...varbind,
-    ]),
+    await capture((t) =>
+      petArgs({ version: "2c", community: "public" }, t, 356224, DELL_CHASSIS_INTRUSION.hex),
+    ),
+    await capture((t) => petArgs(v3, t, 356224, DELL_CHASSIS_INTRUSION.hex)),
   ];
   running = await startListener({
     users: [
       {
-        name: "petgate",
+        name: V3.user,
         level: "authPriv",
         authProtocol: "sha256",
-        authKey: "auth-passphrase-1",
+        authKey: V3.authKey,
         privProtocol: "aes",
-        privKey: "priv-passphrase-1",
+        privKey: V3.privKey,
       },
     ],
   });

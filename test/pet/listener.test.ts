@@ -1,36 +1,35 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { netSnmp, outcomes, type RunningListener, startListener, waitFor } from "../support/listener.js";
+import type { UsmUser } from "../../src/pet/listener.js";
+import {
+  netSnmp,
+  outcomes,
+  PET_ENTERPRISE,
+  petArgs,
+  type RunningListener,
+  securityArgs,
+  startListener,
+  type V3Sender,
+  waitFor,
+} from "../support/listener.js";
 import { DELL_CHASSIS_INTRUSION } from "./vectors.js";
 
-const PET_ENTERPRISE = "1.3.6.1.4.1.3183.1.1";
-const PET_VARBIND = `${PET_ENTERPRISE}.1`;
+const DELL = DELL_CHASSIS_INTRUSION.hex;
+/** Temperature UCR going high, local 2012-05-07 19:11:50 at UTC+60 min. */
 const TEMP_UCR_HIGH =
-  "a123456789abcdefa123456789abcdef00011afd41f6003c20201020010701" +
-  "09ffff0000000000" +
-  "1900001291" +
-  "0f02c1";
+  "a123456789abcdefa123456789abcdef00011afd41f6003c2020102001070109ffff000000000019000012910f02c1";
 
-const V3_USER = {
+const V3_USER: UsmUser = {
   name: "petgate",
-  level: "authPriv" as const,
-  authProtocol: "sha256" as const,
+  level: "authPriv",
+  authProtocol: "sha256",
   authKey: "auth-passphrase-1",
-  privProtocol: "aes" as const,
+  privProtocol: "aes",
   privKey: "priv-passphrase-1",
 };
-const V3_ARGS = [
-  "-v",
-  "3",
-  "-e",
-  "0x80001f8880c0ffee0001",
-  "-u",
-  "petgate",
-  "-l",
-  "authPriv",
-  "-a",
-  "SHA-256",
-];
+const V3: V3Sender = { user: "petgate", authKey: "auth-passphrase-1", privKey: "priv-passphrase-1" };
+const V3_TRAP = { version: "3" as const, ...V3, engineId: "0x80001f8880c0ffee0001" };
+const V2C = { version: "2c" as const, community: "public" };
 
 let running: RunningListener | undefined;
 afterEach(async () => {
@@ -42,21 +41,7 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
   it("decodes an SNMPv1 PET into a PetEvent", async () => {
     running = await startListener();
     const { target, events, listener } = running;
-    await netSnmp("snmptrap", [
-      "-v",
-      "1",
-      "-c",
-      "public",
-      target,
-      PET_ENTERPRISE,
-      "192.0.2.10",
-      "6",
-      "356224",
-      "4711",
-      PET_VARBIND,
-      "x",
-      DELL_CHASSIS_INTRUSION.hex,
-    ]);
+    await netSnmp("snmptrap", petArgs({ version: "1", community: "public" }, target, 356224, DELL));
     const event = await waitFor("the PET", () => events[0]);
     expect(event.kind).toBe("pet");
     if (event.kind !== "pet") return;
@@ -64,8 +49,7 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
       version: "v1",
       pdu: "trap",
       community: "public",
-      agentAddress: "192.0.2.10",
-      uptime: 4711,
+      agentAddress: "127.0.0.1",
     });
     expect(event.snmp.trapOid).toBe(`${PET_ENTERPRISE}.0.356224`);
     expect(event.source.address).toBe("127.0.0.1");
@@ -87,18 +71,7 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
   it("decodes an SNMPv2c PET, the specific trap being the last arc of snmpTrapOID.0", async () => {
     running = await startListener();
     const { target, events } = running;
-    await netSnmp("snmptrap", [
-      "-v",
-      "2c",
-      "-c",
-      "public",
-      target,
-      "",
-      `${PET_ENTERPRISE}.0.65801`,
-      PET_VARBIND,
-      "x",
-      TEMP_UCR_HIGH,
-    ]);
+    await netSnmp("snmptrap", petArgs(V2C, target, 65801, TEMP_UCR_HIGH));
     const event = await waitFor("the PET", () => events[0]);
     expect(event.kind === "pet" && event.pet).toMatchObject({
       specificTrap: 65801,
@@ -114,18 +87,7 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
   it("acknowledges an SNMPv2c inform (snmpinform returns only once answered)", async () => {
     running = await startListener();
     const { target, events, listener } = running;
-    await netSnmp("snmpinform", [
-      "-v",
-      "2c",
-      "-c",
-      "public",
-      target,
-      "",
-      `${PET_ENTERPRISE}.0.356224`,
-      PET_VARBIND,
-      "x",
-      DELL_CHASSIS_INTRUSION.hex,
-    ]);
+    await netSnmp("snmpinform", petArgs(V2C, target, 356224, DELL));
     expect(events).toHaveLength(1);
     expect(events[0]?.snmp.pdu).toBe("inform");
     expect(listener.stats()).toMatchObject({ received: 1, pet: 1, reports: 0 });
@@ -134,38 +96,12 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
   it("accepts SNMPv3 authPriv (SHA-256 + AES) traps and informs from a configured user", async () => {
     running = await startListener({ users: [V3_USER] });
     const { target, events, listener } = running;
-    const keys = ["-A", V3_USER.authKey, "-x", "AES", "-X", V3_USER.privKey];
-    await netSnmp("snmptrap", [
-      ...V3_ARGS,
-      ...keys,
-      target,
-      "",
-      `${PET_ENTERPRISE}.0.356224`,
-      PET_VARBIND,
-      "x",
-      DELL_CHASSIS_INTRUSION.hex,
-    ]);
+    await netSnmp("snmptrap", petArgs(V3_TRAP, target, 356224, DELL));
     const trap = await waitFor("the v3 trap", () => events[0]);
     expect(trap.snmp).toMatchObject({ version: "v3", user: "petgate", pdu: "trap" });
     expect(trap.kind).toBe("pet");
     // An inform makes snmpinform discover the receiver's engine first: that exchange is a USM report.
-    await netSnmp("snmpinform", [
-      "-v",
-      "3",
-      "-u",
-      "petgate",
-      "-l",
-      "authPriv",
-      "-a",
-      "SHA-256",
-      ...keys,
-      target,
-      "",
-      `${PET_ENTERPRISE}.0.356224`,
-      PET_VARBIND,
-      "x",
-      DELL_CHASSIS_INTRUSION.hex,
-    ]);
+    await netSnmp("snmpinform", petArgs({ version: "3", ...V3 }, target, 356224, DELL));
     expect(events.map((e) => e.snmp.pdu)).toEqual(["trap", "inform"]);
     expect(listener.stats().reports).toBeGreaterThanOrEqual(1);
   });
@@ -173,49 +109,16 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
   it("rejects a wrong community, a wrong SNMPv3 key and a disallowed source, counting each reason", async () => {
     running = await startListener({ users: [V3_USER], allowSources: ["127.0.0.1/32"] });
     const { target, events, listener } = running;
-    await netSnmp("snmptrap", [
-      "-v",
-      "2c",
-      "-c",
-      "private",
-      target,
-      "",
-      `${PET_ENTERPRISE}.0.65801`,
-      PET_VARBIND,
-      "x",
-      TEMP_UCR_HIGH,
-    ]);
-    await netSnmp("snmptrap", [
-      ...V3_ARGS,
-      "-A",
-      "not-the-passphrase",
-      "-x",
-      "AES",
-      "-X",
-      V3_USER.privKey,
-      target,
-      "",
-      `${PET_ENTERPRISE}.0.65801`,
-      PET_VARBIND,
-      "x",
-      TEMP_UCR_HIGH,
-    ]);
+    await netSnmp("snmptrap", petArgs({ version: "2c", community: "private" }, target, 65801, TEMP_UCR_HIGH));
+    await netSnmp(
+      "snmptrap",
+      petArgs({ ...V3_TRAP, authKey: "not-the-passphrase" }, target, 65801, TEMP_UCR_HIGH),
+    );
     await waitFor("two rejections", () => listener.stats().received === 2);
     await running.close();
 
     running = await startListener({ allowSources: ["198.51.100.0/24"] });
-    await netSnmp("snmptrap", [
-      "-v",
-      "2c",
-      "-c",
-      "public",
-      running.target,
-      "",
-      `${PET_ENTERPRISE}.0.65801`,
-      PET_VARBIND,
-      "x",
-      TEMP_UCR_HIGH,
-    ]);
+    await netSnmp("snmptrap", petArgs(V2C, running.target, 65801, TEMP_UCR_HIGH));
     await waitFor("the disallowed packet", () => running?.listener.stats().received === 1);
 
     expect(events).toEqual([]);
@@ -227,20 +130,15 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
   it("passes a non-PET trap through with its varbinds", async () => {
     running = await startListener();
     const { target, events, listener } = running;
+    const ifIndex = ["1.3.6.1.2.1.2.2.1.1.2", "i", "2"];
+    const ifDescr = ["1.3.6.1.2.1.2.2.1.2.2", "s", "eth1"];
     await netSnmp("snmptrap", [
-      "-v",
-      "2c",
-      "-c",
-      "public",
+      ...securityArgs(V2C),
       target,
       "",
       "1.3.6.1.6.3.1.1.5.3",
-      "1.3.6.1.2.1.2.2.1.1.2",
-      "i",
-      "2",
-      "1.3.6.1.2.1.2.2.1.2.2",
-      "s",
-      "eth1",
+      ...ifIndex,
+      ...ifDescr,
     ]);
     const event = await waitFor("the linkDown trap", () => events[0]);
     expect(event).toMatchObject({
@@ -266,18 +164,7 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
   it("keeps a PET whose varbind is malformed as a generic trap with the reason", async () => {
     running = await startListener();
     const { target, events, listener } = running;
-    await netSnmp("snmptrap", [
-      "-v",
-      "2c",
-      "-c",
-      "public",
-      target,
-      "",
-      `${PET_ENTERPRISE}.0.65801`,
-      PET_VARBIND,
-      "x",
-      "0011223344",
-    ]);
+    await netSnmp("snmptrap", petArgs(V2C, target, 65801, "0011223344"));
     const event = await waitFor("the trap", () => events[0]);
     expect(event.kind === "trap" && event.petError).toMatchObject({ code: "too-short" });
     expect(listener.stats()).toMatchObject({ received: 1, petMalformed: 1 });

@@ -54,3 +54,37 @@ export async function waitFor<T>(what: string, probe: () => T | undefined, timeo
 export function outcomes(s: ListenerStats): number {
   return s.pet + s.nonPet + s.petMalformed + s.reports + Object.values(s.rejected).reduce((a, b) => a + b, 0);
 }
+
+export const PET_ENTERPRISE = "1.3.6.1.4.1.3183.1.1";
+const PET_VARBIND = `${PET_ENTERPRISE}.1`;
+
+/** SNMPv3 authPriv (SHA-256 + AES) credentials as net-snmp's tools take them. */
+export interface V3Sender {
+  user: string;
+  authKey: string;
+  privKey: string;
+  /** The sender's engine ID, which a trap (not an inform) must carry. */
+  engineId?: string;
+}
+
+export type Sender =
+  | { version: "1"; community: string }
+  | { version: "2c"; community: string }
+  | ({ version: "3" } & V3Sender);
+
+/** Arguments for snmptrap/snmpinform sending one PET the way a BMC does. */
+export function petArgs(sender: Sender, target: string, specificTrap: number, varbindHex: string): string[] {
+  const varbind = [PET_VARBIND, "x", varbindHex];
+  if (sender.version === "1") {
+    const header = [PET_ENTERPRISE, "127.0.0.1", "6", String(specificTrap), "0"];
+    return ["-v", "1", "-c", sender.community, target, ...header, ...varbind];
+  }
+  return [...securityArgs(sender), target, "", `${PET_ENTERPRISE}.0.${specificTrap}`, ...varbind];
+}
+
+export function securityArgs(sender: Exclude<Sender, { version: "1" }>): string[] {
+  if (sender.version === "2c") return ["-v", "2c", "-c", sender.community];
+  const engine = sender.engineId === undefined ? [] : ["-e", sender.engineId];
+  const auth = ["-l", "authPriv", "-a", "SHA-256", "-A", sender.authKey, "-x", "AES", "-X", sender.privKey];
+  return ["-v", "3", ...engine, "-u", sender.user, ...auth];
+}

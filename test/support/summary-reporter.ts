@@ -5,14 +5,15 @@ export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const count = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules) {
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === "passed") count.passed++;
-        else if (state === "failed") count.failed++;
+        else if (state === "failed") failedHere++;
         else count.skipped++;
       }
-      // A file that failed to load has no tests but is still a failure.
-      if (module.state() === "failed" && [...module.children.allTests()].length === 0) count.failed++;
+      // A file that failed outside its tests (import, beforeAll) is a failure even if no test failed.
+      count.failed += module.state() === "failed" ? Math.max(failedHere, 1) : failedHere;
     }
     process.stdout.write(
       `\nvitest: ${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped\n`,
