@@ -17,7 +17,7 @@ describe("configuration", () => {
     expect(parseConfig("", "petgate.yml").listener).toEqual({
       communities: ["public"],
       allowSources: [],
-      receiveBufferBytes: 8 * 1024 * 1024,
+      receiveBufferBytes: 64 * 1024 * 1024,
       users: [],
     });
   });

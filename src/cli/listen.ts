@@ -7,7 +7,7 @@ import { parseHostPort } from "../net/address.js";
 import { type ListenerOptions, TrapListener, type UsmUser } from "../pet/listener.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
-const HELP = `usage: petgate listen [--bind HOST:PORT] [--out FILE] [--config FILE]
+const HELP = `usage: petgate listen [--bind HOST:PORT] [--out FILE] [--config FILE] [--receive-buffer BYTES]
                       [--community NAME]... [--allow ADDR|CIDR]...
 
 Receives SNMPv1/v2c traps, v2c/v3 informs and SNMPv3 traps; decodes IPMI PETs; writes one JSON
@@ -16,7 +16,8 @@ event per line to FILE (appending) or standard output. Counters go to standard e
   --bind       UDP address; default 0.0.0.0:162 as root, else 0.0.0.0:1162
   --config     petgate.yml (default: $PETGATE_CONFIG, else ./petgate.yml when present)
   --community  accept this SNMPv1/v2c community (repeatable; replaces the config's list)
-  --allow      accept traps only from these sources (repeatable; replaces the config's list)`;
+  --allow      accept traps only from these sources (repeatable; replaces the config's list)
+  --receive-buffer  UDP receive buffer to ask for (default 64 MiB; capped by net.core.rmem_max)`;
 
 export async function listenCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
@@ -27,6 +28,7 @@ export async function listenCommand(argv: string[]): Promise<number> {
       config: { type: "string" },
       community: { type: "string", multiple: true },
       allow: { type: "string", multiple: true },
+      "receive-buffer": { type: "string" },
     },
     HELP,
   );
@@ -38,6 +40,9 @@ export async function listenCommand(argv: string[]): Promise<number> {
       ...(values.bind !== undefined && { bind: values.bind }),
       ...(values.community !== undefined && { communities: values.community }),
       ...(values.allow !== undefined && { allowSources: values.allow }),
+      ...(values["receive-buffer"] !== undefined && {
+        receiveBufferBytes: byteCount(values["receive-buffer"]),
+      }),
     });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof SecretError) {
@@ -65,6 +70,13 @@ export async function listenCommand(argv: string[]): Promise<number> {
   if (out !== process.stdout) out.end();
   process.stderr.write(`petgate: stopped; counters ${JSON.stringify(listener.stats())}\n`);
   return 0;
+}
+
+function byteCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new RangeError(`--receive-buffer ${text}: expected a number of bytes`);
+  return n;
 }
 
 function listenerConfig(path: string | undefined): ListenerConfig {

@@ -62,8 +62,10 @@ export const listenerSchema = z
       .number()
       .int()
       .positive()
-      .default(8 * 1024 * 1024)
-      .describe("UDP receive buffer asked for"),
+      .default(64 * 1024 * 1024)
+      .describe(
+        "UDP receive buffer asked for; Linux caps it at net.core.rmem_max (a 100k burst needs ~64 MiB)",
+      ),
     users: z.array(usmUser).default([]).describe("SNMPv3 USM users (traps and informs)"),
   })
   .strict();
