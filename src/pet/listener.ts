@@ -39,6 +39,8 @@ export interface ListenerStats {
   /** SNMPv3 engine discovery and USM reports answered. */
   reports: number;
   rejected: Record<RejectReason, number>;
+  /** Exceptions thrown while handling a datagram (a bug, not bad input); each is also logged. */
+  internalErrors: number;
 }
 
 export interface ReceiveBuffer {
@@ -62,6 +64,7 @@ export class TrapListener {
     petMalformed: 0,
     reports: 0,
     rejected: { source: 0, community: 0, auth: 0, malformed: 0, "unsupported-pdu": 0 },
+    internalErrors: 0,
   };
   /** Per datagram: whether a callback counted it, and whether net-snmp answered it. */
   private counted = false;
@@ -145,8 +148,11 @@ export class TrapListener {
       this.replied = false;
       try {
         feed.emit("message", msg, rinfo);
-      } catch {
-        // net-snmp catches its own parse errors; whatever escapes it still leaves the packet uncounted.
+      } catch (err) {
+        // net-snmp catches its own parse errors: what escapes is a fault in a handler, which must not
+        // stop the listener and must not go unnoticed.
+        this.counters.internalErrors++;
+        process.stderr.write(`petgate: error handling a datagram from ${rinfo.address}: ${String(err)}\n`);
       }
       // net-snmp works synchronously: by now a callback has counted the packet, or it sent only a
       // USM report / discovery answer, or it dropped it silently.

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
-import type { UsmUser } from "../../src/pet/listener.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { TrapListener, type UsmUser } from "../../src/pet/listener.js";
 import {
   netSnmp,
   outcomes,
@@ -159,6 +159,38 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
       requested: 1 << 20,
       granted: Math.min(1 << 20, rmemMax),
     });
+  });
+
+  it("counts and survives a handler that throws, and handles the next datagram", async () => {
+    const seen: string[] = [];
+    const listener = await TrapListener.start(
+      {
+        bind: { host: "127.0.0.1", port: 0 },
+        communities: ["public"],
+        allowSources: [],
+        users: [],
+        receiveBufferBytes: 1 << 20,
+      },
+      (e) => {
+        seen.push(e.kind);
+        if (seen.length === 1) throw new Error("sink failed");
+      },
+    );
+    const target = `udp:127.0.0.1:${listener.address().port}`;
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      await netSnmp("snmptrap", petArgs(V2C, target, 356224, DELL));
+      await waitFor("the first datagram", () => listener.stats().received === 1);
+      await netSnmp("snmptrap", petArgs(V2C, target, 356224, DELL));
+      await waitFor("the second datagram", () => seen.length === 2);
+      expect(listener.stats()).toMatchObject({ received: 2, pet: 2, internalErrors: 1 });
+      expect(String(stderr.mock.calls[0]?.[0])).toMatch(
+        /error handling a datagram from 127\.0\.0\.1: Error: sink failed/,
+      );
+    } finally {
+      stderr.mockRestore();
+      await listener.close();
+    }
   });
 
   it("keeps a PET whose varbind is malformed as a generic trap with the reason", async () => {
