@@ -8,8 +8,11 @@ const SYS_UPTIME_OID = "1.3.6.1.2.1.1.3.0";
 const SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0";
 const SNMP_TRAP_ADDRESS_OID = "1.3.6.1.6.3.18.1.3.0";
 const SNMP_TRAP_ENTERPRISE_OID = "1.3.6.1.6.3.1.1.4.3.0";
-/** RFC 3584 §3.1.2: an SNMPv1 enterprise-specific trap becomes enterprise ".0." specific. */
-const PET_V2_TRAP_PREFIX = `${PET_ENTERPRISE_OID}.0.`;
+/**
+ * RFC 3584 §3.1.2: an SNMPv1 enterprise-specific trap becomes enterprise ".0." specific. Some senders
+ * leave out the ".0"; the PET varbind being present, the last arc is the specific trap either way.
+ */
+const PET_V2_TRAP_OID = new RegExp(`^${PET_ENTERPRISE_OID.replaceAll(".", "\\.")}\\.(?:0\\.)?(\\d+)$`);
 
 export interface TrapSource {
   address: string;
@@ -120,9 +123,8 @@ function v1TrapOid(pdu: ReceivedNotification["pdu"]): string {
 
 /** The specific-trap number of a PET trap OID ("…3183.1.1.0.N"), or undefined for other traps. */
 function petSpecificTrap(trapOid: string): number | undefined {
-  if (!trapOid.startsWith(PET_V2_TRAP_PREFIX)) return undefined;
-  const rest = trapOid.slice(PET_V2_TRAP_PREFIX.length);
-  return /^\d+$/.test(rest) ? Number(rest) : undefined;
+  const specific = PET_V2_TRAP_OID.exec(trapOid)?.[1];
+  return specific === undefined ? undefined : Number(specific);
 }
 
 function varbindValue(varbinds: ReceivedNotification["pdu"]["varbinds"], oid: string): unknown {

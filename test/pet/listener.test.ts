@@ -84,6 +84,18 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
     expect(event.snmp.version).toBe("v2c");
   });
 
+  it("also takes the specific trap from an snmpTrapOID.0 without RFC 3584's .0 arc", async () => {
+    running = await startListener();
+    const { target, events } = running;
+    const varbind = [`${PET_ENTERPRISE}.1`, "x", TEMP_UCR_HIGH];
+    await netSnmp("snmptrap", [...securityArgs(V2C), target, "", `${PET_ENTERPRISE}.65929`, ...varbind]);
+    const event = await waitFor("the PET", () => events[0]);
+    expect(event.kind === "pet" && event.pet).toMatchObject({
+      specificTrap: 65929,
+      eventDirection: "deassertion",
+    });
+  });
+
   it("acknowledges an SNMPv2c inform (snmpinform returns only once answered)", async () => {
     running = await startListener();
     const { target, events, listener } = running;
