@@ -1,0 +1,22 @@
+/** Bytes that do not form what the IPMI spec says they should; `what` names the structure. */
+export class IpmiDecodeError extends Error {
+  constructor(
+    readonly what: string,
+    detail: string,
+  ) {
+    super(`malformed ${what}: ${detail}`);
+    this.name = "IpmiDecodeError";
+  }
+}
+
+/** A BMC answered with a completion code other than 00h. */
+export class CompletionCodeError extends Error {
+  constructor(
+    readonly command: string,
+    readonly code: number,
+    readonly codeName: string,
+  ) {
+    super(`${command}: completion code ${code.toString(16).toUpperCase().padStart(2, "0")}h (${codeName})`);
+    this.name = "CompletionCodeError";
+  }
+}
