@@ -2,17 +2,6 @@ import { ByteReader, ByteWriter, TruncatedError } from "./bytes.js";
 import { authHash, hmac } from "./cipher-suites.js";
 import { IpmiDecodeError } from "./errors.js";
 
-/** Privilege levels (IPMI 2.0 §6.8). 0 in Open Session asks for the highest level the BMC allows. */
-export const Privilege = { Highest: 0, Callback: 1, User: 2, Operator: 3, Administrator: 4, Oem: 5 } as const;
-export type PrivilegeName = "callback" | "user" | "operator" | "administrator" | "oem";
-export const PRIVILEGE_NAMES: Readonly<Record<number, PrivilegeName>> = {
-  1: "callback",
-  2: "user",
-  3: "operator",
-  4: "administrator",
-  5: "oem",
-};
-
 /** RMCP+ status codes (IPMI 2.0 §13.24, Table 13-15). */
 export const RMCP_PLUS_STATUS: Readonly<Record<number, string>> = {
   0: "no errors",
@@ -124,8 +113,9 @@ export function decodeOpenSessionResponse(buf: Buffer): OpenSessionResponse {
     const tag = r.u8();
     const status = r.u8();
     if (status !== 0) {
-      r.u16le();
-      return { tag, status, consoleSessionId: r.remaining >= 4 ? r.u32le() : 0 };
+      // Error responses are short, and some BMCs (OpenIPMI) cut them shorter still.
+      const consoleSessionId = r.remaining >= 6 ? (r.u16le(), r.u32le()) : 0;
+      return { tag, status, consoleSessionId };
     }
     const maxPrivilege = r.u8() & 0x0f;
     r.u8();

@@ -1,0 +1,304 @@
+import dgram from "node:dgram";
+import { once } from "node:events";
+import { isIPv6 } from "node:net";
+import { closeSession, getDeviceId, PrivilegeLevel } from "../commands/app.js";
+import type { IpmiCommand } from "../commands/command.js";
+import type { IpmiResponseMessage } from "../message.js";
+import { IpmiClosedError, IpmiRefusedError, IpmiTimeoutError } from "./errors.js";
+import { RmcpPlusSession } from "./session.js";
+
+export interface IpmiClientOptions {
+  host: string;
+  /** Default 623. */
+  port?: number;
+  username: string;
+  password: string;
+  kg?: Buffer;
+  /** Default 17 (HMAC-SHA256, HMAC-SHA256-128, AES-CBC-128). */
+  cipherSuite?: number;
+  /** Default administrator. */
+  privilege?: number;
+  /** Allow cipher suite 0 (no authentication); logged as insecure. */
+  allowInsecure?: boolean;
+  /** Wait per packet before sending it again; default 1000 ms. */
+  attemptTimeoutMs?: number;
+  /** Overall deadline of one call, queueing and session set-up included; default 5000 ms. */
+  deadlineMs?: number;
+  /** Calls on the wire at once; default 2. */
+  maxInFlight?: number;
+  /** Calls allowed to wait behind them; more are refused at once; default 32. */
+  maxQueued?: number;
+  /** Idle time after which a cheap command keeps the session alive; default 30 s, 0 = off. */
+  keepAliveMs?: number;
+  /** Where warnings go (insecure sessions, keep-alive failures); default standard error. */
+  log?: (line: string) => void;
+  /** How errors name this BMC; default HOST:PORT. */
+  name?: string;
+}
+
+interface Job {
+  enqueued: number;
+  deadline: number;
+  run: (session: RmcpPlusSession, deadline: number) => Promise<unknown>;
+  repeatable: boolean;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface IpmiClientStats {
+  inFlight: number;
+  queued: number;
+  sessionsOpened: number;
+  calls: number;
+  failures: number;
+}
+
+/** Commands not safe to send twice: a second one would log a second event or reset twice. */
+const NOT_REPEATABLE = new Set(["4:2", "10:68", "6:2"]); // Platform Event, Add SEL Entry, Cold Reset
+
+/**
+ * One BMC, in-process: a lazily opened RMCP+ session over one UDP socket, a bounded queue, a bounded
+ * number of calls in flight and a deadline on each call, so that a hung BMC costs one socket and a
+ * bounded number of timers however many callers ask. A session that stops answering is re-opened
+ * transparently (after a BMC reset, say) and the call tried once more if it is safe to repeat.
+ */
+export class IpmiClient {
+  readonly name: string;
+  private readonly o: Required<Omit<IpmiClientOptions, "kg" | "name">> & { kg: Buffer | undefined };
+  private socket: dgram.Socket | undefined;
+  private session: RmcpPlusSession | undefined;
+  /** The session datagrams go to: the one being set up, else the open one. */
+  private receiving: RmcpPlusSession | undefined;
+  private opening: Promise<RmcpPlusSession> | undefined;
+  private readonly queue: Job[] = [];
+  private inFlight = 0;
+  private closed = false;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private readonly counters = { sessionsOpened: 0, calls: 0, failures: 0 };
+
+  constructor(options: IpmiClientOptions) {
+    this.o = {
+      port: 623,
+      cipherSuite: 17,
+      privilege: PrivilegeLevel.Administrator,
+      allowInsecure: false,
+      attemptTimeoutMs: 1000,
+      deadlineMs: 5000,
+      maxInFlight: 2,
+      maxQueued: 32,
+      keepAliveMs: 30_000,
+      log: (line) => process.stderr.write(`${line}\n`),
+      ...options,
+      kg: options.kg,
+    };
+    this.name = options.name ?? `${isIPv6(options.host) ? `[${options.host}]` : options.host}:${this.o.port}`;
+  }
+
+  /** Sends one command; resolves with its decoded response or rejects with a typed error. */
+  execute<Req, Res>(
+    command: IpmiCommand<Req, Res>,
+    request: Req,
+    options: { deadlineMs?: number } = {},
+  ): Promise<Res> {
+    return this.enqueue(
+      (session, deadline) => session.execute(command, request, deadline),
+      !NOT_REPEATABLE.has(`${command.netFn}:${command.cmd}`),
+      options.deadlineMs,
+    );
+  }
+
+  /** Sends raw request data; the response comes back whatever its completion code. */
+  raw(
+    netFn: number,
+    cmd: number,
+    data: Buffer,
+    options: { deadlineMs?: number } = {},
+  ): Promise<IpmiResponseMessage> {
+    const what = { name: `raw ${netFn.toString(16)}h/${cmd.toString(16)}h`, netFn, cmd };
+    return this.enqueue(
+      (session, deadline) => session.request(what, data, deadline),
+      false,
+      options.deadlineMs,
+    );
+  }
+
+  stats(): IpmiClientStats {
+    return { inFlight: this.inFlight, queued: this.queue.length, ...this.counters };
+  }
+
+  /** Closes the session (Close Session, best effort within one attempt timeout) and the socket. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.keepAlive);
+    for (const job of this.queue.splice(0)) {
+      clearTimeout(job.timer);
+      job.reject(new IpmiClosedError(this.name));
+    }
+    const session = this.session;
+    if (session) {
+      await session
+        .execute(closeSession, { sessionId: session.id }, Date.now() + this.o.attemptTimeoutMs)
+        .catch(() => undefined);
+      session.abandon(new IpmiClosedError(this.name));
+    }
+    this.socket?.close();
+    this.socket = undefined;
+  }
+
+  private enqueue<T>(run: Job["run"], repeatable: boolean, deadlineMs = this.o.deadlineMs): Promise<T> {
+    if (this.closed) return Promise.reject(new IpmiClosedError(this.name));
+    if (this.queue.length >= this.o.maxQueued) {
+      this.counters.failures++;
+      return Promise.reject(
+        new IpmiRefusedError(
+          this.name,
+          `${this.queue.length} calls already waiting (maxQueued); the BMC is not keeping up`,
+        ),
+      );
+    }
+    const started = Date.now();
+    return new Promise<T>((resolve, reject) => {
+      const job: Job = {
+        enqueued: started,
+        deadline: started + deadlineMs,
+        run,
+        repeatable,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        // A call that never leaves the queue still ends at its deadline.
+        timer: setTimeout(() => {
+          const at = this.queue.indexOf(job);
+          if (at < 0) return;
+          this.queue.splice(at, 1);
+          this.counters.failures++;
+          reject(
+            new IpmiTimeoutError(
+              this.name,
+              "a free slot (queued behind calls in flight)",
+              Date.now() - started,
+            ),
+          );
+        }, deadlineMs),
+      };
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.o.maxInFlight && this.queue.length > 0) {
+      const job = this.queue.shift() as Job;
+      clearTimeout(job.timer);
+      if (Date.now() >= job.deadline) {
+        this.counters.failures++;
+        job.reject(
+          new IpmiTimeoutError(
+            this.name,
+            "a free slot (queued behind calls in flight)",
+            job.deadline - job.enqueued,
+          ),
+        );
+        continue;
+      }
+      this.inFlight++;
+      this.counters.calls++;
+      // The slot is free again before the caller hears back, so a caller that calls again at once finds it.
+      this.runJob(job).then(
+        (value) => {
+          this.release();
+          job.resolve(value);
+        },
+        (err: Error) => {
+          this.counters.failures++;
+          this.release();
+          job.reject(err);
+        },
+      );
+    }
+  }
+
+  private release(): void {
+    this.inFlight--;
+    this.scheduleKeepAlive();
+    this.pump();
+  }
+
+  private async runJob(job: Job): Promise<unknown> {
+    const fresh = this.session === undefined;
+    const session = await this.sessionFor(job.deadline);
+    if (fresh) return job.run(session, job.deadline);
+    // On a session opened earlier, give the BMC two attempts; silence then means the session may be
+    // gone (BMC reset, session timeout), so open a new one and, if safe, try once more.
+    const probe = Math.min(job.deadline, Date.now() + 2 * this.o.attemptTimeoutMs);
+    try {
+      return await job.run(session, probe);
+    } catch (err) {
+      if (!(err instanceof IpmiTimeoutError) || this.closed) throw err;
+      this.dropSession(session);
+      if (!job.repeatable || Date.now() >= job.deadline) throw err;
+      return job.run(await this.sessionFor(job.deadline), job.deadline);
+    }
+  }
+
+  private sessionFor(deadline: number): Promise<RmcpPlusSession> {
+    if (this.session) return Promise.resolve(this.session);
+    this.opening ??= this.open(deadline).finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async open(deadline: number): Promise<RmcpPlusSession> {
+    const socket = await this.socketFor();
+    const session = new RmcpPlusSession(
+      {
+        name: this.name,
+        username: this.o.username,
+        password: this.o.password,
+        ...(this.o.kg && { kg: this.o.kg }),
+        cipherSuite: this.o.cipherSuite,
+        privilege: this.o.privilege,
+        allowInsecure: this.o.allowInsecure,
+        attemptTimeoutMs: this.o.attemptTimeoutMs,
+        log: this.o.log,
+      },
+      (packet) => socket.send(packet),
+    );
+    this.receiving = session;
+    await session.establish(deadline);
+    if (this.closed) throw new IpmiClosedError(this.name);
+    this.session = session;
+    this.counters.sessionsOpened++;
+    return session;
+  }
+
+  private dropSession(session: RmcpPlusSession): void {
+    if (this.session === session) this.session = undefined;
+  }
+
+  private async socketFor(): Promise<dgram.Socket> {
+    if (this.socket) return this.socket;
+    const socket = dgram.createSocket(isIPv6(this.o.host) ? "udp6" : "udp4");
+    socket.on("message", (datagram) => this.receiving?.receive(datagram));
+    socket.on("error", (err) => this.o.log(`${this.name}: socket error: ${err.message}`));
+    // Connected: the kernel drops datagrams from anyone but this BMC.
+    socket.connect(this.o.port, this.o.host);
+    await once(socket, "connect");
+    socket.unref();
+    this.socket = socket;
+    return socket;
+  }
+
+  private scheduleKeepAlive(): void {
+    clearTimeout(this.keepAlive);
+    if (this.o.keepAliveMs <= 0 || this.closed || !this.session) return;
+    this.keepAlive = setTimeout(() => {
+      this.execute(getDeviceId, undefined).catch((err: Error) =>
+        this.o.log(`${this.name}: keep-alive failed: ${err.message}`),
+      );
+    }, this.o.keepAliveMs);
+    this.keepAlive.unref();
+  }
+}
