@@ -3,6 +3,7 @@ import { IpmiClient, type IpmiClientOptions } from "../../src/ipmi/client/client
 import { IpmiAuthError, IpmiRefusedError, IpmiTimeoutError } from "../../src/ipmi/client/errors.js";
 import { getDeviceId, getSystemGuid } from "../../src/ipmi/commands/app.js";
 import { type IpmiSim, startIpmiSim } from "../support/ipmi-sim.js";
+import { waitFor } from "../support/listener.js";
 
 /** RMCP+ sessions against OpenIPMI's ipmi_sim, a BMC nobody on this project wrote. */
 let sim: IpmiSim;
@@ -131,5 +132,22 @@ describe("a BMC that stops answering (SIGSTOP)", () => {
     }
     // Once the BMC answers again, the client recovers without being rebuilt.
     expect((await c.execute(getDeviceId, undefined)).manufacturerId).toBe(4753);
+  });
+});
+
+describe("a BMC that resets (ipmi_sim restarted: every session forgotten)", () => {
+  it("re-opens the session transparently: the next call succeeds without the caller seeing an error", async () => {
+    const c = client({ attemptTimeoutMs: 300, deadlineMs: 5000 });
+    await c.execute(getDeviceId, undefined);
+    await sim.restart();
+    expect((await c.execute(getDeviceId, undefined)).manufacturerId).toBe(4753);
+    expect(c.stats()).toMatchObject({ sessionsOpened: 2, failures: 0 });
+  });
+
+  it("keeps an idle session alive with a cheap command", async () => {
+    const c = client({ keepAliveMs: 50 });
+    await c.execute(getDeviceId, undefined);
+    await waitFor("two keep-alives", () => c.stats().calls >= 3);
+    expect(c.stats()).toMatchObject({ sessionsOpened: 1, failures: 0 });
   });
 });

@@ -17,6 +17,8 @@ export interface IpmiSim {
   freeze(): void;
   thaw(): void;
   stop(): void;
+  /** Kills it and starts a new one on the same port and state: a BMC reset that forgets its sessions. */
+  restart(): Promise<void>;
   /** `ipmitool -I lanplus` against it, returning standard output. */
   ipmitool(...args: string[]): Promise<string>;
 }
@@ -34,21 +36,29 @@ export async function startIpmiSim(): Promise<IpmiSim> {
   for (let attempt = 0; ; attempt++) {
     const port = await freeUdpPort();
     try {
-      const { stdout } = await run(START, [String(port), state]);
-      const pid = Number(stdout.trim());
+      let pid = await launch(port, state);
+      const kill = () => {
+        try {
+          process.kill(pid, "SIGCONT");
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      };
       return {
         port,
-        pid,
+        get pid() {
+          return pid;
+        },
         freeze: () => process.kill(pid, "SIGSTOP"),
         thaw: () => process.kill(pid, "SIGCONT"),
         stop: () => {
-          try {
-            process.kill(pid, "SIGCONT");
-            process.kill(pid, "SIGKILL");
-          } catch {
-            // already gone
-          }
+          kill();
           rmSync(state, { recursive: true, force: true });
+        },
+        restart: async () => {
+          kill();
+          pid = await launch(port, state);
         },
         ipmitool: async (...args: string[]) =>
           (
@@ -75,6 +85,19 @@ export async function startIpmiSim(): Promise<IpmiSim> {
       };
     } catch (err) {
       if (attempt >= 4) throw err;
+    }
+  }
+}
+
+async function launch(port: number, state: string): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const { stdout } = await run(START, [String(port), state]);
+      return Number(stdout.trim());
+    } catch (err) {
+      // A killed simulator's port can take a moment to be free again.
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 }
