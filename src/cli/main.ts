@@ -1,4 +1,5 @@
 import { configReference } from "../config/reference.js";
+import { bmcCommand } from "./bmc.js";
 import { decodeCommand } from "./decode.js";
 import { listenCommand } from "./listen.js";
 import { UsageError } from "./usage.js";
@@ -6,6 +7,7 @@ import { UsageError } from "./usage.js";
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   decode: decodeCommand,
   listen: listenCommand,
+  bmc: bmcCommand,
   "config-reference": async () => {
     process.stdout.write(`${configReference()}\n`);
     return 0;
@@ -17,6 +19,7 @@ const USAGE = `usage: petgate COMMAND [options]
 commands:
   decode SPECIFIC_TRAP|NA HEX...   decode a Platform Event Trap varbind (as FreeIPMI ipmi-pet)
   listen                           receive SNMP traps, decode PETs, write NDJSON
+  bmc SUBCOMMAND -H HOST -U USER   talk to one BMC over RMCP+ (info, sel, sdr, sensors, raw, …)
   config-reference                 print the petgate.yml reference (Markdown)
 
 petgate COMMAND --help for a command's options.`;
