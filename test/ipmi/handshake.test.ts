@@ -107,7 +107,7 @@ describe("RMCP and IPMI 1.5 framing", () => {
 
   it("refuses a message whose checksum is wrong", () => {
     const bad = Buffer.from(decodeIpmi15(decodeRmcp(V.authCapsReply).body).message);
-    bad[bad.length - 1] ^= 1;
+    bad.writeUInt8((bad.at(-1) as number) ^ 1, bad.length - 1);
     expect(() => decodeResponseMessage(bad)).toThrow(/data checksum .* does not match/);
   });
 
@@ -232,7 +232,7 @@ describe("RMCP+ session packets with HMAC-SHA1-96 and AES-CBC-128", () => {
 
   it("refuses a packet altered in flight, or checked with the wrong key", () => {
     const altered = Buffer.from(V.setPrivReply);
-    altered[20] ^= 0x01;
+    altered.writeUInt8((altered[20] as number) ^ 0x01, 20);
     expect(() => decodeIpmi20(decodeRmcp(altered).body, security)).toThrow(/AuthCode does not match/);
     expect(() => decodeIpmi20(decodeRmcp(V.setPrivReply).body, { ...security, k1: V.k2 })).toThrow(
       IpmiDecodeError,
@@ -269,7 +269,7 @@ describe("RMCP+ session packets with HMAC-SHA1-96 and AES-CBC-128", () => {
         fc.nat(60),
         (at, x, cut) => {
           const m = Buffer.from(V.setPrivReply);
-          m[at] ^= x;
+          m.writeUInt8((m[at] as number) ^ x, at);
           const body = m.subarray(4, 4 + 12 + cut);
           for (const input of [m.subarray(4), body]) {
             try {

@@ -2,8 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type ChannelAuthCapabilities,
-  CLOSE_SESSION_CODES,
   type CipherSuiteRecord,
+  CLOSE_SESSION_CODES,
   closeSession,
   coldReset,
   type DeviceId,
@@ -165,7 +165,10 @@ describe("Get Self Test Results", () => {
   });
 
   it("keeps 58h's and device-specific codes' second byte", () => {
-    expect(getSelfTestResults.decodeResponse(hex("58 12"))).toEqual({ result: "fatalHardwareError", detail: 0x12 });
+    expect(getSelfTestResults.decodeResponse(hex("58 12"))).toEqual({
+      result: "fatalHardwareError",
+      detail: 0x12,
+    });
     expect(getSelfTestResults.decodeResponse(hex("80 01"))).toEqual({
       result: "deviceSpecific",
       code: 0x80,
@@ -246,9 +249,9 @@ describe("Get Channel Authentication Capabilities", () => {
       oemId: 0,
       oemAux: 0,
     } satisfies ChannelAuthCapabilities);
-    expect(getChannelAuthCapabilities.encodeResponse(getChannelAuthCapabilities.decodeResponse(IPMI_SIM))).toEqual(
-      IPMI_SIM,
-    );
+    expect(
+      getChannelAuthCapabilities.encodeResponse(getChannelAuthCapabilities.decodeResponse(IPMI_SIM)),
+    ).toEqual(IPMI_SIM);
   });
 
   it("rejects a reserved privilege level and a truncated answer", () => {
@@ -328,7 +331,9 @@ describe("Get Channel Cipher Suites", () => {
     expect(() => parseCipherSuiteRecords(hex("C0 03 41 81"))).toThrow(/no authentication/);
     expect(() => parseCipherSuiteRecords(hex("C0"))).toThrow(IpmiDecodeError);
     expect(() => parseCipherSuiteRecords(hex("C1 80 91"))).toThrow(IpmiDecodeError);
-    expect(() => getChannelCipherSuites.decodeResponse(Buffer.concat([FIRST, hex("00")]))).toThrow(/at most 16/);
+    expect(() => getChannelCipherSuites.decodeResponse(Buffer.concat([FIRST, hex("00")]))).toThrow(
+      /at most 16/,
+    );
   });
 
   it("round-trips records through encodeCipherSuiteRecords", () => {
@@ -355,7 +360,9 @@ describe("Get Channel Cipher Suites", () => {
 describe("Set Session Privilege Level", () => {
   // ipmiutil-lan-e-against-ipmi_sim.log: `20 18 c8 81 04 3b | 04 | 3c` → `81 1c 63 20 04 3b 00 | 04 | 9d`.
   it("encodes ipmiutil's request for administrator and decodes ipmi_sim's answer", () => {
-    expect(setSessionPrivilegeLevel.encodeRequest({ privilege: PrivilegeLevel.Administrator })).toEqual(hex("04"));
+    expect(setSessionPrivilegeLevel.encodeRequest({ privilege: PrivilegeLevel.Administrator })).toEqual(
+      hex("04"),
+    );
     expect(setSessionPrivilegeLevel.decodeRequest(hex("04"))).toEqual({ privilege: 4 });
     expect(setSessionPrivilegeLevel.decodeResponse(hex("04"))).toEqual({ privilege: 4 });
     expect(setSessionPrivilegeLevel.encodeResponse({ privilege: 4 })).toEqual(hex("04"));

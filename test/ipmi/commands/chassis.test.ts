@@ -46,7 +46,13 @@ describe("Get Chassis Status", () => {
       controlFault: true,
       restorePolicy: "previous",
     });
-    expect(s.lastPowerEvent).toEqual({ acFailed: true, overload: true, interlock: true, fault: true, commandOn: false });
+    expect(s.lastPowerEvent).toEqual({
+      acFailed: true,
+      overload: true,
+      interlock: true,
+      fault: true,
+      commandOn: false,
+    });
     expect(s.miscChassisState).toEqual({
       intrusion: true,
       frontPanelLockout: true,
