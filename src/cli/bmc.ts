@@ -1,8 +1,22 @@
 import type { IpmiClient } from "../ipmi/client/client.js";
 import { coldReset, getDeviceId, getSelfTestResults, getSystemGuid } from "../ipmi/commands/app.js";
 import { getChassisStatus } from "../ipmi/commands/chassis.js";
+import type { Execute } from "../ipmi/commands/command.js";
+import { getPefCapabilities, readPefParameter } from "../ipmi/commands/sensor-event.js";
+import { getSelInfo } from "../ipmi/commands/storage.js";
+import {
+  decodeLanParameter,
+  getLanConfigurationParameters,
+  type LanParameter,
+} from "../ipmi/commands/transport.js";
 import { completionCodeName } from "../ipmi/completion-codes.js";
+import { readSdrRepository, readSelEntries } from "../ipmi/sdr/read.js";
+import { readSensors } from "../ipmi/sensors.js";
+import { describeFilter, describePolicy } from "../pef/describe.js";
+import { eventReadingClass, genericOffsetText } from "../pet/tables/event-reading-types.js";
 import { manufacturerName } from "../pet/tables/manufacturers.js";
+import { sensorSpecificOffsetText } from "../pet/tables/sensor-specific.js";
+import { sensorTypeName } from "../pet/tables/sensor-types.js";
 import { formatGuid } from "../pet/varbind.js";
 import { CONNECT_HELP, CONNECT_OPTIONS, connect } from "./bmc-connect.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
@@ -19,6 +33,17 @@ const SUBCOMMANDS: Record<string, { summary: string; run: Subcommand }> = {
   info: { summary: "Get Device ID and self test (as ipmitool mc info)", run: info },
   guid: { summary: "Get System GUID", run: guid },
   chassis: { summary: "Get Chassis Status", run: chassis },
+  sel: { summary: "the System Event Log, decoded", run: sel },
+  sdr: { summary: "the SDR repository: every record, decoded", run: sdr },
+  sensors: {
+    summary: "every sensor: reading, unit, status, thresholds (as ipmitool sensor list)",
+    run: sensors,
+  },
+  pef: { summary: "PEF capabilities, control, event filters and alert policies, in words", run: pef },
+  "lan-alerts": {
+    summary: "lan-alerts [CHANNEL]: community and alert destinations (LAN parameters 16-19)",
+    run: lanAlerts,
+  },
   "reset-cold": { summary: "Cold Reset: reboot the BMC (remedy for a wedged one)", run: resetCold },
   raw: { summary: "raw NETFN CMD [DATA...]: any command, bytes in hex", run: raw },
 };
@@ -160,4 +185,136 @@ async function raw(client: IpmiClient, args: string[]): Promise<Output> {
         ? hex
         : `completion code ${response.completionCode.toString(16).padStart(2, "0")}h (${completionCodeName(response.completionCode)})${hex ? `: ${hex}` : ""}`,
   };
+}
+
+function executor(client: IpmiClient): Execute {
+  return (command, request) => client.execute(command, request);
+}
+
+async function sel(client: IpmiClient): Promise<Output> {
+  const info = await client.execute(getSelInfo, undefined);
+  const records = await readSelEntries(executor(client));
+  const text = records.map((r) => {
+    if (r.kind !== "system") return `${hex4(r.recordId)} | ${r.kind} record`;
+    const kind = eventReadingClass(r.eventType);
+    const offset = r.eventData[0] & 0x0f;
+    const event =
+      (kind === "sensor-specific"
+        ? sensorSpecificOffsetText(r.sensorType, offset)
+        : genericOffsetText(r.eventType, offset)) ?? `offset ${offset}`;
+    const when = r.timestamp <= 0x20000000 ? "pre-init" : new Date(r.timestamp * 1000).toISOString();
+    const direction = r.eventDirection === "assertion" ? "Asserted" : "Deasserted";
+    return `${hex4(r.recordId)} | ${when} | ${sensorTypeName(r.sensorType)} #0x${hex2(r.sensorNumber)} | ${event} | ${direction}`;
+  });
+  return {
+    json: { info, records },
+    text: [`${info.entries} entries, ${info.freeBytes} bytes free`, ...text].join("\n"),
+  };
+}
+
+async function sdr(client: IpmiClient): Promise<Output> {
+  const records = await readSdrRepository(executor(client));
+  const text = records.map((r) => {
+    const name = "idString" in r ? r.idString : "";
+    const number = "sensorNumber" in r ? ` #${r.sensorNumber}` : "";
+    return `${hex4(r.recordId)} | ${r.kind.padEnd(12)} | ${name}${number}`;
+  });
+  return { json: records, text: text.join("\n") };
+}
+
+async function sensors(client: IpmiClient): Promise<Output> {
+  const execute = executor(client);
+  const views = await readSensors(execute, await readSdrRepository(execute));
+  const cell = (v: number | undefined | null) => (v === undefined || v === null ? "na" : v.toFixed(3));
+  const text = views.map((s) =>
+    [
+      s.name.padEnd(16),
+      (s.eventReadingType === 1
+        ? cell(s.value)
+        : s.states === null
+          ? "na"
+          : `0x${s.states.toString(16)}`
+      ).padEnd(10),
+      (s.value === null && s.eventReadingType === 1 ? "" : s.unit).padEnd(10),
+      (s.status === "ns" ? "na" : s.status).padEnd(5),
+      ...(["lnr", "lcr", "lnc", "unc", "ucr", "unr"] as const).map((k) => cell(s.thresholds[k]).padEnd(9)),
+    ].join(" | "),
+  );
+  return { json: views, text: text.join("\n") };
+}
+
+async function pef(client: IpmiClient): Promise<Output> {
+  const execute = executor(client);
+  const capabilities = await client.execute(getPefCapabilities, undefined);
+  const control = await readPefParameter(execute, 1);
+  const actions = await readPefParameter(execute, 2);
+  const filters = [];
+  for (let n = 1; n <= capabilities.filterTableSize; n++) {
+    // Some BMCs advertise more filters than they serve (ipmi_sim: 16 of 15); show what answers.
+    const p = await readPefParameter(execute, 6, n).catch(() => undefined);
+    if (p?.parameter === "eventFilter")
+      filters.push({ number: n, entry: p.entry, text: describeFilter(p.entry) });
+  }
+  const policyCount = await readPefParameter(execute, 8);
+  const policies = [];
+  const count = policyCount.parameter === "numberOfAlertPolicyEntries" ? policyCount.count : 0;
+  for (let n = 1; n <= count; n++) {
+    const p = await readPefParameter(execute, 9, n).catch(() => undefined);
+    if (p?.parameter === "alertPolicy")
+      policies.push({ number: n, entry: p.entry, text: describePolicy(p.entry) });
+  }
+  const enabled = control.parameter === "pefControl" && control.enable;
+  return {
+    json: { capabilities, control, actions, filters, policies },
+    text: [
+      `PEF ${enabled ? "enabled" : "disabled"}, ${capabilities.filterTableSize} filters, ${count} policy entries`,
+      ...filters.map((f) => `filter ${String(f.number).padStart(2)}: ${f.text}`),
+      ...policies
+        .filter((p) => p.entry.enabled)
+        .map((p) => `entry ${String(p.number).padStart(3)}: ${p.text}`),
+    ].join("\n"),
+  };
+}
+
+async function lanAlerts(client: IpmiClient, args: string[]): Promise<Output> {
+  const channel = Number(args[0] ?? 1);
+  if (!Number.isInteger(channel) || channel < 0 || channel > 15)
+    throw new UsageError(`lan-alerts: channel "${args[0]}" is not 0-15`);
+  const read = async (selector: number, set = 0): Promise<LanParameter> => {
+    const r = await client.execute(getLanConfigurationParameters, {
+      revisionOnly: false,
+      channel,
+      selector,
+      setSelector: set,
+      blockSelector: 0,
+    });
+    return decodeLanParameter(selector, r.data);
+  };
+  const community = await read(16);
+  const count = await read(17);
+  const destinations = [];
+  const n = count.parameter === "destinationCount" ? count.count : 0;
+  for (let set = 1; set <= n; set++) {
+    destinations.push({ set, type: await read(18, set), address: await read(19, set) });
+  }
+  const text = [
+    `channel ${channel}: community "${community.parameter === "community" ? community.community : "?"}", ${n} destinations`,
+    ...destinations.map(({ set, type, address }) => {
+      const t =
+        type.parameter === "destinationType"
+          ? `${type.type}${type.acknowledge ? `, ack ${type.ackTimeoutSeconds}s × ${type.retries}` : ""}`
+          : "?";
+      const a = address.parameter === "destinationAddress" ? `${address.ip} (${address.mac})` : "?";
+      return `destination ${set}: ${t} → ${a}`;
+    }),
+  ];
+  return { json: { channel, community, destinations }, text: text.join("\n") };
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, "0");
+}
+
+function hex4(n: number): string {
+  return n.toString(16).padStart(4, "0");
 }
