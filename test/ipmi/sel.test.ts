@@ -27,7 +27,11 @@ const arbSelRecord: fc.Arbitrary<SelRecord> = fc.oneof(
     kind: fc.constant("system" as const),
     recordId: fc.integer({ min: 0, max: 0xffff }),
     timestamp: fc.integer({ min: 0, max: 0xffffffff }),
-    generatorId: fc.record({ id: byte, channel: fc.integer({ min: 0, max: 15 }), lun: fc.integer({ min: 0, max: 3 }) }),
+    generatorId: fc.record({
+      id: byte,
+      channel: fc.integer({ min: 0, max: 15 }),
+      lun: fc.integer({ min: 0, max: 3 }),
+    }),
     evmRev: byte,
     sensorType: byte,
     sensorNumber: byte,
@@ -92,7 +96,12 @@ describe("SEL records (IPMI 2.0 §32)", () => {
 
   it("reads a deassertion from event/reading type bit 7 (ipmitool event 1, deasserted)", () => {
     const r = decodeSelRecord(hex("0a00 02 00000000 41 00 04 01 30 81 09 ff ff"));
-    expect(r).toMatchObject({ kind: "system", eventDirection: "deassertion", eventType: 0x01, generatorId: { id: 0x41 } });
+    expect(r).toMatchObject({
+      kind: "system",
+      eventDirection: "deassertion",
+      eventType: 0x01,
+      generatorId: { id: 0x41 },
+    });
   });
 
   it("tells software IDs (bit 0 set, e.g. 41h) from IPMB slave addresses (20h)", () => {
@@ -108,12 +117,19 @@ describe("SEL records (IPMI 2.0 §32)", () => {
 
   it("rejects anything but 16 bytes with IpmiDecodeError", () => {
     expect(() => decodeSelRecord(IPMI_SIM_SEL.system.subarray(0, 15))).toThrow(IpmiDecodeError);
-    expect(() => decodeSelRecord(Buffer.concat([IPMI_SIM_SEL.system, Buffer.of(0)]))).toThrow(IpmiDecodeError);
+    expect(() => decodeSelRecord(Buffer.concat([IPMI_SIM_SEL.system, Buffer.of(0)]))).toThrow(
+      IpmiDecodeError,
+    );
   });
 
   it("refuses to encode a record whose type does not match its kind", () => {
     expect(() =>
-      encodeSelRecord({ kind: "oemNonTimestamped", recordId: 1, recordType: 0xc0, oemData: Buffer.alloc(13) }),
+      encodeSelRecord({
+        kind: "oemNonTimestamped",
+        recordId: 1,
+        recordType: 0xc0,
+        oemData: Buffer.alloc(13),
+      }),
     ).toThrow(RangeError);
   });
 

@@ -19,7 +19,7 @@ const CC_NOT_PRESENT = 0xcb;
 export interface ReadSdrOptions {
   /** Body bytes asked for per Get SDR at first (FreeIPMI starts at 16). */
   maxChunk?: number;
-  /** On CAh the chunk shrinks by `chunkStep` down to this; CAh at the floor is an error. */
+  /** On CAh the refused count shrinks by `chunkStep` down to this; CAh at the floor is an error. */
   minChunk?: number;
   chunkStep?: number;
   /** Re-reservations allowed after C5h (reservation cancelled) before giving up. */
@@ -88,8 +88,8 @@ export async function readSdrRepository(
         // Partial reads use the record's real ID: 0000h only means "first" (ipmitool does the same).
         data = (await read(header.recordId, offset, want)).recordData;
       } catch (err) {
-        if (isCode(err, CC_CANNOT_RETURN_BYTES) && chunk > opts.minChunk) {
-          chunk = Math.max(opts.minChunk, chunk - opts.chunkStep);
+        if (isCode(err, CC_CANNOT_RETURN_BYTES) && want > opts.minChunk) {
+          chunk = Math.max(opts.minChunk, want - opts.chunkStep);
           continue;
         }
         throw err;

@@ -22,7 +22,9 @@ export const IPMI_SIM_SDRS = {
       "000000000000 00 00 0000 00 c7 53756254656d70",
   ),
   /** Type 02h, compact "mm1pres" (entity presence, memory module 1). */
-  mm1pres: hex("0500 51 02 22 20 00 02 08 01 00 00 25 6f 0300 0300 0300 c0 00 00 0000 00 00 000000 00 c7 6d6d3170726573"),
+  mm1pres: hex(
+    "0500 51 02 22 20 00 02 08 01 00 00 25 6f 0300 0300 0300 c0 00 00 0000 00 00 000000 00 c7 6d6d3170726573",
+  ),
   /** Type 11h, FRU device locator "mm2frudev". */
   mm2frudev: hex("0600 51 11 14 30 03 80 00 00 10 00 08 02 00 c9 6d6d32667275646576"),
 } as const;
@@ -49,7 +51,9 @@ export const GET_SDR_EXCHANGES = {
    */
   wholeMcLocator: {
     request: hex("0700 0100 00 ff"),
-    response: hex("0200 0100 51 12 14 20 00 00 8f 00 00 00 07 01 00 c9 49 50 4d 49 20 73 69 6d 31 00 00 00 00 00 00"),
+    response: hex(
+      "0200 0100 51 12 14 20 00 00 8f 00 00 00 07 01 00 c9 49 50 4d 49 20 73 69 6d 31 00 00 00 00 00 00",
+    ),
   },
 } as const;
 
