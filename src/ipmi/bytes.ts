@@ -95,3 +95,14 @@ export class ByteWriter {
     return Buffer.from(this.chunks);
   }
 }
+
+/** Bit n of a byte, as a boolean. */
+export const bit = (byte: number, n: number): boolean => ((byte >> n) & 1) === 1;
+
+/** 1 << n when on, else 0: for OR-ing flags into a byte. */
+export const flag = (on: boolean, n: number): number => (on ? 1 << n : 0);
+
+/** A byte as two upper-case hex digits, as the IPMI spec writes codes ("C1" for C1h). */
+export function hexByte(n: number): string {
+  return n.toString(16).toUpperCase().padStart(2, "0");
+}

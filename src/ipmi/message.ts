@@ -1,6 +1,5 @@
-import { ByteReader, ByteWriter, TruncatedError } from "./bytes.js";
+import { ByteReader, ByteWriter, hexByte, TruncatedError } from "./bytes.js";
 import { IpmiDecodeError } from "./errors.js";
-import { hex } from "./rmcp.js";
 
 /** BMC responder address and the remote console's software ID 40h as a requester address (81h). */
 export const BMC_ADDRESS = 0x20;
@@ -69,10 +68,13 @@ export function encodeResponseMessage(m: IpmiResponseMessage): Buffer {
 function verify(buf: Buffer, what: string, min: number): ByteReader {
   if (buf.length < min) throw new IpmiDecodeError(what, `${buf.length} byte(s), at least ${min} needed`);
   if (checksum(buf.subarray(0, 2)) !== buf[2]) {
-    throw new IpmiDecodeError(what, `header checksum ${hex(buf[2] as number)}h does not match`);
+    throw new IpmiDecodeError(what, `header checksum ${hexByte(buf[2] as number)}h does not match`);
   }
   if (checksum(buf.subarray(3, buf.length - 1)) !== buf[buf.length - 1]) {
-    throw new IpmiDecodeError(what, `data checksum ${hex(buf[buf.length - 1] as number)}h does not match`);
+    throw new IpmiDecodeError(
+      what,
+      `data checksum ${hexByte(buf[buf.length - 1] as number)}h does not match`,
+    );
   }
   return new ByteReader(buf.subarray(0, buf.length - 1));
 }

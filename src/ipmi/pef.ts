@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, TruncatedError } from "./bytes.js";
+import { ByteReader, ByteWriter, bit, flag, TruncatedError } from "./bytes.js";
 import { IpmiDecodeError } from "./errors.js";
 
 /**
@@ -180,9 +180,6 @@ const SELECTOR_OF: Readonly<Record<Exclude<PefParameter["parameter"], "raw">, nu
 export function pefParameterSelector(p: PefParameter): number {
   return p.parameter === "raw" ? p.selector : SELECTOR_OF[p.parameter];
 }
-
-const bit = (byte: number, n: number): boolean => ((byte >> n) & 1) === 1;
-const flag = (on: boolean, n: number): number => (on ? 1 << n : 0);
 
 export function decodeActionFlags(b: number): PefActionFlags {
   return {

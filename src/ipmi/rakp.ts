@@ -114,8 +114,9 @@ export function decodeOpenSessionResponse(buf: Buffer): OpenSessionResponse {
     const status = r.u8();
     if (status !== 0) {
       // Error responses are short, and some BMCs (OpenIPMI) cut them shorter still.
-      const consoleSessionId = r.remaining >= 6 ? (r.u16le(), r.u32le()) : 0;
-      return { tag, status, consoleSessionId };
+      if (r.remaining < 6) return { tag, status, consoleSessionId: 0 };
+      r.u16le();
+      return { tag, status, consoleSessionId: r.u32le() };
     }
     const maxPrivilege = r.u8() & 0x0f;
     r.u8();

@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter } from "./bytes.js";
+import { ByteReader, ByteWriter, hexByte } from "./bytes.js";
 import { IpmiDecodeError } from "./errors.js";
 
 /** RMCP (ASF 2.0 §3.2.2): version 06h, reserved, sequence FFh (no RMCP ACK), class. */
@@ -22,12 +22,12 @@ export function encodeRmcp(cls: RmcpClass, body: Uint8Array, sequence = RMCP_NO_
 export function decodeRmcp(buf: Uint8Array): RmcpPacket {
   if (buf.length < 4) throw new IpmiDecodeError("RMCP header", `${buf.length} byte(s), 4 needed`);
   if (buf[0] !== RMCP_VERSION)
-    throw new IpmiDecodeError("RMCP header", `version ${hex(buf[0] ?? 0)}h, not 06h`);
+    throw new IpmiDecodeError("RMCP header", `version ${hexByte(buf[0] ?? 0)}h, not 06h`);
   const cls = (buf[3] as number) & 0x1f;
   if (cls !== RmcpClass.ASF && cls !== RmcpClass.IPMI) {
     throw new IpmiDecodeError(
       "RMCP header",
-      `message class ${hex(cls)}h is neither ASF (06h) nor IPMI (07h)`,
+      `message class ${hexByte(cls)}h is neither ASF (06h) nor IPMI (07h)`,
     );
   }
   return {
@@ -90,7 +90,7 @@ export function decodeAsf(body: Buffer): AsfMessage {
   const length = r.u8();
   if (type === ASF_PRESENCE_PING) return { type: "ping", tag };
   if (type !== ASF_PRESENCE_PONG)
-    throw new IpmiDecodeError("ASF message", `type ${hex(type)}h is not ping or pong`);
+    throw new IpmiDecodeError("ASF message", `type ${hexByte(type)}h is not ping or pong`);
   if (length < 10 || r.remaining < 10)
     throw new IpmiDecodeError("ASF presence pong", `data length ${length}`);
   return {
@@ -101,8 +101,4 @@ export function decodeAsf(body: Buffer): AsfMessage {
     ipmiSupported: (r.u8() & 0x80) !== 0,
     rmcpSecurityExtensions: (r.u8() & 0x80) !== 0,
   };
-}
-
-export function hex(n: number): string {
-  return n.toString(16).toUpperCase().padStart(2, "0");
 }

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from "node:crypto";
-import { ByteReader, ByteWriter, TruncatedError } from "./bytes.js";
+import { ByteReader, ByteWriter, hexByte, TruncatedError } from "./bytes.js";
 import {
   ConfidentialityAlgorithm,
   IntegrityAlgorithm,
@@ -7,7 +7,6 @@ import {
   integrityAuthCodeLength,
 } from "./cipher-suites.js";
 import { IpmiDecodeError } from "./errors.js";
-import { hex } from "./rmcp.js";
 import { AuthType } from "./session15.js";
 
 /** RMCP+ payload types (IPMI 2.0 §13.27.3, Table 13-16). */
@@ -76,7 +75,7 @@ export function decodeIpmi20(body: Buffer, security?: SessionSecurity): Ipmi20Pa
   try {
     const authType = r.u8();
     if (authType !== AuthType.RmcpPlus) {
-      throw new IpmiDecodeError("RMCP+ session header", `auth type ${hex(authType)}h, not 06h`);
+      throw new IpmiDecodeError("RMCP+ session header", `auth type ${hexByte(authType)}h, not 06h`);
     }
     const typeByte = r.u8();
     const payloadType = typeByte & 0x3f;

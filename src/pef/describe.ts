@@ -1,3 +1,4 @@
+import { hexByte } from "../ipmi/bytes.js";
 import type { AlertPolicyEntry, EventFilterEntry } from "../ipmi/pef.js";
 import { eventReadingClass, genericOffsetText } from "../pet/tables/event-reading-types.js";
 import { sensorSpecificOffsetText } from "../pet/tables/sensor-specific.js";
@@ -14,9 +15,9 @@ export function describeFilter(f: EventFilterEntry): string {
   if (!f.enabled) return "disabled";
   const type = f.sensorType === ANY ? "any sensor type" : sensorTypeName(f.sensorType);
   const sensor = f.sensorNumber === ANY ? "any sensor" : `sensor #${f.sensorNumber}`;
-  const generator = f.generatorId1 === ANY ? "" : `, generator ${hex(f.generatorId1)}h`;
+  const generator = f.generatorId1 === ANY ? "" : `, generator ${hexByte(f.generatorId1)}h`;
   const offsets = describeOffsets(f);
-  const severity = petSeverity(f.severity) ?? `severity ${hex(f.severity)}h`;
+  const severity = petSeverity(f.severity) ?? `severity ${hexByte(f.severity)}h`;
   const actions = Object.entries(f.actions)
     .filter(([, on]) => on)
     .map(([name]) => name);
@@ -45,8 +46,4 @@ function describeOffsets(f: EventFilterEntry): string {
 export function describePolicy(p: AlertPolicyEntry): string {
   const state = p.enabled ? "enabled" : "disabled";
   return `policy ${p.policyNumber} (${state}): channel ${p.channel}, destination ${p.destinationSelector}, type ${p.policyType}`;
-}
-
-function hex(n: number): string {
-  return n.toString(16).toUpperCase().padStart(2, "0");
 }

@@ -1,3 +1,4 @@
+import { hexByte } from "../ipmi/bytes.js";
 import { PetDecodeError } from "./errors.js";
 import { type OemFieldType, oemFieldText } from "./oem-fields.js";
 import { decodeSpecificTrap } from "./specific-trap.js";
@@ -84,7 +85,7 @@ function buildEvent(specificTrap: number | "NA", v: PetVarbind, lookupSensor?: S
   if (severity === undefined) {
     throw new PetDecodeError(
       "bad-severity",
-      `event severity 0x${hex2(v.severityCode)} is not one of 00 01 02 04 08 10 20 (PET 1.0 Table 3-2)`,
+      `event severity 0x${hexByte(v.severityCode)} is not one of 00 01 02 04 08 10 20 (PET 1.0 Table 3-2)`,
     );
   }
   const trap =
@@ -167,8 +168,4 @@ function eventTime(
     time: new Date(localMs - utcOffsetMinutes * 60_000).toISOString().replace(".000Z", "Z"),
     timeBasis: "utc",
   };
-}
-
-function hex2(n: number): string {
-  return n.toString(16).padStart(2, "0").toUpperCase();
 }

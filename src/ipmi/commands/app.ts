@@ -1,6 +1,6 @@
-import { type ByteReader, ByteWriter } from "../bytes.js";
+import { ByteWriter, bit, flag } from "../bytes.js";
 import { IpmiDecodeError } from "../errors.js";
-import { defineCommand, empty, NetFn } from "./command.js";
+import { defineCommand, empty, expectEnd, NetFn } from "./command.js";
 
 /** Session privilege levels (IPMI 2.0 §6.8); 0 in Set Session Privilege Level means "no change". */
 export const PrivilegeLevel = {
@@ -11,13 +11,6 @@ export const PrivilegeLevel = {
   Oem: 5,
 } as const;
 export type PrivilegeLevel = (typeof PrivilegeLevel)[keyof typeof PrivilegeLevel];
-
-const bit = (byte: number, n: number): boolean => ((byte >> n) & 1) === 1;
-const flag = (on: boolean, n: number): number => (on ? 1 << n : 0);
-
-function expectEnd(r: ByteReader, what: string): void {
-  if (r.remaining > 0) throw new IpmiDecodeError(what, `${r.remaining} unexpected trailing byte(s)`);
-}
 
 function privilege(v: number, what: string, allowZero: boolean): number {
   if (v > PrivilegeLevel.Oem || (v === 0 && !allowZero)) {

@@ -1,13 +1,5 @@
-import { type ByteReader, ByteWriter } from "../bytes.js";
-import { IpmiDecodeError } from "../errors.js";
-import { defineCommand, empty, NetFn } from "./command.js";
-
-const bit = (byte: number, n: number): boolean => ((byte >> n) & 1) === 1;
-const flag = (on: boolean, n: number): number => (on ? 1 << n : 0);
-
-function expectEnd(r: ByteReader, what: string): void {
-  if (r.remaining > 0) throw new IpmiDecodeError(what, `${r.remaining} unexpected trailing byte(s)`);
-}
+import { ByteWriter, bit, flag } from "../bytes.js";
+import { defineCommand, empty, expectEnd, NetFn } from "./command.js";
 
 /** Byte 1 [6:5]: what the chassis does when AC returns. */
 export type PowerRestorePolicy = "alwaysOff" | "previous" | "alwaysOn" | "unknown";

@@ -70,3 +70,8 @@ export const empty = {
  * carries IPMI messages.
  */
 export type Execute = <Req, Res>(command: IpmiCommand<Req, Res>, request: Req) => Promise<Res>;
+
+/** Rejects bytes past the end of what a command defines. */
+export function expectEnd(r: ByteReader, what: string): void {
+  if (r.remaining > 0) throw new IpmiDecodeError(what, `${r.remaining} unexpected trailing byte(s)`);
+}

@@ -1,5 +1,5 @@
 import type { PetVarbind } from "../../pet/varbind.js";
-import { type ByteReader, ByteWriter } from "../bytes.js";
+import { ByteWriter, bit, flag } from "../bytes.js";
 import { CONFIG_PARAMETER_CODES } from "../completion-codes.js";
 import { IpmiDecodeError } from "../errors.js";
 import {
@@ -12,14 +12,7 @@ import {
   type PefParameter,
   pefParameterSelector,
 } from "../pef.js";
-import { defineCommand, type Execute, empty, NetFn } from "./command.js";
-
-const bit = (byte: number, n: number): boolean => ((byte >> n) & 1) === 1;
-const flag = (on: boolean, n: number): number => (on ? 1 << n : 0);
-
-function expectEnd(r: ByteReader, what: string): void {
-  if (r.remaining > 0) throw new IpmiDecodeError(what, `${r.remaining} unexpected trailing byte(s)`);
-}
+import { defineCommand, type Execute, empty, expectEnd, NetFn } from "./command.js";
 
 // ---------------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, TruncatedError } from "../bytes.js";
+import { ByteReader, ByteWriter, bit, flag, TruncatedError } from "../bytes.js";
 import { IpmiDecodeError } from "../errors.js";
 import type { GeneratorId } from "../sel.js";
 import { MODIFIER_UNITS, RATE_UNITS, type UnitFields } from "./units.js";
@@ -416,9 +416,6 @@ export const SDR_RECORD_TYPES = {
   mcDeviceLocator: 0x12,
 } as const;
 
-const flag = (byte: number, bit: number): boolean => ((byte >> bit) & 1) === 1;
-const bit = (on: boolean, n: number): number => (on ? 1 << n : 0);
-
 /** Sign-extends the low `bits` bits of v. */
 export function signExtend(v: number, bits: number): number {
   const sign = 1 << (bits - 1);
@@ -445,7 +442,7 @@ function readKeys(r: ByteReader, base: RecordBase): SensorKeys & { lunByte: numb
     sensorNumber,
     entityId,
     entityInstance: instance & 0x7f,
-    logicalEntity: flag(instance, 7),
+    logicalEntity: bit(instance, 7),
     lunByte,
   };
 }
@@ -456,7 +453,7 @@ function writeKeys(w: ByteWriter, k: SensorKeys, extraLunBits = 0): ByteWriter {
     .u8((k.owner.channel << 4) | extraLunBits | (k.owner.lun & 0x03))
     .u8(k.sensorNumber)
     .u8(k.entityId)
-    .u8(bit(k.logicalEntity, 7) | (k.entityInstance & 0x7f));
+    .u8(flag(k.logicalEntity, 7) | (k.entityInstance & 0x7f));
 }
 
 function readCommon(r: ByteReader, base: RecordBase): SensorCommon {
@@ -474,18 +471,18 @@ function readCommon(r: ByteReader, base: RecordBase): SensorCommon {
   return {
     ...keys,
     initialization: {
-      settable: flag(init, 7),
-      initScanning: flag(init, 6),
-      initEvents: flag(init, 5),
-      initThresholds: flag(init, 4),
-      initHysteresis: flag(init, 3),
-      initSensorType: flag(init, 2),
-      eventGenerationEnabled: flag(init, 1),
-      sensorScanningEnabled: flag(init, 0),
+      settable: bit(init, 7),
+      initScanning: bit(init, 6),
+      initEvents: bit(init, 5),
+      initThresholds: bit(init, 4),
+      initHysteresis: bit(init, 3),
+      initSensorType: bit(init, 2),
+      eventGenerationEnabled: bit(init, 1),
+      sensorScanningEnabled: bit(init, 0),
     },
     capabilities: {
-      ignoreSensor: flag(caps, 7),
-      autoRearm: flag(caps, 6),
+      ignoreSensor: bit(caps, 7),
+      autoRearm: bit(caps, 6),
       hysteresisSupport: ACCESS[(caps >> 4) & 3] as HysteresisSupport,
       thresholdAccess: ACCESS[(caps >> 2) & 3] as ThresholdAccess,
       eventMessageControl: EVENT_CONTROL[caps & 3] as EventMessageControl,
@@ -499,7 +496,7 @@ function readCommon(r: ByteReader, base: RecordBase): SensorCommon {
       analogDataFormat: ANALOG_FORMATS[units1 >> 6] as AnalogDataFormat,
       rateUnit: RATE_UNITS[(units1 >> 3) & 7] as SensorUnits["rateUnit"],
       modifierUnit: MODIFIER_UNITS[(units1 >> 1) & 3] as SensorUnits["modifierUnit"],
-      percentage: flag(units1, 0),
+      percentage: bit(units1, 0),
       baseUnit,
       modifierUnitCode,
     },
@@ -512,18 +509,18 @@ function writeCommon(w: ByteWriter, s: SensorCommon): ByteWriter {
   const u = s.units;
   return writeKeys(w, s)
     .u8(
-      bit(i.settable, 7) |
-        bit(i.initScanning, 6) |
-        bit(i.initEvents, 5) |
-        bit(i.initThresholds, 4) |
-        bit(i.initHysteresis, 3) |
-        bit(i.initSensorType, 2) |
-        bit(i.eventGenerationEnabled, 1) |
-        bit(i.sensorScanningEnabled, 0),
+      flag(i.settable, 7) |
+        flag(i.initScanning, 6) |
+        flag(i.initEvents, 5) |
+        flag(i.initThresholds, 4) |
+        flag(i.initHysteresis, 3) |
+        flag(i.initSensorType, 2) |
+        flag(i.eventGenerationEnabled, 1) |
+        flag(i.sensorScanningEnabled, 0),
     )
     .u8(
-      bit(c.ignoreSensor, 7) |
-        bit(c.autoRearm, 6) |
+      flag(c.ignoreSensor, 7) |
+        flag(c.autoRearm, 6) |
         (ACCESS.indexOf(c.hysteresisSupport) << 4) |
         (ACCESS.indexOf(c.thresholdAccess) << 2) |
         EVENT_CONTROL.indexOf(c.eventMessageControl),
@@ -537,7 +534,7 @@ function writeCommon(w: ByteWriter, s: SensorCommon): ByteWriter {
       (ANALOG_FORMATS.indexOf(u.analogDataFormat) << 6) |
         (RATE_UNITS.indexOf(u.rateUnit) << 3) |
         (MODIFIER_UNITS.indexOf(u.modifierUnit) << 1) |
-        bit(u.percentage, 0),
+        flag(u.percentage, 0),
     )
     .u8(u.baseUnit)
     .u8(u.modifierUnitCode);
@@ -556,7 +553,7 @@ function readSharing(r: ByteReader): RecordSharing {
   return {
     idStringInstanceModifierType: modifierType === 1 ? "alpha" : "numeric",
     shareCount: b1 & 0x0f,
-    entityInstanceIncrements: flag(b2, 7),
+    entityInstanceIncrements: bit(b2, 7),
     idStringInstanceModifierOffset: b2 & 0x7f,
   };
 }
@@ -564,7 +561,7 @@ function readSharing(r: ByteReader): RecordSharing {
 function writeSharing(w: ByteWriter, s: RecordSharing): ByteWriter {
   return w
     .u8(((s.idStringInstanceModifierType === "alpha" ? 1 : 0) << 4) | (s.shareCount & 0x0f))
-    .u8(bit(s.entityInstanceIncrements, 7) | (s.idStringInstanceModifierOffset & 0x7f));
+    .u8(flag(s.entityInstanceIncrements, 7) | (s.idStringInstanceModifierOffset & 0x7f));
 }
 
 function decodeFull(r: ByteReader, base: RecordBase): FullSensorRecord {
@@ -599,9 +596,9 @@ function decodeFull(r: ByteReader, base: RecordBase): FullSensorRecord {
     sensorDirection: DIRECTIONS[accuracyHighExpDirection & 0x03] as SensorDirection,
     rExp: signExtend(exps >> 4, 4),
     bExp: signExtend(exps & 0x0f, 4),
-    nominalReadingSpecified: flag(analogFlags, 0),
-    normalMaximumSpecified: flag(analogFlags, 1),
-    normalMinimumSpecified: flag(analogFlags, 2),
+    nominalReadingSpecified: bit(analogFlags, 0),
+    normalMaximumSpecified: bit(analogFlags, 1),
+    normalMinimumSpecified: bit(analogFlags, 2),
     nominalReading,
     normalMaximum,
     normalMinimum,
@@ -630,7 +627,9 @@ function encodeFull(w: ByteWriter, s: FullSensorRecord): ByteWriter {
     .u8(((s.accuracy >> 6) << 4) | ((s.accuracyExp & 3) << 2) | DIRECTIONS.indexOf(s.sensorDirection))
     .u8((twosComplement(s.rExp, 4, "R exponent") << 4) | twosComplement(s.bExp, 4, "B exponent"))
     .u8(
-      bit(s.normalMinimumSpecified, 2) | bit(s.normalMaximumSpecified, 1) | bit(s.nominalReadingSpecified, 0),
+      flag(s.normalMinimumSpecified, 2) |
+        flag(s.normalMaximumSpecified, 1) |
+        flag(s.nominalReadingSpecified, 0),
     )
     .u8(s.nominalReading)
     .u8(s.normalMaximum)
@@ -710,7 +709,7 @@ function decodeFruLocator(r: ByteReader, base: RecordBase): FruDeviceLocatorReco
     ...base,
     deviceAccessAddress,
     fruDeviceId,
-    logical: flag(access, 7),
+    logical: bit(access, 7),
     accessLun: (access >> 3) & 0x03,
     privateBusId: access & 0x07,
     channel,
@@ -726,7 +725,7 @@ function decodeFruLocator(r: ByteReader, base: RecordBase): FruDeviceLocatorReco
 function encodeFruLocator(w: ByteWriter, s: FruDeviceLocatorRecord): ByteWriter {
   w.u8(s.deviceAccessAddress & 0xfe)
     .u8(s.fruDeviceId)
-    .u8(bit(s.logical, 7) | ((s.accessLun & 3) << 3) | (s.privateBusId & 7))
+    .u8(flag(s.logical, 7) | ((s.accessLun & 3) << 3) | (s.privateBusId & 7))
     .u8((s.channel & 0x0f) << 4)
     .u8(0)
     .u8(s.deviceType)
@@ -745,18 +744,18 @@ function decodeMcLocator(r: ByteReader, base: RecordBase): McDeviceLocatorRecord
   r.bytes(3); // reserved
   const capabilities = {} as DeviceCapabilities;
   CAPABILITY_BITS.forEach((name, i) => {
-    capabilities[name] = flag(caps, i);
+    capabilities[name] = bit(caps, i);
   });
   return {
     kind: "mcDeviceLocator",
     ...base,
     deviceSlaveAddress,
     channel,
-    acpiSystemPowerStateNotificationRequired: flag(power, 7),
-    acpiDevicePowerStateNotificationRequired: flag(power, 6),
-    staticController: flag(power, 5),
-    logsInitializationAgentErrors: flag(power, 3),
-    logInitializationAgentErrorsAccessing: flag(power, 2),
+    acpiSystemPowerStateNotificationRequired: bit(power, 7),
+    acpiDevicePowerStateNotificationRequired: bit(power, 6),
+    staticController: bit(power, 5),
+    logsInitializationAgentErrors: bit(power, 3),
+    logInitializationAgentErrorsAccessing: bit(power, 2),
     eventMessageGeneration: EVENT_GENERATION[power & 3] as EventMessageGeneration,
     capabilities,
     entityId: r.u8(),
@@ -770,14 +769,14 @@ function encodeMcLocator(w: ByteWriter, s: McDeviceLocatorRecord): ByteWriter {
   w.u8(s.deviceSlaveAddress & 0xfe)
     .u8(s.channel & 0x0f)
     .u8(
-      bit(s.acpiSystemPowerStateNotificationRequired, 7) |
-        bit(s.acpiDevicePowerStateNotificationRequired, 6) |
-        bit(s.staticController, 5) |
-        bit(s.logsInitializationAgentErrors, 3) |
-        bit(s.logInitializationAgentErrorsAccessing, 2) |
+      flag(s.acpiSystemPowerStateNotificationRequired, 7) |
+        flag(s.acpiDevicePowerStateNotificationRequired, 6) |
+        flag(s.staticController, 5) |
+        flag(s.logsInitializationAgentErrors, 3) |
+        flag(s.logInitializationAgentErrorsAccessing, 2) |
         EVENT_GENERATION.indexOf(s.eventMessageGeneration),
     )
-    .u8(CAPABILITY_BITS.reduce((b, name, i) => b | bit(s.capabilities[name], i), 0))
+    .u8(CAPABILITY_BITS.reduce((b, name, i) => b | flag(s.capabilities[name], i), 0))
     .bytes([0, 0, 0])
     .u8(s.entityId)
     .u8(s.entityInstance)

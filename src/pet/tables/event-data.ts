@@ -1,3 +1,4 @@
+import { hexByte } from "../../ipmi/bytes.js";
 // IPMI 2.0 §29.7 and Table 29-6, Event Request Message Event Data Field Contents, with the event data 2/3
 // extension codes of Table 42-3, Sensor Type Codes (rev 1.1 with errata); table texts as FreeIPMI prints them.
 import { eventReadingClass, genericOffsetText } from "./event-reading-types.js";
@@ -29,21 +30,21 @@ export function describeEventData(input: {
     if (use2 === 0b01) {
       detail.eventData2 =
         cls === "threshold"
-          ? `trigger reading ${hex(ed2)}`
+          ? `trigger reading 0x${hexByte(ed2)}`
           : previousState(input.sensorType, input.eventReadingType, ed2);
     } else if (use2 === 0b10) {
-      detail.eventData2 = `OEM code ${hex(ed2)}`;
+      detail.eventData2 = `OEM code 0x${hexByte(ed2)}`;
     } else if (use2 === 0b11) {
-      detail.eventData2 = extension.eventData2 ?? `sensor-specific code ${hex(ed2)}`;
+      detail.eventData2 = extension.eventData2 ?? `sensor-specific code 0x${hexByte(ed2)}`;
     }
   }
   if (ed3 !== UNSPECIFIED) {
     if (use3 === 0b01 && cls === "threshold") {
-      detail.eventData3 = `trigger threshold ${hex(ed3)}`;
+      detail.eventData3 = `trigger threshold 0x${hexByte(ed3)}`;
     } else if (use3 === 0b10) {
-      detail.eventData3 = `OEM code ${hex(ed3)}`;
+      detail.eventData3 = `OEM code 0x${hexByte(ed3)}`;
     } else if (use3 === 0b11) {
-      detail.eventData3 = extension.eventData3 ?? `sensor-specific code ${hex(ed3)}`;
+      detail.eventData3 = extension.eventData3 ?? `sensor-specific code 0x${hexByte(ed3)}`;
     }
   }
   return detail;
@@ -60,10 +61,10 @@ function previousState(sensorType: number, eventReadingType: number, ed2: number
       eventReadingType === 0x6f
         ? sensorSpecificOffsetText(sensorType, previous)
         : genericOffsetText(eventReadingType, previous);
-    parts.push(`Previous state = ${text ?? `offset ${hex(previous)}`}`);
+    parts.push(`Previous state = ${text ?? `offset 0x${hexByte(previous)}`}`);
   }
   if (severity !== 0x0f) {
-    parts.push(`Severity = ${genericOffsetText(0x07, severity) ?? `offset ${hex(severity)}`}`);
+    parts.push(`Severity = ${genericOffsetText(0x07, severity) ?? `offset 0x${hexByte(severity)}`}`);
   }
   return parts.length > 0 ? parts.join("; ") : undefined;
 }
@@ -429,9 +430,5 @@ function sessionAudit(offset: number, ed2: number, ed3: number): EventDataDetail
 }
 
 function named(text: string | undefined, what: string, code: number): string {
-  return text ?? `reserved ${what} ${hex(code)}`;
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16).toUpperCase().padStart(2, "0")}`;
+  return text ?? `reserved ${what} 0x${hexByte(code)}`;
 }
