@@ -104,6 +104,18 @@ describe("RMCP+ sessions against ipmi_sim", () => {
   });
 });
 
+describe("disposal", () => {
+  it("closes the session when an `await using` scope ends", async () => {
+    let inScope: IpmiClient | undefined;
+    {
+      await using c = client();
+      inScope = c;
+      await c.execute(getDeviceId, undefined);
+    }
+    await expect(inScope.execute(getDeviceId, undefined)).rejects.toThrow(/client closed/);
+  });
+});
+
 describe("a BMC that stops answering (SIGSTOP)", () => {
   it("fails every call within its deadline while at most maxInFlight are on the wire", async () => {
     const c = client({ maxInFlight: 2, maxQueued: 8, attemptTimeoutMs: 200, deadlineMs: 1500 });

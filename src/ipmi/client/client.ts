@@ -147,6 +147,11 @@ export class IpmiClient {
     this.socket = undefined;
   }
 
+  /** `await using client = new IpmiClient(…)` closes the session when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   private enqueue<T>(run: Job["run"], repeatable: boolean, deadlineMs = this.o.deadlineMs): Promise<T> {
     if (this.closed) return Promise.reject(new IpmiClosedError(this.name));
     if (this.queue.length >= this.o.maxQueued) {
