@@ -66,6 +66,14 @@ export function encodeIpmi20(
   return Buffer.concat([covered, integrityAuthCode(security.integrity, security.k1, covered)]);
 }
 
+/** The unprotected part of a session header: enough to find the session whose keys check the rest. */
+export function peekIpmi20(body: Buffer): { payloadType: number; sessionId: number } {
+  if (body.length < 12 || body[0] !== AuthType.RmcpPlus) {
+    throw new IpmiDecodeError("RMCP+ session header", `${body.length} byte(s) or auth type is not 06h`);
+  }
+  return { payloadType: (body[1] as number) & 0x3f, sessionId: body.readUInt32LE(2) };
+}
+
 /**
  * Decodes and, when the packet says so, checks and decrypts it with the session's keys. A packet that
  * claims authentication or encryption without keys to check it is refused.

@@ -1,0 +1,488 @@
+import { randomBytes } from "node:crypto";
+import { cipherSuite } from "../ipmi/cipher-suites.js";
+import { SequenceWindow } from "../ipmi/client/sequence-window.js";
+import {
+  closeSession,
+  encodeCipherSuiteRecords,
+  getChannelAuthCapabilities,
+  getChannelCipherSuites,
+  setSessionPrivilegeLevel,
+} from "../ipmi/commands/app.js";
+import { NetFn } from "../ipmi/commands/command.js";
+import { IpmiDecodeError } from "../ipmi/errors.js";
+import {
+  BMC_ADDRESS,
+  decodeRequestMessage,
+  encodeResponseMessage,
+  type IpmiRequestMessage,
+} from "../ipmi/message.js";
+import {
+  additionalKeys,
+  decodeOpenSessionRequest,
+  decodeRakp1,
+  decodeRakp3,
+  encodeOpenSessionResponse,
+  encodeRakp2,
+  encodeRakp4,
+  type RakpExchange,
+  rakp2AuthCode,
+  rakp3AuthCode,
+  rakp4Icv,
+  sessionIntegrityKey,
+  userKey,
+} from "../ipmi/rakp.js";
+import { decodeAsf, decodeRmcp, encodePresencePong, encodeRmcp, RmcpClass } from "../ipmi/rmcp.js";
+import { AuthType, decodeIpmi15, encodeIpmi15 } from "../ipmi/session15.js";
+import {
+  decodeIpmi20,
+  encodeIpmi20,
+  PayloadType,
+  peekIpmi20,
+  type SessionSecurity,
+} from "../ipmi/session20.js";
+import { CompletionCode, commandKey, type Handler, type HandlerResult, serve } from "./handler.js";
+
+/** A user the BMC knows (IPMI 2.0 §22.26-22.30): name, password, the highest privilege it may take. */
+export interface SimUser {
+  id: number;
+  name: string;
+  password: string;
+  maxPrivilege: number;
+  enabled: boolean;
+}
+
+/** What the session layer needs from the BMC's state. */
+export interface SessionAuthority {
+  guid: Buffer;
+  kg?: Buffer;
+  users: readonly SimUser[];
+  /** Cipher suites offered (IPMI 2.0 §22.15); default 1, 2, 3, 15, 16, 17. */
+  cipherSuites: readonly number[];
+}
+
+/**
+ * Misbehaviour on demand: `hang` answers nothing; `wedged` is the seed scenario (sessions open, but
+ * SEL, SDR and sensor commands never answer) until a cold reset; `slow` delays every answer; `drop`
+ * loses a share of datagrams; `garbage` answers with malformed bytes; `rebooting` is silent until
+ * the time given.
+ */
+export interface Faults {
+  hang: boolean;
+  wedged: boolean;
+  slowMs: number;
+  dropPercent: number;
+  garbage: boolean;
+  rebootingUntil: number;
+}
+
+export const NO_FAULTS: Faults = {
+  hang: false,
+  wedged: false,
+  slowMs: 0,
+  dropPercent: 0,
+  garbage: false,
+  rebootingUntil: 0,
+};
+
+export interface ServerCounters {
+  datagrams: number;
+  requests: number;
+  sessionsOpened: number;
+  sessionsActive: number;
+  ignored: number;
+}
+
+/** Sends a datagram back to whoever sent the request. */
+export type Reply = (packet: Buffer) => void;
+
+interface Session {
+  bmcSessionId: number;
+  consoleSessionId: number;
+  authentication: number;
+  integrity: number;
+  confidentiality: number;
+  /** Privilege requested in Open Session / RAKP 1: the most this session may take. */
+  maxPrivilege: number;
+  privilege: number;
+  user?: SimUser;
+  exchange?: RakpExchange;
+  security?: SessionSecurity;
+  active: boolean;
+  window: SequenceWindow;
+  outboundSequence: number;
+  lastActivity: number;
+}
+
+/** Idle sessions end after this long (IPMI 2.0 §6.12.15 suggests 60 s ± 3). */
+const SESSION_TIMEOUT_MS = 60_000;
+const MAX_SESSIONS = 64;
+/** Commands a wedged BMC never answers: SEL and SDR (netFn Storage) and sensor reads (S/E 2Dh, 27h). */
+function wedgedCommand(netFn: number, cmd: number): boolean {
+  return netFn === NetFn.Storage || (netFn === NetFn.SensorEvent && (cmd === 0x2d || cmd === 0x27));
+}
+
+/**
+ * The BMC side of RMCP/RMCP+ (IPMI 2.0 §13): answers presence pings, session-less Get Channel
+ * Authentication Capabilities / Cipher Suites / PET Acknowledge, runs Open Session and RAKP as the
+ * managed system, then serves IPMI requests on active sessions through the command handlers.
+ */
+export class SessionServer {
+  readonly faults: Faults = { ...NO_FAULTS };
+  private readonly sessions = new Map<number, Session>();
+  private readonly handlers: Map<string, Handler>;
+  readonly counters: ServerCounters = {
+    datagrams: 0,
+    requests: 0,
+    sessionsOpened: 0,
+    sessionsActive: 0,
+    ignored: 0,
+  };
+
+  constructor(
+    private readonly authority: SessionAuthority,
+    handlers: Map<string, Handler>,
+    private readonly options: { manufacturerId: number; sessionless: ReadonlySet<string> },
+  ) {
+    this.handlers = new Map([...handlers, ...this.sessionHandlers()]);
+  }
+
+  /** Handles one datagram; never throws on bad input (it is counted and ignored). */
+  handle(datagram: Buffer, reply: Reply): void {
+    this.counters.datagrams++;
+    const f = this.faults;
+    if (f.hang || Date.now() < f.rebootingUntil) return;
+    if (f.dropPercent > 0 && Math.random() * 100 < f.dropPercent) return;
+    const send: Reply = f.garbage
+      ? (p) => reply(randomBytes(Math.max(4, p.length)))
+      : f.slowMs > 0
+        ? (p) => setTimeout(() => reply(p), f.slowMs).unref()
+        : reply;
+    void this.dispatch(datagram, send).catch((err: unknown) => {
+      if (err instanceof IpmiDecodeError) this.counters.ignored++;
+      else throw err;
+    });
+  }
+
+  /** Drops every session: a BMC reset forgets them. */
+  reset(): void {
+    this.sessions.clear();
+    this.counters.sessionsActive = 0;
+    this.faults.wedged = false;
+  }
+
+  /** Ends sessions idle for longer than the session timeout. */
+  expireIdle(now = Date.now()): void {
+    for (const [id, s] of this.sessions) {
+      if (now - s.lastActivity > SESSION_TIMEOUT_MS) this.closeSession(id);
+    }
+  }
+
+  private async dispatch(datagram: Buffer, reply: Reply): Promise<void> {
+    const rmcp = decodeRmcp(datagram);
+    if (rmcp.class === RmcpClass.ASF) {
+      const asf = decodeAsf(rmcp.body);
+      if (asf.type === "ping") {
+        const pong = {
+          tag: asf.tag,
+          oemIana: 0,
+          oemDefined: 0,
+          ipmiSupported: true,
+          rmcpSecurityExtensions: true,
+        };
+        reply(encodePresencePong(pong));
+      }
+      return;
+    }
+    if (rmcp.body[0] !== AuthType.RmcpPlus) return this.sessionless(rmcp.body, reply);
+    const header = peekIpmi20(rmcp.body);
+    switch (header.payloadType) {
+      case PayloadType.OpenSessionRequest:
+        return this.openSession(decodeIpmi20(rmcp.body).payload, reply);
+      case PayloadType.Rakp1:
+        return this.rakp1(decodeIpmi20(rmcp.body).payload, reply);
+      case PayloadType.Rakp3:
+        return this.rakp3(decodeIpmi20(rmcp.body).payload, reply);
+      case PayloadType.Ipmi:
+        return this.inSession(rmcp.body, header.sessionId, reply);
+      default:
+        this.counters.ignored++;
+    }
+  }
+
+  /** IPMI 1.5 packets outside a session (auth type none): only the commands allowed before one. */
+  private async sessionless(body: Buffer, reply: Reply): Promise<void> {
+    const packet = decodeIpmi15(body);
+    if (packet.authType !== AuthType.None || packet.sessionId !== 0) return void this.counters.ignored++;
+    const request = decodeRequestMessage(packet.message);
+    const key = commandKey(request.netFn, request.cmd);
+    if (!this.options.sessionless.has(key)) return void this.counters.ignored++;
+    const result = await this.run(request, { privilege: 1, userId: 0, sessionId: 0 });
+    const message = this.response(request, result);
+    reply(
+      encodeRmcp(
+        RmcpClass.IPMI,
+        encodeIpmi15({ authType: AuthType.None, sequence: 0, sessionId: 0, message }),
+      ),
+    );
+  }
+
+  private openSession(payload: Buffer, reply: Reply): void {
+    const req = decodeOpenSessionRequest(payload);
+    const send = (body: Buffer) =>
+      reply(
+        encodeRmcp(
+          RmcpClass.IPMI,
+          encodeIpmi20({
+            payloadType: PayloadType.OpenSessionResponse,
+            sessionId: 0,
+            sequence: 0,
+            payload: body,
+          }),
+        ),
+      );
+    const fail = (status: number) =>
+      send(encodeOpenSessionResponse({ tag: req.tag, status, consoleSessionId: req.consoleSessionId }));
+    const suite = this.authority.cipherSuites
+      .map((id) => cipherSuite(id))
+      .find(
+        (s) =>
+          s &&
+          s.authentication === req.authentication &&
+          s.integrity === req.integrity &&
+          s.confidentiality === req.confidentiality,
+      );
+    if (!suite) {
+      const offered = this.authority.cipherSuites.map((id) => cipherSuite(id));
+      if (!offered.some((s) => s?.authentication === req.authentication)) return fail(0x04);
+      if (!offered.some((s) => s?.integrity === req.integrity)) return fail(0x05);
+      if (!offered.some((s) => s?.confidentiality === req.confidentiality)) return fail(0x10);
+      return fail(0x11);
+    }
+    if (req.maxPrivilege > 5) return fail(0x09);
+    if (this.sessions.size >= MAX_SESSIONS) return fail(0x01);
+    const bmcSessionId = randomBytes(4).readUInt32LE() || 1;
+    const maxPrivilege = req.maxPrivilege === 0 ? 4 : req.maxPrivilege;
+    this.sessions.set(bmcSessionId, {
+      bmcSessionId,
+      consoleSessionId: req.consoleSessionId,
+      ...suite,
+      maxPrivilege,
+      privilege: 2,
+      active: false,
+      window: new SequenceWindow(),
+      outboundSequence: 0,
+      lastActivity: Date.now(),
+    });
+    // Byte 2 is the privilege the BMC grants: the one asked for (FreeIPMI insists it is not lower).
+    send(encodeOpenSessionResponse({ ...req, status: 0, maxPrivilege, bmcSessionId }));
+  }
+
+  private rakp1(payload: Buffer, reply: Reply): void {
+    const m = decodeRakp1(payload);
+    const session = this.sessions.get(m.bmcSessionId);
+    const send = (body: Buffer) =>
+      reply(
+        encodeRmcp(
+          RmcpClass.IPMI,
+          encodeIpmi20({ payloadType: PayloadType.Rakp2, sessionId: 0, sequence: 0, payload: body }),
+        ),
+      );
+    const empty = Buffer.alloc(0);
+    const fail = (status: number) =>
+      send(
+        encodeRakp2({
+          tag: m.tag,
+          status,
+          consoleSessionId: session?.consoleSessionId ?? 0,
+          bmcRandom: empty,
+          bmcGuid: empty,
+          keyExchangeAuthCode: empty,
+        }),
+      );
+    if (!session || session.active) return fail(0x02);
+    const requested = m.role & 0x0f;
+    const user = this.authority.users.find((u) => u.enabled && u.name === m.username);
+    if (!user) return fail(0x0d);
+    if (requested === 0 || requested > 5 || requested > user.maxPrivilege) return fail(0x09);
+    session.maxPrivilege = Math.min(session.maxPrivilege, requested);
+    session.user = user;
+    session.exchange = {
+      authentication: session.authentication,
+      consoleSessionId: session.consoleSessionId,
+      bmcSessionId: session.bmcSessionId,
+      consoleRandom: m.consoleRandom,
+      bmcRandom: randomBytes(16),
+      bmcGuid: this.authority.guid,
+      role: m.role,
+      username: m.username,
+    };
+    const authCode = rakp2AuthCode(session.exchange, userKey(user.password));
+    send(
+      encodeRakp2({
+        tag: m.tag,
+        status: 0,
+        consoleSessionId: session.consoleSessionId,
+        bmcRandom: session.exchange.bmcRandom,
+        bmcGuid: session.exchange.bmcGuid,
+        keyExchangeAuthCode: authCode,
+      }),
+    );
+  }
+
+  private rakp3(payload: Buffer, reply: Reply): void {
+    const m = decodeRakp3(payload);
+    const session = this.sessions.get(m.bmcSessionId);
+    const send = (body: Buffer) =>
+      reply(
+        encodeRmcp(
+          RmcpClass.IPMI,
+          encodeIpmi20({ payloadType: PayloadType.Rakp4, sessionId: 0, sequence: 0, payload: body }),
+        ),
+      );
+    const fail = (status: number) => {
+      send(
+        encodeRakp4({
+          tag: m.tag,
+          status,
+          consoleSessionId: session?.consoleSessionId ?? 0,
+          integrityCheckValue: Buffer.alloc(0),
+        }),
+      );
+      this.sessions.delete(m.bmcSessionId);
+    };
+    if (!session?.exchange || !session.user) return fail(0x02);
+    if (m.status !== 0) return void this.sessions.delete(m.bmcSessionId);
+    const kuid = userKey(session.user.password);
+    if (!m.keyExchangeAuthCode.equals(rakp3AuthCode(session.exchange, kuid))) return fail(0x0f);
+    const sik = sessionIntegrityKey(session.exchange, this.authority.kg ?? kuid);
+    const { k1, k2 } = additionalKeys(session.authentication, sik);
+    session.security = { integrity: session.integrity, k1, confidentiality: session.confidentiality, k2 };
+    session.active = true;
+    this.counters.sessionsOpened++;
+    this.counters.sessionsActive++;
+    send(
+      encodeRakp4({
+        tag: m.tag,
+        status: 0,
+        consoleSessionId: session.consoleSessionId,
+        integrityCheckValue: rakp4Icv(session.exchange, sik),
+      }),
+    );
+  }
+
+  private async inSession(body: Buffer, sessionId: number, reply: Reply): Promise<void> {
+    const session = this.sessions.get(sessionId);
+    if (!session?.active) return void this.counters.ignored++;
+    const packet = decodeIpmi20(body, session.security);
+    // IPMI 2.0 §13.28: a session with integrity or confidentiality accepts nothing less.
+    if (
+      (session.integrity !== 0 && !packet.authenticated) ||
+      (session.confidentiality !== 0 && !packet.encrypted)
+    ) {
+      return void this.counters.ignored++;
+    }
+    if (!session.window.accept(packet.sequence)) return void this.counters.ignored++;
+    session.lastActivity = Date.now();
+    const request = decodeRequestMessage(packet.payload);
+    if (this.faults.wedged && wedgedCommand(request.netFn, request.cmd)) return;
+    const context = { privilege: session.privilege, userId: session.user?.id ?? 0, sessionId };
+    const result = await this.run(request, context);
+    session.outboundSequence = (session.outboundSequence + 1) >>> 0 || 1;
+    const message = this.response(request, result);
+    reply(
+      encodeRmcp(
+        RmcpClass.IPMI,
+        encodeIpmi20(
+          {
+            payloadType: PayloadType.Ipmi,
+            sessionId: session.consoleSessionId,
+            sequence: session.outboundSequence,
+            payload: message,
+          },
+          session.security,
+        ),
+      ),
+    );
+    if (request.netFn === NetFn.App && request.cmd === closeSession.cmd && result.completionCode === 0) {
+      this.closeSession(sessionId);
+    }
+  }
+
+  private async run(request: IpmiRequestMessage, context: Parameters<Handler>[1]): Promise<HandlerResult> {
+    this.counters.requests++;
+    const handler = this.handlers.get(commandKey(request.netFn, request.cmd));
+    if (!handler) return { completionCode: 0xc1, data: Buffer.alloc(0) };
+    return handler(request.data, context);
+  }
+
+  private response(request: IpmiRequestMessage, result: HandlerResult): Buffer {
+    return encodeResponseMessage({
+      rqAddr: request.rqAddr,
+      netFn: request.netFn + 1,
+      rqLun: request.rqLun,
+      rsAddr: BMC_ADDRESS,
+      rqSeq: request.rqSeq,
+      rsLun: request.rsLun,
+      cmd: request.cmd,
+      completionCode: result.completionCode,
+      data: result.data,
+    });
+  }
+
+  private closeSession(id: number): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    this.sessions.delete(id);
+    if (s.active) this.counters.sessionsActive--;
+  }
+
+  /** Commands about sessions themselves (IPMI 2.0 §22.13-22.19). */
+  private sessionHandlers(): [string, Handler][] {
+    const suites = encodeCipherSuiteRecords(
+      this.authority.cipherSuites.map((id) => {
+        const s = cipherSuite(id);
+        return {
+          id,
+          authentication: s?.authentication ?? 0,
+          integrity: [s?.integrity ?? 0],
+          confidentiality: [s?.confidentiality ?? 0],
+        };
+      }),
+    );
+    return [
+      serve(getChannelAuthCapabilities, 1, () => ({
+        channel: 1,
+        authTypes: { none: false, md2: false, md5: false, password: false, oem: false },
+        ipmi20ExtendedData: true,
+        kgSet: this.authority.kg !== undefined,
+        perMessageAuthDisabled: false,
+        userLevelAuthDisabled: false,
+        nonNullUsers: true,
+        nullUsers: false,
+        anonymousLogin: false,
+        supportsIpmi20: true,
+        supportsIpmi15: false,
+        oemId: 0,
+        oemAux: 0,
+      })),
+      serve(getChannelCipherSuites, 1, (req) => ({
+        channel: 1,
+        records: suites.subarray((req.listIndex & 0x3f) * 16, (req.listIndex & 0x3f) * 16 + 16),
+      })),
+      serve(setSessionPrivilegeLevel, 1, (req, context) => {
+        const s = this.sessions.get(context.sessionId);
+        if (!s) throw new CompletionCode(0xd5);
+        if (req.privilege === 0) return { privilege: s.privilege };
+        // 81h: the level exceeds what the user or the session's role allows (IPMI 2.0 §22.18).
+        if (req.privilege > s.maxPrivilege || req.privilege > (s.user?.maxPrivilege ?? 0))
+          throw new CompletionCode(0x81);
+        s.privilege = req.privilege;
+        return { privilege: s.privilege };
+      }),
+      serve(closeSession, 1, (req) => {
+        // 87h: no such session (IPMI 2.0 §22.19).
+        if (!this.sessions.has(req.sessionId)) throw new CompletionCode(0x87);
+      }),
+    ];
+  }
+}
