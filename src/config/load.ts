@@ -15,16 +15,25 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(file: string): Config {
+  return loadYaml(configSchema, file);
+}
+
+export function parseConfig(text: string, file: string): Config {
+  return parseYaml(configSchema, text, file);
+}
+
+/** Reads a YAML file and validates it against a zod schema; problems name their line and path. */
+export function loadYaml<T extends z.ZodType>(schema: T, file: string): z.infer<T> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
     throw new ConfigError(file, [`cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
   }
-  return parseConfig(text, file);
+  return parseYaml(schema, text, file);
 }
 
-export function parseConfig(text: string, file: string): Config {
+export function parseYaml<T extends z.ZodType>(schema: T, text: string, file: string): z.infer<T> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -33,7 +42,7 @@ export function parseConfig(text: string, file: string): Config {
       doc.errors.map((e) => `${file}:${lines.linePos(e.pos[0]).line}: YAML: ${e.message.split("\n")[0]}`),
     );
   }
-  const result = configSchema.safeParse(doc.toJS() ?? {});
+  const result = schema.safeParse(doc.toJS() ?? {});
   if (result.success) return result.data;
   const problems = result.error.issues.flatMap((issue) =>
     // An unknown key is reported at the key itself, one problem each.
