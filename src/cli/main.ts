@@ -2,12 +2,14 @@ import { configReference } from "../config/reference.js";
 import { bmcCommand } from "./bmc.js";
 import { decodeCommand } from "./decode.js";
 import { listenCommand } from "./listen.js";
+import { simCommand } from "./sim.js";
 import { UsageError } from "./usage.js";
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   decode: decodeCommand,
   listen: listenCommand,
   bmc: bmcCommand,
+  sim: simCommand,
   "config-reference": async () => {
     process.stdout.write(`${configReference()}\n`);
     return 0;
@@ -20,6 +22,7 @@ commands:
   decode SPECIFIC_TRAP|NA HEX...   decode a Platform Event Trap varbind (as FreeIPMI ipmi-pet)
   listen                           receive SNMP traps, decode PETs, write NDJSON
   bmc SUBCOMMAND -H HOST -U USER   talk to one BMC over RMCP+ (info, sel, sdr, sensors, raw, …)
+  sim                              simulated BMCs (RMCP+, SEL, SDR, PEF, PETs) for tests and demos
   config-reference                 print the petgate.yml reference (Markdown)
 
 petgate COMMAND --help for a command's options.`;

@@ -8,6 +8,7 @@ import {
   getChannelCipherSuites,
   setSessionPrivilegeLevel,
 } from "../ipmi/commands/app.js";
+import { getSessionInfo } from "../ipmi/commands/channel.js";
 import { NetFn } from "../ipmi/commands/command.js";
 import { IpmiDecodeError } from "../ipmi/errors.js";
 import {
@@ -478,6 +479,20 @@ export class SessionServer {
           throw new CompletionCode(0x81);
         s.privilege = req.privilege;
         return { privilege: s.privilege };
+      }),
+      serve(getSessionInfo, 1, (req, context) => {
+        const active = [...this.sessions.values()].filter((s) => s.active);
+        const s = req.index === 0 ? this.sessions.get(context.sessionId) : active[req.index - 1];
+        const base = {
+          handle: s ? active.indexOf(s) + 1 : 0,
+          possibleSessions: MAX_SESSIONS,
+          activeSessions: active.length,
+        };
+        if (!s?.active) return base;
+        return {
+          ...base,
+          session: { userId: s.user?.id ?? 0, privilege: s.privilege, ipmi20: true, channel: 1 },
+        };
       }),
       serve(closeSession, 1, (req) => {
         // 87h: no such session (IPMI 2.0 §22.19).

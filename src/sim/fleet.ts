@@ -1,0 +1,93 @@
+import { join } from "node:path";
+import { privilegeLevel, type SimConfig, simAddresses } from "./config.js";
+import { defaultSensorRepository, loadSensorRepository } from "./default-sdr.js";
+import { BmcSimulator, type SimulatorCounters } from "./simulator.js";
+
+export interface FleetOptions {
+  /** Password of the default admin when the config names no users. */
+  adminPassword?: string;
+  log?: (line: string) => void;
+}
+
+/** Many simulated BMCs in one process: `petgate sim --count N` and the programmatic API for tests. */
+export class SimulatorFleet {
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(readonly simulators: BmcSimulator[]) {
+    // Idle sessions expire (IPMI 2.0 §6.12.15) and the non-volatile store is written now and then.
+    this.timer = setInterval(() => {
+      for (const s of simulators) {
+        s.server.expireIdle();
+        s.save();
+      }
+    }, 5_000);
+    this.timer.unref();
+  }
+
+  static async start(config: SimConfig, options: FleetOptions = {}): Promise<SimulatorFleet> {
+    const users = (config.users ?? []).map((u) => ({
+      name: u.name,
+      password: u.password ?? process.env[u.passwordEnv as string] ?? "",
+      maxPrivilege: privilegeLevel(u.privilege),
+      enabled: true,
+    }));
+    const admin = users.find((u) => u.name === "admin")?.password ?? options.adminPassword;
+    if (!admin)
+      throw new RangeError("no password for the simulator's admin: give --password-env VAR or a user admin");
+    const sensors =
+      config.sdr === "default" ? defaultSensorRepository() : await loadSensorRepository(config.sdr);
+    const guid =
+      config.guid === undefined
+        ? undefined
+        : Buffer.from(config.guid.replace(/^0x/i, "").padStart(32, "0"), "hex");
+    const kg = config.kg === undefined ? undefined : Buffer.from(config.kg.replace(/^0x/i, ""), "hex");
+    const simulators: BmcSimulator[] = [];
+    try {
+      for (const [i, address] of simAddresses(config).entries()) {
+        simulators.push(
+          await BmcSimulator.start({
+            address,
+            adminPassword: admin,
+            extraUsers: users.filter((u) => u.name !== "admin"),
+            ...(kg && { kg }),
+            ...(guid && { systemGuid: guidFor(guid, i) }),
+            manufacturerId: config.manufacturerId,
+            productId: config.productId,
+            sensors: structuredClone(sensors),
+            ...(config.stateDir && {
+              stateFile: join(config.stateDir, `${address.host}_${address.port}.json`),
+            }),
+            trapPort: config.trapPort,
+            rebootMs: config.rebootMs,
+            ...(options.log && { log: options.log }),
+          }),
+        );
+      }
+    } catch (err) {
+      await Promise.all(simulators.map((s) => s.stop()));
+      throw err;
+    }
+    return new SimulatorFleet(simulators);
+  }
+
+  counters(): SimulatorCounters {
+    const total = {} as SimulatorCounters;
+    for (const s of this.simulators) {
+      for (const [k, v] of Object.entries(s.counters()) as [keyof SimulatorCounters, number][])
+        total[k] = (total[k] ?? 0) + v;
+    }
+    return total;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all(this.simulators.map((s) => s.stop()));
+  }
+}
+
+/** The fleet's GUIDs count up from the first in their last two bytes. */
+function guidFor(first: Buffer, index: number): Buffer {
+  const guid = Buffer.from(first);
+  guid.writeUInt16BE((guid.readUInt16BE(14) + index) & 0xffff, 14);
+  return guid;
+}
