@@ -1,8 +1,12 @@
-/** Bytes that do not form what the IPMI spec says they should; `what` names the structure. */
+/**
+ * Bytes that do not form what the IPMI spec says they should; `what` names the structure, `kind` says
+ * whether its length or a value was wrong (a BMC answers C7h or CCh for them, IPMI 2.0 §5.2).
+ */
 export class IpmiDecodeError extends Error {
   constructor(
     readonly what: string,
     detail: string,
+    readonly kind: "length" | "value" = "value",
   ) {
     super(`malformed ${what}: ${detail}`);
     this.name = "IpmiDecodeError";

@@ -1,4 +1,5 @@
 import { ByteReader, ByteWriter, bit, flag, TruncatedError } from "./bytes.js";
+import { expectEnd } from "./commands/command.js";
 import { IpmiDecodeError } from "./errors.js";
 
 /**
@@ -376,10 +377,10 @@ export function decodePefParameter(selector: number, data: Uint8Array): PefParam
   const r = new ByteReader(data);
   try {
     const p = decodeFrom(selector, r, what);
-    if (r.remaining > 0) throw new IpmiDecodeError(what, `${r.remaining} unexpected trailing byte(s)`);
+    expectEnd(r, what);
     return p;
   } catch (err) {
-    if (err instanceof TruncatedError) throw new IpmiDecodeError(what, err.message);
+    if (err instanceof TruncatedError) throw new IpmiDecodeError(what, err.message, "length");
     throw err;
   }
 }
@@ -433,7 +434,7 @@ function decodeFrom(selector: number, r: ByteReader, what: string): PefParameter
       const stringSelector = r.u8() & 0x7f;
       const blockSelector = r.u8();
       if (r.remaining > ALERT_STRING_BLOCK_SIZE) {
-        throw new IpmiDecodeError(what, `alert string block of ${r.remaining} bytes; at most 16`);
+        throw new IpmiDecodeError(what, `alert string block of ${r.remaining} bytes; at most 16`, "length");
       }
       return { parameter: "alertString", stringSelector, blockSelector, data: r.rest() };
     }

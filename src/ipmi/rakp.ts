@@ -266,7 +266,7 @@ function decoding<T>(what: string, buf: Buffer, read: (r: ByteReader) => T): T {
   try {
     return read(new ByteReader(buf));
   } catch (err) {
-    if (err instanceof TruncatedError) throw new IpmiDecodeError(what, err.message);
+    if (err instanceof TruncatedError) throw new IpmiDecodeError(what, err.message, "length");
     throw err;
   }
 }

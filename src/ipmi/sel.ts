@@ -129,7 +129,7 @@ export function decodeSelRecord(bytes: Uint8Array): SelRecord {
         return { kind: "reserved", recordId, recordType, data: r.bytes(13) };
     }
   } catch (err) {
-    if (err instanceof TruncatedError) throw new IpmiDecodeError("SEL record", err.message);
+    if (err instanceof TruncatedError) throw new IpmiDecodeError("SEL record", err.message, "length");
     throw err;
   }
 }

@@ -54,7 +54,8 @@ export function decodeIpmi15(body: Buffer): Ipmi15Packet {
     }
     return { authType, sequence, sessionId, ...(authCode && { authCode }), message };
   } catch (err) {
-    if (err instanceof TruncatedError) throw new IpmiDecodeError("IPMI 1.5 session header", err.message);
+    if (err instanceof TruncatedError)
+      throw new IpmiDecodeError("IPMI 1.5 session header", err.message, "length");
     throw err;
   }
 }

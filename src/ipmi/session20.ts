@@ -113,7 +113,7 @@ export function decodeIpmi20(body: Buffer, security?: SessionSecurity): Ipmi20Pa
     }
     return { payloadType, sessionId, sequence, payload, encrypted, authenticated };
   } catch (err) {
-    if (err instanceof TruncatedError) throw new IpmiDecodeError("RMCP+ packet", err.message);
+    if (err instanceof TruncatedError) throw new IpmiDecodeError("RMCP+ packet", err.message, "length");
     throw err;
   }
 }

@@ -33,8 +33,8 @@ export function commandKey(netFn: number, cmd: number): string {
 
 /**
  * Serves a command from its shared definition: decodes the request with the same codec the client
- * encodes it with, and encodes the typed response. Malformed request data answers C7h (bad length)
- * or CCh (invalid data); a thrown CompletionCode answers that code; a session below `minPrivilege`
+ * encodes it with, and encodes the typed response. Malformed request data answers C7h (length
+ * invalid) or CCh (invalid data field); a thrown CompletionCode answers that code; a session below `minPrivilege`
  * gets D4h (IPMI 2.0 §5.2).
  */
 export function serve<Req, Res>(
@@ -49,7 +49,7 @@ export function serve<Req, Res>(
       request = command.decodeRequest(data);
     } catch (err) {
       if (err instanceof IpmiDecodeError) {
-        return { completionCode: /byte\(s\)|needs/.test(err.message) ? 0xc7 : 0xcc, data: Buffer.alloc(0) };
+        return { completionCode: err.kind === "length" ? 0xc7 : 0xcc, data: Buffer.alloc(0) };
       }
       if (err instanceof RangeError) return { completionCode: 0xcc, data: Buffer.alloc(0) };
       throw err;

@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { rawToValue } from "../../src/ipmi/sdr/conversion.js";
 import { decodeSdr, encodeSdr, type FullSensorRecord, thresholdMasks } from "../../src/ipmi/sdr/records.js";
-import { defaultSensorRepository, SensorNumber } from "../../src/sim/default-sdr.js";
+import { defaultSensorRepository, loadSensorRepository, SensorNumber } from "../../src/sim/default-sdr.js";
 
 const full = (sensorNumber: number): FullSensorRecord => {
   const r = defaultSensorRepository().records.find(
@@ -76,5 +79,20 @@ describe("default SDR repository", () => {
     const a = defaultSensorRepository();
     (a.records[1] as FullSensorRecord).thresholds.ucr = 1;
     expect((defaultSensorRepository().records[1] as FullSensorRecord).thresholds.ucr).toBe(90);
+  });
+
+  it("loads a --sdr file of the same shape, and names what is wrong with a bad one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "petgate-sdr-"));
+    const good = join(dir, "sdr.json");
+    writeFileSync(good, JSON.stringify({ records, initialStates: { [SensorNumber.Psu1Status]: 3 } }));
+    const loaded = await loadSensorRepository(good);
+    expect(loaded.records).toEqual(records);
+    expect(loaded.initialStates.get(SensorNumber.Psu1Status)).toBe(3);
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify({ records: [records[0], { kind: "nonsense" }] }));
+    await expect(loadSensorRepository(bad)).rejects.toThrow(/record 1 has no supported "kind"/);
+    writeFileSync(bad, JSON.stringify({ records: [records[0], records[0]] }));
+    await expect(loadSensorRepository(bad)).rejects.toThrow(/record ID 1 appears twice/);
+    rmSync(dir, { recursive: true });
   });
 });

@@ -43,7 +43,8 @@ export function defineCommand<Req, Res>(def: {
       try {
         return decode(new ByteReader(data));
       } catch (err) {
-        if (err instanceof TruncatedError) throw new IpmiDecodeError(`${def.name} ${what}`, err.message);
+        if (err instanceof TruncatedError)
+          throw new IpmiDecodeError(`${def.name} ${what}`, err.message, "length");
         throw err;
       }
     };
@@ -73,5 +74,6 @@ export type Execute = <Req, Res>(command: IpmiCommand<Req, Res>, request: Req) =
 
 /** Rejects bytes past the end of what a command defines. */
 export function expectEnd(r: ByteReader, what: string): void {
-  if (r.remaining > 0) throw new IpmiDecodeError(what, `${r.remaining} unexpected trailing byte(s)`);
+  if (r.remaining > 0)
+    throw new IpmiDecodeError(what, `${r.remaining} unexpected trailing byte(s)`, "length");
 }

@@ -58,6 +58,7 @@ export const platformEvent = defineCommand<PlatformEventMessage, void>({
       throw new IpmiDecodeError(
         "Platform Event Message request",
         `${r.remaining} bytes; expected 7 (LAN form) or 8 (with generator ID)`,
+        "length",
       );
     }
     const generatorId = r.remaining === 8 ? r.u8() : undefined;

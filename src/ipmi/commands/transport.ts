@@ -344,7 +344,7 @@ export function decodeLanParameter(selector: number, data: Buffer): LanParameter
   const what = `LAN parameter ${selector}`;
   const expected = LENGTHS[selector];
   if (expected !== undefined && data.length !== expected) {
-    throw new IpmiDecodeError(what, `is ${data.length} bytes, not ${expected}`);
+    throw new IpmiDecodeError(what, `is ${data.length} bytes, not ${expected}`, "length");
   }
   const r = new ByteReader(data);
   const raw = (): LanParameter => ({ parameter: "raw", selector, data: Buffer.from(data) });
@@ -448,13 +448,13 @@ export function decodeLanParameter(selector: number, data: Buffer): LanParameter
         return { parameter: "cipherSuiteEntrySupport", count: r.u8() & 0x1f };
       case 23: {
         if (data.length < 1 || data.length > 17)
-          throw new IpmiDecodeError(what, `is ${data.length} bytes, not 1..17`);
+          throw new IpmiDecodeError(what, `is ${data.length} bytes, not 1..17`, "length");
         r.u8(); // reserved
         return { parameter: "cipherSuiteEntries", ids: [...r.rest()] };
       }
       case 24: {
         if (data.length < 1 || data.length > 9)
-          throw new IpmiDecodeError(what, `is ${data.length} bytes, not 1..9`);
+          throw new IpmiDecodeError(what, `is ${data.length} bytes, not 1..9`, "length");
         r.u8(); // reserved
         const levels: CipherSuitePrivilege[] = [];
         for (const b of r.rest()) {
@@ -489,7 +489,7 @@ export function decodeLanParameter(selector: number, data: Buffer): LanParameter
         return raw();
     }
   } catch (err) {
-    if (err instanceof TruncatedError) throw new IpmiDecodeError(what, err.message);
+    if (err instanceof TruncatedError) throw new IpmiDecodeError(what, err.message, "length");
     throw err;
   }
 }

@@ -10,9 +10,8 @@ import {
 } from "../../ipmi/commands/channel.js";
 import { CompletionCode, type Handler, serve } from "../handler.js";
 import type { BmcState } from "../state.js";
+import { LAN_CHANNEL } from "./lan-config.js";
 
-/** The one LAN channel a simulated BMC has (channel 1), and its access settings. */
-export const LAN_CHANNEL = 1;
 const CURRENT_CHANNEL = 0x0e;
 /** IANA number of the IPMI forum, the body that defines IPMB (IPMI 2.0 §22.24). */
 const IPMI_FORUM_IANA = 7154;

@@ -1,0 +1,171 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IpmiClient } from "../../src/ipmi/client/client.js";
+import { IpmiTimeoutError } from "../../src/ipmi/client/errors.js";
+import { getDeviceId } from "../../src/ipmi/commands/app.js";
+import { setPefConfigurationParameters } from "../../src/ipmi/commands/sensor-event.js";
+import { addSelEntry, getSelInfo } from "../../src/ipmi/commands/storage.js";
+import { simConfigSchema } from "../../src/sim/config.js";
+import { startControlApi } from "../../src/sim/control.js";
+import { SimulatorFleet } from "../../src/sim/fleet.js";
+import { SIM_PASSWORD, startSims } from "../support/sim.js";
+
+type Sims = Awaited<ReturnType<typeof startSims>>;
+let sims: Sims;
+beforeAll(async () => {
+  sims = await startSims({ rebootMs: 400 });
+});
+afterAll(() => sims.fleet.stop());
+
+const client = (port = sims.port, host = sims.host) =>
+  new IpmiClient({
+    host,
+    port,
+    username: "admin",
+    password: SIM_PASSWORD,
+    cipherSuite: 17,
+    keepAliveMs: 0,
+    attemptTimeoutMs: 150,
+    deadlineMs: 1000,
+  });
+
+describe("fault modes", () => {
+  it("hang: nothing answers; calls end at their deadline; clearing it brings the BMC back", async () => {
+    await using c = client();
+    await c.execute(getDeviceId, undefined);
+    sims.sim?.setFaults({ hang: true });
+    await expect(c.execute(getDeviceId, undefined)).rejects.toBeInstanceOf(IpmiTimeoutError);
+    sims.sim?.setFaults({ hang: false });
+    expect((await c.execute(getDeviceId, undefined)).manufacturerId).toBe(343);
+  });
+
+  it("wedged: sessions and Get Device ID still work, SEL does not, until a cold reset", async () => {
+    await using c = client();
+    sims.sim?.setFaults({ wedged: true });
+    expect((await c.execute(getDeviceId, undefined)).manufacturerId).toBe(343);
+    await expect(c.execute(getSelInfo, undefined)).rejects.toBeInstanceOf(IpmiTimeoutError);
+    sims.sim?.coldReset();
+    expect(sims.sim?.server.faults.wedged).toBe(false);
+    await using after = new IpmiClient({
+      host: sims.host,
+      port: sims.port,
+      username: "admin",
+      password: SIM_PASSWORD,
+      cipherSuite: 17,
+      keepAliveMs: 0,
+      deadlineMs: 5000,
+    });
+    expect((await after.execute(getSelInfo, undefined)).version).toBeGreaterThan(0);
+  });
+
+  it("garbage: malformed replies are refused by the client, which times out cleanly", async () => {
+    await using c = client();
+    sims.sim?.setFaults({ garbage: true });
+    try {
+      await expect(c.execute(getDeviceId, undefined)).rejects.toBeInstanceOf(IpmiTimeoutError);
+    } finally {
+      sims.sim?.setFaults({ garbage: false });
+    }
+  });
+
+  it("drop 50%: retransmission still gets answers through", async () => {
+    await using c = new IpmiClient({
+      host: sims.host,
+      port: sims.port,
+      username: "admin",
+      password: SIM_PASSWORD,
+      cipherSuite: 17,
+      keepAliveMs: 0,
+      attemptTimeoutMs: 100,
+      deadlineMs: 5000,
+    });
+    sims.sim?.setFaults({ dropPercent: 50 });
+    try {
+      for (let i = 0; i < 5; i++) expect((await c.execute(getDeviceId, undefined)).manufacturerId).toBe(343);
+    } finally {
+      sims.sim?.setFaults({ dropPercent: 0 });
+    }
+  });
+});
+
+describe("the non-volatile store (--state-dir)", () => {
+  it("keeps SEL entries and PEF settings across a restart", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "petgate-sim-state-"));
+    const config = simConfigSchema.parse({
+      listen: `127.0.0.1:${sims.port + 1}`,
+      stateDir,
+      users: [{ name: "admin", password: SIM_PASSWORD }],
+    });
+    const first = await SimulatorFleet.start(config);
+    {
+      await using c = client(sims.port + 1);
+      await c.execute(setPefConfigurationParameters, {
+        parameter: "pefControl",
+        enable: true,
+        eventMessages: true,
+        startupDelay: false,
+        alertStartupDelay: false,
+      });
+      await c.execute(addSelEntry, {
+        record: {
+          kind: "system",
+          recordId: 0,
+          timestamp: 1_700_000_000,
+          generatorId: { id: 0x41, channel: 0, lun: 0 },
+          evmRev: 4,
+          sensorType: 1,
+          sensorNumber: 2,
+          eventDirection: "assertion",
+          eventType: 1,
+          eventData: [0x09, 0xff, 0xff],
+        },
+      });
+    }
+    await first.stop();
+    const second = await SimulatorFleet.start(config);
+    try {
+      const state = second.simulators[0]?.state;
+      expect(state?.sel.records).toHaveLength(1);
+      expect(state?.pef.committed.control.enable).toBe(true);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe("the HTTP control API", () => {
+  it("sets a sensor past its threshold, which logs the event; sets and clears faults", async () => {
+    const api = await startControlApi(sims.fleet, { host: "127.0.0.1", port: 0 });
+    const address = api.address();
+    const base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    try {
+      const list = (await (await fetch(`${base}/bmcs`)).json()) as { address: { port: number } }[];
+      expect(list[0]?.address.port).toBe(sims.port);
+      const before = sims.sim?.state.sel.records.length ?? 0;
+      // Sensor 1 is CPU1 Temp (upper critical 90 °C in the default SDR).
+      const set = await fetch(`${base}/bmcs/0/sensors/48`, {
+        method: "POST",
+        body: JSON.stringify({ value: 92 }),
+      });
+      const body = await set.json();
+      const { events } = body as { events: { sensorType: number; eventDirection: string }[] };
+      expect(events.length).toBeGreaterThan(0);
+      expect(events.every((e) => e.sensorType === 1 && e.eventDirection === "assertion")).toBe(true);
+      expect(sims.sim?.state.sel.records.length).toBe(before + events.length);
+      await fetch(`${base}/bmcs/0/faults`, { method: "POST", body: JSON.stringify({ slowMs: 5 }) });
+      expect(sims.sim?.server.faults.slowMs).toBe(5);
+      await fetch(`${base}/bmcs/0/faults`, { method: "POST", body: JSON.stringify({ slowMs: 0 }) });
+      expect((await fetch(`${base}/bmcs/9`)).status).toBe(404);
+      const unknown = await fetch(`${base}/bmcs/0/sensors/1`, {
+        method: "POST",
+        body: JSON.stringify({ value: 1 }),
+      });
+      expect(unknown.status).toBe(400);
+      expect(await unknown.json()).toEqual({ error: "no sensor 1 owned by the BMC" });
+    } finally {
+      api.close();
+    }
+  });
+});
