@@ -65,6 +65,11 @@ export class SimulatorFleet {
       }
     } catch (err) {
       await Promise.all(simulators.map((s) => s.stop()));
+      if ((err as NodeJS.ErrnoException).code === "EMFILE") {
+        throw new RangeError(
+          `${config.count} BMCs need ${config.count} sockets, past this process's open-file limit: raise ulimit -n`,
+        );
+      }
       throw err;
     }
     return new SimulatorFleet(simulators);

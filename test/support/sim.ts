@@ -86,3 +86,51 @@ export async function startSims(
       ).stdout,
   };
 }
+
+/** A free UDP port on the given loopback address (bound, read, released). */
+export const freeLoopbackUdpPort = freeUdpPort;
+
+/** `a | b | c` table rows (ipmitool's and FreeIPMI's listings), cells trimmed, blank lines dropped. */
+export function tableRows(text: string): string[][] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => l.split("|").map((c) => c.trim()));
+}
+
+/** `Key : value` lines (ipmitool mc info, lan print; FreeIPMI bmc-info) as a map, first occurrence wins. */
+export function keyValues(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const m = /^\s*([^:]*?)\s*:\s(.*)$/.exec(line);
+    if (m?.[1] && !map.has(m[1])) map.set(m[1], (m[2] ?? "").trim());
+  }
+  return map;
+}
+
+/**
+ * A session-less Get Channel Authentication Capabilities request (IPMI 1.5 packet, auth type none,
+ * channel E = this one, administrator): the first thing every console sends.
+ */
+export const GET_CHANNEL_AUTH_CAPABILITIES = Buffer.from("0600ff07000000000000000000092018c88100388e04b5", "hex");
+
+/** Sends one datagram from a fresh socket and collects what comes back until `settled` resolves. */
+export async function udpExchange(
+  host: string,
+  port: number,
+  packet: Buffer,
+  settled: () => Promise<unknown>,
+): Promise<Buffer[]> {
+  const socket = dgram.createSocket("udp4");
+  const replies: Buffer[] = [];
+  socket.on("message", (m) => replies.push(m));
+  try {
+    await new Promise<void>((resolve, reject) =>
+      socket.send(packet, port, host, (err) => (err ? reject(err) : resolve())),
+    );
+    await settled();
+    return replies;
+  } finally {
+    socket.close();
+  }
+}
