@@ -97,7 +97,8 @@ describe.each(["3", "17"])("ipmitool -I lanplus -C %s against the simulator", (s
       "90.000",
       "95.000",
     ]);
-    for (const row of rows.filter((r) => r[2] === "discrete")) expect(row[1], row[0]).toMatch(/^0x[0-9a-f]+$/);
+    for (const row of rows.filter((r) => r[2] === "discrete"))
+      expect(row[1], row[0]).toMatch(/^0x[0-9a-f]+$/);
   });
 
   it("event 1, 2, 3 each land in sel list with ipmitool's text for them", async () => {

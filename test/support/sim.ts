@@ -112,7 +112,10 @@ export function keyValues(text: string): Map<string, string> {
  * A session-less Get Channel Authentication Capabilities request (IPMI 1.5 packet, auth type none,
  * channel E = this one, administrator): the first thing every console sends.
  */
-export const GET_CHANNEL_AUTH_CAPABILITIES = Buffer.from("0600ff07000000000000000000092018c88100388e04b5", "hex");
+export const GET_CHANNEL_AUTH_CAPABILITIES = Buffer.from(
+  "0600ff07000000000000000000092018c88100388e04b5",
+  "hex",
+);
 
 /** Sends one datagram from a fresh socket and collects what comes back until `settled` resolves. */
 export async function udpExchange(

@@ -1,0 +1,178 @@
+import { execFile } from "node:child_process";
+import dgram from "node:dgram";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { petgate, petgateDaemon } from "../support/cli.js";
+import { PET_ENTERPRISE, startListener, waitFor } from "../support/listener.js";
+
+const run = promisify(execFile);
+
+async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket("udp4");
+  await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe("petgate sim", () => {
+  it("starts from a YAML config, answers rmcpping and ipmitool, and prints its counters on SIGTERM", async () => {
+    // rmcpping knows only port 623: this BMC gets a loopback address of its own.
+    const host = "127.21.0.1";
+    const port = 623;
+    const dir = mkdtempSync(join(tmpdir(), "petgate-sim-cli-"));
+    const config = join(dir, "sim.yml");
+    writeFileSync(
+      config,
+      [
+        `listen: ${host}:${port}`,
+        "users:",
+        "  - name: ops",
+        "    passwordEnv: OPS_PW",
+        "    privilege: operator",
+      ].join("\n"),
+    );
+    const d = await petgateDaemon(
+      ["sim", "--config", config, "--password-env", "ADMIN_PW"],
+      /BMC\(s\) on udp/,
+      { OPS_PW: "ops-Pw-1", ADMIN_PW: "adm-Pw-1" },
+    );
+    try {
+      const ping = await run("rmcpping", ["-c", "1", host], { timeout: 10_000 }).catch(
+        (e: { stdout: string }) => e,
+      );
+      expect(ping.stdout).toMatch(/pong received from 127\.21\.0\.1: message_tag=\d+/);
+      const { stdout } = await run("ipmitool", [
+        "-I",
+        "lanplus",
+        "-H",
+        host,
+        "-p",
+        String(port),
+        "-U",
+        "ops",
+        "-P",
+        "ops-Pw-1",
+        "-L",
+        "OPERATOR",
+        "-C",
+        "17",
+        "chassis",
+        "status",
+      ]);
+      expect(stdout).toMatch(/System Power\s+: on/);
+      // Operator may not change PEF (administrator only, IPMI 2.0 Appendix G).
+      const denied = await run("ipmitool", [
+        "-I",
+        "lanplus",
+        "-H",
+        host,
+        "-p",
+        String(port),
+        "-U",
+        "ops",
+        "-P",
+        "ops-Pw-1",
+        "-L",
+        "OPERATOR",
+        "-C",
+        "17",
+        "raw",
+        "0x04",
+        "0x12",
+        "0x01",
+        "0x01",
+      ]).catch((e: { stderr: string }) => e);
+      expect(denied.stderr).toMatch(/Insufficient privilege level/);
+    } finally {
+      d.child.kill("SIGTERM");
+      await d.exited;
+    }
+    expect(d.stderr()).toMatch(/stopped; counters \{"datagrams":\d+,"requests":\d+,"sessionsOpened":2/);
+  });
+
+  it("refuses a bad config with the path of each problem", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "petgate-sim-cli-"));
+    const config = join(dir, "sim.yml");
+    writeFileSync(config, "count: many\ntrapPort: 70000\n");
+    const r = await petgate(["sim", "--config", config]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${config}:1: count:`);
+    expect(r.stderr).toContain(`${config}:2: trapPort:`);
+  });
+
+  it("sends a PET from its own address when an event matches an enabled filter (PEF via ipmitool raw)", async () => {
+    const receiver = await startListener();
+    const port = await freeUdpPort();
+    const trapPort = receiver.listener.address().port;
+    const d = await petgateDaemon(
+      ["sim", "--listen", `127.0.0.1:${port}`, "--password-env", "PW", "--trap-port", String(trapPort)],
+      /BMC\(s\) on udp/,
+      { PW: "adm-Pw-1" },
+    );
+    const ipmitool = (...args: string[]) =>
+      run("ipmitool", [
+        "-I",
+        "lanplus",
+        "-H",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-U",
+        "admin",
+        "-P",
+        "adm-Pw-1",
+        "-C",
+        "17",
+        ...args,
+      ]);
+    try {
+      await ipmitool("lan", "alert", "set", "1", "1", "ipaddr", "127.0.0.1");
+      // Filter 1: temperature, any sensor, threshold offsets, alert via policy 1; policy 1 → channel 1 destination 1.
+      await ipmitool(
+        "raw",
+        "0x04",
+        "0x12",
+        "0x06",
+        "0x01",
+        "0x80",
+        "0x01",
+        "0x01",
+        "0x10",
+        "0xff",
+        "0xff",
+        "0x01",
+        "0xff",
+        "0x01",
+        "0x95",
+        "0x0a",
+        ...Array(9).fill("0x00"),
+      );
+      await ipmitool("raw", "0x04", "0x12", "0x09", "0x01", "0x18", "0x11", "0x00");
+      await ipmitool("raw", "0x04", "0x12", "0x02", "0x01");
+      await ipmitool("raw", "0x04", "0x12", "0x01", "0x01");
+      await ipmitool("event", "1");
+      const event = await waitFor("the PET", () => receiver.events[0], 10_000);
+      expect(event.source.address).toBe("127.0.0.1");
+      expect(event.snmp).toMatchObject({
+        version: "v1",
+        community: "public",
+        agentAddress: "127.0.0.1",
+        trapOid: `${PET_ENTERPRISE}.0.65801`,
+      });
+      expect(event.kind === "pet" && event.pet).toMatchObject({
+        event: "Upper Critical - going high",
+        severity: "critical",
+        sensorNumber: 0x30,
+        manufacturerId: 343,
+      });
+    } finally {
+      d.child.kill("SIGTERM");
+      await d.exited;
+      await receiver.close();
+    }
+  });
+});
