@@ -48,7 +48,12 @@ interface TrapEnvelope {
 }
 
 export type TrapEvent =
-  | (TrapEnvelope & { kind: "pet"; pet: PetEvent })
+  | (TrapEnvelope & {
+      kind: "pet";
+      pet: PetEvent;
+      /** The PET varbind octets as received, hex: for audit, re-decoding and PET Acknowledge. */
+      varbind: string;
+    })
   | (TrapEnvelope & {
       kind: "trap";
       varbinds: VarbindJson[];
@@ -101,7 +106,7 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
   const octets = varbindValue(varbinds, PET_VARBIND_OID);
   if (specific !== undefined && Buffer.isBuffer(octets)) {
     const decoded = decodePet(specific, octets, lookupSensor);
-    if (decoded.ok) return { ...envelope, kind: "pet", pet: decoded.event };
+    if (decoded.ok) return { ...envelope, kind: "pet", pet: decoded.event, varbind: octets.toString("hex") };
     const { code, message } = decoded.error;
     return { ...envelope, kind: "trap", varbinds: varbinds.map(varbindJson), petError: { code, message } };
   }
