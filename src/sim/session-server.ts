@@ -116,6 +116,8 @@ interface Session {
 
 /** Idle sessions end after this long (IPMI 2.0 §6.12.15 suggests 60 s ± 3). */
 const SESSION_TIMEOUT_MS = 60_000;
+/** A session still in set-up (Open Session answered, RAKP not finished) lasts this long. */
+const SETUP_TIMEOUT_MS = 5_000;
 const MAX_SESSIONS = 64;
 /** Commands a wedged BMC never answers: SEL and SDR (netFn Storage) and sensor reads (S/E 2Dh, 27h). */
 function wedgedCommand(netFn: number, cmd: number): boolean {
@@ -171,10 +173,10 @@ export class SessionServer {
     this.faults.wedged = false;
   }
 
-  /** Ends sessions idle for longer than the session timeout. */
+  /** Ends sessions idle for longer than the session timeout, and set-ups that stalled. */
   expireIdle(now = Date.now()): void {
     for (const [id, s] of this.sessions) {
-      if (now - s.lastActivity > SESSION_TIMEOUT_MS) this.closeSession(id);
+      if (now - s.lastActivity > (s.active ? SESSION_TIMEOUT_MS : SETUP_TIMEOUT_MS)) this.closeSession(id);
     }
   }
 
@@ -260,7 +262,15 @@ export class SessionServer {
       return fail(0x11);
     }
     if (req.maxPrivilege > 5) return fail(0x09);
-    if (this.sessions.size >= MAX_SESSIONS) return fail(0x01);
+    // Sessions still in set-up may not lock consoles out: the oldest gives way to a new request.
+    this.expireIdle();
+    if (this.sessions.size >= MAX_SESSIONS) {
+      const pending = [...this.sessions.values()]
+        .filter((x) => !x.active)
+        .sort((a, b) => a.lastActivity - b.lastActivity)[0];
+      if (!pending) return fail(0x01);
+      this.sessions.delete(pending.bmcSessionId);
+    }
     const bmcSessionId = randomBytes(4).readUInt32LE() || 1;
     const maxPrivilege = req.maxPrivilege === 0 ? 4 : req.maxPrivilege;
     this.sessions.set(bmcSessionId, {

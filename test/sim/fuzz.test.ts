@@ -4,6 +4,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IpmiClient } from "../../src/ipmi/client/client.js";
+import type { IpmiCommand, NetFn } from "../../src/ipmi/commands/command.js";
+import { CompletionCodeError } from "../../src/ipmi/errors.js";
+import { commandKey } from "../../src/sim/handler.js";
+import { channelHandlers, defaultChannelAccess } from "../../src/sim/handlers/channel.js";
+import { bmcHandlers } from "../../src/sim/handlers.js";
+import { BmcState } from "../../src/sim/state.js";
 import { keyValues, SIM_PASSWORD, startSims } from "../support/sim.js";
 
 const run = promisify(execFile);
@@ -91,15 +98,18 @@ function datagrams(seeds: Buffer[]): fc.Arbitrary<Buffer> {
 }
 
 describe("the simulator under random and mutated RMCP+ datagrams", () => {
+  // Fixed seeds keep the suite reproducible (fast-check prints the seed and path of a failure).
   it("counts every one, stays up and still serves ipmitool", async () => {
     const seeds = [
       ...(await capture("17", "mc", "info")),
       ...(await capture("17", "sdr", "list")),
       ...(await capture("3", "sel", "list")),
     ];
-    // Presence ping, Get Channel Auth Capabilities, Open Session, RAKP 1/3, in-session requests, close.
-    expect(seeds.length).toBeGreaterThan(10);
-    expect(new Set(seeds.map((s) => s[5] & 0x3f))).toEqual(new Set([0x00, 0x10, 0x12, 0x14]));
+    // Session-less IPMI 1.5 requests (Get Channel Auth Capabilities, Cipher Suites), then RMCP+:
+    // Open Session, RAKP 1, RAKP 3 and in-session requests.
+    expect(seeds.some((s) => s[4] === 0x00)).toBe(true);
+    const rmcpPlus = seeds.filter((s) => s[4] === 0x06).map((s) => (s[5] ?? 0) & 0x3f);
+    expect(new Set(rmcpPlus)).toEqual(new Set([0x00, 0x10, 0x12, 0x14]));
 
     const fuzzer = dgram.createSocket("udp4");
     let replies = 0;
@@ -126,14 +136,6 @@ describe("the simulator under random and mutated RMCP+ datagrams", () => {
     } finally {
       fuzzer.close();
     }
-    console.log(
-      "FUZZ",
-      (sims.sim?.server as unknown as { sessions: Map<number, unknown> }).sessions.size,
-      sent,
-      replies,
-      seeds.length,
-      JSON.stringify(sims.fleet.counters()),
-    );
     expect(sent).toBeGreaterThanOrEqual(5_000);
     expect(sims.fleet.counters().datagrams - before).toBe(sent);
     expect(replies).toBeGreaterThan(0);
@@ -142,5 +144,121 @@ describe("the simulator under random and mutated RMCP+ datagrams", () => {
     const info = keyValues(await sims.ipmitool("17", "mc", "info"));
     expect(info.get("Manufacturer ID")).toBe("343");
     expect(keyValues(await sims.ipmitool("3", "mc", "info")).get("IPMI Version")).toBe("2.0");
+  });
+});
+
+/** A command with arbitrary netFn, cmd and data bytes; the response data comes back as bytes. */
+function raw(netFn: number, cmd: number): IpmiCommand<Buffer, Buffer> {
+  const bytes = (b: Buffer) => b;
+  return {
+    name: `raw ${netFn.toString(16)}/${cmd.toString(16)}`,
+    netFn: netFn as NetFn,
+    cmd,
+    encodeRequest: bytes,
+    decodeRequest: bytes,
+    encodeResponse: bytes,
+    decodeResponse: bytes,
+  };
+}
+
+/**
+ * Commands that would reboot the BMC, end or demote the fuzzer's session (everything after would be
+ * D4h) or disable the channel.
+ */
+const DESTRUCTIVE = new Set([0x02, 0x3b, 0x3c, 0x40].map((cmd) => commandKey(0x06, cmd)));
+
+/** What the simulator serves: its BMC and channel commands, and the session server's own. */
+function servedCommands(): [netFn: number, cmd: number][] {
+  const state = new BmcState({ adminPassword: "unused" });
+  const keys = [
+    ...bmcHandlers(state, { coldReset: () => undefined, petAcknowledge: () => false }).keys(),
+    ...new Map(channelHandlers(state, defaultChannelAccess(), () => 0)).keys(),
+    ...[0x38, 0x3d, 0x54].map((cmd) => commandKey(0x06, cmd)),
+  ];
+  return keys.filter((k) => !DESTRUCTIVE.has(k)).map((k) => k.split(":").map(Number) as [number, number]);
+}
+
+describe("the simulator under random requests inside an authenticated session", () => {
+  it("answers every one with a completion code and keeps serving", async () => {
+    await using client = new IpmiClient({
+      host: sims.host,
+      port: sims.port,
+      username: "admin",
+      password: SIM_PASSWORD,
+      cipherSuite: 17,
+      keepAliveMs: 0,
+      attemptTimeoutMs: 300,
+      deadlineMs: 1_000,
+      log: () => undefined,
+    });
+    const served = servedCommands();
+    expect(served.length).toBeGreaterThan(25);
+    const outcomes = new Map<string, number>();
+    const silent: string[] = [];
+    // Mostly commands the simulator serves, with random data; some random netFn/cmd pairs too.
+    const command = fc.oneof(
+      { arbitrary: fc.constantFrom(...served), weight: 4 },
+      {
+        arbitrary: fc.tuple(fc.constantFrom(0x00, 0x04, 0x06, 0x0a, 0x0c), fc.integer({ min: 0, max: 0xff })),
+        weight: 1,
+      },
+    );
+    const data = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }),
+      // Small values: selectors, set selectors and lengths near the edges.
+      fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom(0x7f, 0x80, 0xfe, 0xff)), {
+        maxLength: 24,
+      }),
+    );
+    const request = fc
+      .tuple(command, data)
+      .filter(([[netFn, cmd], d]) => !(commandKey(netFn, cmd) === commandKey(0x0c, 0x01) && d[1] === 24));
+    await fc.assert(
+      fc.asyncProperty(request, async ([[netFn, cmd], data]) => {
+        const outcome = await client.execute(raw(netFn, cmd), Buffer.from(data)).then(
+          () => "00",
+          (err: Error) =>
+            err instanceof CompletionCodeError ? err.code.toString(16).padStart(2, "0") : err.name,
+        );
+        if (!/^[0-9a-f]{2}$/.test(outcome))
+          silent.push(
+            `${netFn.toString(16)}/${cmd.toString(16)} ${Buffer.from(data).toString("hex")}: ${outcome}`,
+          );
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }),
+      { numRuns: 2_000, seed: 0x5e55 },
+    );
+    expect(silent).toEqual([]);
+    expect(rejections).toEqual([]);
+    expect(keyValues(await sims.ipmitool("17", "mc", "info")).get("Manufacturer ID")).toBe("343");
+  });
+});
+
+describe("half-open sessions", () => {
+  /** An Open Session Request for suite 3 (HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128), administrator. */
+  const OPEN_SESSION = Buffer.from(
+    "0600ff07061000000000000000002000" +
+      "00040000a1a2a3a4" +
+      "0000000801000000" +
+      "0100000801000000" +
+      "0200000801000000",
+    "hex",
+  );
+
+  // Half-open sessions (Open Session answered, no RAKP) give way to new requests when the table is full.
+  it("still admits a console after 64 unauthenticated Open Session Requests", async () => {
+    const flooder = dgram.createSocket("udp4");
+    await new Promise<void>((r) => flooder.bind(0, "127.0.0.1", r));
+    const before = sims.fleet.counters().datagrams;
+    try {
+      for (let i = 0; i < 64; i++)
+        await new Promise<void>((resolve, reject) =>
+          flooder.send(OPEN_SESSION, sims.port, sims.host, (err) => (err ? reject(err) : resolve())),
+        );
+      for (let i = 0; i < 200 && sims.fleet.counters().datagrams - before < 64; i++) await sleep(10);
+    } finally {
+      flooder.close();
+    }
+    expect(keyValues(await sims.ipmitool("17", "mc", "info")).get("Manufacturer ID")).toBe("343");
   });
 });

@@ -26,8 +26,10 @@ function sections(text: string): Map<string, Map<string, string>> {
   let current: Map<string, string> | undefined;
   for (const line of text.split("\n")) {
     const section = /^Section (\S+)$/.exec(line);
-    if (section?.[1]) result.set(section[1], (current = new Map()));
-    else if (line === "EndSection") current = undefined;
+    if (section?.[1]) {
+      current = new Map();
+      result.set(section[1], current);
+    } else if (line === "EndSection") current = undefined;
     else {
       const kv = /^\s+([A-Za-z0-9_]+)\s+(.*?)\s*$/.exec(line);
       if (current && kv?.[1] && !line.trimStart().startsWith("#")) current.set(kv[1], kv[2] ?? "");
