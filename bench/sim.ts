@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     load: { clients: clientCount, callersPerClient: 2, seconds, ...served },
   };
   process.stdout.write(
-    [
+    `${[
       `## petgate sim bench`,
       "",
       "| figure | value |",
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
       `| RSS after the load | ${(afterRss / 1024).toFixed(1)} MiB |`,
       "",
       `- ${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}; client and simulator share the cores`,
-    ].join("\n") + "\n",
+    ].join("\n")}\n`,
   );
   mkdirSync(join(root, "bench/results"), { recursive: true });
   writeFileSync(

@@ -166,6 +166,11 @@ export class SessionServer {
     });
   }
 
+  /** Counts a datagram that is not for this BMC or not allowed now. */
+  private ignore(): void {
+    this.counters.ignored++;
+  }
+
   /** Drops every session: a BMC reset forgets them. */
   reset(): void {
     this.sessions.clear();
@@ -196,17 +201,29 @@ export class SessionServer {
       }
       return;
     }
-    if (rmcp.body[0] !== AuthType.RmcpPlus) return this.sessionless(rmcp.body, reply);
+    if (rmcp.body[0] !== AuthType.RmcpPlus) {
+      await this.sessionless(rmcp.body, reply);
+      return;
+    }
     const header = peekIpmi20(rmcp.body);
+    // Session set-up answers with the next message of the exchange (IPMI 2.0 §13.17-13.23).
+    const answer = (payloadType: number, payload: Buffer | undefined) => {
+      if (payload)
+        reply(encodeRmcp(RmcpClass.IPMI, encodeIpmi20({ payloadType, sessionId: 0, sequence: 0, payload })));
+    };
     switch (header.payloadType) {
       case PayloadType.OpenSessionRequest:
-        return this.openSession(decodeIpmi20(rmcp.body).payload, reply);
+        answer(PayloadType.OpenSessionResponse, this.openSession(decodeIpmi20(rmcp.body).payload));
+        break;
       case PayloadType.Rakp1:
-        return this.rakp1(decodeIpmi20(rmcp.body).payload, reply);
+        answer(PayloadType.Rakp2, this.rakp1(decodeIpmi20(rmcp.body).payload));
+        break;
       case PayloadType.Rakp3:
-        return this.rakp3(decodeIpmi20(rmcp.body).payload, reply);
+        answer(PayloadType.Rakp4, this.rakp3(decodeIpmi20(rmcp.body).payload));
+        break;
       case PayloadType.Ipmi:
-        return this.inSession(rmcp.body, header.sessionId, reply);
+        await this.inSession(rmcp.body, header.sessionId, reply);
+        break;
       default:
         this.counters.ignored++;
     }
@@ -215,10 +232,10 @@ export class SessionServer {
   /** IPMI 1.5 packets outside a session (auth type none): only the commands allowed before one. */
   private async sessionless(body: Buffer, reply: Reply): Promise<void> {
     const packet = decodeIpmi15(body);
-    if (packet.authType !== AuthType.None || packet.sessionId !== 0) return void this.counters.ignored++;
+    if (packet.authType !== AuthType.None || packet.sessionId !== 0) return this.ignore();
     const request = decodeRequestMessage(packet.message);
     const key = commandKey(request.netFn, request.cmd);
-    if (!this.options.sessionless.has(key)) return void this.counters.ignored++;
+    if (!this.options.sessionless.has(key)) return this.ignore();
     const result = await this.run(request, { privilege: 1, userId: 0, sessionId: 0 });
     const message = this.response(request, result);
     reply(
@@ -229,22 +246,10 @@ export class SessionServer {
     );
   }
 
-  private openSession(payload: Buffer, reply: Reply): void {
+  private openSession(payload: Buffer): Buffer {
     const req = decodeOpenSessionRequest(payload);
-    const send = (body: Buffer) =>
-      reply(
-        encodeRmcp(
-          RmcpClass.IPMI,
-          encodeIpmi20({
-            payloadType: PayloadType.OpenSessionResponse,
-            sessionId: 0,
-            sequence: 0,
-            payload: body,
-          }),
-        ),
-      );
     const fail = (status: number) =>
-      send(encodeOpenSessionResponse({ tag: req.tag, status, consoleSessionId: req.consoleSessionId }));
+      encodeOpenSessionResponse({ tag: req.tag, status, consoleSessionId: req.consoleSessionId });
     const suite = this.authority.cipherSuites
       .map((id) => cipherSuite(id))
       .find(
@@ -285,31 +290,22 @@ export class SessionServer {
       lastActivity: Date.now(),
     });
     // Byte 2 is the privilege the BMC grants: the one asked for (FreeIPMI insists it is not lower).
-    send(encodeOpenSessionResponse({ ...req, status: 0, maxPrivilege, bmcSessionId }));
+    return encodeOpenSessionResponse({ ...req, status: 0, maxPrivilege, bmcSessionId });
   }
 
-  private rakp1(payload: Buffer, reply: Reply): void {
+  private rakp1(payload: Buffer): Buffer {
     const m = decodeRakp1(payload);
     const session = this.sessions.get(m.bmcSessionId);
-    const send = (body: Buffer) =>
-      reply(
-        encodeRmcp(
-          RmcpClass.IPMI,
-          encodeIpmi20({ payloadType: PayloadType.Rakp2, sessionId: 0, sequence: 0, payload: body }),
-        ),
-      );
     const empty = Buffer.alloc(0);
     const fail = (status: number) =>
-      send(
-        encodeRakp2({
-          tag: m.tag,
-          status,
-          consoleSessionId: session?.consoleSessionId ?? 0,
-          bmcRandom: empty,
-          bmcGuid: empty,
-          keyExchangeAuthCode: empty,
-        }),
-      );
+      encodeRakp2({
+        tag: m.tag,
+        status,
+        consoleSessionId: session?.consoleSessionId ?? 0,
+        bmcRandom: empty,
+        bmcGuid: empty,
+        keyExchangeAuthCode: empty,
+      });
     if (!session || session.active) return fail(0x02);
     const requested = m.role & 0x0f;
     const user = this.authority.users.find((u) => u.enabled && u.name === m.username);
@@ -327,42 +323,34 @@ export class SessionServer {
       role: m.role,
       username: m.username,
     };
-    const authCode = rakp2AuthCode(session.exchange, userKey(user.password));
-    send(
-      encodeRakp2({
-        tag: m.tag,
-        status: 0,
-        consoleSessionId: session.consoleSessionId,
-        bmcRandom: session.exchange.bmcRandom,
-        bmcGuid: session.exchange.bmcGuid,
-        keyExchangeAuthCode: authCode,
-      }),
-    );
+    return encodeRakp2({
+      tag: m.tag,
+      status: 0,
+      consoleSessionId: session.consoleSessionId,
+      bmcRandom: session.exchange.bmcRandom,
+      bmcGuid: session.exchange.bmcGuid,
+      keyExchangeAuthCode: rakp2AuthCode(session.exchange, userKey(user.password)),
+    });
   }
 
-  private rakp3(payload: Buffer, reply: Reply): void {
+  private rakp3(payload: Buffer): Buffer | undefined {
     const m = decodeRakp3(payload);
     const session = this.sessions.get(m.bmcSessionId);
-    const send = (body: Buffer) =>
-      reply(
-        encodeRmcp(
-          RmcpClass.IPMI,
-          encodeIpmi20({ payloadType: PayloadType.Rakp4, sessionId: 0, sequence: 0, payload: body }),
-        ),
-      );
     const fail = (status: number) => {
-      send(
-        encodeRakp4({
-          tag: m.tag,
-          status,
-          consoleSessionId: session?.consoleSessionId ?? 0,
-          integrityCheckValue: Buffer.alloc(0),
-        }),
-      );
       this.sessions.delete(m.bmcSessionId);
+      return encodeRakp4({
+        tag: m.tag,
+        status,
+        consoleSessionId: session?.consoleSessionId ?? 0,
+        integrityCheckValue: Buffer.alloc(0),
+      });
     };
     if (!session?.exchange || !session.user) return fail(0x02);
-    if (m.status !== 0) return void this.sessions.delete(m.bmcSessionId);
+    if (m.status !== 0) {
+      // The console gave up (IPMI 2.0 §13.22): no RAKP 4.
+      this.sessions.delete(m.bmcSessionId);
+      return undefined;
+    }
     const kuid = userKey(session.user.password);
     if (!m.keyExchangeAuthCode.equals(rakp3AuthCode(session.exchange, kuid))) return fail(0x0f);
     const sik = sessionIntegrityKey(session.exchange, this.authority.kg ?? kuid);
@@ -371,28 +359,26 @@ export class SessionServer {
     session.active = true;
     this.counters.sessionsOpened++;
     this.counters.sessionsActive++;
-    send(
-      encodeRakp4({
-        tag: m.tag,
-        status: 0,
-        consoleSessionId: session.consoleSessionId,
-        integrityCheckValue: rakp4Icv(session.exchange, sik),
-      }),
-    );
+    return encodeRakp4({
+      tag: m.tag,
+      status: 0,
+      consoleSessionId: session.consoleSessionId,
+      integrityCheckValue: rakp4Icv(session.exchange, sik),
+    });
   }
 
   private async inSession(body: Buffer, sessionId: number, reply: Reply): Promise<void> {
     const session = this.sessions.get(sessionId);
-    if (!session?.active) return void this.counters.ignored++;
+    if (!session?.active) return this.ignore();
     const packet = decodeIpmi20(body, session.security);
     // IPMI 2.0 §13.28: a session with integrity or confidentiality accepts nothing less.
     if (
       (session.integrity !== 0 && !packet.authenticated) ||
       (session.confidentiality !== 0 && !packet.encrypted)
     ) {
-      return void this.counters.ignored++;
+      return this.ignore();
     }
-    if (!session.window.accept(packet.sequence)) return void this.counters.ignored++;
+    if (!session.window.accept(packet.sequence)) return this.ignore();
     session.lastActivity = Date.now();
     const request = decodeRequestMessage(packet.payload);
     if (this.faults.wedged && wedgedCommand(request.netFn, request.cmd)) return;

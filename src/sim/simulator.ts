@@ -169,7 +169,7 @@ export class BmcSimulator {
       {
         deliver: (request) => {
           const d = lan.destinations[request.destinationSelector];
-          if (!d || d.type !== "pet" || d.ip === "0.0.0.0") return Promise.resolve(false);
+          if (d?.type !== "pet" || d.ip === "0.0.0.0") return Promise.resolve(false);
           return this.pets.send(
             event,
             {
