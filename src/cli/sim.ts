@@ -22,6 +22,7 @@ SEL, run PEF, and send PETs when a filter matches.
   --state-dir DIR        keep SEL, PEF, LAN and users across restarts
   --trap-port P          where PETs go (default 162)
   --control HOST:PORT    HTTP control API
+  --reboot-ms MS         how long a cold reset keeps a BMC silent (default 3000)
   --config FILE          the same options from YAML (flags win)`;
 
 export async function simCommand(argv: string[]): Promise<number> {
@@ -39,6 +40,7 @@ export async function simCommand(argv: string[]): Promise<number> {
       "state-dir": { type: "string" },
       "trap-port": { type: "string" },
       control: { type: "string" },
+      "reboot-ms": { type: "string" },
       config: { type: "string" },
     },
     HELP,
@@ -57,6 +59,7 @@ export async function simCommand(argv: string[]): Promise<number> {
       ...(values["state-dir"] !== undefined && { stateDir: values["state-dir"] }),
       ...(values["trap-port"] !== undefined && { trapPort: Number(values["trap-port"]) }),
       ...(values.control !== undefined && { control: values.control }),
+      ...(values["reboot-ms"] !== undefined && { rebootMs: Number(values["reboot-ms"]) }),
     };
     const parsed = simConfigSchema.safeParse({ ...file, ...flags });
     if (!parsed.success)
