@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { petgate, petgateDaemon } from "../support/cli.js";
 import { PET_ENTERPRISE, startListener, waitFor } from "../support/listener.js";
+import { provisionPefWithIpmitool } from "../support/sim.js";
 
 const run = promisify(execFile);
 
@@ -130,30 +131,7 @@ describe("petgate sim", () => {
         ...args,
       ]);
     try {
-      await ipmitool("lan", "alert", "set", "1", "1", "ipaddr", "127.0.0.1");
-      // Filter 1: temperature, any sensor, threshold offsets, alert via policy 1; policy 1 → channel 1 destination 1.
-      await ipmitool(
-        "raw",
-        "0x04",
-        "0x12",
-        "0x06",
-        "0x01",
-        "0x80",
-        "0x01",
-        "0x01",
-        "0x10",
-        "0xff",
-        "0xff",
-        "0x01",
-        "0xff",
-        "0x01",
-        "0x95",
-        "0x0a",
-        ...Array(9).fill("0x00"),
-      );
-      await ipmitool("raw", "0x04", "0x12", "0x09", "0x01", "0x18", "0x11", "0x00");
-      await ipmitool("raw", "0x04", "0x12", "0x02", "0x01");
-      await ipmitool("raw", "0x04", "0x12", "0x01", "0x01");
+      await provisionPefWithIpmitool(ipmitool, { sensorType: 0x01 });
       await ipmitool("event", "1");
       const event = await waitFor("the PET", () => receiver.events[0], 10_000);
       expect(event.source.address).toBe("127.0.0.1");

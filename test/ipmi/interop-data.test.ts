@@ -7,6 +7,7 @@ import type { AlertPolicyEntry, EventFilterEntry } from "../../src/ipmi/pef.js";
 import { readSdrRepository, readSelEntries } from "../../src/ipmi/sdr/read.js";
 import { readSensors } from "../../src/ipmi/sensors.js";
 import { type IpmiSim, startIpmiSim } from "../support/ipmi-sim.js";
+import { TEMPERATURE_FILTER } from "../support/pef-fixtures.js";
 
 /** SDR, sensors, SEL and PEF read and written by petgate, checked against what ipmitool sees on ipmi_sim. */
 let sim: IpmiSim;
@@ -108,31 +109,7 @@ describe("SEL: added by petgate, listed by ipmitool, read back by petgate", () =
 });
 
 describe("PEF: filters and policy written by petgate, read by ipmitool pef", () => {
-  const temperature: EventFilterEntry = {
-    enabled: true,
-    configType: 0,
-    actions: {
-      alert: true,
-      powerOff: false,
-      reset: false,
-      powerCycle: false,
-      oem: false,
-      diagnosticInterrupt: false,
-      groupControl: false,
-    },
-    alertPolicyNumber: 1,
-    groupControlSelector: 0,
-    severity: 0x10,
-    generatorId1: 0xff,
-    generatorId2: 0xff,
-    sensorType: 0x01,
-    sensorNumber: 0xff,
-    eventTrigger: 0x01,
-    eventData1OffsetMask: 0x0a95,
-    eventData1: { andMask: 0, compare1: 0, compare2: 0 },
-    eventData2: { andMask: 0, compare1: 0, compare2: 0 },
-    eventData3: { andMask: 0, compare1: 0, compare2: 0 },
-  };
+  const temperature = TEMPERATURE_FILTER;
   const intrusion: EventFilterEntry = {
     ...temperature,
     severity: 0x08,

@@ -40,7 +40,6 @@ import {
 } from "../../src/ipmi/commands/transport.js";
 import { completionCodeName } from "../../src/ipmi/completion-codes.js";
 import { CompletionCodeError } from "../../src/ipmi/errors.js";
-import type { EventFilterEntry } from "../../src/ipmi/pef.js";
 import { readSdrRepository, readSelEntries } from "../../src/ipmi/sdr/read.js";
 import { decodeSelRecord, type SystemEventRecord } from "../../src/ipmi/sel.js";
 import { readSensors } from "../../src/ipmi/sensors.js";
@@ -49,6 +48,7 @@ import { commandKey, type HandlerResult } from "../../src/sim/handler.js";
 import { bmcHandlers } from "../../src/sim/handlers.js";
 import { setSensorState, setSensorValue } from "../../src/sim/sensors.js";
 import { BmcState, DEFAULT_MANUFACTURER_ID } from "../../src/sim/state.js";
+import { TEMPERATURE_FILTER } from "../support/pef-fixtures.js";
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const GUID = hex("00112233445566778899aabbccddeeff");
@@ -433,31 +433,7 @@ describe("SDR repository", () => {
 });
 
 describe("PEF", () => {
-  const filter: EventFilterEntry = {
-    enabled: true,
-    configType: 0,
-    actions: {
-      alert: true,
-      powerOff: false,
-      reset: false,
-      powerCycle: false,
-      oem: false,
-      diagnosticInterrupt: false,
-      groupControl: false,
-    },
-    alertPolicyNumber: 1,
-    groupControlSelector: 0,
-    severity: 0x10,
-    generatorId1: 0xff,
-    generatorId2: 0xff,
-    sensorType: 0x01,
-    sensorNumber: 0xff,
-    eventTrigger: 0x01,
-    eventData1OffsetMask: 0x0a95,
-    eventData1: { andMask: 0, compare1: 0, compare2: 0 },
-    eventData2: { andMask: 0, compare1: 0, compare2: 0 },
-    eventData3: { andMask: 0, compare1: 0, compare2: 0 },
-  };
+  const filter = TEMPERATURE_FILTER;
 
   it("reports its capabilities and every parameter 0-14", async () => {
     const { execute } = simulator();

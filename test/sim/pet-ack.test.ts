@@ -3,7 +3,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import { type RunningListener, startListener, waitFor } from "../support/listener.js";
-import { SIM_PASSWORD, startSims } from "../support/sim.js";
+import { provisionPefWithIpmitool, SIM_PASSWORD, startSims } from "../support/sim.js";
 
 const run = promisify(execFile);
 let receiver: RunningListener;
@@ -13,33 +13,9 @@ beforeAll(async () => {
   receiver = await startListener();
   // ipmi-pet sends its acknowledgement to UDP 623: the simulator gets a loopback address of its own.
   sims = await startSims({ listen: "127.24.0.1:623", trapPort: receiver.listener.address().port });
-  const ipmitool = (...args: string[]) => sims.ipmitool("17", ...args);
-  await ipmitool("lan", "alert", "set", "1", "1", "ipaddr", "127.0.0.1");
-  await ipmitool("lan", "alert", "set", "1", "1", "ack", "on");
-  await ipmitool("lan", "alert", "set", "1", "1", "time", "1");
-  await ipmitool("lan", "alert", "set", "1", "1", "retry", "1");
-  await ipmitool(
-    "raw",
-    "0x04",
-    "0x12",
-    "0x06",
-    "0x01",
-    "0x80",
-    "0x01",
-    "0x01",
-    "0x10",
-    "0xff",
-    "0xff",
-    "0xff",
-    "0xff",
-    "0xff",
-    "0xff",
-    "0xff",
-    ...Array(9).fill("0x00"),
-  );
-  await ipmitool("raw", "0x04", "0x12", "0x09", "0x01", "0x18", "0x11", "0x00");
-  await ipmitool("raw", "0x04", "0x12", "0x02", "0x01");
-  await ipmitool("raw", "0x04", "0x12", "0x01", "0x01");
+  await provisionPefWithIpmitool((...args) => sims.ipmitool("17", ...args), {
+    ack: { timeoutSeconds: 1, retries: 1 },
+  });
 });
 afterAll(async () => {
   await sims.fleet.stop();

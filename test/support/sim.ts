@@ -137,3 +137,40 @@ export async function udpExchange(
     socket.close();
   }
 }
+
+/**
+ * PEF set up with ipmitool as an operator would by hand: destination 1 → 127.0.0.1, filter 1 alerting
+ * on any threshold event of `sensorType` (FFh = any) through policy 1, alerts and PEF enabled.
+ */
+export async function provisionPefWithIpmitool(
+  ipmitool: (...args: string[]) => Promise<unknown>,
+  options: { sensorType?: number; ack?: { timeoutSeconds: number; retries: number } } = {},
+): Promise<void> {
+  await ipmitool("lan", "alert", "set", "1", "1", "ipaddr", "127.0.0.1");
+  if (options.ack) {
+    await ipmitool("lan", "alert", "set", "1", "1", "ack", "on");
+    await ipmitool("lan", "alert", "set", "1", "1", "time", String(options.ack.timeoutSeconds));
+    await ipmitool("lan", "alert", "set", "1", "1", "retry", String(options.ack.retries));
+  }
+  const type = `0x${(options.sensorType ?? 0xff).toString(16)}`;
+  // PEF parameter 6, filter 1: enabled, alert, policy 1, critical, any generator, sensor type, any
+  // sensor, threshold trigger, offsets 0A95h (IPMI 2.0 Table 17-2).
+  const filter = [
+    "0x80",
+    "0x01",
+    "0x01",
+    "0x10",
+    "0xff",
+    "0xff",
+    type,
+    "0xff",
+    "0x01",
+    "0x95",
+    "0x0a",
+    ...Array(9).fill("0x00"),
+  ];
+  await ipmitool("raw", "0x04", "0x12", "0x06", "0x01", ...filter);
+  await ipmitool("raw", "0x04", "0x12", "0x09", "0x01", "0x18", "0x11", "0x00"); // policy 1 → channel 1, destination 1
+  await ipmitool("raw", "0x04", "0x12", "0x02", "0x01"); // global action: alert
+  await ipmitool("raw", "0x04", "0x12", "0x01", "0x01"); // PEF enabled
+}

@@ -12,6 +12,7 @@ import {
   type PefParameter,
   pefParameterSelector,
 } from "../../../src/ipmi/pef.js";
+import { TEMPERATURE_FILTER } from "../../support/pef-fixtures.js";
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const byte = fc.integer({ min: 0, max: 0xff });
@@ -131,31 +132,7 @@ describe("PEF event filter entries written by ipmiutil (parameter 6)", () => {
       setPefConfigurationParameters.decodeRequest(FILTER_WRITES[0] as Buffer),
     );
     expect(filterNumber).toBe(1);
-    expect(entry).toEqual({
-      enabled: true,
-      configType: FilterConfigType.Software,
-      actions: {
-        alert: true,
-        powerOff: false,
-        reset: false,
-        powerCycle: false,
-        oem: false,
-        diagnosticInterrupt: false,
-        groupControl: false,
-      },
-      alertPolicyNumber: 1,
-      groupControlSelector: 0,
-      severity: 0x10,
-      generatorId1: 0xff,
-      generatorId2: 0xff,
-      sensorType: 0x01,
-      sensorNumber: 0xff,
-      eventTrigger: 0x01,
-      eventData1OffsetMask: 0x0a95,
-      eventData1: { andMask: 0, compare1: 0, compare2: 0 },
-      eventData2: { andMask: 0, compare1: 0, compare2: 0 },
-      eventData3: { andMask: 0, compare1: 0, compare2: 0 },
-    } satisfies EventFilterEntry);
+    expect(entry).toEqual(TEMPERATURE_FILTER);
     const offsets = [...Array(16).keys()].filter((i) => (entry.eventData1OffsetMask >> i) & 1);
     expect(offsets).toEqual([0, 2, 4, 7, 9, 11]);
   });

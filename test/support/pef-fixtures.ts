@@ -1,0 +1,31 @@
+import type { EventFilterEntry } from "../../src/ipmi/pef.js";
+
+/**
+ * The temperature filter `ipmiutil lan -e` writes first (PROTOCOL.md §6, filter 1): enabled, alert via
+ * policy 1, severity critical, any generator and sensor, threshold trigger, offsets 0A95h.
+ */
+export const TEMPERATURE_FILTER: EventFilterEntry = {
+  enabled: true,
+  configType: 0,
+  actions: {
+    alert: true,
+    powerOff: false,
+    reset: false,
+    powerCycle: false,
+    oem: false,
+    diagnosticInterrupt: false,
+    groupControl: false,
+  },
+  alertPolicyNumber: 1,
+  groupControlSelector: 0,
+  severity: 0x10,
+  generatorId1: 0xff,
+  generatorId2: 0xff,
+  sensorType: 0x01,
+  sensorNumber: 0xff,
+  eventTrigger: 0x01,
+  eventData1OffsetMask: 0x0a95,
+  eventData1: { andMask: 0, compare1: 0, compare2: 0 },
+  eventData2: { andMask: 0, compare1: 0, compare2: 0 },
+  eventData3: { andMask: 0, compare1: 0, compare2: 0 },
+};
