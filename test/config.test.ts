@@ -74,3 +74,12 @@ describe("addresses", () => {
     expect(new AddressAllowList([]).allows("203.0.113.9")).toBe(true);
   });
 });
+
+describe("examples/petgate.yml", () => {
+  it("is a valid configuration: ten BMCs, the default filters, one destination", async () => {
+    const { loadConfig } = await import("../src/config/load.js");
+    const config = loadConfig(new URL("../examples/petgate.yml", import.meta.url).pathname);
+    expect(config.bmcs.map((b) => b.host)).toEqual(Array.from({ length: 10 }, (_, i) => `127.1.0.${i + 1}`));
+    expect(config.pef).toMatchObject({ filters: "default", destinations: [{ ip: "127.0.0.1", selector: 1 }] });
+  });
+});

@@ -80,7 +80,9 @@ function isHostPort(s: string): boolean {
 }
 
 const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, "expected an IPv4 address");
-const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, "expected a MAC address aa:bb:cc:dd:ee:ff");
+const mac = z
+  .string()
+  .regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, "expected a MAC address aa:bb:cc:dd:ee:ff");
 const byteOrAny = z.union([z.literal("any"), z.number().int().min(0).max(254)]);
 
 /** How petgate reaches one BMC; `defaults` fills what an entry leaves out. */
@@ -88,9 +90,15 @@ const bmcConnection = {
   username: z.string().min(1).max(16).optional().describe("IPMI user name"),
   passwordEnv: z.string().min(1).optional().describe("environment variable holding the password"),
   passwordFile: z.string().min(1).optional().describe("file holding the password"),
-  password: z.string().optional().describe("the password itself; refused unless insecureInlinePassword is true"),
+  password: z
+    .string()
+    .optional()
+    .describe("the password itself; refused unless insecureInlinePassword is true"),
   insecureInlinePassword: z.boolean().optional().describe("allow `password` written in this file"),
-  cipherSuite: z.union([z.literal(17), z.literal(16), z.literal(15), z.literal(3), z.literal(2), z.literal(1)]).optional().describe("RMCP+ cipher suite (default 17)"),
+  cipherSuite: z
+    .union([z.literal(17), z.literal(16), z.literal(15), z.literal(3), z.literal(2), z.literal(1)])
+    .optional()
+    .describe("RMCP+ cipher suite (default 17)"),
   allowCipherFallback: z.boolean().optional().describe("fall back to suite 3 when the BMC refuses 17"),
   kgEnv: z.string().min(1).optional().describe("environment variable holding the BMC key K_g (hex)"),
   labels: z.record(z.string(), z.string()).optional().describe("labels for routing (rack, role, …)"),
@@ -109,9 +117,16 @@ const eventFilter = z
     description: z.string().optional().describe("what the filter is for"),
     sensorType: byteOrAny.default("any").describe("sensor type code (1 temperature, 4 fan, …) or any"),
     sensorNumber: byteOrAny.default("any").describe("sensor number or any"),
-    trigger: byteOrAny.default("any").describe("event/reading type: 1 threshold, 0x6f sensor-specific, … or any"),
-    offsets: z.union([z.literal("any"), z.array(z.number().int().min(0).max(15))]).default("any").describe("event offsets (bit numbers) or any"),
-    severity: z.enum(["monitor", "information", "ok", "non-critical", "critical", "non-recoverable"]).default("critical"),
+    trigger: byteOrAny
+      .default("any")
+      .describe("event/reading type: 1 threshold, 0x6f sensor-specific, … or any"),
+    offsets: z
+      .union([z.literal("any"), z.array(z.number().int().min(0).max(15))])
+      .default("any")
+      .describe("event offsets (bit numbers) or any"),
+    severity: z
+      .enum(["monitor", "information", "ok", "non-critical", "critical", "non-recoverable"])
+      .default("critical"),
     policy: z.number().int().min(1).max(15).default(1).describe("alert policy number"),
   })
   .strict();
@@ -120,7 +135,9 @@ const alertPolicy = z
   .object({
     number: z.number().int().min(1).max(15).default(1).describe("policy set number"),
     destination: z.number().int().min(1).max(15).default(1).describe("LAN destination selector"),
-    type: z.enum(["always", "next-if-ok", "stop-if-ok", "next-channel-if-ok", "next-type-if-ok"]).default("always"),
+    type: z
+      .enum(["always", "next-if-ok", "stop-if-ok", "next-channel-if-ok", "next-type-if-ok"])
+      .default("always"),
   })
   .strict();
 
@@ -128,7 +145,9 @@ const alertDestination = z
   .object({
     selector: z.number().int().min(1).max(15).default(1).describe("LAN destination selector"),
     ip: ipv4.describe("where PETs go: the gateway's listener"),
-    mac: mac.optional().describe("its MAC; default: from the ARP table, else 00:00:00:00:00:00 (via the gateway)"),
+    mac: mac
+      .optional()
+      .describe("its MAC; default: from the ARP table, else 00:00:00:00:00:00 (via the gateway)"),
     acknowledge: z.boolean().default(false).describe("the BMC resends until petgate acknowledges"),
     timeoutSeconds: z.number().int().min(0).max(255).default(3).describe("seconds between resends"),
     retries: z.number().int().min(0).max(7).default(3).describe("resends after the first"),
@@ -139,12 +158,20 @@ const pefSchema = z
   .object({
     enable: z.boolean().default(true).describe("PEF on, with the alert action"),
     channel: z.number().int().min(1).max(15).default(1).describe("the BMC's LAN channel"),
-    community: z.string().min(1).max(18).default("public").describe("SNMP community of the PETs (LAN parameter 16)"),
+    community: z
+      .string()
+      .min(1)
+      .max(18)
+      .default("public")
+      .describe("SNMP community of the PETs (LAN parameter 16)"),
     filters: z
       .union([z.literal("default"), z.array(z.union([z.literal("default"), eventFilter]))])
       .default("default")
       .describe('"default" (src/pef/default-filters.ts) and/or custom filters, in table order'),
-    policies: z.array(alertPolicy).default([{ number: 1, destination: 1, type: "always" }]).describe("alert policy entries"),
+    policies: z
+      .array(alertPolicy)
+      .default([{ number: 1, destination: 1, type: "always" }])
+      .describe("alert policy entries"),
     destinations: z.array(alertDestination).min(1).describe("alert destinations (LAN parameters 18, 19)"),
   })
   .strict();
@@ -154,7 +181,11 @@ export const configSchema = z
     listener: listenerSchema
       .default(listenerSchema.parse({}))
       .describe("SNMP trap listener (petgate listen)"),
-    defaults: z.object(bmcConnection).strict().default({}).describe("connection settings every BMC entry inherits"),
+    defaults: z
+      .object(bmcConnection)
+      .strict()
+      .default({})
+      .describe("connection settings every BMC entry inherits"),
     bmcs: z.array(bmcEntry).default([]).describe("the BMC inventory"),
     pef: pefSchema.optional().describe("the PEF and alerting every BMC should have (petgate pef plan/apply)"),
   })
@@ -162,14 +193,29 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     for (const [i, b] of c.bmcs.entries()) {
-      if (seen.has(b.name)) ctx.addIssue({ code: "custom", path: ["bmcs", i, "name"], message: `duplicate BMC name "${b.name}"` });
+      if (seen.has(b.name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["bmcs", i, "name"],
+          message: `duplicate BMC name "${b.name}"`,
+        });
       seen.add(b.name);
       const merged = { ...c.defaults, ...b };
-      const sources = [merged.passwordEnv, merged.passwordFile, merged.password].filter((x) => x !== undefined);
+      const sources = [merged.passwordEnv, merged.passwordFile, merged.password].filter(
+        (x) => x !== undefined,
+      );
       if (sources.length !== 1) {
-        ctx.addIssue({ code: "custom", path: ["bmcs", i], message: "give exactly one of passwordEnv, passwordFile or password (here or in defaults)" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["bmcs", i],
+          message: "give exactly one of passwordEnv, passwordFile or password (here or in defaults)",
+        });
       } else if (merged.password !== undefined && merged.insecureInlinePassword !== true) {
-        ctx.addIssue({ code: "custom", path: ["bmcs", i, "password"], message: "a password in the file needs insecureInlinePassword: true" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["bmcs", i, "password"],
+          message: "a password in the file needs insecureInlinePassword: true",
+        });
       }
     }
   });

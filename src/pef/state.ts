@@ -47,7 +47,9 @@ export interface PefCapacity {
 }
 
 /** One parameter write a plan makes. */
-export type PefWrite = { kind: "pef"; parameter: PefParameter } | { kind: "lan"; channel: number; parameter: LanParameter };
+export type PefWrite =
+  | { kind: "pef"; parameter: PefParameter }
+  | { kind: "lan"; channel: number; parameter: LanParameter };
 
 /** One difference, for people: "filter 3: disabled → Fan, any sensor, … → alert, policy 1". */
 export interface PlanChange {
