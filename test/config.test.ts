@@ -80,6 +80,9 @@ describe("examples/petgate.yml", () => {
     const { loadConfig } = await import("../src/config/load.js");
     const config = loadConfig(new URL("../examples/petgate.yml", import.meta.url).pathname);
     expect(config.bmcs.map((b) => b.host)).toEqual(Array.from({ length: 10 }, (_, i) => `127.1.0.${i + 1}`));
-    expect(config.pef).toMatchObject({ filters: "default", destinations: [{ ip: "127.0.0.1", selector: 1 }] });
+    expect(config.pef).toMatchObject({
+      filters: "default",
+      destinations: [{ ip: "127.0.0.1", selector: 1 }],
+    });
   });
 });

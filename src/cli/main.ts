@@ -1,7 +1,9 @@
 import { configReference } from "../config/reference.js";
 import { bmcCommand } from "./bmc.js";
 import { decodeCommand } from "./decode.js";
+import { eventCommand } from "./event.js";
 import { listenCommand } from "./listen.js";
+import { pefCommand } from "./pef.js";
 import { simCommand } from "./sim.js";
 import { UsageError } from "./usage.js";
 
@@ -10,6 +12,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   listen: listenCommand,
   bmc: bmcCommand,
   sim: simCommand,
+  pef: pefCommand,
+  event: eventCommand,
   "config-reference": async () => {
     process.stdout.write(`${configReference()}\n`);
     return 0;
@@ -22,6 +26,8 @@ commands:
   decode SPECIFIC_TRAP|NA HEX...   decode a Platform Event Trap varbind (as FreeIPMI ipmi-pet)
   listen                           receive SNMP traps, decode PETs, write NDJSON
   bmc SUBCOMMAND -H HOST -U USER   talk to one BMC over RMCP+ (info, sel, sdr, sensors, raw, …)
+  pef plan|apply|show              fleet PEF provisioning from petgate.yml (plan, apply, verify)
+  event test [--all|BMC...] [1|2|3]  prove each BMC's alert path with a test event and its PET
   sim                              simulated BMCs (RMCP+, SEL, SDR, PEF, PETs) for tests and demos
   config-reference                 print the petgate.yml reference (Markdown)
 

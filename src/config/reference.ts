@@ -38,6 +38,7 @@ function typeName(node: JsonSchema): string {
   if (node.const !== undefined) return `\`${String(node.const)}\``;
   if (node.enum) return node.enum.map((v) => `\`${String(v)}\``).join(" \\| ");
   if (node.type === "array") return `list of ${node.items ? typeName(node.items) : "any"}`;
-  if (node.anyOf) return node.anyOf.map(typeName).join(node.anyOf.every((n) => n.const !== undefined) ? " \\| " : " or ");
+  if (node.anyOf)
+    return node.anyOf.map(typeName).join(node.anyOf.every((n) => n.const !== undefined) ? " \\| " : " or ");
   return Array.isArray(node.type) ? node.type.join(" or ") : (node.type ?? "any");
 }
