@@ -1,5 +1,13 @@
 import type { IpmiClient } from "../ipmi/client/client.js";
-import { coldReset, getDeviceId, getSelfTestResults, getSystemGuid } from "../ipmi/commands/app.js";
+import {
+  coldReset,
+  getDeviceId,
+  getSelfTestResults,
+  getSystemGuid,
+  SELF_TEST_FAILURE_NAMES,
+  SELF_TEST_RESULT_NAMES,
+  type SelfTestResult,
+} from "../ipmi/commands/app.js";
 import { getChassisStatus } from "../ipmi/commands/chassis.js";
 import type { Execute } from "../ipmi/commands/command.js";
 import { getPefCapabilities, readPefParameter } from "../ipmi/commands/sensor-event.js";
@@ -117,9 +125,16 @@ async function info(client: IpmiClient): Promise<Output> {
       ["Product ID", `${id.productId} (0x${id.productId.toString(16).padStart(4, "0")})`],
       ["Provides SDRs", id.providesSdrs],
       ["Additional Device Support", supported.join(", ")],
-      ["Self Test", selfTest ? selfTest.result : "not answered"],
+      ["Self Test", selfTest ? selfTestText(selfTest) : "not answered"],
     ]),
   };
+}
+
+/** Get Self Test Results in words (IPMI 2.0 §20.4), with the failed devices when byte 1 is 57h. */
+function selfTestText(t: SelfTestResult): string {
+  if (t.result !== "corruptedOrInaccessible") return SELF_TEST_RESULT_NAMES[t.result];
+  const failed = (Object.keys(t.failures) as (keyof typeof t.failures)[]).filter((k) => t.failures[k]);
+  return `${SELF_TEST_RESULT_NAMES[t.result]}: ${failed.map((k) => SELF_TEST_FAILURE_NAMES[k]).join(", ")}`;
 }
 
 async function guid(client: IpmiClient): Promise<Output> {

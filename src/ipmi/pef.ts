@@ -32,8 +32,6 @@ export const PefParameterSelector = {
   GroupControlTable: 15,
 } as const;
 
-/** Selectors 60h-7Fh are OEM parameters (Table 30-6). */
-export const PEF_OEM_SELECTOR_MIN = 0x60;
 export const PEF_PARAMETER_REVISION = 0x11;
 
 export type SetInProgressState = "complete" | "inProgress" | "commitWrite";

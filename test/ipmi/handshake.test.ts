@@ -20,7 +20,14 @@ import {
   sessionIntegrityKey,
   userKey,
 } from "../../src/ipmi/rakp.js";
-import { decodeRmcp, encodeRmcp, RmcpClass } from "../../src/ipmi/rmcp.js";
+import {
+  decodeAsf,
+  decodeRmcp,
+  encodePresencePing,
+  encodePresencePong,
+  encodeRmcp,
+  RmcpClass,
+} from "../../src/ipmi/rmcp.js";
 import { decodeIpmi15, encodeIpmi15 } from "../../src/ipmi/session15.js";
 import { decodeIpmi20, encodeIpmi20, PayloadType, type SessionSecurity } from "../../src/ipmi/session20.js";
 
@@ -281,5 +288,30 @@ describe("RMCP+ session packets with HMAC-SHA1-96 and AES-CBC-128", () => {
         },
       ),
     );
+  });
+});
+
+describe("ASF presence ping (ASF 2.0 §3.2.4)", () => {
+  it("encodes a ping that decodes back, and decodes rmcpping's pong fields", () => {
+    const ping = decodeRmcp(encodePresencePing(0x2a));
+    expect(ping.class).toBe(RmcpClass.ASF);
+    expect(decodeAsf(ping.body)).toEqual({ type: "ping", tag: 0x2a });
+    const pong = decodeRmcp(
+      encodePresencePong({
+        tag: 0x2a,
+        oemIana: 0,
+        oemDefined: 0,
+        ipmiSupported: true,
+        rmcpSecurityExtensions: true,
+      }),
+    );
+    expect(decodeAsf(pong.body)).toEqual({
+      type: "pong",
+      tag: 0x2a,
+      oemIana: 0,
+      oemDefined: 0,
+      ipmiSupported: true,
+      rmcpSecurityExtensions: true,
+    });
   });
 });

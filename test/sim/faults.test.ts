@@ -7,6 +7,8 @@ import { IpmiTimeoutError } from "../../src/ipmi/client/errors.js";
 import { getDeviceId } from "../../src/ipmi/commands/app.js";
 import { setPefConfigurationParameters } from "../../src/ipmi/commands/sensor-event.js";
 import { addSelEntry, getSelInfo } from "../../src/ipmi/commands/storage.js";
+import { setLanConfigurationParameters } from "../../src/ipmi/commands/transport.js";
+import { CompletionCodeError } from "../../src/ipmi/errors.js";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { startControlApi } from "../../src/sim/control.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
@@ -87,6 +89,25 @@ describe("fault modes", () => {
     } finally {
       sims.sim?.setFaults({ dropPercent: 0 });
     }
+  });
+});
+
+describe("completion codes", () => {
+  it("names a command's own codes: writing read-only LAN parameter 1 is 82h", async () => {
+    await using c = client();
+    const err = await c
+      .execute(setLanConfigurationParameters, {
+        channel: 1,
+        parameter: {
+          parameter: "authTypeSupport",
+          types: { none: true, md2: false, md5: false, password: false, oem: false },
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CompletionCodeError);
+    expect(String(err)).toBe(
+      "CompletionCodeError: Set LAN Configuration Parameters: completion code 82h (Attempt to write a read-only parameter)",
+    );
   });
 });
 

@@ -148,7 +148,7 @@ export class RmcpPlusSession {
       throw new CompletionCodeError(
         command.name,
         response.completionCode,
-        completionCodeName(response.completionCode),
+        completionCodeName(response.completionCode, command.completionCodes),
       );
     }
     return command.decodeResponse(response.data);

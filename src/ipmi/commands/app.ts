@@ -547,6 +547,7 @@ export const SET_SESSION_PRIVILEGE_CODES: Readonly<Record<number, string>> = {
 // IPMI 2.0 §22.18 Set Session Privilege Level
 export const setSessionPrivilegeLevel = defineCommand<{ privilege: number }, { privilege: number }>({
   name: "Set Session Privilege Level",
+  completionCodes: SET_SESSION_PRIVILEGE_CODES,
   netFn: NetFn.App,
   cmd: 0x3b,
   encodeRequest: (q) => new ByteWriter().u8(q.privilege & 0x0f).flush(),
@@ -581,6 +582,7 @@ export interface CloseSessionRequest {
 // IPMI 2.0 §22.19 Close Session
 export const closeSession = defineCommand<CloseSessionRequest, void>({
   name: "Close Session",
+  completionCodes: CLOSE_SESSION_CODES,
   netFn: NetFn.App,
   cmd: 0x3c,
   encodeRequest(q) {

@@ -21,6 +21,8 @@ export interface IpmiCommand<Req, Res> {
   name: string;
   netFn: NetFn;
   cmd: number;
+  /** Names of the completion codes this command defines (80h-BEh), beside the generic ones. */
+  completionCodes?: Readonly<Record<number, string>>;
   encodeRequest(req: Req): Buffer;
   decodeRequest(data: Buffer): Req;
   encodeResponse(res: Res): Buffer;
@@ -32,6 +34,7 @@ export function defineCommand<Req, Res>(def: {
   name: string;
   netFn: NetFn;
   cmd: number;
+  completionCodes?: Readonly<Record<number, string>>;
   encodeRequest(req: Req): Buffer;
   decodeRequest(r: ByteReader): Req;
   encodeResponse(res: Res): Buffer;
@@ -52,6 +55,7 @@ export function defineCommand<Req, Res>(def: {
     name: def.name,
     netFn: def.netFn,
     cmd: def.cmd,
+    ...(def.completionCodes && { completionCodes: def.completionCodes }),
     encodeRequest: def.encodeRequest,
     encodeResponse: def.encodeResponse,
     decodeRequest: read("request", def.decodeRequest),

@@ -148,14 +148,10 @@ export const armPefPostponeTimer = defineCommand<{ timeout: number }, { countdow
 
 // ---------------------------------------------------------------------------------------------
 
-/** Set PEF Configuration Parameters' command-specific completion codes (IPMI 2.0 §30.3). */
-export const SET_PEF_CONFIGURATION_CODES = CONFIG_PARAMETER_CODES;
-/** Get PEF Configuration Parameters' command-specific completion codes (IPMI 2.0 §30.4). */
-export const GET_PEF_CONFIGURATION_CODES = CONFIG_PARAMETER_CODES;
-
 // IPMI 2.0 §30.3 Set PEF Configuration Parameters
 export const setPefConfigurationParameters = defineCommand<PefParameter, void>({
   name: "Set PEF Configuration Parameters",
+  completionCodes: CONFIG_PARAMETER_CODES,
   netFn: NetFn.SensorEvent,
   cmd: 0x12,
   encodeRequest: (p) =>
@@ -195,6 +191,7 @@ export const getPefConfigurationParameters = defineCommand<
   GetPefConfigurationParametersResponse
 >({
   name: "Get PEF Configuration Parameters",
+  completionCodes: CONFIG_PARAMETER_CODES,
   netFn: NetFn.SensorEvent,
   cmd: 0x13,
   encodeRequest: (q) =>

@@ -56,6 +56,7 @@ export interface GetSelInfoResponse {
 /** Get SEL Info (IPMI 2.0 §31.2). */
 export const getSelInfo = defineCommand<void, GetSelInfoResponse>({
   name: "Get SEL Info",
+  completionCodes: GET_SEL_INFO_CODES,
   netFn: NetFn.Storage,
   cmd: 0x40,
   encodeRequest: empty.encode,
@@ -146,6 +147,7 @@ const recordRead = {
 /** Get SEL Entry (IPMI 2.0 §31.5); decode whole records with decodeSelRecord. */
 export const getSelEntry = defineCommand<RecordReadRequest, RecordReadResponse>({
   name: "Get SEL Entry",
+  completionCodes: GET_SEL_ENTRY_CODES,
   netFn: NetFn.Storage,
   cmd: 0x43,
   ...recordRead,
@@ -163,6 +165,7 @@ export interface AddSelEntryResponse {
 /** Add SEL Entry (IPMI 2.0 §31.6). */
 export const addSelEntry = defineCommand<AddSelEntryRequest, AddSelEntryResponse>({
   name: "Add SEL Entry",
+  completionCodes: ADD_SEL_ENTRY_CODES,
   netFn: NetFn.Storage,
   cmd: 0x44,
   encodeRequest: (req) => encodeSelRecord(req.record),

@@ -3,9 +3,6 @@ import { CONFIG_PARAMETER_CODES } from "../completion-codes.js";
 import { IpmiDecodeError } from "../errors.js";
 import { defineCommand, NetFn } from "./command.js";
 
-/** Set/Get LAN Configuration Parameters completion codes 80h-83h (IPMI 2.0 §23.1, §23.2). */
-export const LAN_CONFIG_CODES = CONFIG_PARAMETER_CODES;
-
 /** Parameter revision in Get responses: present 1, oldest compatible 1 (IPMI 2.0 §23.2). */
 export const LAN_PARAMETER_REVISION = 0x11;
 
@@ -500,9 +497,10 @@ export interface SetLanConfigurationParametersRequest {
   parameter: LanParameter;
 }
 
-/** Set LAN Configuration Parameters (IPMI 2.0 §23.1); completion codes LAN_CONFIG_CODES. */
+/** Set LAN Configuration Parameters (IPMI 2.0 §23.1). */
 export const setLanConfigurationParameters = defineCommand<SetLanConfigurationParametersRequest, void>({
   name: "Set LAN Configuration Parameters",
+  completionCodes: CONFIG_PARAMETER_CODES,
   netFn: NetFn.Transport,
   cmd: 0x01,
   encodeRequest: (req) => {
@@ -539,12 +537,13 @@ export interface GetLanConfigurationParametersResponse {
   data: Buffer;
 }
 
-/** Get LAN Configuration Parameters (IPMI 2.0 §23.2); completion codes LAN_CONFIG_CODES. */
+/** Get LAN Configuration Parameters (IPMI 2.0 §23.2). */
 export const getLanConfigurationParameters = defineCommand<
   GetLanConfigurationParametersRequest,
   GetLanConfigurationParametersResponse
 >({
   name: "Get LAN Configuration Parameters",
+  completionCodes: CONFIG_PARAMETER_CODES,
   netFn: NetFn.Transport,
   cmd: 0x02,
   encodeRequest: (req) =>

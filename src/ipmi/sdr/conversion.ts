@@ -34,21 +34,6 @@ const LINEARIZATION: readonly ((x: number) => number)[] = [
   Math.cbrt,
 ];
 
-export const LINEARIZATION_NAMES: readonly string[] = [
-  "linear",
-  "ln",
-  "log10",
-  "log2",
-  "e",
-  "exp10",
-  "exp2",
-  "1/x",
-  "sqr",
-  "cube",
-  "sqrt",
-  "cube root",
-];
-
 /** True for linearization 70h-7Fh: the factors change with the reading (Get Sensor Reading Factors). */
 export function isNonLinear(linearization: number): boolean {
   return linearization >= 0x70 && linearization <= 0x7f;

@@ -5,7 +5,6 @@ import { NetFn } from "../../../src/ipmi/commands/command.js";
 import {
   armPefPostponeTimer,
   discreteStates,
-  GET_PEF_CONFIGURATION_CODES,
   getPefCapabilities,
   getPefConfigurationParameters,
   getSensorReading,
@@ -19,7 +18,6 @@ import {
   petAcknowledge,
   platformEvent,
   readPefParameter,
-  SET_PEF_CONFIGURATION_CODES,
   type SensorReading,
   type SensorThresholds,
   setPefConfigurationParameters,
@@ -169,10 +167,12 @@ describe("Arm PEF Postpone Timer", () => {
 describe("Set / Get PEF Configuration Parameters", () => {
   it("are S/E 12h and 13h and share the configuration-parameter completion codes", () => {
     expect([setPefConfigurationParameters.cmd, getPefConfigurationParameters.cmd]).toEqual([0x12, 0x13]);
-    expect(completionCodeName(0x82, SET_PEF_CONFIGURATION_CODES)).toBe(
+    expect(completionCodeName(0x82, setPefConfigurationParameters.completionCodes)).toBe(
       "Attempt to write a read-only parameter",
     );
-    expect(completionCodeName(0x80, GET_PEF_CONFIGURATION_CODES)).toBe("Parameter not supported");
+    expect(completionCodeName(0x80, getPefConfigurationParameters.completionCodes)).toBe(
+      "Parameter not supported",
+    );
   });
 
   it("encodes ipmiutil's read of PEF control `01 00 00` and decodes ipmi_sim's `11 00`", () => {

@@ -5,7 +5,6 @@ import {
   decodeLanParameter,
   encodeLanParameter,
   getLanConfigurationParameters,
-  LAN_CONFIG_CODES,
   LAN_PARAMETER_SELECTORS,
   type LanParameter,
   setLanConfigurationParameters,
@@ -65,7 +64,9 @@ describe("Set / Get LAN Configuration Parameters (netFn 0Ch)", () => {
   it("carry the spec's command numbers and name the 80h-83h codes", () => {
     expect([setLanConfigurationParameters.netFn, setLanConfigurationParameters.cmd]).toEqual([0x0c, 0x01]);
     expect([getLanConfigurationParameters.netFn, getLanConfigurationParameters.cmd]).toEqual([0x0c, 0x02]);
-    expect(completionCodeName(0x82, LAN_CONFIG_CODES)).toBe("Attempt to write a read-only parameter");
+    expect(completionCodeName(0x82, setLanConfigurationParameters.completionCodes)).toBe(
+      "Attempt to write a read-only parameter",
+    );
   });
 
   it("decodes ipmiutil's Set requests to typed parameters and encodes them back byte for byte", () => {
