@@ -19,6 +19,7 @@ const debianPackages = {
   openipmi: "ipmi_sim",
   snmp: "snmptrap",
   snmptrapd: "snmptrapd",
+  "prometheus-alertmanager": "prometheus-alertmanager",
 };
 
 function log(line) {
