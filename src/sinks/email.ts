@@ -1,0 +1,153 @@
+import nodemailer from "nodemailer";
+import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
+import type { DeliveryResult, Notification, Sink } from "./sink.js";
+import { defaultEmailTemplates, type EmailTemplate, type EmailTemplates } from "./templates/email.js";
+
+export interface EmailTransportOptions {
+  host: string;
+  port: number;
+  /** Implicit TLS from the first byte (port 465). */
+  secure?: boolean;
+  /** Refuse to send unless the server upgrades with STARTTLS. */
+  requireTLS?: boolean;
+  auth?: { user: string; pass: string };
+  /** TLS settings for either mode, e.g. the CA of a private relay. */
+  tls?: { ca?: string | Buffer; servername?: string; rejectUnauthorized?: boolean };
+  /** Connect, greeting and socket inactivity limit (nodemailer's defaults run to minutes). */
+  timeoutMs?: number;
+}
+
+export interface EmailSinkOptions {
+  name: string;
+  transport: EmailTransportOptions;
+  from: string;
+  to: string[];
+  templates?: Partial<EmailTemplates>;
+}
+
+export type { EmailTemplate, EmailTemplates };
+
+/**
+ * Nodemailer error codes, without an SMTP reply code, that no retry can fix: no usable AUTH
+ * mechanism, no valid recipient, an unbuildable message, RFC 8689 REQUIRETLS unsupported.
+ */
+const PERMANENT_CODES = new Set(["EAUTH", "EENVELOPE", "EMESSAGE", "EREQUIRETLS"]);
+const MAX_REASON = 300;
+
+/**
+ * Sends one message per notification through an SMTP relay. A connection per send (no pool): alerts
+ * are rare and a pooled connection would go stale between them.
+ */
+export class EmailSink implements Sink {
+  readonly name: string;
+  private readonly transporter: nodemailer.Transporter<SMTPTransport.SentMessageInfo>;
+  private readonly templates: EmailTemplates;
+  private readonly secrets: string[];
+
+  constructor(private readonly options: EmailSinkOptions) {
+    if (options.to.length === 0) throw new RangeError(`email sink ${options.name}: no recipients`);
+    this.name = options.name;
+    this.templates = { ...defaultEmailTemplates, ...options.templates };
+    const t = options.transport;
+    const timeout = t.timeoutMs ?? 30_000;
+    this.transporter = nodemailer.createTransport({
+      host: t.host,
+      port: t.port,
+      secure: t.secure ?? false,
+      requireTLS: t.requireTLS ?? false,
+      auth: t.auth ? { user: t.auth.user, pass: t.auth.pass } : undefined,
+      tls: t.tls,
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
+      // No logger, no debug: SMTP transcripts carry the AUTH exchange.
+      logger: false,
+      debug: false,
+    });
+    this.secrets = t.auth ? credentialForms(t.auth.user, t.auth.pass) : [];
+  }
+
+  async send(n: Notification): Promise<DeliveryResult> {
+    let message: { subject: string; text: string; html: string };
+    try {
+      message = {
+        subject: this.templates.subject(n),
+        text: this.templates.text(n),
+        html: this.templates.html(n),
+      };
+    } catch (err) {
+      // A broken template fails the same way every time.
+      return { outcome: "permanent", reason: this.redact(`template failed: ${errorMessage(err)}`) };
+    }
+    try {
+      const info = await this.transporter.sendMail({
+        from: this.options.from,
+        to: this.options.to,
+        ...message,
+        messageId: messageId(n.id),
+        headers: { "X-Petgate-Notification-Id": n.id },
+      });
+      // Some recipients accepted: resending would duplicate for them, so this counts as delivered.
+      if (info.accepted.length > 0) return { outcome: "delivered" };
+      return { outcome: "permanent", reason: this.redact(`all recipients rejected: ${info.response}`) };
+    } catch (err) {
+      return this.classify(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transporter.close();
+  }
+
+  /** RFC 5321 §4.2.1: 4yz is a transient negative reply, 5yz permanent. Network failures are transient. */
+  private classify(err: unknown): DeliveryResult {
+    const e = (typeof err === "object" && err !== null ? err : {}) as {
+      code?: unknown;
+      responseCode?: unknown;
+      response?: unknown;
+      command?: unknown;
+    };
+    const code = typeof e.code === "string" ? e.code : undefined;
+    const responseCode = typeof e.responseCode === "number" ? e.responseCode : undefined;
+    const parts: string[] = [];
+    if (code) parts.push(code);
+    if (typeof e.command === "string") parts.push(`after ${e.command.split(" ")[0]}`);
+    const detail =
+      typeof e.response === "string" && responseCode !== undefined ? e.response : errorMessage(err);
+    const reason = this.redact(`smtp ${parts.join(" ")}: ${detail}`.replace(/\s+/g, " ")).slice(
+      0,
+      MAX_REASON,
+    );
+
+    if (responseCode !== undefined && responseCode >= 400 && responseCode < 500) {
+      return { outcome: "retryable", reason };
+    }
+    if (responseCode !== undefined && responseCode >= 500) return { outcome: "permanent", reason };
+    if (code && PERMANENT_CODES.has(code)) return { outcome: "permanent", reason };
+    // ECONNECTION, ETIMEDOUT, ESOCKET, EDNS, ETLS (handshake failures, which include a certificate
+    // renewed late) and anything unrecognised: the relay may be fine later.
+    return { outcome: "retryable", reason };
+  }
+
+  private redact(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join("[redacted]");
+    return out;
+  }
+}
+
+/** The password as it can appear in an SMTP exchange: raw, and in AUTH PLAIN/LOGIN base64. */
+function credentialForms(user: string, pass: string): string[] {
+  if (pass === "") return [];
+  const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+  return [pass, b64(pass), b64(`\u0000${user}\u0000${pass}`), b64(`${user}\u0000${user}\u0000${pass}`)];
+}
+
+/** RFC 5322 §3.6.4 msg-id: stable per notification, so a resent alert keeps its Message-ID. */
+function messageId(id: string): string {
+  return `<${id.replace(/[^A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]/g, "_")}@petgate>`;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

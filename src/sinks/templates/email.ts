@@ -1,0 +1,147 @@
+import type { Notification } from "../sink.js";
+
+/** One email template: a pure function of the notification. Options may replace any of the three. */
+export type EmailTemplate = (n: Notification) => string;
+
+export interface EmailTemplates {
+  subject: EmailTemplate;
+  text: EmailTemplate;
+  html: EmailTemplate;
+}
+
+const ENRICHMENT_TEXT: Readonly<Record<Notification["enrichment"], string>> = {
+  ok: "ok (SEL/SDR context read from the BMC)",
+  timeout: "timeout (the BMC did not answer in time; sensor context may be missing)",
+  "circuit-open": "circuit-open (the BMC failed recently and was not asked; sensor context missing)",
+  "unknown-bmc": "unknown-bmc (the sender is not in the inventory; no credentials to ask it)",
+  none: "none (enrichment disabled)",
+};
+
+/** Strips CR/LF and other controls: BMC-supplied strings end up in a header line. */
+function oneLine(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+  return s.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+}
+
+/** "Temperature CPU1 Temp: Upper Critical - going high" — the sensor and what happened to it. */
+function eventLine(n: Notification): string {
+  const sensor = n.sensor?.name ?? `sensor #${n.event.sensorNumber}`;
+  const what = n.event.text ?? `event data ${n.event.eventData}`;
+  return [n.event.sensorType, `${sensor}:`, what].filter((p) => p !== null && p !== "").join(" ");
+}
+
+/** "[CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high", "[RESOLVED] …" when resolved. */
+export function defaultSubject(n: Notification): string {
+  const tag = n.status === "resolved" ? "RESOLVED" : n.severity.toUpperCase();
+  return oneLine(`[${tag}] ${n.bmc.name} ${eventLine(n)}`);
+}
+
+function labelsText(labels: Record<string, string>): string {
+  const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length === 0 ? "(none)" : entries.map(([k, v]) => `${k}=${v}`).join(", ");
+}
+
+function thresholdsText(thresholds: Record<string, number>): string {
+  const entries = Object.entries(thresholds);
+  return entries.length === 0 ? "(none)" : entries.map(([k, v]) => `${k}=${v}`).join(", ");
+}
+
+function readingText(s: NonNullable<Notification["sensor"]>): string {
+  return s.reading === null ? "(no reading)" : `${s.reading} ${s.unit}`.trim();
+}
+
+function sensorNumberText(num: number): string {
+  return `0x${num.toString(16).padStart(2, "0")} (${num})`;
+}
+
+/** The rows both bodies show, grouped by section, so text and HTML cannot drift apart. */
+function sections(n: Notification): Array<[string, Array<[string, string]>]> {
+  const out: Array<[string, Array<[string, string]>]> = [
+    [
+      "BMC",
+      [
+        ["Name", n.bmc.name],
+        ["Address", n.bmc.address],
+        ["Labels", labelsText(n.bmc.labels)],
+      ],
+    ],
+    [
+      "Event",
+      [
+        ["Time", n.event.time ?? "(not given by the BMC)"],
+        ["Sensor type", n.event.sensorType ?? "(unknown)"],
+        ["Sensor number", sensorNumberText(n.event.sensorNumber)],
+        ["Sensor name", n.sensor?.name ?? "(unknown)"],
+        ["Text", n.event.text ?? "(unknown offset)"],
+        ["Direction", n.event.direction],
+        ["Event data", n.event.eventData],
+      ],
+    ],
+  ];
+  if (n.sensor) {
+    out.push([
+      "Sensor",
+      [
+        ["Reading", readingText(n.sensor)],
+        ["Thresholds", thresholdsText(n.sensor.thresholds)],
+      ],
+    ]);
+  }
+  const alert: Array<[string, string]> = [
+    ["Status", n.status],
+    ["Severity", n.severity],
+    ["Enrichment", ENRICHMENT_TEXT[n.enrichment]],
+    ["Received", n.receivedAt],
+    ["Starts at", n.startsAt],
+  ];
+  if (n.endsAt !== undefined) alert.push(["Ends at", n.endsAt]);
+  alert.push(["Notification id", n.id]);
+  out.push(["Alert", alert]);
+  return out;
+}
+
+export function defaultText(n: Notification): string {
+  const lines = [`${n.status === "resolved" ? "RESOLVED" : "FIRING"}: ${n.summary}`, ""];
+  for (const [title, rows] of sections(n)) {
+    const width = Math.max(...rows.map(([k]) => k.length)) + 1;
+    lines.push(title);
+    for (const [k, v] of rows) lines.push(`  ${`${k}:`.padEnd(width)}  ${v}`);
+    lines.push("");
+  }
+  lines.push("-- ", "petgate");
+  return `${lines.join("\n")}\n`;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function defaultHtml(n: Notification): string {
+  const colour = n.status === "resolved" ? "#2e7d32" : n.severity === "ok" ? "#2e7d32" : "#c62828";
+  const heading = `${n.status === "resolved" ? "RESOLVED" : "FIRING"}: ${n.summary}`;
+  const body = sections(n)
+    .map(
+      ([title, rows]) =>
+        `<h3 style="margin:16px 0 4px">${escapeHtml(title)}</h3>\n<table style="border-collapse:collapse">\n${rows
+          .map(
+            ([k, v]) =>
+              `<tr><th style="text-align:left;padding:2px 12px 2px 0;vertical-align:top">${escapeHtml(k)}</th><td style="padding:2px 0">${escapeHtml(v)}</td></tr>`,
+          )
+          .join("\n")}\n</table>`,
+    )
+    .join("\n");
+  return `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>${escapeHtml(defaultSubject(n))}</title></head>
+<body style="font-family:sans-serif;font-size:14px">
+<h2 style="color:${colour};margin:0 0 8px">${escapeHtml(heading)}</h2>
+${body}
+<p style="color:#666;font-size:12px;margin-top:24px">Sent by petgate</p>
+</body></html>
+`;
+}
+
+export const defaultEmailTemplates: Readonly<EmailTemplates> = {
+  subject: defaultSubject,
+  text: defaultText,
+  html: defaultHtml,
+};

@@ -1,0 +1,144 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { DeliveryResult, Notification, Sink } from "./sink.js";
+
+export interface WebhookSinkOptions {
+  name: string;
+  url: string;
+  /** HMAC-SHA256 key; when set every request carries X-Petgate-Signature. */
+  secret?: string;
+  /** Whole request, response body included. */
+  timeoutMs?: number;
+  /** Extra request headers (e.g. an Authorization token); petgate's own headers win on conflict. */
+  headers?: Record<string, string>;
+}
+
+export const SIGNATURE_HEADER = "X-Petgate-Signature";
+export const IDEMPOTENCY_HEADER = "X-Petgate-Idempotency-Key";
+const SIGNATURE_PREFIX = "sha256=";
+const MAX_REASON_BODY = 200;
+
+/** "sha256=<hex>" over the exact body bytes. */
+export function signBody(body: Buffer | string, secret: string): string {
+  return SIGNATURE_PREFIX + createHmac("sha256", secret).update(body).digest("hex");
+}
+
+/** For receivers: whether an X-Petgate-Signature header matches the body. Constant-time compare. */
+export function verifySignature(body: Buffer | string, header: string, secret: string): boolean {
+  if (!header.startsWith(SIGNATURE_PREFIX)) return false;
+  const hex = header.slice(SIGNATURE_PREFIX.length);
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) return false;
+  const expected = createHmac("sha256", secret).update(body).digest();
+  return timingSafeEqual(Buffer.from(hex, "hex"), expected);
+}
+
+/**
+ * Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. Returns milliseconds, or undefined
+ * when absent or unparseable.
+ */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** RFC 9110 §15: statuses where the same request may succeed later. */
+function retryableStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
+/** POSTs the Notification JSON. Receivers deduplicate on the idempotency key (the notification id). */
+export class WebhookSink implements Sink {
+  readonly name: string;
+  private readonly url: URL;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: WebhookSinkOptions) {
+    this.name = options.name;
+    this.url = new URL(options.url);
+    if (this.url.protocol !== "http:" && this.url.protocol !== "https:") {
+      throw new TypeError(
+        `webhook sink ${options.name}: url must be http or https, not ${this.url.protocol}`,
+      );
+    }
+    if (this.url.username !== "" || this.url.password !== "") {
+      throw new TypeError(`webhook sink ${options.name}: put credentials in headers, not in the url`);
+    }
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  async send(n: Notification): Promise<DeliveryResult> {
+    const body = Buffer.from(JSON.stringify(n), "utf8");
+    const headers: Record<string, string> = {
+      ...this.options.headers,
+      "content-type": "application/json",
+      "user-agent": USER_AGENT,
+      [IDEMPOTENCY_HEADER]: n.id,
+    };
+    if (this.options.secret !== undefined) headers[SIGNATURE_HEADER] = signBody(body, this.options.secret);
+
+    // Node 20's global fetch is undici; AbortSignal.timeout bounds connect, headers and body together.
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    try {
+      const res = await fetch(this.url, { method: "POST", headers, body, signal, redirect: "manual" });
+      const text = await res.text();
+      if (res.status >= 200 && res.status < 300) return { outcome: "delivered" };
+      // Reasons never name the URL: webhook URLs often carry a token.
+      const reason = `HTTP ${res.status}${text ? `: ${snippet(text)}` : ""}`;
+      if (res.status >= 300 && res.status < 400) {
+        // Not followed: the signature and headers are meant for the configured receiver only.
+        return { outcome: "permanent", reason: `HTTP ${res.status} redirect not followed` };
+      }
+      if (retryableStatus(res.status)) {
+        const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
+        return retryAfterMs === undefined
+          ? { outcome: "retryable", reason }
+          : { outcome: "retryable", reason, retryAfterMs };
+      }
+      return { outcome: "permanent", reason };
+    } catch (err) {
+      if (signal.aborted) return { outcome: "retryable", reason: `timeout after ${this.timeoutMs} ms` };
+      return { outcome: "retryable", reason: `network error: ${networkCause(err)}` };
+    }
+  }
+}
+
+function snippet(text: string): string {
+  const one = text.replace(/\s+/g, " ").trim();
+  return one.length > MAX_REASON_BODY ? `${one.slice(0, MAX_REASON_BODY)}…` : one;
+}
+
+/** undici wraps socket errors as TypeError("fetch failed") with the system error as cause. */
+function networkCause(err: unknown): string {
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (typeof cause === "object" && cause !== null) {
+    const c = cause as { code?: unknown; message?: unknown };
+    if (typeof c.code === "string") return c.code;
+    if (typeof c.message === "string") return c.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Read once from petgate's package.json, which sits a different number of levels up in src and dist. */
+function petgateVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+        name?: unknown;
+        version?: unknown;
+      };
+      if (pkg.name === "petgate" && typeof pkg.version === "string") return pkg.version;
+    } catch {
+      // not here; keep walking up
+    }
+    dir = dirname(dir);
+  }
+  return "unknown";
+}
+
+export const USER_AGENT = `petgate/${petgateVersion()}`;

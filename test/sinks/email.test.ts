@@ -1,0 +1,260 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { EmailSink, type EmailSinkOptions } from "../../src/sinks/email.js";
+import { defaultHtml, defaultSubject, defaultText } from "../../src/sinks/templates/email.js";
+import { sampleNotification } from "../support/http-receiver.js";
+import {
+  closedPort,
+  parseMessage,
+  selfSignedCert,
+  startSilentServer,
+  startSmtp,
+  type TestSmtp,
+} from "../support/smtp.js";
+
+const PASSWORD = "s3cr3t-Pa55word!";
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function smtp(options: Parameters<typeof startSmtp>[0] = {}): Promise<TestSmtp> {
+  const s = await startSmtp(options);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function sink(port: number, overrides: Partial<EmailSinkOptions> = {}, transport = {}): EmailSink {
+  const s = new EmailSink({
+    name: "ops-mail",
+    transport: { host: "127.0.0.1", port, timeoutMs: 5000, ...transport },
+    from: "petgate@example.net",
+    to: ["ops@example.net", "oncall@example.net"],
+    ...overrides,
+  });
+  cleanups.push(() => s.close());
+  return s;
+}
+
+describe("default email templates", () => {
+  it("subject carries severity, BMC, sensor and event", () => {
+    expect(defaultSubject(sampleNotification())).toBe(
+      "[CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high",
+    );
+  });
+
+  it("subject says RESOLVED when resolved", () => {
+    const n = sampleNotification({ status: "resolved", endsAt: "2025-03-04T10:20:00.000Z" });
+    expect(defaultSubject(n)).toBe("[RESOLVED] bmc-07 Temperature CPU1 Temp: Upper Critical - going high");
+  });
+
+  it("subject falls back to the sensor number and event data, and drops line breaks", () => {
+    const n = sampleNotification({
+      severity: "non-critical",
+      bmc: { name: "bmc\r\nBcc: x@y", address: "10.0.0.1", labels: {} },
+      event: { ...sampleNotification().event, sensorType: null, text: null },
+    });
+    delete n.sensor;
+    expect(defaultSubject(n)).toBe("[NON-CRITICAL] bmc Bcc: x@y sensor #48: event data 0159ff0000000000");
+  });
+
+  it("text body shows BMC, event, sensor context, enrichment and the notification id", () => {
+    const text = defaultText(sampleNotification());
+    for (const expected of [
+      "FIRING: bmc-07: Temperature CPU1 Temp: Upper Critical - going high",
+      "bmc-07",
+      "10.20.0.7",
+      "rack=r12, site=fra1",
+      "2025-03-04T10:11:12.000Z",
+      "Temperature",
+      "0x30 (48)",
+      "CPU1 Temp",
+      "Upper Critical - going high",
+      "assertion",
+      "0159ff0000000000",
+      "92 degrees C",
+      "upperCritical=90",
+      "Enrichment:",
+      "ok (SEL/SDR context read from the BMC)",
+      "n-4f2a9c1e-firing",
+    ]) {
+      expect(text).toContain(expected);
+    }
+  });
+
+  it("text body omits the sensor section when there is no sensor context", () => {
+    const n = sampleNotification({ enrichment: "timeout" });
+    delete n.sensor;
+    const text = defaultText(n);
+    expect(text).not.toContain("Reading:");
+    expect(text).toContain("timeout (the BMC did not answer in time");
+  });
+
+  it("HTML body escapes BMC-supplied strings", () => {
+    const html = defaultHtml(sampleNotification({ bmc: { name: "<b>x</b>", address: "a&b", labels: {} } }));
+    expect(html).toContain("&#60;b&#62;x&#60;/b&#62;");
+    expect(html).toContain("a&#38;b");
+    expect(html).not.toContain("<b>x</b>");
+    expect(html).toContain("n-4f2a9c1e-firing");
+  });
+});
+
+describe("EmailSink against a real SMTP server", () => {
+  it("delivers subject, text and HTML bodies, and the notification id headers", async () => {
+    const server = await smtp();
+    const result = await sink(server.port).send(sampleNotification());
+    expect(result).toEqual({ outcome: "delivered" });
+    expect(server.messages).toHaveLength(1);
+    const msg = server.messages[0];
+    expect(msg?.from).toBe("petgate@example.net");
+    expect(msg?.to).toEqual(["ops@example.net", "oncall@example.net"]);
+    const { headers, parts } = parseMessage(msg?.raw ?? "");
+    expect(headers.get("subject")).toBe(
+      "[CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high",
+    );
+    expect(headers.get("x-petgate-notification-id")).toBe("n-4f2a9c1e-firing");
+    expect(headers.get("message-id")).toBe("<n-4f2a9c1e-firing@petgate>");
+    const text = parts.find((p) => p.contentType === "text/plain")?.body ?? "";
+    const html = parts.find((p) => p.contentType === "text/html")?.body ?? "";
+    expect(text).toBe(defaultText(sampleNotification()));
+    expect(html).toContain("CPU1 Temp");
+    expect(html).toContain("n-4f2a9c1e-firing");
+  });
+
+  it("uses templates passed in options", async () => {
+    const server = await smtp();
+    const s = sink(server.port, {
+      templates: { subject: (n) => `alert ${n.id}`, text: (n) => `custom body for ${n.bmc.name}\n` },
+    });
+    expect(await s.send(sampleNotification())).toEqual({ outcome: "delivered" });
+    const { headers, parts } = parseMessage(server.messages[0]?.raw ?? "");
+    expect(headers.get("subject")).toBe("alert n-4f2a9c1e-firing");
+    expect(parts.find((p) => p.contentType === "text/plain")?.body).toBe("custom body for bmc-07\n");
+    // The HTML template was not overridden, so the default one is still sent.
+    expect(parts.find((p) => p.contentType === "text/html")?.body).toContain("<table");
+  });
+
+  it("a template that throws is a permanent failure", async () => {
+    const server = await smtp();
+    const s = sink(server.port, {
+      templates: {
+        html: () => {
+          throw new Error("boom");
+        },
+      },
+    });
+    expect(await s.send(sampleNotification())).toEqual({
+      outcome: "permanent",
+      reason: "template failed: boom",
+    });
+    expect(server.messages).toHaveLength(0);
+  });
+
+  it("upgrades with STARTTLS and authenticates with AUTH PLAIN", async () => {
+    const cert = selfSignedCert();
+    const server = await smtp({ tls: cert, users: { alerts: PASSWORD } });
+    const s = sink(
+      server.port,
+      {},
+      { requireTLS: true, auth: { user: "alerts", pass: PASSWORD }, tls: { ca: cert.cert } },
+    );
+    expect(await s.send(sampleNotification())).toEqual({ outcome: "delivered" });
+    expect(server.messages[0]?.secure).toBe(true);
+    expect(server.messages[0]?.user).toBe("alerts");
+    expect(server.authAttempts).toEqual(["PLAIN alerts"]);
+  });
+
+  it("does not trust a self-signed certificate it was not given (retryable, nothing sent)", async () => {
+    const server = await smtp({ tls: selfSignedCert() });
+    const result = await sink(server.port, {}, { requireTLS: true }).send(sampleNotification());
+    expect(result.outcome).toBe("retryable");
+    expect(server.messages).toHaveLength(0);
+  });
+
+  it("requireTLS against a server without STARTTLS is permanent, nothing sent in the clear", async () => {
+    const server = await smtp();
+    const result = await sink(server.port, {}, { requireTLS: true }).send(sampleNotification());
+    expect(result.outcome).toBe("permanent");
+    expect(server.messages).toHaveLength(0);
+  });
+
+  it("authenticates with AUTH LOGIN when that is all the server offers", async () => {
+    const server = await smtp({ users: { alerts: PASSWORD }, authMethods: ["LOGIN"] });
+    const s = sink(server.port, {}, { auth: { user: "alerts", pass: PASSWORD } });
+    expect(await s.send(sampleNotification())).toEqual({ outcome: "delivered" });
+    expect(server.messages[0]?.user).toBe("alerts");
+    expect(server.authAttempts).toEqual(["LOGIN alerts"]);
+  });
+
+  it("a rejected login (535) is permanent and the reason never contains the password", async () => {
+    const server = await smtp({ users: { alerts: "the-right-one" } });
+    const result = await sink(server.port, {}, { auth: { user: "alerts", pass: PASSWORD } }).send(
+      sampleNotification(),
+    );
+    expect(result.outcome).toBe("permanent");
+    if (result.outcome !== "permanent") return;
+    expect(result.reason).toContain("535");
+    expect(result.reason).not.toContain(PASSWORD);
+    expect(result.reason).not.toContain(Buffer.from(PASSWORD).toString("base64"));
+    expect(result.reason).not.toContain(Buffer.from(`\u0000alerts\u0000${PASSWORD}`).toString("base64"));
+    expect(server.authAttempts).toEqual(["PLAIN alerts"]);
+    expect(server.messages).toHaveLength(0);
+  });
+
+  it("a password quoted back by the server is redacted from the reason", async () => {
+    const server = await smtp({ users: { alerts: "the-right-one" }, echoPasswordOnFailure: true });
+    const result = await sink(server.port, {}, { auth: { user: "alerts", pass: PASSWORD } }).send(
+      sampleNotification(),
+    );
+    expect(result.outcome).toBe("permanent");
+    if (result.outcome !== "permanent") return;
+    expect(result.reason).toContain("(password [redacted])");
+    expect(result.reason).not.toContain(PASSWORD);
+  });
+
+  it("a 550 mailbox unavailable is permanent", async () => {
+    const server = await smtp({
+      rejectRecipients: {
+        "ops@example.net": { code: 550, message: "5.1.1 Mailbox unavailable" },
+        "oncall@example.net": { code: 550, message: "5.1.1 Mailbox unavailable" },
+      },
+    });
+    const result = await sink(server.port).send(sampleNotification());
+    expect(result.outcome).toBe("permanent");
+    expect(result.outcome === "permanent" && result.reason).toContain("550");
+  });
+
+  it("a 451 try-again-later reply is retryable", async () => {
+    const server = await smtp({
+      rejectRecipients: {
+        "ops@example.net": { code: 451, message: "4.7.1 Greylisted, try again later" },
+        "oncall@example.net": { code: 451, message: "4.7.1 Greylisted, try again later" },
+      },
+    });
+    const result = await sink(server.port).send(sampleNotification());
+    expect(result.outcome).toBe("retryable");
+    expect(result.outcome === "retryable" && result.reason).toContain("451");
+  });
+
+  it("one recipient rejected and one accepted counts as delivered (a resend would duplicate)", async () => {
+    const server = await smtp({
+      rejectRecipients: { "oncall@example.net": { code: 550, message: "5.1.1 Mailbox unavailable" } },
+    });
+    expect(await sink(server.port).send(sampleNotification())).toEqual({ outcome: "delivered" });
+    expect(server.messages[0]?.to).toEqual(["ops@example.net"]);
+  });
+
+  it("a server that is down is retryable", async () => {
+    const result = await sink(await closedPort()).send(sampleNotification());
+    expect(result.outcome).toBe("retryable");
+    expect(result.outcome === "retryable" && result.reason).toContain("ECONNREFUSED");
+  });
+
+  it("a server that never greets is retryable after the timeout", async () => {
+    const silent = await startSilentServer();
+    cleanups.push(() => silent.close());
+    const result = await sink(silent.port, {}, { timeoutMs: 300 }).send(sampleNotification());
+    expect(result.outcome).toBe("retryable");
+    expect(result.outcome === "retryable" && result.reason).toMatch(/ETIMEDOUT/);
+  });
+});

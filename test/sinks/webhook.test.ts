@@ -1,0 +1,189 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  parseRetryAfter,
+  signBody,
+  USER_AGENT,
+  verifySignature,
+  WebhookSink,
+  type WebhookSinkOptions,
+} from "../../src/sinks/webhook.js";
+import {
+  type HttpReceiver,
+  type HttpReceiverOptions,
+  sampleNotification,
+  startHttpReceiver,
+} from "../support/http-receiver.js";
+import { closedPort, startSilentServer } from "../support/smtp.js";
+
+const SECRET = "hmac-key-for-tests";
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function receiver(options: HttpReceiverOptions = {}): Promise<HttpReceiver> {
+  const r = await startHttpReceiver({ secret: SECRET, ...options });
+  cleanups.push(() => r.close());
+  return r;
+}
+
+function sink(url: string, overrides: Partial<WebhookSinkOptions> = {}): WebhookSink {
+  return new WebhookSink({ name: "ops-hook", url, secret: SECRET, ...overrides });
+}
+
+describe("signatures", () => {
+  it("verifies what signBody produced, over the exact bytes", () => {
+    const body = Buffer.from('{"a":1}');
+    const header = signBody(body, SECRET);
+    expect(header).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(verifySignature(body, header, SECRET)).toBe(true);
+    expect(verifySignature('{"a":1}', header, SECRET)).toBe(true);
+    expect(verifySignature('{"a": 1}', header, SECRET)).toBe(false);
+    expect(verifySignature(body, header, "other-key")).toBe(false);
+  });
+
+  it("rejects malformed headers without throwing", () => {
+    const body = "x";
+    const hex = signBody(body, SECRET).slice("sha256=".length);
+    expect(verifySignature(body, hex, SECRET)).toBe(false);
+    expect(verifySignature(body, `sha1=${hex}`, SECRET)).toBe(false);
+    expect(verifySignature(body, `sha256=${hex.slice(2)}`, SECRET)).toBe(false);
+    expect(verifySignature(body, `sha256=${"zz".repeat(32)}`, SECRET)).toBe(false);
+    expect(verifySignature(body, "", SECRET)).toBe(false);
+  });
+});
+
+describe("parseRetryAfter", () => {
+  it("reads delay-seconds and HTTP dates", () => {
+    const now = Date.parse("2025-03-04T10:00:00Z");
+    expect(parseRetryAfter("120", now)).toBe(120_000);
+    expect(parseRetryAfter("Tue, 04 Mar 2025 10:00:30 GMT", now)).toBe(30_000);
+    expect(parseRetryAfter("Tue, 04 Mar 2025 09:00:00 GMT", now)).toBe(0);
+    expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe("WebhookSink against a real HTTP receiver", () => {
+  it("POSTs the notification JSON, signed, with the idempotency key and user agent", async () => {
+    const r = await receiver();
+    const n = sampleNotification();
+    expect(await sink(r.url, { headers: { authorization: "Bearer t0ken" } }).send(n)).toEqual({
+      outcome: "delivered",
+    });
+    expect(r.requests).toHaveLength(1);
+    const req = r.requests[0];
+    expect(req?.method).toBe("POST");
+    expect(req?.url).toBe("/hook");
+    expect(req?.headers["content-type"]).toBe("application/json");
+    expect(req?.headers["user-agent"]).toBe(USER_AGENT);
+    expect(USER_AGENT).toMatch(/^petgate\/\d+\.\d+\.\d+/);
+    expect(req?.headers.authorization).toBe("Bearer t0ken");
+    expect(req?.idempotencyKey).toBe(n.id);
+    expect(req?.signatureValid).toBe(true);
+    expect(JSON.parse(req?.body.toString("utf8") ?? "")).toEqual(n);
+    expect(JSON.parse(req?.body.toString("utf8") ?? "").version).toBe(1);
+  });
+
+  it("sends no signature without a secret", async () => {
+    const r = await receiver();
+    expect(await sink(r.url, { secret: undefined }).send(sampleNotification())).toEqual({
+      outcome: "delivered",
+    });
+    expect(r.requests[0]?.headers["x-petgate-signature"]).toBeUndefined();
+    expect(r.requests[0]?.signatureValid).toBe(false);
+  });
+
+  it("its own headers win over configured ones", async () => {
+    const r = await receiver();
+    await sink(r.url, {
+      headers: { "X-Petgate-Idempotency-Key": "forged", "content-type": "text/plain" },
+    }).send(sampleNotification());
+    expect(r.requests[0]?.idempotencyKey).toBe("n-4f2a9c1e-firing");
+    expect(r.requests[0]?.headers["content-type"]).toBe("application/json");
+  });
+
+  it.each([200, 201, 202, 204])("%i is delivered", async (status) => {
+    const r = await receiver({ otherwise: { status } });
+    expect(await sink(r.url).send(sampleNotification())).toEqual({ outcome: "delivered" });
+  });
+
+  it.each([408, 425, 429, 500, 502, 503, 504])("%i is retryable", async (status) => {
+    const r = await receiver({ otherwise: { status, body: "busy" } });
+    const result = await sink(r.url).send(sampleNotification());
+    expect(result).toEqual({ outcome: "retryable", reason: `HTTP ${status}: busy` });
+  });
+
+  it.each([400, 401, 403, 404, 410, 413, 422])("%i is permanent", async (status) => {
+    const r = await receiver({ otherwise: { status, body: '{"error":"nope"}' } });
+    expect(await sink(r.url).send(sampleNotification())).toEqual({
+      outcome: "permanent",
+      reason: `HTTP ${status}: {"error":"nope"}`,
+    });
+  });
+
+  it("a redirect is not followed and is permanent", async () => {
+    const r = await receiver({
+      otherwise: { status: 307, headers: { location: "http://127.0.0.1:1/elsewhere" } },
+    });
+    const result = await sink(r.url).send(sampleNotification());
+    expect(result.outcome).toBe("permanent");
+    expect(r.requests).toHaveLength(1);
+  });
+
+  it("429 with Retry-After seconds gives retryAfterMs", async () => {
+    const r = await receiver({ otherwise: { status: 429, headers: { "retry-after": "7" } } });
+    expect(await sink(r.url).send(sampleNotification())).toEqual({
+      outcome: "retryable",
+      reason: "HTTP 429",
+      retryAfterMs: 7000,
+    });
+  });
+
+  it("503 with a Retry-After HTTP date gives retryAfterMs until then", async () => {
+    const at = new Date(Date.now() + 30_000);
+    const r = await receiver({ otherwise: { status: 503, headers: { "retry-after": at.toUTCString() } } });
+    const result = await sink(r.url).send(sampleNotification());
+    expect(result.outcome).toBe("retryable");
+    const ms = result.outcome === "retryable" ? result.retryAfterMs : undefined;
+    // toUTCString drops the milliseconds, so the date is up to a second earlier than `at`.
+    expect(ms).toBeGreaterThan(25_000);
+    expect(ms).toBeLessThanOrEqual(30_000);
+  });
+
+  it("long error bodies are shortened in the reason", async () => {
+    const r = await receiver({ otherwise: { status: 500, body: "x".repeat(5000) } });
+    const result = await sink(r.url).send(sampleNotification());
+    expect(result.outcome === "retryable" && result.reason.length).toBeLessThan(250);
+  });
+
+  it("a receiver that is down is retryable", async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/hook`;
+    expect(await sink(url).send(sampleNotification())).toEqual({
+      outcome: "retryable",
+      reason: "network error: ECONNREFUSED",
+    });
+  });
+
+  it("a receiver that never answers is retryable after timeoutMs", async () => {
+    const r = await receiver({ otherwise: "hang" });
+    const result = await sink(r.url, { timeoutMs: 200 }).send(sampleNotification());
+    expect(result).toEqual({ outcome: "retryable", reason: "timeout after 200 ms" });
+    expect(r.requests).toHaveLength(1);
+  });
+
+  it("a server that accepts the connection and never speaks HTTP is retryable after timeoutMs", async () => {
+    const silent = await startSilentServer();
+    cleanups.push(() => silent.close());
+    const result = await sink(`http://127.0.0.1:${silent.port}/hook`, { timeoutMs: 200 }).send(
+      sampleNotification(),
+    );
+    expect(result).toEqual({ outcome: "retryable", reason: "timeout after 200 ms" });
+  });
+
+  it("rejects non-HTTP URLs and URLs with credentials", () => {
+    expect(() => sink("ftp://example.net/hook")).toThrow(/http or https/);
+    expect(() => sink("https://user:pw@example.net/hook")).toThrow(/credentials/);
+  });
+});
