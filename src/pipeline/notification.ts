@@ -1,0 +1,121 @@
+import { createHash } from "node:crypto";
+import type { PetSeverity } from "../pet/tables/severity.js";
+import type { Notification } from "../sinks/sink.js";
+import type { QueuedEvent } from "./event.js";
+
+/** What enrichment learned about an event's BMC and sensor (src/pipeline/enrich.ts). */
+export interface EnrichmentFacts {
+  status: Notification["enrichment"];
+  bmc?: { name: string; address: string; labels: Record<string, string> };
+  sensor?: {
+    name: string;
+    reading: number | null;
+    unit: string;
+    thresholds: Partial<Record<string, number>>;
+  };
+}
+
+/**
+ * The alert an event is about: its BMC, sensor and offset. An assertion fires it; the deassertion of
+ * the same offset resolves it (IPMI 2.0 §29.7: the direction bit of the same event).
+ */
+export function alertKey(event: QueuedEvent, facts: EnrichmentFacts): string | undefined {
+  const trap = event.trap;
+  if (trap.kind !== "pet") return undefined;
+  const p = trap.pet;
+  const bmc = facts.bmc?.name ?? p.guid;
+  return [
+    bmc,
+    p.sensorDevice,
+    p.sensorNumber,
+    p.sensorType ?? "?",
+    p.eventReadingType ?? "?",
+    p.eventOffset,
+  ].join("/");
+}
+
+/** A PET with severity "ok" still alerts at the level it resolves; other traps default to information. */
+function severityOf(event: QueuedEvent): PetSeverity {
+  return event.trap.kind === "pet" ? event.trap.pet.severity : "information";
+}
+
+/**
+ * Builds the notification receivers get. Firing and resolved of one alert share labels and
+ * severity (Alertmanager matches on labels); their ids differ, each deterministic so a redelivery is
+ * recognised by its idempotency key.
+ */
+export function buildNotification(
+  event: QueuedEvent,
+  facts: EnrichmentFacts,
+  resolves?: { firing: Notification; at: string },
+): Notification {
+  const trap = event.trap;
+  const status = resolves ? "resolved" : "firing";
+  const bmc = facts.bmc ?? { name: trap.source.address, address: trap.source.address, labels: {} };
+  const pet = trap.kind === "pet" ? trap.pet : undefined;
+  const sensorName = facts.sensor?.name ?? (pet ? `sensor #${pet.sensorNumber}` : trap.snmp.trapOid);
+  const text = pet?.event ?? (pet ? `offset ${pet.eventOffset}` : `trap ${trap.snmp.trapOid}`);
+  const severity = resolves?.firing.severity ?? severityOf(event);
+  const notification: Notification = {
+    version: 1,
+    id: createHash("sha256").update(`${event.id}|${status}`).digest("hex").slice(0, 32),
+    status,
+    severity,
+    summary: `${bmc.name}: ${pet?.sensorTypeName ?? "SNMP"} ${sensorName}: ${text}`,
+    bmc,
+    event: {
+      time: pet?.time ?? null,
+      sensorType: pet?.sensorTypeName ?? null,
+      sensorNumber: pet?.sensorNumber ?? 0,
+      text: pet?.event ?? null,
+      direction: pet?.eventDirection ?? "assertion",
+      eventData: pet?.eventData ?? "",
+    },
+    enrichment: facts.status,
+    receivedAt: trap.receivedAt,
+    startsAt: resolves?.firing.startsAt ?? trap.receivedAt,
+    ...(resolves && { endsAt: resolves.at }),
+  };
+  if (facts.sensor) {
+    const thresholds = Object.fromEntries(
+      Object.entries(facts.sensor.thresholds).filter((e): e is [string, number] => e[1] !== undefined),
+    );
+    notification.sensor = {
+      name: facts.sensor.name,
+      reading: facts.sensor.reading,
+      unit: facts.sensor.unit,
+      thresholds,
+    };
+  }
+  return notification;
+}
+
+/**
+ * Pairs deassertions with the assertions they resolve. `firing` remembers open alerts by key; a
+ * deassertion of an open alert yields a resolved notification, one of an unknown alert nothing
+ * (there is nothing to resolve), and an assertion of an alert already open nothing (it is firing).
+ */
+export class AlertBook {
+  private readonly open = new Map<string, Notification>();
+
+  /** The notification to send for this event, or undefined when it changes nothing. */
+  next(event: QueuedEvent, facts: EnrichmentFacts): Notification | undefined {
+    const key = alertKey(event, facts);
+    if (key === undefined) return buildNotification(event, facts);
+    const direction = event.trap.kind === "pet" ? event.trap.pet.eventDirection : "assertion";
+    const firing = this.open.get(key);
+    if (direction === "deassertion") {
+      if (!firing) return undefined;
+      this.open.delete(key);
+      return buildNotification(event, facts, { firing, at: event.trap.receivedAt });
+    }
+    if (firing) return undefined;
+    const notification = buildNotification(event, facts);
+    this.open.set(key, notification);
+    return notification;
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+}
