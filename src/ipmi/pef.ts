@@ -444,3 +444,41 @@ function decodeFrom(selector: number, r: ByteReader, what: string): PefParameter
       return { parameter: "raw", selector, data: r.rest() };
   }
 }
+
+/** An unused event filter slot: disabled, every field zero (what factory BMCs hold). */
+export const EMPTY_EVENT_FILTER: Readonly<EventFilterEntry> = Object.freeze({
+  enabled: false,
+  configType: 0,
+  actions: {
+    alert: false,
+    powerOff: false,
+    reset: false,
+    powerCycle: false,
+    oem: false,
+    diagnosticInterrupt: false,
+    groupControl: false,
+  },
+  alertPolicyNumber: 0,
+  groupControlSelector: 0,
+  severity: 0,
+  generatorId1: 0,
+  generatorId2: 0,
+  sensorType: 0,
+  sensorNumber: 0,
+  eventTrigger: 0,
+  eventData1OffsetMask: 0,
+  eventData1: { andMask: 0, compare1: 0, compare2: 0 },
+  eventData2: { andMask: 0, compare1: 0, compare2: 0 },
+  eventData3: { andMask: 0, compare1: 0, compare2: 0 },
+});
+
+/** An unused alert policy entry: disabled, every field zero. */
+export const EMPTY_ALERT_POLICY: Readonly<AlertPolicyEntry> = Object.freeze({
+  policyNumber: 0,
+  enabled: false,
+  policyType: 0,
+  channel: 0,
+  destinationSelector: 0,
+  eventSpecificAlertString: false,
+  alertStringSet: 0,
+});

@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import type { EventFilterConfig, PefConfig } from "../config/schema.js";
-import type { AlertPolicyEntry, EventFilterEntry } from "../ipmi/pef.js";
+import {
+  type AlertPolicyEntry,
+  EMPTY_ALERT_POLICY,
+  EMPTY_EVENT_FILTER,
+  type EventFilterEntry,
+} from "../ipmi/pef.js";
 import { petSeverityCode } from "../pet/tables/severity.js";
 import { DEFAULT_FILTERS } from "./default-filters.js";
 import type { AlertDestination, PefCapacity, PefState } from "./state.js";
@@ -10,45 +15,6 @@ const ANY = 0xff;
 const ALL_OFFSETS = 0x7fff;
 const POLICY_TYPES = ["always", "next-if-ok", "stop-if-ok", "next-channel-if-ok", "next-type-if-ok"] as const;
 const NO_MAC = "00:00:00:00:00:00";
-
-const NO_DATA_FILTER = { andMask: 0, compare1: 0, compare2: 0 };
-
-/** A filter slot petgate does not use: disabled (its other bytes do not matter). */
-export const DISABLED_FILTER: EventFilterEntry = {
-  enabled: false,
-  configType: 0,
-  actions: {
-    alert: false,
-    powerOff: false,
-    reset: false,
-    powerCycle: false,
-    oem: false,
-    diagnosticInterrupt: false,
-    groupControl: false,
-  },
-  alertPolicyNumber: 0,
-  groupControlSelector: 0,
-  severity: 0,
-  generatorId1: 0,
-  generatorId2: 0,
-  sensorType: 0,
-  sensorNumber: 0,
-  eventTrigger: 0,
-  eventData1OffsetMask: 0,
-  eventData1: NO_DATA_FILTER,
-  eventData2: NO_DATA_FILTER,
-  eventData3: NO_DATA_FILTER,
-};
-
-export const DISABLED_POLICY: AlertPolicyEntry = {
-  policyNumber: 0,
-  enabled: false,
-  policyType: 0,
-  channel: 0,
-  destinationSelector: 0,
-  eventSpecificAlertString: false,
-  alertStringSet: 0,
-};
 
 /** The filters a `filters:` setting stands for, "default" expanded, in table order. */
 export function filterConfigs(filters: PefConfig["filters"]): EventFilterConfig[] {
@@ -60,9 +26,9 @@ export function filterConfigs(filters: PefConfig["filters"]): EventFilterConfig[
 export function filterEntry(f: EventFilterConfig): EventFilterEntry {
   const mask = f.offsets === "any" ? ALL_OFFSETS : f.offsets.reduce((m, o) => m | (1 << o), 0);
   return {
-    ...DISABLED_FILTER,
+    ...EMPTY_EVENT_FILTER,
     enabled: true,
-    actions: { ...DISABLED_FILTER.actions, alert: true },
+    actions: { ...EMPTY_EVENT_FILTER.actions, alert: true },
     alertPolicyNumber: f.policy,
     severity: petSeverityCode(f.severity),
     generatorId1: ANY,
@@ -87,7 +53,7 @@ export function desiredPefState(
   const filters = filterConfigs(pef.filters).map(filterEntry);
   const policies = pef.policies.map(
     (p): AlertPolicyEntry => ({
-      ...DISABLED_POLICY,
+      ...EMPTY_ALERT_POLICY,
       policyNumber: p.number,
       enabled: true,
       policyType: POLICY_TYPES.indexOf(p.type),
@@ -119,8 +85,8 @@ export function desiredPefState(
       oemAction: false,
       diagnosticInterrupt: false,
     },
-    filters: pad(filters, capacity.filters, DISABLED_FILTER),
-    policies: pad(policies, capacity.policies, DISABLED_POLICY),
+    filters: pad(filters, capacity.filters, EMPTY_EVENT_FILTER),
+    policies: pad(policies, capacity.policies, EMPTY_ALERT_POLICY),
     lan: { channel: pef.channel, community: pef.community, destinations },
   };
 }

@@ -19,7 +19,15 @@ export function eventId(trap: TrapEvent): string {
     const p = trap.pet;
     h.update(["pet", p.guid, p.sequence, p.localTimestamp, p.specificTrap ?? "NA", p.eventData].join("|"));
   } else {
-    h.update(["trap", trap.source.address, trap.snmp.trapOid, trap.snmp.uptime ?? "", JSON.stringify(trap.varbinds)].join("|"));
+    h.update(
+      [
+        "trap",
+        trap.source.address,
+        trap.snmp.trapOid,
+        trap.snmp.uptime ?? "",
+        JSON.stringify(trap.varbinds),
+      ].join("|"),
+    );
   }
   return h.digest("hex").slice(0, 32);
 }

@@ -8,7 +8,14 @@ import type {
   IpAddressSource,
 } from "../ipmi/commands/transport.js";
 import { BMC_ADDRESS } from "../ipmi/message.js";
-import type { AlertPolicyEntry, EventFilterEntry, PefActionFlags, SetInProgressState } from "../ipmi/pef.js";
+import {
+  type AlertPolicyEntry,
+  EMPTY_ALERT_POLICY,
+  EMPTY_EVENT_FILTER,
+  type EventFilterEntry,
+  type PefActionFlags,
+  type SetInProgressState,
+} from "../ipmi/pef.js";
 import type { SdrRecord } from "../ipmi/sdr/records.js";
 import type { SelRecord, SystemEventRecord } from "../ipmi/sel.js";
 import { defaultSensorRepository, type SensorRepository } from "./default-sdr.js";
@@ -392,44 +399,11 @@ const NO_ACTIONS: PefActionFlags = {
   oemAction: false,
   diagnosticInterrupt: false,
 };
-const NO_DATA_FILTER = { andMask: 0, compare1: 0, compare2: 0 };
 
 /** Factory PEF settings, as ipmi_sim's: PEF off, every filter and policy entry empty and disabled. */
 function defaultPefConfig(guid: Buffer): PefConfig {
-  const filter = (): EventFilterEntry => ({
-    enabled: false,
-    configType: 0,
-    actions: {
-      alert: false,
-      powerOff: false,
-      reset: false,
-      powerCycle: false,
-      oem: false,
-      diagnosticInterrupt: false,
-      groupControl: false,
-    },
-    alertPolicyNumber: 0,
-    groupControlSelector: 0,
-    severity: 0,
-    generatorId1: 0,
-    generatorId2: 0,
-    sensorType: 0,
-    sensorNumber: 0,
-    eventTrigger: 0,
-    eventData1OffsetMask: 0,
-    eventData1: { ...NO_DATA_FILTER },
-    eventData2: { ...NO_DATA_FILTER },
-    eventData3: { ...NO_DATA_FILTER },
-  });
-  const policy = (): AlertPolicyEntry => ({
-    policyNumber: 0,
-    enabled: false,
-    policyType: 0,
-    channel: 0,
-    destinationSelector: 0,
-    eventSpecificAlertString: false,
-    alertStringSet: 0,
-  });
+  const filter = (): EventFilterEntry => structuredClone(EMPTY_EVENT_FILTER);
+  const policy = (): AlertPolicyEntry => ({ ...EMPTY_ALERT_POLICY });
   return {
     control: { enable: false, eventMessages: false, startupDelay: false, alertStartupDelay: false },
     actionGlobalControl: { ...NO_ACTIONS },
