@@ -2,10 +2,9 @@
 // simulated BMCs, next to ipmiutil's `lan -e` on a few of them. One `petgate sim --count N+2K` child
 // per concurrency value (fresh BMCs each time), loopback only; petgate runs in this process with the
 // same functions `petgate pef plan|apply` uses (runFleet + readPefState/planPef + provision).
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +21,7 @@ import { planPef } from "../src/pef/plan.js";
 import { readPefState } from "../src/pef/read.js";
 import type { PefPlan } from "../src/pef/state.js";
 import { simAddresses } from "../src/sim/config.js";
+import { type Counters, type Sim, startSim } from "./petgate-sim.js";
 import { killAll, liveChildren, track } from "./receivers.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -51,105 +51,6 @@ if (concurrencies.some((c) => !Number.isInteger(c) || c < 1))
   throw new RangeError(`--concurrency ${values.concurrency}: expected N or N,N,…`);
 if (!Number.isInteger(anchors) || anchors < 1 || anchors > 50)
   throw new RangeError(`--anchors ${values.anchors}: expected 1…50`);
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const CLK_TCK = 100;
-
-type Counters = Record<string, number>;
-
-interface Sim {
-  child: ChildProcess;
-  pid: number;
-  startupMs: number;
-  counters(): Promise<Counters>;
-  cpuSeconds(): number;
-  peakRssKiB(): number;
-  stop(): Promise<{ counters?: Counters; exitCode: number | null; signal: string | null }>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
-}
-
-function procStat(pid: number): { cpu: number } {
-  // Fields after the ")" of comm: state is 3, utime 14, stime 15.
-  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { cpu: (Number(fields[11]) + Number(fields[12])) / CLK_TCK };
-}
-
-async function startSim(n: number): Promise<Sim> {
-  const controlPort = await freePort();
-  const started = performance.now();
-  const child = track(
-    spawn(
-      process.execPath,
-      [
-        join(root, "bin/petgate.js"),
-        "sim",
-        "--count",
-        String(n),
-        "--password-env",
-        "BENCH_SIM_PASSWORD",
-        "--trap-port",
-        "9",
-        "--control",
-        `127.0.0.1:${controlPort}`,
-      ],
-      {
-        env: { ...process.env, BENCH_SIM_PASSWORD: PASSWORD },
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    ),
-  );
-  let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (s: string) => {
-    stderr += s;
-  });
-  while (!stderr.includes("control API on")) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`petgate sim exited: ${stderr.trim()}`);
-    if (performance.now() - started > 60_000) throw new Error("petgate sim did not start within 60 s");
-    await sleep(20);
-  }
-  const startupMs = performance.now() - started;
-  const pid = child.pid as number;
-  return {
-    child,
-    pid,
-    startupMs,
-    async counters() {
-      const res = await fetch(`http://127.0.0.1:${controlPort}/counters`, {
-        signal: AbortSignal.timeout(5000),
-      });
-      return (await res.json()) as Counters;
-    },
-    cpuSeconds: () => procStat(pid).cpu,
-    peakRssKiB: () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0),
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, "exit");
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      const line = /petgate sim: stopped; counters (\{.*\})/.exec(stderr)?.[1];
-      return {
-        ...(line !== undefined && { counters: JSON.parse(line) as Counters }),
-        exitCode: child.exitCode,
-        signal: child.signalCode,
-      };
-    },
-  };
-}
 
 interface Delta {
   requests: number;
@@ -374,7 +275,7 @@ async function fleetRun(
   targets: BmcTarget[],
   pef: PefConfig,
 ): Promise<FleetRun> {
-  const sim = await startSim(count + 2 * anchors);
+  const sim = await startSim(count + 2 * anchors, PASSWORD);
   const logs: string[] = [];
   try {
     const fleet = targets.slice(0, count);

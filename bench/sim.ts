@@ -1,8 +1,6 @@
 // `npm run bench:sim`: how many simulated BMCs one process holds and how many requests it serves.
 // Starts `petgate sim` as a child (1 BMC for the baseline, then --count N), reads its RSS from /proc,
 // then drives it with pooled petgate clients (Get Device ID, suite 17) for a fixed time.
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -11,7 +9,8 @@ import { parseArgs } from "node:util";
 import { IpmiClient } from "../src/ipmi/client/client.js";
 import { getDeviceId } from "../src/ipmi/commands/app.js";
 import { simAddresses } from "../src/sim/config.js";
-import { killAll, track } from "./receivers.js";
+import { startSim } from "./petgate-sim.js";
+import { killAll } from "./receivers.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const PASSWORD = "bench-Sim-1";
@@ -27,46 +26,6 @@ const { values } = parseArgs({
 const count = Number(values.count ?? (values.quick ? 100 : 1000));
 const clientCount = Math.min(count, Number(values.clients ?? 100));
 const seconds = Number(values.seconds ?? (values.quick ? 2 : 5));
-
-async function startSim(n: number): Promise<{ pid: number; startupMs: number; stop: () => Promise<void> }> {
-  const started = performance.now();
-  const child = track(
-    spawn(
-      process.execPath,
-      [
-        join(root, "bin/petgate.js"),
-        "sim",
-        "--count",
-        String(n),
-        "--password-env",
-        "BENCH_SIM_PASSWORD",
-        "--trap-port",
-        "9",
-      ],
-      {
-        env: { ...process.env, BENCH_SIM_PASSWORD: PASSWORD },
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    ),
-  );
-  let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (s: string) => {
-    stderr += s;
-  });
-  while (!stderr.includes("BMC(s) on udp")) {
-    if (child.exitCode !== null) throw new Error(`petgate sim exited: ${stderr}`);
-    if (performance.now() - started > 60_000) throw new Error("petgate sim did not start within 60 s");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    pid: child.pid as number,
-    startupMs: performance.now() - started,
-    stop: async () => {
-      child.kill("SIGTERM");
-      if (child.exitCode === null) await once(child, "exit");
-    },
-  };
-}
 
 function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
@@ -107,12 +66,12 @@ async function load(
 }
 
 async function main(): Promise<void> {
-  const baseline = await startSim(1);
+  const baseline = await startSim(1, PASSWORD);
   await new Promise((r) => setTimeout(r, 500));
   const baseRss = rssKiB(baseline.pid);
   await baseline.stop();
 
-  const fleet = await startSim(count);
+  const fleet = await startSim(count, PASSWORD);
   await new Promise((r) => setTimeout(r, 500));
   const fleetRss = rssKiB(fleet.pid);
   const fds = readdirSync(`/proc/${fleet.pid}/fd`).length;
