@@ -14,7 +14,7 @@ const ENRICHMENT_TEXT: Readonly<Record<Notification["enrichment"], string>> = {
   timeout: "timeout (the BMC did not answer in time; sensor context may be missing)",
   "circuit-open": "circuit-open (the BMC failed recently and was not asked; sensor context missing)",
   "unknown-bmc": "unknown-bmc (the sender is not in the inventory; no credentials to ask it)",
-  none: "none (enrichment disabled)",
+  none: "none (not a PET, or the BMC gave no sensor context)",
 };
 
 /** Strips CR/LF and other controls: BMC-supplied strings end up in a header line. */
