@@ -1,0 +1,130 @@
+import { type JobsOptions, type Processor, Queue, Worker } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
+import type { QueuedEvent } from "./event.js";
+
+/**
+ * The queues of the pipeline, their job types and how to connect to them, in one place.
+ *
+ *   listener ── Ingest (micro-batches) ──▶ INGEST queue: one job per batch { events }
+ *   fan-out worker ── addBulk, jobId = event id ──▶ EVENTS queue: one job per distinct event
+ *
+ * Keys are `<prefix>:<queue>:…`. On Redis Cluster give the prefix in BullMQ's hash-tag form,
+ * `{petgate}`, so that all keys of a queue (and both queues) hash to one slot, as BullMQ's Lua
+ * scripts require.
+ */
+export const DEFAULT_PREFIX = "petgate";
+
+/** Micro-batches as the listener handed them over, before dedup. */
+export const INGEST_QUEUE = "ingest";
+export const INGEST_JOB = "batch";
+export interface IngestJobData {
+  events: QueuedEvent[];
+}
+
+/** One job per distinct event: the job id is the event id, so every copy of an event is one job. */
+export const EVENTS_QUEUE = "events";
+export const EVENT_JOB = "event";
+export type EventJobData = QueuedEvent;
+
+/**
+ * How long a finished EVENTS job is kept, and with it the window in which a late copy of its event
+ * (a PET retransmission, another listener's copy, a spool replay) still collapses into it: BullMQ
+ * ignores an add whose job id exists. Jobs not yet processed always collapse their copies. BullMQ
+ * trims finished jobs when another job finishes (no timer), so the window is at least `age` seconds,
+ * unless more than `count` jobs finish within it, which shortens it.
+ */
+export const EVENT_DEDUP_WINDOW = { age: 24 * 3600, count: 1_000_000 } as const;
+
+/** Redis to connect to: ioredis options, a redis:// or rediss:// URL, or a unix socket path. */
+export type RedisTarget = string | RedisOptions;
+
+export type IngestQueue = Queue<IngestJobData, unknown, typeof INGEST_JOB>;
+export type EventsQueue = Queue<EventJobData, unknown, typeof EVENT_JOB>;
+
+/**
+ * A Redis connection for a given use.
+ * - "producer" (Ingest): commands fail fast while Redis is down (no offline queue, in-flight commands
+ *   rejected at the first disconnect) so that a batch goes to the spool instead of waiting; the
+ *   client keeps reconnecting every ≤ 500 ms and emits 'ready' when Redis is back.
+ * - "worker": what BullMQ requires of a connection a Worker blocks on (maxRetriesPerRequest: null);
+ *   commands wait for the reconnection.
+ */
+export function createRedis(target: RedisTarget, use: "producer" | "worker"): Redis {
+  const options: RedisOptions =
+    use === "producer"
+      ? {
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          retryStrategy: (times) => Math.min(50 * times, 500),
+          connectTimeout: 2_000,
+        }
+      : { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(100 * times, 2_000) };
+  // ioredis parses "redis://…", "rediss://…", "unix:///path" and a bare "/path" (a unix socket).
+  return typeof target === "string" ? new Redis(target, options) : new Redis({ ...target, ...options });
+}
+
+/** The INGEST queue on a connection the caller owns (closing the queue leaves it open). */
+export function ingestQueue(connection: Redis, prefix = DEFAULT_PREFIX): IngestQueue {
+  return new Queue<IngestJobData, unknown, typeof INGEST_JOB>(INGEST_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: INGEST_JOB_OPTIONS,
+  });
+}
+
+/** The EVENTS queue on a connection the caller owns. */
+export function eventsQueue(connection: Redis, prefix = DEFAULT_PREFIX): EventsQueue {
+  return new Queue<EventJobData, unknown, typeof EVENT_JOB>(EVENTS_QUEUE, { connection, prefix });
+}
+
+/**
+ * An INGEST batch is retried until the fan-out succeeds (its adds are idempotent: job ids); a batch
+ * that still fails is kept a week for inspection, since its events are not in EVENTS.
+ */
+export const INGEST_JOB_OPTIONS: JobsOptions = {
+  attempts: 20,
+  backoff: { type: "exponential", delay: 500 },
+  removeOnComplete: { count: 1_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** The options of the EVENTS job of one event: its id is the job id (see EVENT_DEDUP_WINDOW). */
+export function eventJobOptions(id: string): JobsOptions {
+  return {
+    jobId: id,
+    removeOnComplete: { ...EVENT_DEDUP_WINDOW },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+export interface WorkerSettings {
+  prefix?: string;
+  concurrency?: number;
+  /**
+   * A job whose worker lost Redis mid-job (an outage, a crash) stays active until its lock expires
+   * and BullMQ's stalled-job check (every stalledIntervalMs) puts it back: BullMQ's defaults are 30 s.
+   */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** How often a job may stall before BullMQ fails it; high, since our jobs are idempotent. */
+  maxStalledCount?: number;
+}
+
+/**
+ * A Worker on one of the queues. `connection` must be a "worker" connection (createRedis); BullMQ
+ * works on duplicates of it, which `worker.close()` closes; the caller closes `connection`.
+ */
+export function createWorker<Data, Result, Name extends string>(
+  queue: string,
+  processor: Processor<Data, Result, Name>,
+  options: WorkerSettings & { connection: Redis },
+): Worker<Data, Result, Name> {
+  return new Worker<Data, Result, Name>(queue, processor, {
+    connection: options.connection,
+    prefix: options.prefix ?? DEFAULT_PREFIX,
+    concurrency: options.concurrency ?? 1,
+    maxStalledCount: options.maxStalledCount ?? 100,
+    ...(options.lockDurationMs !== undefined && { lockDuration: options.lockDurationMs }),
+    ...(options.stalledIntervalMs !== undefined && { stalledInterval: options.stalledIntervalMs }),
+  });
+}
