@@ -180,6 +180,7 @@ function describe(n: Notification): string {
   lines.push(
     `${n.event.sensorType ?? "Unknown type"} ${sensor}: ${n.event.text ?? "unknown event"} (${n.event.direction}).`,
   );
+  if (n.detail) lines.push(n.detail);
   if (n.sensor) {
     const unit = n.sensor.unit === "" ? "" : ` ${n.sensor.unit}`;
     const reading = n.sensor.reading === null ? "no reading" : `reading ${n.sensor.reading}${unit}`;

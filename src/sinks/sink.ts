@@ -12,6 +12,8 @@ export interface Notification {
   severity: PetSeverity;
   /** One line for subjects and titles: "bmc-07: Temperature CPU1 Temp: Upper Critical - going high". */
   summary: string;
+  /** More for a person: why, and what to do (e.g. the case and remedy of "BMC unresponsive"). */
+  detail?: string;
   bmc: { name: string; address: string; labels: Record<string, string> };
   event: {
     /** When the BMC says it happened (ISO-8601), or null. */

@@ -73,6 +73,7 @@ function sections(n: Notification): Array<[string, Array<[string, string]>]> {
         ["Sensor number", sensorNumberText(n.event.sensorNumber)],
         ["Sensor name", n.sensor?.name ?? "(unknown)"],
         ["Text", n.event.text ?? "(unknown offset)"],
+        ...(n.detail ? ([["Detail", n.detail]] as Array<[string, string]>) : []),
         ["Direction", n.event.direction],
         ["Event data", n.event.eventData],
       ],
