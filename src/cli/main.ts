@@ -1,9 +1,11 @@
 import { configReference } from "../config/reference.js";
 import { bmcCommand } from "./bmc.js";
 import { decodeCommand } from "./decode.js";
+import { dlqCommand } from "./dlq.js";
 import { eventCommand } from "./event.js";
 import { listenCommand } from "./listen.js";
 import { pefCommand } from "./pef.js";
+import { silenceCommand } from "./silence.js";
 import { simCommand } from "./sim.js";
 import { UsageError } from "./usage.js";
 
@@ -14,6 +16,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   sim: simCommand,
   pef: pefCommand,
   event: eventCommand,
+  silence: silenceCommand,
+  dlq: dlqCommand,
   "config-reference": async () => {
     process.stdout.write(`${configReference()}\n`);
     return 0;
@@ -28,6 +32,8 @@ commands:
   bmc SUBCOMMAND -H HOST -U USER   talk to one BMC over RMCP+ (info, sel, sdr, sensors, raw, …)
   pef plan|apply|show              fleet PEF provisioning from petgate.yml (plan, apply, verify)
   event test [--all|BMC...] [1|2|3]  prove each BMC's alert path with a test event and its PET
+  silence add|list|expire          silences in Redis: mute notifications matching Alertmanager matchers
+  dlq list|replay|purge            dead-lettered deliveries
   sim                              simulated BMCs (RMCP+, SEL, SDR, PEF, PETs) for tests and demos
   config-reference                 print the petgate.yml reference (Markdown)
 

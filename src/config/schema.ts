@@ -1,5 +1,8 @@
 import { z } from "zod";
 import { parseCidr, parseHostPort } from "../net/address.js";
+import { inhibitRulesSchema } from "../pipeline/inhibit.js";
+import { routesSchema } from "../pipeline/route.js";
+import { stormSchema } from "../pipeline/storm.js";
 
 /** A secret is read from an environment variable or a file, never written in the config itself. */
 const secretRef = (what: string) =>
@@ -188,6 +191,9 @@ export const configSchema = z
       .describe("connection settings every BMC entry inherits"),
     bmcs: z.array(bmcEntry).default([]).describe("the BMC inventory"),
     pef: pefSchema.optional().describe("the PEF and alerting every BMC should have (petgate pef plan/apply)"),
+    routes: routesSchema.optional().describe("routing: the route tree (Alertmanager-like)"),
+    inhibit_rules: inhibitRulesSchema.describe("alerts that mute others while they fire"),
+    storm: stormSchema.default({ limit: 20, per: "1m" }).describe("per-BMC storm control"),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,0 +1,146 @@
+import type { Notification } from "../sinks/sink.js";
+import { alertFingerprint, notificationLabels, type Route, STATUS_LABELS } from "./route.js";
+
+/*
+ * Aggregation groups after Alertmanager's dispatch/dispatch.go: a route's notifications are split
+ * into groups by the values of its group_by labels, and each group is sent as one batch.
+ *   - A new group waits group_wait for more notifications before its first batch.
+ *   - Then it is looked at every group_interval: if anything changed since its last batch (a new
+ *     alert, an alert resolved), the whole group goes out again.
+ *   - If nothing changed, its firing alerts are resent once repeat_interval has passed since the
+ *     last batch (so at the first group_interval tick after that).
+ *   - A resolved notification replaces its alert's firing one (same alertFingerprint). It is sent
+ *     only if the receiver was told the alert was firing, then leaves the group; a group left empty
+ *     is gone, and the next notification for it starts a new group (with group_wait again).
+ * Pure: no timers. The caller calls due(now) at nextDue() (or on any tick) and sends what it returns.
+ */
+
+/** What one receiver is sent for one group at once. */
+export interface Batch {
+  readonly receiver: string;
+  readonly route: Route;
+  /** The route and the group label values: stable across the group's batches. */
+  readonly groupKey: string;
+  readonly groupLabels: Readonly<Record<string, string>>;
+  /** The group's firing alerts and the alerts resolved since its last batch, oldest first. */
+  readonly notifications: readonly Notification[];
+}
+
+interface Group {
+  readonly key: string;
+  readonly route: Route;
+  readonly labels: Record<string, string>;
+  /** The latest notification of each alert, by alertFingerprint. */
+  readonly alerts: Map<string, Notification>;
+  /** Alerts the receiver was sent as firing (their resolved notification is worth sending). */
+  readonly notifiedFiring: Set<string>;
+  changed: boolean;
+  nextFlushAt: number;
+  lastSentAt: number | undefined;
+}
+
+export class Grouper {
+  private readonly groups = new Map<string, Group>();
+
+  /** `clock` (ms since the epoch) dates the arrival of notifications; tests inject a fake one. */
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  /** Puts a notification into its group under `route` (one of matchRoutes' results). */
+  add(notification: Notification, route: Route): void {
+    const labels = groupLabels(route, notificationLabels(notification));
+    const key = `${route.id}:${JSON.stringify(labels)}`;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = {
+        key,
+        route,
+        labels,
+        alerts: new Map(),
+        notifiedFiring: new Set(),
+        changed: false,
+        nextFlushAt: this.clock() + route.groupWaitMs,
+        lastSentAt: undefined,
+      };
+      this.groups.set(key, group);
+    }
+    const fingerprint = alertFingerprint(notification);
+    const held = group.alerts.get(fingerprint);
+    if (held?.id === notification.id) return; // a redelivery changes nothing
+    // A late copy of the firing notification must not undo its resolution.
+    if (
+      held?.status === "resolved" &&
+      notification.status === "firing" &&
+      held.startsAt === notification.startsAt
+    )
+      return;
+    group.alerts.set(fingerprint, notification);
+    group.changed = true;
+  }
+
+  /** The batches due at `now`, in the order their groups fell due. */
+  due(now: number = this.clock()): Batch[] {
+    const ready = [...this.groups.values()]
+      .filter((g) => g.nextFlushAt <= now)
+      .sort((a, b) => a.nextFlushAt - b.nextFlushAt || (a.key < b.key ? -1 : 1));
+    const batches: Batch[] = [];
+    for (const group of ready) {
+      const batch = this.flush(group, now);
+      if (batch) batches.push(batch);
+      group.nextFlushAt = now + group.route.groupIntervalMs;
+      if (group.alerts.size === 0) this.groups.delete(group.key);
+    }
+    return batches;
+  }
+
+  private flush(group: Group, now: number): Batch | undefined {
+    const alerts = [...group.alerts.entries()];
+    const firing = alerts.filter(([, n]) => n.status === "firing");
+    const repeat =
+      group.lastSentAt !== undefined &&
+      now - group.lastSentAt >= group.route.repeatIntervalMs &&
+      firing.length > 0;
+    if (!group.changed && !repeat) return undefined;
+    const send = alerts.filter(([fp, n]) => n.status === "firing" || group.notifiedFiring.has(fp));
+    for (const [fp, n] of alerts) {
+      if (n.status === "firing") continue;
+      group.alerts.delete(fp);
+      group.notifiedFiring.delete(fp);
+    }
+    group.changed = false;
+    if (send.length === 0) return undefined;
+    for (const [fp] of firing) group.notifiedFiring.add(fp);
+    group.lastSentAt = now;
+    return {
+      receiver: group.route.receiver,
+      route: group.route,
+      groupKey: group.key,
+      groupLabels: group.labels,
+      notifications: send
+        .map(([, n]) => n)
+        .sort((a, b) => a.startsAt.localeCompare(b.startsAt) || a.id.localeCompare(b.id)),
+    };
+  }
+
+  /** When due() next has something to look at (ms), or undefined with no groups. */
+  nextDue(): number | undefined {
+    let next: number | undefined;
+    for (const g of this.groups.values())
+      if (next === undefined || g.nextFlushAt < next) next = g.nextFlushAt;
+    return next;
+  }
+
+  /** Groups currently held. */
+  get size(): number {
+    return this.groups.size;
+  }
+}
+
+function groupLabels(route: Route, labels: Record<string, string>): Record<string, string> {
+  if (route.groupByAll)
+    return Object.fromEntries(
+      Object.entries(labels)
+        .filter(([k]) => !STATUS_LABELS.has(k))
+        .sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+  return Object.fromEntries(route.groupBy.map((k) => [k, labels[k] ?? ""]));
+}

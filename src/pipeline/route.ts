@@ -1,0 +1,341 @@
+import { z } from "zod";
+import type { Notification } from "../sinks/sink.js";
+
+/*
+ * Routing after Alertmanager's dispatch/route.go: a tree of routes, each with matchers on the
+ * labels of a notification; a notification goes down the tree depth-first, the first matching child
+ * at each level takes it unless that child says `continue`, and a route none of whose children match
+ * takes it itself. The root matches everything.
+ *
+ * The labels a notification is matched on (notificationLabels):
+ *   severity     monitor, information, ok, non-critical, critical, non-recoverable, unspecified
+ *   status       firing | resolved
+ *   sensor_type  "Temperature", "Fan", … ("" for a trap that is not a PET)
+ *   event        the offset's meaning, "Upper Critical - going high" ("" when unknown)
+ *   direction    assertion | deassertion
+ *   bmc          the BMC's inventory name (its address when not in the inventory)
+ *   instance     the BMC's address
+ *   label_<name> each of the BMC's inventory labels: `labels: { rack: r1 }` is label_rack="r1"
+ * A label a notification does not have matches as the empty string (as in Alertmanager).
+ */
+
+// ─── Matchers ────────────────────────────────────────────────────────────────────────────────────
+
+export type MatchOperator = "=" | "!=" | "=~" | "!~";
+
+export interface Matcher {
+  readonly name: string;
+  readonly op: MatchOperator;
+  readonly value: string;
+  /** For =~ and !~: the value anchored at both ends, as Alertmanager anchors it. */
+  readonly regex?: RegExp;
+}
+
+/** A matcher that does not parse: `matcher` is the text given, the message says what is wrong. */
+export class MatcherError extends Error {
+  override name = "MatcherError";
+  readonly code = "invalid-matcher";
+  constructor(
+    readonly matcher: string,
+    reason: string,
+  ) {
+    super(`invalid matcher ${JSON.stringify(matcher)}: ${reason}`);
+  }
+}
+
+const MATCHER = /^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/s;
+
+/**
+ * Parses one matcher as Alertmanager writes it: `severity="critical"`, `bmc=~"bmc-0[1-5]"`,
+ * `sensor_type!="Fan"`, `label_rack!~"r[12]"`; the value may also be unquoted (`bmc=bmc-07`). In a
+ * quoted value `\"`, `\\` and `\n` are escapes and any other backslash is kept, so `"bmc-\d+"` is
+ * the regex bmc-\d+ (Alertmanager's pkg/labels does the same).
+ */
+export function parseMatcher(text: string): Matcher {
+  const m = MATCHER.exec(text);
+  if (!m) throw new MatcherError(text, 'expected NAME="VALUE" with one of = != =~ !~');
+  const [, name = "", op = "=", raw = ""] = m;
+  if (!raw.startsWith('"') && /^[=~!]|"/.test(raw))
+    throw new MatcherError(text, 'expected NAME="VALUE" with one of = != =~ !~');
+  const value = raw.startsWith('"') ? unquote(text, raw) : raw;
+  if (op === "=~" || op === "!~") {
+    try {
+      return { name, op, value, regex: new RegExp(`^(?:${value})$`) };
+    } catch (err) {
+      throw new MatcherError(text, (err as Error).message);
+    }
+  }
+  return { name, op: op as MatchOperator, value };
+}
+
+function unquote(text: string, raw: string): string {
+  if (raw.length < 2 || !raw.endsWith('"')) throw new MatcherError(text, "unterminated quoted value");
+  let value = "";
+  let escaped = false;
+  for (const c of raw.slice(1, -1)) {
+    if (escaped) {
+      escaped = false;
+      if (c === "n") value += "\n";
+      else if (c === '"' || c === "\\") value += c;
+      else value += `\\${c}`;
+    } else if (c === "\\") escaped = true;
+    else if (c === '"') throw new MatcherError(text, 'unescaped " inside the quoted value');
+    else value += c;
+  }
+  if (escaped) throw new MatcherError(text, "unterminated quoted value");
+  return value;
+}
+
+export function matcherMatches(m: Matcher, labels: Readonly<Record<string, string>>): boolean {
+  const v = labels[m.name] ?? "";
+  switch (m.op) {
+    case "=":
+      return v === m.value;
+    case "!=":
+      return v !== m.value;
+    case "=~":
+      return m.regex?.test(v) === true;
+    case "!~":
+      return m.regex?.test(v) !== true;
+  }
+}
+
+/** All matchers match (no matchers: everything matches). */
+export function allMatch(matchers: readonly Matcher[], labels: Readonly<Record<string, string>>): boolean {
+  return matchers.every((m) => matcherMatches(m, labels));
+}
+
+/** The labels routes, silences and inhibition rules match on (see the top of this file). */
+export function notificationLabels(n: Notification): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(n.bmc.labels)) labels[`label_${k}`] = v;
+  labels.severity = n.severity;
+  labels.status = n.status;
+  labels.sensor_type = n.event.sensorType ?? "";
+  labels.event = n.event.text ?? "";
+  labels.direction = n.event.direction;
+  labels.bmc = n.bmc.name;
+  labels.instance = n.bmc.address;
+  return labels;
+}
+
+/**
+ * The labels that tell a firing notification and its resolved one apart, and so are left out of
+ * an alert's identity and cannot be grouped by.
+ */
+export const STATUS_LABELS: ReadonlySet<string> = new Set(["status", "direction"]);
+
+/**
+ * The identity of the alert a notification is about: the same for its firing and its resolved
+ * notification (which share BMC, sensor and offset meaning, see AlertBook), different for another
+ * sensor or offset. Grouping replaces an alert's firing notification with its resolved one by it.
+ */
+export function alertFingerprint(n: Notification): string {
+  return [n.bmc.name, n.event.sensorType ?? "", n.event.sensorNumber, n.event.text ?? n.summary].join(
+    "\u0000",
+  );
+}
+
+// ─── Durations ───────────────────────────────────────────────────────────────────────────────────
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+const DURATION = /^(?:\d+(?:ms|s|m|h|d|w))+$/;
+
+/** Milliseconds of a Prometheus-style duration: "30s", "5m", "4h", "1h30m", "2d", "500ms". */
+export function parseDuration(text: string): number {
+  if (!DURATION.test(text))
+    throw new RangeError(`invalid duration "${text}": expected e.g. "30s", "5m", "4h" or "1h30m"`);
+  let ms = 0;
+  for (const [, n = "0", unit = "ms"] of text.matchAll(/(\d+)(ms|s|m|h|d|w)/g))
+    ms += Number(n) * (DURATION_UNITS[unit] ?? 0);
+  return ms;
+}
+
+/** The shortest duration text for `ms` ("1h30m"; "0s" for zero). */
+export function formatDuration(ms: number): string {
+  let rest = Math.max(0, Math.round(ms));
+  let text = "";
+  for (const unit of ["w", "d", "h", "m", "s", "ms"]) {
+    const size = DURATION_UNITS[unit] ?? 1;
+    const n = Math.floor(rest / size);
+    if (n > 0) text += `${n}${unit}`;
+    rest -= n * size;
+  }
+  return text || "0s";
+}
+
+// ─── Configuration ───────────────────────────────────────────────────────────────────────────────
+
+/** A matcher string that parses (its regex compiles). */
+export const matcherString = z.string().superRefine((s, ctx) => {
+  try {
+    parseMatcher(s);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+  }
+});
+
+const duration = (positive: boolean) =>
+  z.string().superRefine((s, ctx) => {
+    try {
+      if (parseDuration(s) === 0 && positive)
+        ctx.addIssue({ code: "custom", message: "must be more than 0" });
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+    }
+  });
+
+const GROUP_BY = 'labels whose values split notifications into groups; ["..."] = every label';
+
+const groupBy = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .refine(
+        (l) => !STATUS_LABELS.has(l),
+        "status and direction differ between an alert's firing and resolved notifications: not a group label",
+      ),
+  )
+  .describe(GROUP_BY);
+
+const WHAT_MATCHERS =
+  'Alertmanager matchers on severity, status, sensor_type, event, direction, bmc, instance, label_NAME (each BMC label): NAME="v", NAME!="v", NAME=~"regex", NAME!~"regex" (regexes anchored)';
+
+/**
+ * A child route. A key left out is inherited from the parent (but matchers and continue). Written
+ * out, not spread from a shared object: TypeScript cannot infer a recursive zod object otherwise.
+ */
+const nestedRoute = z.strictObject({
+  receiver: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("receiver of what this route takes (default: the parent's)"),
+  matchers: z.array(matcherString).default([]).describe(`${WHAT_MATCHERS}; all must match`),
+  continue: z
+    .boolean()
+    .default(false)
+    .describe("after this route matched, go on trying its next siblings (default: stop at the first match)"),
+  group_by: groupBy.optional().describe(`${GROUP_BY} (default: the parent's)`),
+  group_wait: duration(false)
+    .optional()
+    .describe("how long a new group waits for more notifications (default: the parent's)"),
+  group_interval: duration(true)
+    .optional()
+    .describe("how long before a group's next batch (default: the parent's)"),
+  repeat_interval: duration(true)
+    .optional()
+    .describe("how long before a batch that changed nothing is resent (default: the parent's)"),
+  get routes(): z.ZodOptional<z.ZodArray<typeof nestedRoute>> {
+    return z.array(nestedRoute).optional();
+  },
+});
+
+/** The root's children: the same keys, spelled out once more so that the reference documents them. */
+const childRoute = nestedRoute.extend({
+  routes: z
+    .array(nestedRoute)
+    .optional()
+    .describe("child routes, each with the keys of routes.routes[] (any depth)"),
+});
+
+/**
+ * `routes:` in petgate.yml: the root route. It takes every notification no child route takes, and
+ * gives its children the grouping settings they leave out.
+ */
+export const routesSchema = z
+  .object({
+    receiver: z.string().min(1).describe("receiver of what no child route takes"),
+    group_by: groupBy.default([]),
+    group_wait: duration(false).default("30s").describe("how long a new group waits for more notifications"),
+    group_interval: duration(true).default("5m").describe("how long before a group's next batch"),
+    repeat_interval: duration(true)
+      .default("4h")
+      .describe("how long before a batch that changed nothing is resent"),
+    routes: z
+      .array(childRoute)
+      .default([])
+      .describe("child routes, tried in order (first match wins unless continue)"),
+  })
+  .strict();
+
+export type RoutesConfig = z.infer<typeof routesSchema>;
+export type RouteConfig = z.infer<typeof nestedRoute>;
+
+// ─── The route tree ──────────────────────────────────────────────────────────────────────────────
+
+/** A route with everything inherited resolved. */
+export interface Route {
+  /** Its position in the tree: "/" for the root, "/0/2" for the root's first child's third child. */
+  readonly id: string;
+  readonly receiver: string;
+  readonly matchers: readonly Matcher[];
+  readonly continue: boolean;
+  /** Group labels; ignored when groupByAll. */
+  readonly groupBy: readonly string[];
+  /** group_by: ["..."]: each distinct label set (but status and direction) is its own group. */
+  readonly groupByAll: boolean;
+  readonly groupWaitMs: number;
+  readonly groupIntervalMs: number;
+  readonly repeatIntervalMs: number;
+  readonly routes: readonly Route[];
+}
+
+/** The route tree of a `routes:` section (parsed: run routesSchema.parse first). */
+export function compileRoutes(config: RoutesConfig): Route {
+  return build(config, undefined, "/");
+}
+
+function build(c: RouteConfig | RoutesConfig, parent: Route | undefined, id: string): Route {
+  const groupBy = c.group_by ?? parent?.groupBy ?? [];
+  const groupByAll = c.group_by ? c.group_by.includes("...") : (parent?.groupByAll ?? false);
+  const ms = (text: string | undefined, inherited: number | undefined, fallback: string) =>
+    text !== undefined ? parseDuration(text) : (inherited ?? parseDuration(fallback));
+  const route: Route = {
+    id,
+    receiver: c.receiver ?? parent?.receiver ?? "",
+    matchers: "matchers" in c ? (c.matchers ?? []).map(parseMatcher) : [],
+    continue: "continue" in c ? c.continue === true : false,
+    groupBy: groupByAll ? [] : groupBy,
+    groupByAll,
+    groupWaitMs: ms(c.group_wait, parent?.groupWaitMs, "30s"),
+    groupIntervalMs: ms(c.group_interval, parent?.groupIntervalMs, "5m"),
+    repeatIntervalMs: ms(c.repeat_interval, parent?.repeatIntervalMs, "4h"),
+    routes: [],
+  };
+  const children = (c.routes ?? []).map((child, i) =>
+    build(child, route, id === "/" ? `/${i}` : `${id}/${i}`),
+  );
+  return { ...route, routes: children };
+}
+
+/**
+ * The routes that take a notification, in tree order (Alertmanager's Route.Match): depth-first;
+ * at each level the first matching child wins, unless it has `continue`, in which case the next
+ * siblings are tried too; a matching route none of whose children match takes it itself. The root
+ * always matches, so the result is never empty.
+ */
+export function matchRoutes(tree: Route, n: Notification): Route[] {
+  const labels = notificationLabels(n);
+  return match(tree, labels) ?? [tree];
+}
+
+function match(route: Route, labels: Readonly<Record<string, string>>): Route[] | undefined {
+  if (!allMatch(route.matchers, labels)) return undefined;
+  const all: Route[] = [];
+  for (const child of route.routes) {
+    const taken = match(child, labels);
+    if (!taken) continue;
+    all.push(...taken);
+    if (!child.continue) break;
+  }
+  return all.length > 0 ? all : [route];
+}

@@ -1,0 +1,188 @@
+import { describe, expect, it } from "vitest";
+import { type Batch, Grouper } from "../../src/pipeline/group.js";
+import { compileRoutes, matchRoutes, type Route, routesSchema } from "../../src/pipeline/route.js";
+import type { Notification } from "../../src/sinks/sink.js";
+
+const S = 1_000;
+const M = 60 * S;
+const T0 = Date.parse("2026-01-01T00:00:00.000Z");
+
+function notification(
+  bmc: string,
+  text: string,
+  status: Notification["status"] = "firing",
+  startsAt = "2026-01-01T00:00:00.000Z",
+): Notification {
+  return {
+    version: 1,
+    id: `${bmc}|${text}|${status}|${startsAt}`,
+    status,
+    severity: "critical",
+    summary: `${bmc}: ${text}`,
+    bmc: { name: bmc, address: "192.0.2.7", labels: {} },
+    event: {
+      time: null,
+      sensorType: "Temperature",
+      sensorNumber: 1,
+      text,
+      direction: status === "firing" ? "assertion" : "deassertion",
+      eventData: "",
+    },
+    enrichment: "ok",
+    receivedAt: startsAt,
+    startsAt,
+  };
+}
+
+/** A fake clock the grouper reads when notifications arrive. */
+function setup(config: unknown) {
+  let now = T0;
+  const tree = compileRoutes(routesSchema.parse(config));
+  const grouper = new Grouper(() => now);
+  return {
+    tree,
+    grouper,
+    at(ms: number) {
+      now = T0 + ms;
+    },
+    add(n: Notification) {
+      for (const route of matchRoutes(tree, n)) grouper.add(n, route);
+    },
+    due: (ms: number) => grouper.due(T0 + ms),
+  };
+}
+
+const shown = (batches: Batch[]) =>
+  batches.map((b) => `${b.receiver} ${b.notifications.map((n) => `${n.event.text}:${n.status}`).join(",")}`);
+
+const config = {
+  receiver: "ops",
+  group_by: ["bmc"],
+  group_wait: "30s",
+  group_interval: "5m",
+  repeat_interval: "1h",
+};
+
+describe("grouping timeline", () => {
+  it("waits group_wait, then batches changes every group_interval, repeats after repeat_interval", () => {
+    const g = setup(config);
+    g.at(0);
+    g.add(notification("bmc-07", "A"));
+    expect(g.grouper.nextDue()).toBe(T0 + 30 * S);
+    g.at(10 * S);
+    g.add(notification("bmc-07", "B"));
+    expect(shown(g.due(29 * S))).toEqual([]);
+    expect(shown(g.due(30 * S))).toEqual(["ops A:firing,B:firing"]);
+
+    // A notification after the first batch waits for the next group_interval tick (5m30s).
+    g.at(40 * S);
+    g.add(notification("bmc-07", "C"));
+    expect(shown(g.due(1 * M))).toEqual([]);
+    expect(g.grouper.nextDue()).toBe(T0 + 5 * M + 30 * S);
+    expect(shown(g.due(5 * M + 30 * S))).toEqual(["ops A:firing,B:firing,C:firing"]);
+
+    // Nothing changed: nothing sent at the next tick.
+    expect(shown(g.due(10 * M + 30 * S))).toEqual([]);
+
+    // A resolves: the group goes out with A resolved, and A leaves it.
+    g.at(11 * M);
+    g.add(notification("bmc-07", "A", "resolved"));
+    expect(shown(g.due(15 * M + 30 * S))).toEqual(["ops A:resolved,B:firing,C:firing"]);
+
+    // Unchanged: resent at the first tick at least repeat_interval (1h) after the last batch.
+    for (let t = 20 * M + 30 * S; t < 75 * M + 30 * S; t += 5 * M) expect(g.due(t)).toEqual([]);
+    expect(shown(g.due(75 * M + 30 * S))).toEqual(["ops B:firing,C:firing"]);
+  });
+
+  it("drops a group once its last alert resolved and was sent; the next alert starts over with group_wait", () => {
+    const g = setup(config);
+    g.add(notification("bmc-07", "A"));
+    expect(shown(g.due(30 * S))).toEqual(["ops A:firing"]);
+    g.at(1 * M);
+    g.add(notification("bmc-07", "A", "resolved"));
+    expect(shown(g.due(5 * M + 30 * S))).toEqual(["ops A:resolved"]);
+    expect(g.grouper.size).toBe(0);
+    expect(g.grouper.nextDue()).toBeUndefined();
+
+    g.at(6 * M);
+    g.add(notification("bmc-07", "D", "firing", "2026-01-01T00:06:00.000Z"));
+    expect(shown(g.due(6 * M + 29 * S))).toEqual([]);
+    expect(shown(g.due(6 * M + 30 * S))).toEqual(["ops D:firing"]);
+  });
+
+  it("does not send a resolved notification for an alert the receiver never saw firing", () => {
+    const g = setup(config);
+    g.add(notification("bmc-07", "A"));
+    g.at(5 * S);
+    g.add(notification("bmc-07", "A", "resolved"));
+    expect(shown(g.due(30 * S))).toEqual([]);
+    expect(g.grouper.size).toBe(0);
+  });
+
+  it("ignores a redelivered notification and a late copy of a resolved alert's firing", () => {
+    const g = setup(config);
+    g.add(notification("bmc-07", "A"));
+    expect(shown(g.due(30 * S))).toEqual(["ops A:firing"]);
+    g.add(notification("bmc-07", "A"));
+    expect(shown(g.due(5 * M + 30 * S))).toEqual([]);
+    g.add(notification("bmc-07", "A", "resolved"));
+    g.add(notification("bmc-07", "A"));
+    expect(shown(g.due(10 * M + 30 * S))).toEqual(["ops A:resolved"]);
+  });
+
+  it("splits groups by the group_by labels, each on its own timeline", () => {
+    const g = setup(config);
+    g.add(notification("bmc-07", "A"));
+    g.at(20 * S);
+    g.add(notification("bmc-08", "A"));
+    g.add(notification("bmc-07", "B"));
+    const first = g.due(30 * S);
+    expect(shown(first)).toEqual(["ops A:firing,B:firing"]);
+    expect(first[0]?.groupLabels).toEqual({ bmc: "bmc-07" });
+    const second = g.due(50 * S);
+    expect(shown(second)).toEqual(["ops A:firing"]);
+    expect(second[0]?.groupLabels).toEqual({ bmc: "bmc-08" });
+    expect(second[0]?.groupKey).not.toBe(first[0]?.groupKey);
+  });
+
+  it('puts everything in one group without group_by, and every alert apart with ["..."]', () => {
+    const one = setup({ ...config, group_by: [] });
+    one.add(notification("bmc-07", "A"));
+    one.add(notification("bmc-08", "B"));
+    expect(shown(one.due(30 * S))).toEqual(["ops A:firing,B:firing"]);
+
+    const apart = setup({ ...config, group_by: ["..."] });
+    apart.add(notification("bmc-07", "A"));
+    apart.add(notification("bmc-07", "B"));
+    expect(shown(apart.due(30 * S))).toHaveLength(2);
+    // status and direction are not group labels: the resolved notification joins its alert's group.
+    apart.add(notification("bmc-07", "A", "resolved"));
+    expect(apart.grouper.size).toBe(2);
+  });
+
+  it("gives each route of a continue chain its own groups and receiver", () => {
+    const g = setup({
+      ...config,
+      routes: [
+        { receiver: "audit", matchers: ['severity="critical"'], continue: true, group_wait: "0s" },
+        { receiver: "pager", matchers: ['bmc="bmc-07"'] },
+      ],
+    });
+    g.add(notification("bmc-07", "A"));
+    expect(shown(g.due(0))).toEqual(["audit A:firing"]);
+    expect(shown(g.due(30 * S))).toEqual(["pager A:firing"]);
+  });
+
+  it("uses each route's own timings", () => {
+    const g = setup({
+      ...config,
+      routes: [{ receiver: "fast", matchers: ['bmc="bmc-09"'], group_wait: "1s", group_interval: "10s" }],
+    });
+    const fast = g.tree.routes[0] as Route;
+    g.grouper.add(notification("bmc-09", "A"), fast);
+    expect(shown(g.due(1 * S))).toEqual(["fast A:firing"]);
+    g.at(2 * S);
+    g.grouper.add(notification("bmc-09", "B"), fast);
+    expect(shown(g.due(11 * S))).toEqual(["fast A:firing,B:firing"]);
+  });
+});
