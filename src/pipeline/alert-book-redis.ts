@@ -1,0 +1,72 @@
+import type { Redis } from "ioredis";
+import type { Notification } from "../sinks/sink.js";
+import type { QueuedEvent } from "./event.js";
+import { alertKey, buildNotification, type EnrichmentFacts } from "./notification.js";
+
+/*
+ * AlertBook (notification.ts) with its state in Redis, so that several events workers share it:
+ *
+ *   <prefix>:alerts   hash   alertKey → the alert's latest notification as JSON (firing or resolved)
+ *
+ * Same next() semantics as AlertBook: an assertion of an alert not firing fires it, of one firing
+ * changes nothing; a deassertion of a firing alert resolves it, of any other nothing. Unlike the
+ * in-memory book a resolved alert is kept (as its resolved notification), so that a re-run of the
+ * same event (a job retried after a crash or a stall) yields the same notification again instead of
+ * nothing: its deliveries then collapse by delivery id (deliver.ts). Each transition is a
+ * compare-and-set (a Lua script), so two workers racing on one alert cannot both fire or resolve it.
+ */
+
+const COMPARE_AND_SET = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if (current == false and ARGV[2] == '') or current == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
+`;
+
+export class RedisAlertBook {
+  readonly key: string;
+
+  /** On a connection the caller owns (and closes). */
+  constructor(
+    private readonly redis: Redis,
+    prefix = "petgate",
+  ) {
+    this.key = `${prefix}:alerts`;
+  }
+
+  /** The notification to send for this event, or undefined when it changes nothing. */
+  async next(event: QueuedEvent, facts: EnrichmentFacts): Promise<Notification | undefined> {
+    const key = alertKey(event, facts);
+    if (key === undefined) return buildNotification(event, facts);
+    const direction = event.trap.kind === "pet" ? event.trap.pet.eventDirection : "assertion";
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const raw = await this.redis.hget(this.key, key);
+      const held = raw === null ? undefined : (JSON.parse(raw) as Notification);
+      let next: Notification;
+      if (direction === "deassertion") {
+        if (!held) return undefined;
+        if (held.status === "resolved") {
+          // A re-run of the event that resolved it gives the same notification; any other, nothing.
+          const again =
+            held.id === buildNotification(event, facts, { firing: held, at: held.endsAt ?? "" }).id;
+          return again ? held : undefined;
+        }
+        next = buildNotification(event, facts, { firing: held, at: event.trap.receivedAt });
+      } else {
+        next = buildNotification(event, facts);
+        if (held?.status === "firing") return held.id === next.id ? held : undefined;
+      }
+      const set = await this.redis.eval(COMPARE_AND_SET, 1, this.key, key, raw ?? "", JSON.stringify(next));
+      if (set === 1) return next;
+    }
+    throw new Error(`alert ${key}: state kept changing under us`);
+  }
+
+  /** Alerts firing now. */
+  async firing(): Promise<Notification[]> {
+    const all = Object.values(await this.redis.hgetall(this.key)).map((j) => JSON.parse(j) as Notification);
+    return all.filter((n) => n.status === "firing");
+  }
+}
