@@ -179,6 +179,79 @@ const pefSchema = z
   })
   .strict();
 
+const timeoutMs = z.number().int().positive();
+
+const emailReceiver = z
+  .object({
+    host: z.string().min(1).describe("SMTP relay host"),
+    port: z.number().int().min(1).max(65535).describe("SMTP relay port (25, 465 or 587)"),
+    secure: z.boolean().optional().describe("implicit TLS from the first byte (port 465)"),
+    requireTLS: z.boolean().optional().describe("refuse to send unless the relay upgrades with STARTTLS"),
+    username: z.string().min(1).optional().describe("SMTP AUTH user name"),
+    password: secretRef("SMTP AUTH password").optional().describe("SMTP AUTH password: env or file"),
+    from: z.string().min(1).describe("sender address"),
+    to: z.array(z.string().min(1)).min(1).describe("recipient addresses"),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if ((e.username === undefined) !== (e.password === undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: [e.username === undefined ? "username" : "password"],
+        message: "give both username and password, or neither",
+      });
+  });
+
+const webhookReceiver = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }).describe("where each notification is POSTed as JSON"),
+    secret: secretRef("HMAC-SHA256 signing key")
+      .optional()
+      .describe("signing key of X-Petgate-Signature: env or file"),
+    timeoutMs: timeoutMs.optional().describe("limit of one request, response included (default 5000)"),
+  })
+  .strict();
+
+const alertmanagerReceiver = z
+  .object({
+    url: z
+      .url({ protocol: /^https?$/ })
+      .describe("Alertmanager's base URL; user:password@ becomes Basic auth"),
+    timeoutMs: timeoutMs.optional().describe("limit of one request (default 5000)"),
+  })
+  .strict();
+
+const RECEIVER_KINDS = ["email", "webhook", "alertmanager"] as const;
+
+const receiverSchema = z
+  .object({
+    name: z.string().min(1).describe("the name routes send to, unique among receivers"),
+    email: emailReceiver.optional().describe("send each notification as a mail"),
+    webhook: webhookReceiver.optional().describe("POST each notification as JSON"),
+    alertmanager: alertmanagerReceiver.optional().describe("post each notification as an Alertmanager alert"),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const kinds = RECEIVER_KINDS.filter((k) => r[k] !== undefined);
+    if (kinds.length !== 1)
+      ctx.addIssue({
+        code: "custom",
+        message: `give exactly one of ${RECEIVER_KINDS.join(", ")}${kinds.length > 1 ? ` (got ${kinds.join(", ")})` : ""}`,
+      });
+  });
+
+/** The receivers a routes section names, each with its path in the config. */
+function routeReceiverPaths(
+  route: { receiver?: string | undefined; routes?: readonly unknown[] | undefined },
+  path: (string | number)[],
+): { receiver: string; path: (string | number)[] }[] {
+  const own = route.receiver === undefined ? [] : [{ receiver: route.receiver, path: [...path, "receiver"] }];
+  const children = (route.routes ?? []).flatMap((child, i) =>
+    routeReceiverPaths(child as typeof route, [...path, "routes", i]),
+  );
+  return [...own, ...children];
+}
+
 export const configSchema = z
   .object({
     listener: listenerSchema
@@ -194,9 +267,29 @@ export const configSchema = z
     routes: routesSchema.optional().describe("routing: the route tree (Alertmanager-like)"),
     inhibit_rules: inhibitRulesSchema.describe("alerts that mute others while they fire"),
     storm: stormSchema.default({ limit: 20, per: "1m" }).describe("per-BMC storm control"),
+    receivers: z
+      .array(receiverSchema)
+      .optional()
+      .describe("where notifications go: each route's receiver names one (petgate's delivery workers)"),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.receivers) {
+      const names = new Set<string>();
+      for (const [i, r] of c.receivers.entries()) {
+        if (names.has(r.name))
+          ctx.addIssue({
+            code: "custom",
+            path: ["receivers", i, "name"],
+            message: `duplicate receiver name "${r.name}"`,
+          });
+        names.add(r.name);
+      }
+      if (c.routes)
+        for (const { receiver, path } of routeReceiverPaths(c.routes, ["routes"]))
+          if (!names.has(receiver))
+            ctx.addIssue({ code: "custom", path, message: `no receiver named "${receiver}" in receivers` });
+    }
     const seen = new Set<string>();
     for (const [i, b] of c.bmcs.entries()) {
       if (seen.has(b.name))
@@ -232,4 +325,5 @@ export type EventFilterConfig = z.infer<typeof eventFilter>;
 
 export type Config = z.infer<typeof configSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;
+export type ReceiverConfig = z.infer<typeof receiverSchema>;
 export type SecretRef = z.infer<ReturnType<typeof secretRef>>;

@@ -10,6 +10,7 @@ import { BmcPool } from "./bmc-pool.js";
 import { CircuitBreaker } from "./breaker.js";
 import { type DeliveryWorker, deliverQueue, enqueueDeliveries, startDeliveryWorker } from "./deliver.js";
 import { enrich } from "./enrich.js";
+import { type Batch, Grouper } from "./group.js";
 import { type FanOut, Ingest, startFanOut } from "./ingest.js";
 import { Inhibitor } from "./inhibit.js";
 import {
@@ -30,17 +31,23 @@ import { StormControl } from "./storm.js";
  * The events worker: one EVENTS job (one distinct event) at a time per process.
  *
  *   enrich ─▶ AlertBook.next (firing / resolved / nothing) ─▶ inhibit (observe, then check)
- *     ─▶ silences ─▶ storm control ─▶ matchRoutes ─▶ enqueueDeliveries (one DELIVER job per receiver)
+ *     ─▶ silences ─▶ storm control ─▶ matchRoutes ─▶ Grouper.add (one group per route and labels)
+ *   every tickMs: Grouper.due ─▶ batches ─▶ enqueueDeliveries (one DELIVER job per notification of a
+ *     batch, for the batch's receiver)
  *
  * State: the alert book is in Redis (RedisAlertBook), so a retried job or another worker process
  * sees it. Inhibition sources and storm buckets are per process (in memory): with several events
  * workers each inhibits and storm-limits what it processed itself.
  *
- * Grouping (group.ts, Grouper) is NOT applied in this version: each notification is sent at once to
- * every matched route's receiver, as with group_wait 0 and one alert per group. Applying it means
- * adding to a Grouper here and sending what a timer loop gets from grouper.due() (batches of
- * notifications per receiver, a sink API that takes batches). Storm summaries are sent by such a
- * loop (StormControl.due), every `tickMs`.
+ * Grouping (group.ts, Grouper) decides WHEN notifications go out: a notification is added to its
+ * group under each matched route, and a timer loop (every `tickMs`) enqueues what grouper.due()
+ * returns. Sinks stay per notification: each notification of a batch is its own DELIVER job for the
+ * batch's receiver. A batch that resends an alert already delivered (a group's later batches carry
+ * its firing alerts again) collapses into the delivered marker, so group_interval brings what
+ * changed and repeat_interval re-sends nothing a receiver already has. Groups are per process (in
+ * memory), like inhibition: what is still held when the worker closes is sent at close; a crash
+ * loses it. Batches that could not be enqueued (Redis down) are retried at the next tick. Storm
+ * summaries (StormControl.due) are enqueued by the same loop at once, not grouped.
  */
 
 export type EventOutcome = "sent" | "unchanged" | "inhibited" | "silenced" | "storm";
@@ -61,15 +68,17 @@ export interface EventsWorkerOptions {
   inventory?: readonly BmcTarget[];
   /** Deadline of one event's enrichment; default 3000 ms. */
   enrichDeadlineMs?: number;
-  /** How often storm summaries are looked for; default 1000 ms. */
+  /** How often due groups and storm summaries are looked for; default 1000 ms. */
   tickMs?: number;
   log?: (message: string) => void;
 }
 
 export interface EventsWorkerStats {
   outcomes: Partial<Record<EventOutcome, number>>;
-  /** DELIVER jobs enqueued (one per notification and receiver). */
+  /** DELIVER jobs enqueued (one per notification and receiver; a copy of an existing job counts). */
   deliveries: number;
+  /** Group batches enqueued. */
+  batches: number;
 }
 
 export interface EventsWorker {
@@ -102,13 +111,35 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   const pool = new BmcPool({ keepAliveMs: 0 });
   const sdr = new SdrCache();
   const breaker = new CircuitBreaker();
-  const stats: EventsWorkerStats = { outcomes: {}, deliveries: 0 };
+  const stats: EventsWorkerStats = { outcomes: {}, deliveries: 0, batches: 0 };
+  const grouper = new Grouper();
+  /** Batches due but not yet enqueued (a failed enqueue is retried at the next tick). */
+  const pending: Batch[] = [];
 
-  const send = async (n: Notification): Promise<string[]> => {
+  /** Into its group under every route that takes it; returns the receivers. */
+  const group = (n: Notification): string[] => {
+    const routes = matchRoutes(tree, n);
+    for (const route of routes) grouper.add(n, route);
+    return [...new Set(routes.map((r) => r.receiver))];
+  };
+
+  /** Straight to the DELIVER queue, ungrouped (storm summaries). */
+  const send = async (n: Notification): Promise<void> => {
     const receivers = [...new Set(matchRoutes(tree, n).map((r) => r.receiver))];
     await enqueueDeliveries(deliver, n, receivers);
     stats.deliveries += receivers.length;
-    return receivers;
+  };
+
+  /** Enqueues the batches due at `now` and any left over from a failed tick, in order. */
+  const flushGroups = async (now: number): Promise<void> => {
+    pending.push(...grouper.due(now));
+    while (pending.length > 0) {
+      const batch = pending[0] as Batch;
+      for (const n of batch.notifications) await enqueueDeliveries(deliver, n, [batch.receiver]);
+      stats.deliveries += batch.notifications.length;
+      stats.batches += 1;
+      pending.shift();
+    }
   };
 
   const processor = async (
@@ -133,7 +164,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     if (inhibitor.isInhibited(n)) return done("inhibited", { notification });
     if (await silences.isSilenced(n, Date.now())) return done("silenced", { notification });
     if (!storm.admit(n, Date.now())) return done("storm", { notification });
-    return done("sent", { notification, receivers: await send(n) });
+    return done("sent", { notification, receivers: group(n) });
   };
 
   const worker = createWorker<EventJobData, EventJobResult, typeof EVENT_JOB>(EVENTS_QUEUE, processor, {
@@ -144,31 +175,36 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   worker.on("error", () => undefined); // connection errors: BullMQ reconnects
   worker.on("failed", (job, err) => log(`event ${job?.id ?? "?"} failed: ${err.message}`));
 
-  let ticking = false;
+  let tick: Promise<void> | undefined;
   const timer = setInterval(() => {
-    if (ticking) return;
-    ticking = true;
+    if (tick) return;
     const summaries = storm.due(Date.now());
-    Promise.all(
-      summaries.map(async (s) => {
-        if (await silences.isSilenced(s, Date.now())) return;
-        await send(s);
-      }),
-    )
-      .catch((err: unknown) => log(`storm summary not enqueued: ${String(err)}`))
-      .finally(() => {
-        ticking = false;
-      });
+    tick = Promise.all([
+      flushGroups(Date.now()).catch((err: unknown) => log(`group batch not enqueued: ${String(err)}`)),
+      Promise.all(
+        summaries.map(async (s) => {
+          if (await silences.isSilenced(s, Date.now())) return;
+          await send(s);
+        }),
+      ).catch((err: unknown) => log(`storm summary not enqueued: ${String(err)}`)),
+    ]).then(() => {
+      tick = undefined;
+    });
   }, options.tickMs ?? 1000);
   timer.unref();
 
   await worker.waitUntilReady();
   return {
     worker,
-    stats: () => ({ outcomes: { ...stats.outcomes }, deliveries: stats.deliveries }),
+    stats: () => ({ outcomes: { ...stats.outcomes }, deliveries: stats.deliveries, batches: stats.batches }),
     async close() {
       clearInterval(timer);
       await worker.close();
+      await tick;
+      // What the groups still hold goes out now rather than being lost with this process.
+      await flushGroups(Number.MAX_SAFE_INTEGER).catch((err: unknown) =>
+        log(`group batches lost at close: ${String(err)}`),
+      );
       await deliver.close();
       await pool.closeAll();
       await connection.quit().catch(() => connection.disconnect());
@@ -192,6 +228,8 @@ export interface PipelineOptions {
   listen?: HostPort;
   inventory?: readonly BmcTarget[];
   enrichDeadlineMs?: number;
+  /** The events worker's tick (groups, storm summaries); default 1000 ms. */
+  tickMs?: number;
   log?: (message: string) => void;
 }
 
@@ -228,6 +266,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     receivers: options.sinks.keys(),
     inventory,
     ...(options.enrichDeadlineMs !== undefined && { enrichDeadlineMs: options.enrichDeadlineMs }),
+    ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
     log,
   });
   const fanOut = await startFanOut({ connection: options.redis, prefix });

@@ -68,6 +68,8 @@ const config: Config = configSchema.parse({
   routes: {
     receiver: "webhook",
     group_wait: "0s",
+    // The resolved notification goes out at the group's next batch.
+    group_interval: "100ms",
     // A route whose children match does not take the notification itself (Alertmanager's rule), so
     // the webhook is a child too.
     routes: [

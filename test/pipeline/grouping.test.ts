@@ -1,0 +1,94 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configSchema } from "../../src/config/schema.js";
+import type { TrapEvent } from "../../src/pet/trap.js";
+import { type DeliveryWorker, startDeliveryWorker } from "../../src/pipeline/deliver.js";
+import { eventId } from "../../src/pipeline/event.js";
+import { type EventsWorker, startEventsWorker } from "../../src/pipeline/pipeline.js";
+import { EVENT_JOB, eventJobOptions, eventsQueue } from "../../src/pipeline/queues.js";
+import type { Notification, Sink } from "../../src/sinks/sink.js";
+import { waitFor } from "../support/listener.js";
+import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
+
+/*
+ * Grouping in the events worker: two alerts of one group that arrive within group_wait reach the
+ * receiver together, once group_wait has passed (the first is not sent on its own).
+ */
+
+let redis: TestRedis;
+let producer: Redis;
+let events: EventsWorker;
+let delivery: DeliveryWorker;
+
+/** What the receiver got, with how many events the events worker had grouped by then. */
+const received: { notification: Notification; groupedBefore: number }[] = [];
+
+const recorder: Sink = {
+  name: "ops",
+  async send(notification) {
+    received.push({ notification, groupedBefore: events.stats().outcomes.sent ?? 0 });
+    return { outcome: "delivered" };
+  },
+};
+
+const config = configSchema.parse({
+  routes: { receiver: "ops", group_by: ["label_rack"], group_wait: "300ms", group_interval: "5m" },
+  receivers: [{ name: "ops", webhook: { url: "http://127.0.0.1:9/unused" } }],
+});
+
+/** A PET from its own BMC (address and GUID), so that each is an alert of its own. */
+function trapFrom(address: string, guid: string): TrapEvent {
+  const trap = petTrap(1, { address, port: 623 });
+  if (trap.kind !== "pet") throw new Error("not a PET");
+  return { ...trap, pet: { ...trap.pet, guid, eventDirection: "assertion" } };
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  producer = new Redis(redis.socket, { maxRetriesPerRequest: null });
+  delivery = await startDeliveryWorker({ connection: redis.socket, sinks: new Map([["ops", recorder]]) });
+  events = await startEventsWorker({
+    config,
+    connection: redis.socket,
+    inventory: [],
+    receivers: ["ops"],
+    tickMs: 20,
+    log: () => undefined,
+  });
+}, 20_000);
+
+afterAll(async () => {
+  await events?.close();
+  await delivery?.close();
+  producer?.disconnect();
+  await redis?.dispose();
+});
+
+describe("grouping in the events worker", () => {
+  it("delivers two alerts of one group together, after group_wait", async () => {
+    const queue = eventsQueue(producer);
+    try {
+      const traps = [
+        trapFrom("192.0.2.21", "11111111-1111-1111-1111-111111111111"),
+        trapFrom("192.0.2.22", "22222222-2222-2222-2222-222222222222"),
+      ];
+      await queue.addBulk(
+        traps.map((trap) => {
+          const id = eventId(trap);
+          return { name: EVENT_JOB, data: { id, trap }, opts: eventJobOptions(id) };
+        }),
+      );
+      await waitFor("both events grouped", () => events.stats().outcomes.sent === 2 || undefined);
+      await waitFor("both deliveries", () => received.length === 2 || undefined);
+      // Neither went out before both were in the group, and they went out as one batch.
+      expect(received.map((r) => r.groupedBefore)).toEqual([2, 2]);
+      expect(new Set(received.map((r) => r.notification.bmc.name))).toEqual(
+        new Set(["192.0.2.21", "192.0.2.22"]),
+      );
+      expect(events.stats()).toMatchObject({ batches: 1, deliveries: 2 });
+      expect(delivery.stats().outcomes.ops?.delivered).toBe(2);
+    } finally {
+      await queue.close();
+    }
+  }, 20_000);
+});
