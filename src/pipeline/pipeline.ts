@@ -3,6 +3,7 @@ import { listenerOptions } from "../cli/listen.js";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
 import type { HostPort } from "../net/address.js";
+import { PetAcknowledger } from "../pet/ack.js";
 import { TrapListener } from "../pet/listener.js";
 import type { Notification, Sink } from "../sinks/sink.js";
 import { RedisAlertBook } from "./alert-book-redis.js";
@@ -245,9 +246,8 @@ export interface Pipeline {
 
 /**
  * Everything in one process: trap listener → Ingest → fan-out worker → events worker → delivery
- * worker. PET acknowledgements are not sent: the listener hands over decoded events only (no reply
- * path to the BMC), so a destination with `acknowledge: true` will resend until its retries run out
- * (the copies collapse by event id).
+ * worker. A PET is acknowledged (PET Acknowledge to its sender) only once Ingest holds it durably,
+ * queued or spooled; a BMC whose destination wants no ack ignores it (or answers D5h).
  */
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -272,10 +272,18 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const fanOut = await startFanOut({ connection: options.redis, prefix });
   const ingest = await Ingest.start({ connection: options.redis, prefix, spoolFile: options.spoolFile, log });
   const listenerConfig = listenerOptions(options.config.listener);
+  const acknowledger = new PetAcknowledger();
   const listener = await TrapListener.start(
     { ...listenerConfig, ...(options.listen && { bind: options.listen }) },
     (event) => {
-      ingest.add(event).catch((err: unknown) => log(`event lost: ${String(err)}`));
+      const added = ingest.add(event);
+      added.catch((err: unknown) => log(`event lost: ${String(err)}`));
+      // Acknowledge only what is durable; a lost event is resent by its BMC instead.
+      if (event.kind === "pet")
+        void added.then(
+          () => acknowledger.acknowledge(event),
+          () => undefined,
+        );
     },
   );
   return {
@@ -287,6 +295,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     async close() {
       await listener.close();
       await ingest.close();
+      await acknowledger.close();
       await fanOut.close();
       await events.close();
       await delivery.close();

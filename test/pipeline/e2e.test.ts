@@ -63,7 +63,17 @@ const config: Config = configSchema.parse({
       { sensorType: 1, sensorNumber: SensorNumber.Cpu1Temp, trigger: 0x01, offsets: [UCR_GOING_HIGH] },
       { sensorType: 1, sensorNumber: SensorNumber.Cpu1Temp, trigger: 0x81, offsets: [UCR_GOING_HIGH] },
     ],
-    destinations: [{ selector: 1, ip: "127.0.0.1", mac: "00:00:00:00:00:00" }],
+    // The BMCs want each PET acknowledged: the pipeline acks it once it is durably queued.
+    destinations: [
+      {
+        selector: 1,
+        ip: "127.0.0.1",
+        mac: "00:00:00:00:00:00",
+        acknowledge: true,
+        timeoutSeconds: 2,
+        retries: 3,
+      },
+    ],
   },
   routes: {
     receiver: "webhook",
@@ -245,6 +255,9 @@ describe("end to end: BMC → PET → queue → enrichment → receivers", () =>
     expect(smtp.messages).toHaveLength(2);
     expect(pipeline.events.stats().outcomes.sent).toBe(2);
     expect(webhookBodies().every((n) => n.bmc.name === "bmc-1")).toBe(true);
+    // Both PETs (assertion, deassertion) were acknowledged after queueing, so none was resent.
+    await waitFor("the PET acknowledgements", () => fleet.counters().acksReceived === 2 || undefined, 10_000);
+    expect(fleet.counters().retransmissions).toBe(0);
   }, 30_000);
 });
 
