@@ -1,4 +1,4 @@
-import { type ByteReader, ByteWriter } from "../bytes.js";
+import { type ByteReader, ByteWriter, bit, flag } from "../bytes.js";
 import { IpmiDecodeError } from "../errors.js";
 import { decodeSelRecord, encodeSelRecord, SEL_RECORD_LENGTH, type SelRecord } from "../sel.js";
 import { defineCommand, empty, NetFn } from "./command.js";
@@ -37,7 +37,16 @@ function u16(v: number): Buffer {
   return new ByteWriter().u16le(v).flush();
 }
 
-export interface GetSelInfoResponse {
+/** The operation support byte the SEL and SDR info responses share (IPMI 2.0 §31.2, §33.9): bits 7, 3-0. */
+export interface RepositoryOperations {
+  overflow: boolean;
+  deleteSupported: boolean;
+  partialAddSupported: boolean;
+  reserveSupported: boolean;
+  getAllocationInfoSupported: boolean;
+}
+
+export interface GetSelInfoResponse extends RepositoryOperations {
   /** BCD, digits swapped: 51h = version 1.5. */
   version: number;
   entries: number;
@@ -46,11 +55,26 @@ export interface GetSelInfoResponse {
   /** Unix seconds; null when the BMC reports FFFFFFFFh (never, or lost). */
   mostRecentAddition: number | null;
   mostRecentErase: number | null;
-  overflow: boolean;
-  deleteSupported: boolean;
-  partialAddSupported: boolean;
-  reserveSupported: boolean;
-  getAllocationInfoSupported: boolean;
+}
+
+function operationsByte(o: RepositoryOperations): number {
+  return (
+    flag(o.overflow, 7) |
+    flag(o.deleteSupported, 3) |
+    flag(o.partialAddSupported, 2) |
+    flag(o.reserveSupported, 1) |
+    flag(o.getAllocationInfoSupported, 0)
+  );
+}
+
+function readOperations(b: number): RepositoryOperations {
+  return {
+    overflow: bit(b, 7),
+    deleteSupported: bit(b, 3),
+    partialAddSupported: bit(b, 2),
+    reserveSupported: bit(b, 1),
+    getAllocationInfoSupported: bit(b, 0),
+  };
 }
 
 /** Get SEL Info (IPMI 2.0 §31.2). */
@@ -68,13 +92,7 @@ export const getSelInfo = defineCommand<void, GetSelInfoResponse>({
       .u16le(res.freeBytes)
       .u32le(timestamp(res.mostRecentAddition))
       .u32le(timestamp(res.mostRecentErase))
-      .u8(
-        (res.overflow ? 0x80 : 0) |
-          (res.deleteSupported ? 0x08 : 0) |
-          (res.partialAddSupported ? 0x04 : 0) |
-          (res.reserveSupported ? 0x02 : 0) |
-          (res.getAllocationInfoSupported ? 0x01 : 0),
-      )
+      .u8(operationsByte(res))
       .flush(),
   decodeResponse: (r) => {
     const version = r.u8();
@@ -89,11 +107,7 @@ export const getSelInfo = defineCommand<void, GetSelInfoResponse>({
       freeBytes,
       mostRecentAddition,
       mostRecentErase,
-      overflow: (ops & 0x80) !== 0,
-      deleteSupported: (ops & 0x08) !== 0,
-      partialAddSupported: (ops & 0x04) !== 0,
-      reserveSupported: (ops & 0x02) !== 0,
-      getAllocationInfoSupported: (ops & 0x01) !== 0,
+      ...readOperations(ops),
     };
   },
 });
@@ -238,7 +252,7 @@ export const getSelTime = defineCommand<void, GetSelTimeResponse>({
 export type SdrUpdateSupport = "unspecified" | "nonModal" | "modal" | "modalAndNonModal";
 const UPDATE_SUPPORT: readonly SdrUpdateSupport[] = ["unspecified", "nonModal", "modal", "modalAndNonModal"];
 
-export interface GetSdrRepositoryInfoResponse {
+export interface GetSdrRepositoryInfoResponse extends RepositoryOperations {
   /** BCD, digits swapped: 51h = version 1.5 (IPMI 2.0 keeps 51h). */
   version: number;
   recordCount: number;
@@ -246,12 +260,7 @@ export interface GetSdrRepositoryInfoResponse {
   freeSpace: number;
   mostRecentAddition: number | null;
   mostRecentErase: number | null;
-  overflow: boolean;
   updateSupport: SdrUpdateSupport;
-  deleteSupported: boolean;
-  partialAddSupported: boolean;
-  reserveSupported: boolean;
-  getAllocationInfoSupported: boolean;
 }
 
 /** Get SDR Repository Info (IPMI 2.0 §33.9). */
@@ -268,14 +277,7 @@ export const getSdrRepositoryInfo = defineCommand<void, GetSdrRepositoryInfoResp
       .u16le(res.freeSpace)
       .u32le(timestamp(res.mostRecentAddition))
       .u32le(timestamp(res.mostRecentErase))
-      .u8(
-        (res.overflow ? 0x80 : 0) |
-          (UPDATE_SUPPORT.indexOf(res.updateSupport) << 5) |
-          (res.deleteSupported ? 0x08 : 0) |
-          (res.partialAddSupported ? 0x04 : 0) |
-          (res.reserveSupported ? 0x02 : 0) |
-          (res.getAllocationInfoSupported ? 0x01 : 0),
-      )
+      .u8(operationsByte(res) | (UPDATE_SUPPORT.indexOf(res.updateSupport) << 5))
       .flush(),
   decodeResponse: (r) => {
     const version = r.u8();
@@ -290,12 +292,8 @@ export const getSdrRepositoryInfo = defineCommand<void, GetSdrRepositoryInfoResp
       freeSpace,
       mostRecentAddition,
       mostRecentErase,
-      overflow: (ops & 0x80) !== 0,
+      ...readOperations(ops),
       updateSupport: UPDATE_SUPPORT[(ops >> 5) & 0x03] as SdrUpdateSupport,
-      deleteSupported: (ops & 0x08) !== 0,
-      partialAddSupported: (ops & 0x04) !== 0,
-      reserveSupported: (ops & 0x02) !== 0,
-      getAllocationInfoSupported: (ops & 0x01) !== 0,
     };
   },
 });
