@@ -7,12 +7,7 @@ import {
   type LanParameter,
 } from "../ipmi/commands/transport.js";
 import { CompletionCodeError, IpmiDecodeError } from "../ipmi/errors.js";
-import {
-  type AlertPolicyEntry,
-  type EventFilterEntry,
-  type PefParameter,
-  PefParameterSelector,
-} from "../ipmi/pef.js";
+import { type PefParameter, PefParameterSelector } from "../ipmi/pef.js";
 import type { AlertDestination, PefCapacity, PefState } from "./state.js";
 
 /** Narrows a decoded PEF parameter to the kind its selector promises. */
@@ -38,16 +33,10 @@ export async function readLanParameter(
   selector: number,
   setSelector = 0,
 ): Promise<LanParameter> {
-  const res = await execute(getLanConfigurationParameters, {
-    revisionOnly: false,
-    channel,
-    selector,
-    setSelector,
-    blockSelector: 0,
-  });
-  return decodeLanParameter(selector, res.data);
+  return decodeLanParameter(selector, await readLanData(execute, channel, selector, setSelector));
 }
 
+/** Reads the raw data of one LAN configuration parameter (IPMI 2.0 §23.2). */
 async function readLanData(execute: Execute, channel: number, selector: number, setSelector: number) {
   const res = await execute(getLanConfigurationParameters, {
     revisionOnly: false,
@@ -83,6 +72,17 @@ async function unlessRefused<T>(read: () => Promise<T>): Promise<T | undefined> 
   }
 }
 
+/** Reads table entries 1..`count`, stopping at the first one the BMC refuses. */
+async function readTable<T>(count: number, read: (n: number) => Promise<T>): Promise<T[]> {
+  const entries: T[] = [];
+  for (let n = 1; n <= count; n++) {
+    const entry = await unlessRefused(() => read(n));
+    if (entry === undefined) break;
+    entries.push(entry);
+  }
+  return entries;
+}
+
 /**
  * Reads what petgate manages of a BMC's PEF and LAN alerting configuration (IPMI 2.0 §30.4, §23.2),
  * and the table sizes it actually serves:
@@ -114,12 +114,11 @@ export async function readPefState(
         "numberOfEventFilters",
       ).count,
   );
-  const filters: EventFilterEntry[] = [];
-  for (let n = 1; n <= (filterCount ?? caps.filterTableSize); n++) {
-    const p = await unlessRefused(() => readPefParameter(execute, PefParameterSelector.EventFilter, n));
-    if (p === undefined) break;
-    filters.push(expectPef(p, "eventFilter").entry);
-  }
+  const filters = await readTable(
+    filterCount ?? caps.filterTableSize,
+    async (n) =>
+      expectPef(await readPefParameter(execute, PefParameterSelector.EventFilter, n), "eventFilter").entry,
+  );
 
   const policyCount = await unlessRefused(
     async () =>
@@ -128,12 +127,11 @@ export async function readPefState(
         "numberOfAlertPolicyEntries",
       ).count,
   );
-  const policies: AlertPolicyEntry[] = [];
-  for (let n = 1; n <= (policyCount ?? 0); n++) {
-    const p = await unlessRefused(() => readPefParameter(execute, PefParameterSelector.AlertPolicy, n));
-    if (p === undefined) break;
-    policies.push(expectPef(p, "alertPolicy").entry);
-  }
+  const policies = await readTable(
+    policyCount ?? 0,
+    async (n) =>
+      expectPef(await readPefParameter(execute, PefParameterSelector.AlertPolicy, n), "alertPolicy").entry,
+  );
 
   const community = expectLan(
     await readLanParameter(execute, channel, LAN_PARAMETER_SELECTORS.community),
