@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import dgram from "node:dgram";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
 import { petgate } from "../support/cli.js";
+import { freeUdpPort } from "../support/ports.js";
 import { SIM_PASSWORD } from "../support/sim.js";
 
 const run = promisify(execFile);
@@ -19,10 +19,7 @@ let trapPort: number;
 const env = { PETGATE_TEST_BMC_PASSWORD: SIM_PASSWORD };
 
 beforeAll(async () => {
-  const s = dgram.createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
-  trapPort = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
+  trapPort = await freeUdpPort();
   fleet = await SimulatorFleet.start(
     simConfigSchema.parse({
       listen: `${HOSTS[0]}:623`,

@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import dgram from "node:dgram";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,17 +6,10 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { petgate, petgateDaemon } from "../support/cli.js";
 import { PET_ENTERPRISE, startListener, waitFor } from "../support/listener.js";
+import { freeUdpPort } from "../support/ports.js";
 import { provisionPefWithIpmitool } from "../support/sim.js";
 
 const run = promisify(execFile);
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe("petgate sim", () => {
   it("starts from a YAML config, answers rmcpping and ipmitool, and prints its counters on SIGTERM", async () => {

@@ -6,7 +6,8 @@ import type { TrapEvent } from "../../src/pet/trap.js";
 import { decodePetVarbind, encodePetVarbind } from "../../src/pet/varbind.js";
 import { type IpmiSim, startIpmiSim } from "../support/ipmi-sim.js";
 import { type RunningListener, startListener, waitFor } from "../support/listener.js";
-import { freeLoopbackUdpPort, provisionPefWithIpmitool, startSims } from "../support/sim.js";
+import { freeUdpPort } from "../support/ports.js";
+import { provisionPefWithIpmitool, startSims } from "../support/sim.js";
 
 type PetTrap = Extract<TrapEvent, { kind: "pet" }>;
 
@@ -88,7 +89,7 @@ it("reports OpenIPMI ipmi_sim's D5 answer as rejected", async () => {
 it("gives up with no-answer after its retries when nothing answers, without throwing", async () => {
   const [pet] = receiver.events.filter((e): e is PetTrap => e.kind === "pet");
   if (pet === undefined) throw new Error("no PET received");
-  const silent = await freeLoopbackUdpPort();
+  const silent = await freeUdpPort();
   const own = new PetAcknowledger();
   try {
     expect(

@@ -28,8 +28,9 @@ import {
   sampleNotification,
   startHttpReceiver,
 } from "../support/http-receiver.js";
+import { freeTcpPort } from "../support/ports.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
-import { closedPort, parseMessage, startSmtp } from "../support/smtp.js";
+import { parseMessage, startSmtp } from "../support/smtp.js";
 
 const PREFIX = "petgate-test";
 const SECRET = "s3cret";
@@ -133,7 +134,7 @@ describe("DELIVER: retries and the dead-letter queue", () => {
     cleanup.push(() => smtp.close());
     // The sink's relay port refuses connections ("down") until the first backoff, when a forwarder to
     // the real SMTP server starts listening on it ("up").
-    const port = await closedPort();
+    const port = await freeTcpPort();
     let forwarder: Server | undefined;
     const sockets = new Set<Socket>();
     cleanup.push(async () => {

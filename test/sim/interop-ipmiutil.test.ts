@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freeLoopbackUdpPort, keyValues, SIM_PASSWORD, startSims, tableRows } from "../support/sim.js";
+import { freeUdpPort } from "../support/ports.js";
+import { keyValues, SIM_PASSWORD, startSims, tableRows } from "../support/sim.js";
 
 const run = promisify(execFile);
 
@@ -60,7 +61,7 @@ beforeAll(async () => {
     ].join("\n"),
   );
   writeFileSync(trapLog, "");
-  trapPort = await freeLoopbackUdpPort();
+  trapPort = await freeUdpPort();
   trapd = spawn(
     "snmptrapd",
     ["-f", "-n", "-C", "-c", conf, "-M", "/dev/null", "-m", "", "-Lf", trapLog, `udp:127.0.0.1:${trapPort}`],

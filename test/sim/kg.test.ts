@@ -5,7 +5,8 @@ import { IpmiClient } from "../../src/ipmi/client/client.js";
 import { getDeviceId } from "../../src/ipmi/commands/app.js";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
-import { freeLoopbackUdpPort, SIM_PASSWORD } from "../support/sim.js";
+import { freeUdpPort } from "../support/ports.js";
+import { SIM_PASSWORD } from "../support/sim.js";
 
 const run = promisify(execFile);
 const KG = "0123456789abcdef0123456789abcdef01234567";
@@ -13,7 +14,7 @@ let fleet: SimulatorFleet;
 let port: number;
 
 beforeAll(async () => {
-  port = await freeLoopbackUdpPort();
+  port = await freeUdpPort();
   fleet = await SimulatorFleet.start(
     simConfigSchema.parse({
       listen: `127.0.0.1:${port}`,

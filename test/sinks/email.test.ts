@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { EmailSink, type EmailSinkOptions } from "../../src/sinks/email.js";
 import { defaultHtml, defaultSubject, defaultText } from "../../src/sinks/templates/email.js";
 import { sampleNotification } from "../support/http-receiver.js";
+import { freeTcpPort } from "../support/ports.js";
 import {
-  closedPort,
   parseMessage,
   selfSignedCert,
   startSilentServer,
@@ -245,7 +245,7 @@ describe("EmailSink against a real SMTP server", () => {
   });
 
   it("a server that is down is retryable", async () => {
-    const result = await sink(await closedPort()).send(sampleNotification());
+    const result = await sink(await freeTcpPort()).send(sampleNotification());
     expect(result.outcome).toBe("retryable");
     expect(result.outcome === "retryable" && result.reason).toContain("ECONNREFUSED");
   });

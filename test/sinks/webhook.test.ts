@@ -13,7 +13,8 @@ import {
   sampleNotification,
   startHttpReceiver,
 } from "../support/http-receiver.js";
-import { closedPort, startSilentServer } from "../support/smtp.js";
+import { freeTcpPort } from "../support/ports.js";
+import { startSilentServer } from "../support/smtp.js";
 
 const SECRET = "hmac-key-for-tests";
 const cleanups: Array<() => Promise<void>> = [];
@@ -159,7 +160,7 @@ describe("WebhookSink against a real HTTP receiver", () => {
   });
 
   it("a receiver that is down is retryable", async () => {
-    const url = `http://127.0.0.1:${await closedPort()}/hook`;
+    const url = `http://127.0.0.1:${await freeTcpPort()}/hook`;
     expect(await sink(url).send(sampleNotification())).toEqual({
       outcome: "retryable",
       reason: "network error: ECONNREFUSED",

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freeTcpPort } from "./ports.js";
 
 /** Debian's package `prometheus-alertmanager` installs the upstream binary under this name. */
 export const ALERTMANAGER_BIN = "/usr/bin/prometheus-alertmanager";
@@ -23,18 +23,6 @@ const CONFIG = `route:
 receivers:
   - name: "null"
 `;
-
-async function freeTcpPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no TCP port");
-  return address.port;
-}
 
 export async function startAlertmanager(): Promise<Alertmanager> {
   if (!existsSync(ALERTMANAGER_BIN)) {

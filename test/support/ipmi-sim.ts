@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import dgram from "node:dgram";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+
+import { freeUdpPort } from "./ports.js";
 
 const run = promisify(execFile);
 const START = fileURLToPath(new URL("../interop/ipmi_sim/start", import.meta.url));
@@ -21,14 +22,6 @@ export interface IpmiSim {
   restart(): Promise<void>;
   /** `ipmitool -I lanplus` against it, returning standard output. */
   ipmitool(...args: string[]): Promise<string>;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export async function startIpmiSim(): Promise<IpmiSim> {

@@ -3,17 +3,10 @@ import dgram from "node:dgram";
 import { promisify } from "node:util";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
+import { freeUdpPort } from "./ports.js";
 
 const run = promisify(execFile);
 export const SIM_PASSWORD = "sim-Secret-1";
-
-async function freeUdpPort(host = "127.0.0.1"): Promise<number> {
-  const s = dgram.createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, host, r));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Starts simulated BMCs on a free loopback port (or the given address:port). */
 export async function startSims(
@@ -86,9 +79,6 @@ export async function startSims(
       ).stdout,
   };
 }
-
-/** A free UDP port on the given loopback address (bound, read, released). */
-export const freeLoopbackUdpPort = freeUdpPort;
 
 /** `a | b | c` table rows (ipmitool's and FreeIPMI's listings), cells trimmed, blank lines dropped. */
 export function tableRows(text: string): string[][] {

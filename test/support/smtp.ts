@@ -96,15 +96,6 @@ export async function startSmtp(options: TestSmtpOptions = {}): Promise<TestSmtp
   };
 }
 
-/** A loopback port with nothing listening: connect() is refused. */
-export async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
 /** Accepts TCP connections and never says a word (no SMTP greeting, no HTTP response). */
 export async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
