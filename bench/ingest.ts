@@ -9,7 +9,6 @@
 // Both receivers ask for the same socket receive buffer (default 64 MiB, petgate's default); as root
 // the bench raises net.core.rmem_max to it for the run and puts the old value back afterwards.
 import { spawn } from "node:child_process";
-import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { BlastResult } from "./blaster.js";
+import { freeUdpPort } from "./ipmi-sims.js";
 import { machineInfo, raiseRmemMax, type UdpCounters, udpCounters, udpDelta } from "./kernel.js";
 import {
   killAll,
@@ -101,15 +101,6 @@ function readDatagram(): string {
   return hex;
 }
 
-async function freePort(): Promise<number> {
-  const s = createSocket("udp4");
-  s.bind(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address();
-  s.close();
-  return port;
-}
-
 async function runBlaster(port: number, hex: string, step: Step): Promise<BlastResult> {
   const args = ["--port", String(port), "--hex", hex, "--rate", String(step.rate)];
   args.push("--duration", String(step.durationMs), "--count", String(step.count));
@@ -133,7 +124,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** Sends the step's datagrams to a fresh receiver, waits until it has drained, stops it. */
 async function runStep(receiver: Receiver, step: Step, hex: string, dir: string): Promise<StepResult> {
-  const port = await freePort();
+  const port = await freeUdpPort();
   const running: Running = await receiver.start(port, dir);
   let stopped: Stopped | undefined;
   try {
