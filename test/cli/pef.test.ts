@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
 import { petgate } from "../support/cli.js";
+import { lanplus } from "../support/ipmitool.js";
 import { freeUdpPort } from "../support/ports.js";
 import { SIM_PASSWORD } from "../support/sim.js";
 
@@ -50,9 +51,7 @@ afterAll(() => fleet.stop());
 
 const pef = (...args: string[]) => petgate(["pef", ...args, "--config", config], "", env);
 const ipmitool = (host: string, ...args: string[]) =>
-  run("ipmitool", ["-I", "lanplus", "-H", host, "-U", "admin", "-P", SIM_PASSWORD, "-C", "17", ...args]).then(
-    (r) => r.stdout,
-  );
+  run("ipmitool", [...lanplus({ host, password: SIM_PASSWORD, suite: "17" }), ...args]).then((r) => r.stdout);
 
 describe("petgate pef and event test, on a fleet of simulated BMCs", () => {
   it("plans the full change set on factory BMCs (exit 2), applies it, then plans nothing (exit 0)", async () => {

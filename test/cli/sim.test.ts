@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { petgate, petgateDaemon } from "../support/cli.js";
+import { lanplus } from "../support/ipmitool.js";
 import { PET_ENTERPRISE, startListener, waitFor } from "../support/listener.js";
 import { freeUdpPort } from "../support/ports.js";
 import { provisionPefWithIpmitool } from "../support/sim.js";
@@ -38,47 +39,20 @@ describe("petgate sim", () => {
         (e: { stdout: string }) => e,
       );
       expect(ping.stdout).toMatch(/pong received from 127\.21\.0\.1: message_tag=\d+/);
-      const { stdout } = await run("ipmitool", [
-        "-I",
-        "lanplus",
-        "-H",
+      const operator = lanplus({
         host,
-        "-p",
-        String(port),
-        "-U",
-        "ops",
-        "-P",
-        "ops-Pw-1",
-        "-L",
-        "OPERATOR",
-        "-C",
-        "17",
-        "chassis",
-        "status",
-      ]);
+        port,
+        user: "ops",
+        password: "ops-Pw-1",
+        suite: "17",
+        privilege: "OPERATOR",
+      });
+      const { stdout } = await run("ipmitool", [...operator, "chassis", "status"]);
       expect(stdout).toMatch(/System Power\s+: on/);
       // Operator may not change PEF (administrator only, IPMI 2.0 Appendix G).
-      const denied = await run("ipmitool", [
-        "-I",
-        "lanplus",
-        "-H",
-        host,
-        "-p",
-        String(port),
-        "-U",
-        "ops",
-        "-P",
-        "ops-Pw-1",
-        "-L",
-        "OPERATOR",
-        "-C",
-        "17",
-        "raw",
-        "0x04",
-        "0x12",
-        "0x01",
-        "0x01",
-      ]).catch((e: { stderr: string }) => e);
+      const denied = await run("ipmitool", [...operator, "raw", "0x04", "0x12", "0x01", "0x01"]).catch(
+        (e: { stderr: string }) => e,
+      );
       expect(denied.stderr).toMatch(/Insufficient privilege level/);
     } finally {
       d.child.kill("SIGTERM");
@@ -107,21 +81,7 @@ describe("petgate sim", () => {
       { PW: "adm-Pw-1" },
     );
     const ipmitool = (...args: string[]) =>
-      run("ipmitool", [
-        "-I",
-        "lanplus",
-        "-H",
-        "127.0.0.1",
-        "-p",
-        String(port),
-        "-U",
-        "admin",
-        "-P",
-        "adm-Pw-1",
-        "-C",
-        "17",
-        ...args,
-      ]);
+      run("ipmitool", [...lanplus({ port, password: "adm-Pw-1", suite: "17" }), ...args]);
     try {
       await provisionPefWithIpmitool(ipmitool, { sensorType: 0x01 });
       await ipmitool("event", "1");

@@ -11,6 +11,7 @@ import { commandKey } from "../../src/sim/handler.js";
 import { channelHandlers, defaultChannelAccess } from "../../src/sim/handlers/channel.js";
 import { bmcHandlers } from "../../src/sim/handlers.js";
 import { BmcState } from "../../src/sim/state.js";
+import { lanplus } from "../support/ipmitool.js";
 import { keyValues, SIM_PASSWORD, startSims } from "../support/sim.js";
 
 const run = promisify(execFile);
@@ -47,8 +48,8 @@ async function capture(suite: string, ...command: string[]): Promise<Buffer[]> {
   await new Promise<void>((r) => front.bind(0, "127.0.0.1", r));
   await new Promise<void>((r) => back.bind(0, "127.0.0.1", r));
   try {
-    const args = ["-I", "lanplus", "-H", "127.0.0.1", "-p", String(front.address().port)];
-    await run("ipmitool", [...args, "-U", "admin", "-P", SIM_PASSWORD, "-C", suite, ...command], {
+    const login = lanplus({ port: front.address().port, password: SIM_PASSWORD, suite });
+    await run("ipmitool", [...login, ...command], {
       timeout: 30_000,
     });
     return sent;

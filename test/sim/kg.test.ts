@@ -5,6 +5,7 @@ import { IpmiClient } from "../../src/ipmi/client/client.js";
 import { getDeviceId } from "../../src/ipmi/commands/app.js";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
+import { lanplus } from "../support/ipmitool.js";
 import { freeUdpPort } from "../support/ports.js";
 import { SIM_PASSWORD } from "../support/sim.js";
 
@@ -40,20 +41,7 @@ it("two-key login: the BMC key K_g keys the SIK for petgate and for ipmitool -y 
   await using right = client(Buffer.from(KG, "hex"));
   expect((await right.execute(getDeviceId, undefined)).deviceId).toBe(32);
   const { stdout } = await run("ipmitool", [
-    "-I",
-    "lanplus",
-    "-H",
-    "127.0.0.1",
-    "-p",
-    String(port),
-    "-U",
-    "admin",
-    "-P",
-    SIM_PASSWORD,
-    "-C",
-    "17",
-    "-y",
-    KG,
+    ...lanplus({ port, password: SIM_PASSWORD, suite: "17", kg: KG }),
     "mc",
     "info",
   ]);

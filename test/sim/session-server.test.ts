@@ -8,6 +8,7 @@ import { IpmiAuthError } from "../../src/ipmi/client/errors.js";
 import { type DeviceId, getDeviceId } from "../../src/ipmi/commands/app.js";
 import { commandKey, serve } from "../../src/sim/handler.js";
 import { SessionServer } from "../../src/sim/session-server.js";
+import { lanplus } from "../support/ipmitool.js";
 
 const run = promisify(execFile);
 
@@ -78,22 +79,7 @@ describe("the simulator's RMCP+ server side", () => {
   it.each(["3", "17"])("serves ipmitool -I lanplus -C %s mc info", async (suite) => {
     const { stdout } = await run(
       "ipmitool",
-      [
-        "-I",
-        "lanplus",
-        "-H",
-        "127.0.0.1",
-        "-p",
-        String(port),
-        "-U",
-        "admin",
-        "-P",
-        "s3cret-Pass",
-        "-C",
-        suite,
-        "mc",
-        "info",
-      ],
+      [...lanplus({ port, password: "s3cret-Pass", suite }), "mc", "info"],
       {
         timeout: 20_000,
       },

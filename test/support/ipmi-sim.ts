@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
+import { lanplus } from "./ipmitool.js";
 import { freeUdpPort } from "./ports.js";
 
 const run = promisify(execFile);
@@ -55,25 +56,9 @@ export async function startIpmiSim(): Promise<IpmiSim> {
         },
         ipmitool: async (...args: string[]) =>
           (
-            await run(
-              "ipmitool",
-              [
-                "-I",
-                "lanplus",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                String(port),
-                "-U",
-                "admin",
-                "-P",
-                "secret",
-                "-C",
-                "3",
-                ...args,
-              ],
-              { timeout: 20_000 },
-            )
+            await run("ipmitool", [...lanplus({ port, password: "secret", suite: "3" }), ...args], {
+              timeout: 20_000,
+            })
           ).stdout,
       };
     } catch (err) {

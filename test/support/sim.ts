@@ -3,6 +3,7 @@ import dgram from "node:dgram";
 import { promisify } from "node:util";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
+import { lanplus } from "./ipmitool.js";
 import { freeUdpPort } from "./ports.js";
 
 const run = promisify(execFile);
@@ -36,21 +37,7 @@ export async function startSims(
       (
         await run(
           "ipmitool",
-          [
-            "-I",
-            "lanplus",
-            "-H",
-            first.host,
-            "-p",
-            String(first.port),
-            "-U",
-            "admin",
-            "-P",
-            SIM_PASSWORD,
-            "-C",
-            suite,
-            ...args,
-          ],
+          [...lanplus({ host: first.host, port: first.port, password: SIM_PASSWORD, suite }), ...args],
           { timeout: 30_000 },
         )
       ).stdout,

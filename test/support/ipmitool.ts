@@ -1,0 +1,25 @@
+/** Who and how `ipmitool -I lanplus` logs in to a BMC. */
+export interface LanplusLogin {
+  host?: string;
+  /** Omitted: ipmitool's default, 623. */
+  port?: number;
+  user?: string;
+  password: string;
+  /** Cipher suite ID (-C). */
+  suite: string;
+  /** Requested maximum privilege (-L), e.g. OPERATOR. */
+  privilege?: string;
+  /** BMC key K_g in hex (-y), for two-key login. */
+  kg?: string;
+}
+
+/** The `ipmitool -I lanplus` session options for a login; the command follows them. */
+export function lanplus(login: LanplusLogin): string[] {
+  return [
+    ...["-I", "lanplus", "-H", login.host ?? "127.0.0.1"],
+    ...(login.port === undefined ? [] : ["-p", String(login.port)]),
+    ...["-U", login.user ?? "admin", "-P", login.password, "-C", login.suite],
+    ...(login.privilege ? ["-L", login.privilege] : []),
+    ...(login.kg ? ["-y", login.kg] : []),
+  ];
+}
