@@ -101,16 +101,38 @@ interface ThresholdSensorSpec {
   hysteresis: number;
 }
 
-/** A full threshold sensor record (IPMI 2.0 §43.1) with values given in engineering units. */
-function thresholdSensor(recordId: number, s: ThresholdSensorSpec): FullSensorRecord {
-  const units: SensorUnits = {
-    analogDataFormat: s.format,
+/** The fields every sensor record here shares: its key, owner (the BMC, LUN 0) and ASCII ID string. */
+function sensorHeader(recordId: number, s: Omit<DiscreteSensorSpec, "offsets">) {
+  return {
+    recordId,
+    sdrVersion: SDR_VERSION,
+    owner: { ...BMC_OWNER },
+    sensorNumber: s.sensorNumber,
+    entityId: s.entityId,
+    entityInstance: s.entityInstance,
+    logicalEntity: false,
+    sensorType: s.sensorType,
+    oem: 0,
+    idStringType: "ascii8" as const,
+    idString: s.name,
+  };
+}
+
+/** Sensor units (IPMI 2.0 §43.1 byte 21) with a base unit only. */
+function plainUnits(analogDataFormat: SensorUnits["analogDataFormat"], baseUnit: number): SensorUnits {
+  return {
+    analogDataFormat,
     rateUnit: "none",
     modifierUnit: "none",
     percentage: false,
-    baseUnit: s.baseUnit,
+    baseUnit,
     modifierUnitCode: 0,
   };
+}
+
+/** A full threshold sensor record (IPMI 2.0 §43.1) with values given in engineering units. */
+function thresholdSensor(recordId: number, s: ThresholdSensorSpec): FullSensorRecord {
+  const units = plainUnits(s.format, s.baseUnit);
   const factors: ConversionFactors = { m: s.m, b: 0, bExp: 0, rExp: s.rExp, linearization: 0, units };
   const raw = (value: number): number => {
     const r = valueToRaw(factors, value);
@@ -126,16 +148,9 @@ function thresholdSensor(recordId: number, s: ThresholdSensorSpec): FullSensorRe
   const signed = s.format === "twosComplement";
   return {
     kind: "full",
-    recordId,
-    sdrVersion: SDR_VERSION,
-    owner: { ...BMC_OWNER },
-    sensorNumber: s.sensorNumber,
-    entityId: s.entityId,
-    entityInstance: s.entityInstance,
-    logicalEntity: false,
+    ...sensorHeader(recordId, s),
     initialization: { ...INITIALIZATION },
     capabilities: { ...THRESHOLD_CAPABILITIES },
-    sensorType: s.sensorType,
     eventReadingType: 0x01,
     ...thresholdMasksToRaw({
       assertionEvents: events,
@@ -165,9 +180,6 @@ function thresholdSensor(recordId: number, s: ThresholdSensorSpec): FullSensorRe
     thresholds,
     positiveHysteresis: s.hysteresis,
     negativeHysteresis: s.hysteresis,
-    oem: 0,
-    idStringType: "ascii8",
-    idString: s.name,
   };
 }
 
@@ -186,34 +198,17 @@ function discreteSensor(recordId: number, s: DiscreteSensorSpec): CompactSensorR
   const mask = s.offsets.reduce((m, o) => m | (1 << o), 0);
   return {
     kind: "compact",
-    recordId,
-    sdrVersion: SDR_VERSION,
-    owner: { ...BMC_OWNER },
-    sensorNumber: s.sensorNumber,
-    entityId: s.entityId,
-    entityInstance: s.entityInstance,
-    logicalEntity: false,
+    ...sensorHeader(recordId, s),
     initialization: { ...INITIALIZATION },
     capabilities: { ...DISCRETE_CAPABILITIES },
-    sensorType: s.sensorType,
     eventReadingType: SENSOR_SPECIFIC,
     assertionMask: mask,
     deassertionMask: mask,
     readingMask: mask,
-    units: {
-      analogDataFormat: "none",
-      rateUnit: "none",
-      modifierUnit: "none",
-      percentage: false,
-      baseUnit: 0,
-      modifierUnitCode: 0,
-    },
+    units: plainUnits("none", 0),
     recordSharing: { ...SINGLE },
     positiveHysteresis: 0,
     negativeHysteresis: 0,
-    oem: 0,
-    idStringType: "ascii8",
-    idString: s.name,
   };
 }
 
@@ -221,20 +216,10 @@ function discreteSensor(recordId: number, s: DiscreteSensorSpec): CompactSensorR
 function eventOnlySensor(recordId: number, s: Omit<DiscreteSensorSpec, "offsets">): EventOnlySensorRecord {
   return {
     kind: "eventOnly",
-    recordId,
-    sdrVersion: SDR_VERSION,
-    owner: { ...BMC_OWNER },
-    sensorNumber: s.sensorNumber,
-    entityId: s.entityId,
-    entityInstance: s.entityInstance,
-    logicalEntity: false,
+    ...sensorHeader(recordId, s),
     fruOwnerLun: 0,
-    sensorType: s.sensorType,
     eventReadingType: SENSOR_SPECIFIC,
     recordSharing: { ...SINGLE },
-    oem: 0,
-    idStringType: "ascii8",
-    idString: s.name,
   };
 }
 
