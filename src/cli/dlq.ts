@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { deliverQueue } from "../pipeline/deliver.js";
 import { type DeadLetter, DeadLetterQueue } from "../pipeline/dlq.js";
-import { createRedis, DEFAULT_PREFIX } from "../pipeline/queues.js";
+import { createRedis, DEFAULT_PREFIX, redisFromEnv } from "../pipeline/queues.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate dlq list   [--json] [--limit N]       [--redis URL|SOCKET] [--prefix P]
@@ -53,7 +53,7 @@ export async function dlqCommand(argv: string[]): Promise<number> {
     const all = values.all === true;
     if (all === ids.length > 0) throw new UsageError(`${action} takes either IDs or --all\n${HELP}`);
   }
-  const target = values.redis ?? process.env.PETGATE_REDIS ?? "redis://127.0.0.1:6379";
+  const target = values.redis ?? redisFromEnv();
   const prefix = values.prefix ?? DEFAULT_PREFIX;
 
   const redis = createRedis(target, "producer");

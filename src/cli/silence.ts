@@ -1,5 +1,6 @@
 import { userInfo } from "node:os";
 import { Redis } from "ioredis";
+import { redisFromEnv } from "../pipeline/queues.js";
 import { formatDuration, parseDuration } from "../pipeline/route.js";
 import {
   type Silence,
@@ -45,7 +46,7 @@ export async function silenceCommand(argv: string[]): Promise<number> {
   );
   const [action, ...ids] = positionals;
   const run = planAction(action, ids, values);
-  const target = values.redis ?? process.env.PETGATE_REDIS ?? "redis://127.0.0.1:6379";
+  const target = values.redis ?? redisFromEnv();
   const redis = new Redis(target, {
     lazyConnect: true,
     enableOfflineQueue: false,

@@ -38,6 +38,11 @@ export const EVENT_DEDUP_WINDOW = { age: 24 * 3600, count: 1_000_000 } as const;
 /** Redis to connect to: ioredis options, a redis:// or rediss:// URL, or a unix socket path. */
 export type RedisTarget = string | RedisOptions;
 
+/** The Redis the command-line tools and workers use unless told: $PETGATE_REDIS, else the local default. */
+export function redisFromEnv(): string {
+  return process.env.PETGATE_REDIS ?? "redis://127.0.0.1:6379";
+}
+
 export type IngestQueue = Queue<IngestJobData, unknown, typeof INGEST_JOB>;
 export type EventsQueue = Queue<EventJobData, unknown, typeof EVENT_JOB>;
 
