@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IpmiClient } from "../../src/ipmi/client/client.js";
+import type { IpmiClient } from "../../src/ipmi/client/client.js";
 import type { Execute } from "../../src/ipmi/commands/command.js";
 import { readPefParameter, setPefConfigurationParameters } from "../../src/ipmi/commands/sensor-event.js";
 import { addSelEntry } from "../../src/ipmi/commands/storage.js";
@@ -16,14 +16,7 @@ let execute: Execute;
 
 beforeAll(async () => {
   sim = await startIpmiSim();
-  client = new IpmiClient({
-    host: "127.0.0.1",
-    port: sim.port,
-    username: "admin",
-    password: "secret",
-    cipherSuite: 3,
-    keepAliveMs: 0,
-  });
+  client = sim.client();
   execute = (command, request) => client.execute(command, request);
 });
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IpmiClient, type IpmiClientOptions } from "../../src/ipmi/client/client.js";
+import type { IpmiClient, IpmiClientOptions } from "../../src/ipmi/client/client.js";
 import { IpmiAuthError, IpmiRefusedError, IpmiTimeoutError } from "../../src/ipmi/client/errors.js";
 import { getDeviceId, getSystemGuid } from "../../src/ipmi/commands/app.js";
 import { type IpmiSim, startIpmiSim } from "../support/ipmi-sim.js";
@@ -10,15 +10,7 @@ let sim: IpmiSim;
 const clients: IpmiClient[] = [];
 
 function client(options: Partial<IpmiClientOptions> = {}): IpmiClient {
-  const c = new IpmiClient({
-    host: "127.0.0.1",
-    port: sim.port,
-    username: "admin",
-    password: "secret",
-    cipherSuite: 3,
-    keepAliveMs: 0,
-    ...options,
-  });
+  const c = sim.client(options);
   clients.push(c);
   return c;
 }

@@ -262,14 +262,7 @@ describe("provisioning OpenIPMI ipmi_sim (PEF only)", () => {
   let execute: Execute;
   beforeAll(async () => {
     sim = await startIpmiSim();
-    client = new IpmiClient({
-      host: "127.0.0.1",
-      port: sim.port,
-      username: "admin",
-      password: "secret",
-      cipherSuite: 3,
-      keepAliveMs: 0,
-    });
+    client = sim.client();
     execute = (c, r) => client.execute(c, r);
   });
   afterAll(async () => {

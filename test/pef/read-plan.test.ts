@@ -246,14 +246,7 @@ describe("readPefState against OpenIPMI ipmi_sim", () => {
   let client: IpmiClient;
   beforeAll(async () => {
     sim = await startIpmiSim();
-    client = new IpmiClient({
-      host: "127.0.0.1",
-      port: sim.port,
-      username: "admin",
-      password: "secret",
-      cipherSuite: 3,
-      keepAliveMs: 0,
-    });
+    client = sim.client();
   });
   afterAll(async () => {
     await client.close();

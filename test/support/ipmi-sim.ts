@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
+import { IpmiClient, type IpmiClientOptions } from "../../src/ipmi/client/client.js";
 import { lanplus } from "./ipmitool.js";
 import { freeUdpPort } from "./ports.js";
 
@@ -23,6 +24,8 @@ export interface IpmiSim {
   restart(): Promise<void>;
   /** `ipmitool -I lanplus` against it, returning standard output. */
   ipmitool(...args: string[]): Promise<string>;
+  /** A petgate RMCP+ client logging in as admin with cipher suite 3, no keep-alive; the caller closes it. */
+  client(options?: Partial<IpmiClientOptions>): IpmiClient;
 }
 
 export async function startIpmiSim(): Promise<IpmiSim> {
@@ -54,6 +57,16 @@ export async function startIpmiSim(): Promise<IpmiSim> {
           kill();
           pid = await launch(port, state);
         },
+        client: (options = {}) =>
+          new IpmiClient({
+            host: "127.0.0.1",
+            port,
+            username: "admin",
+            password: "secret",
+            cipherSuite: 3,
+            keepAliveMs: 0,
+            ...options,
+          }),
         ipmitool: async (...args: string[]) =>
           (
             await run("ipmitool", [...lanplus({ port, password: "secret", suite: "3" }), ...args], {
