@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
 import { petgate } from "../support/cli.js";
-import { lanplus } from "../support/ipmitool.js";
+import { freeipmiLan20, lanplus } from "../support/login.js";
 import { freeUdpPort } from "../support/ports.js";
 import { SIM_PASSWORD } from "../support/sim.js";
 
@@ -97,18 +97,7 @@ describe("petgate pef and event test, on a fleet of simulated BMCs", () => {
       /Alert IP Address\s+: 127\.0\.0\.1/,
     );
     const { stdout } = await run("ipmi-pef-config", [
-      "-h",
-      HOSTS[1] as string,
-      "-u",
-      "admin",
-      "-p",
-      SIM_PASSWORD,
-      "-D",
-      "LAN_2_0",
-      "-I",
-      "17",
-      "-l",
-      "ADMIN",
+      ...freeipmiLan20({ host: HOSTS[1], password: SIM_PASSWORD }),
       "--checkout",
       "--section",
       "Event_Filter_1",

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { petgate, petgateDaemon } from "../support/cli.js";
-import { lanplus } from "../support/ipmitool.js";
 import { PET_ENTERPRISE, startListener, waitFor } from "../support/listener.js";
+import { lanplus } from "../support/login.js";
 import { freeUdpPort } from "../support/ports.js";
 import { provisionPefWithIpmitool } from "../support/sim.js";
 

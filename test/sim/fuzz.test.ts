@@ -11,7 +11,7 @@ import { commandKey } from "../../src/sim/handler.js";
 import { channelHandlers, defaultChannelAccess } from "../../src/sim/handlers/channel.js";
 import { bmcHandlers } from "../../src/sim/handlers.js";
 import { BmcState } from "../../src/sim/state.js";
-import { lanplus } from "../support/ipmitool.js";
+import { lanplus } from "../support/login.js";
 import { keyValues, SIM_PASSWORD, startSims } from "../support/sim.js";
 
 const run = promisify(execFile);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freeipmiLan20 } from "../support/login.js";
 import { freeUdpPort } from "../support/ports.js";
 import { keyValues, SIM_PASSWORD, startSims, tableRows } from "../support/sim.js";
 
@@ -144,7 +145,7 @@ describe("ipmiutil lan -e, ipmitool event, snmptrapd, ipmi-pet", () => {
     const { stdout } = await run(
       "ipmi-pet",
       [
-        ...["-h", host, "-u", "admin", "-p", SIM_PASSWORD, "-D", "LAN_2_0", "-I", "17", "-l", "ADMIN"],
+        ...freeipmiLan20({ host, password: SIM_PASSWORD }),
         `--sdr-cache-directory=${dir}`,
         "--quiet-cache",
         "-v",

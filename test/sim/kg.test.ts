@@ -5,7 +5,7 @@ import { IpmiClient } from "../../src/ipmi/client/client.js";
 import { getDeviceId } from "../../src/ipmi/commands/app.js";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
-import { lanplus } from "../support/ipmitool.js";
+import { lanplus } from "../support/login.js";
 import { freeUdpPort } from "../support/ports.js";
 import { SIM_PASSWORD } from "../support/sim.js";
 

@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import { type RunningListener, startListener, waitFor } from "../support/listener.js";
+import { freeipmiLan20 } from "../support/login.js";
 import { provisionPefWithIpmitool, SIM_PASSWORD, startSims } from "../support/sim.js";
 
 const run = promisify(execFile);
@@ -35,18 +36,7 @@ it("stops resending a PET once FreeIPMI ipmi-pet --pet-acknowledge acknowledges 
   const hex = first.varbind.match(/../g)?.map((b) => `0x${b}`) ?? [];
   const { specificTrap, sequence } = first.pet;
   await run("ipmi-pet", [
-    "-h",
-    sims.host,
-    "-u",
-    "admin",
-    "-p",
-    SIM_PASSWORD,
-    "-D",
-    "LAN_2_0",
-    "-I",
-    "17",
-    "-l",
-    "ADMIN",
+    ...freeipmiLan20({ host: sims.host, password: SIM_PASSWORD }),
     "--pet-acknowledge",
     String(specificTrap),
     ...hex,

@@ -8,7 +8,7 @@ import { IpmiAuthError } from "../../src/ipmi/client/errors.js";
 import { type DeviceId, getDeviceId } from "../../src/ipmi/commands/app.js";
 import { commandKey, serve } from "../../src/sim/handler.js";
 import { SessionServer } from "../../src/sim/session-server.js";
-import { lanplus } from "../support/ipmitool.js";
+import { freeipmiLan20, lanplus } from "../support/login.js";
 
 const run = promisify(execFile);
 
@@ -92,21 +92,7 @@ describe("the simulator's RMCP+ server side", () => {
   it("serves FreeIPMI bmc-info with suite 17 and no workaround flags", async () => {
     const { stdout } = await run(
       "bmc-info",
-      [
-        "-h",
-        `127.0.0.1:${port}`,
-        "-u",
-        "admin",
-        "-p",
-        "s3cret-Pass",
-        "-D",
-        "LAN_2_0",
-        "-I",
-        "17",
-        "-l",
-        "ADMIN",
-        "--get-device-id",
-      ],
+      [...freeipmiLan20({ port, password: "s3cret-Pass" }), "--get-device-id"],
       { timeout: 20_000 },
     );
     expect(stdout).toMatch(/Manufacturer ID\s+: Intel Corporation \(343\)/);

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 import { IpmiClient, type IpmiClientOptions } from "../../src/ipmi/client/client.js";
-import { lanplus } from "./ipmitool.js";
+import { lanplus } from "./login.js";
 import { freeUdpPort } from "./ports.js";
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@ import dgram from "node:dgram";
 import { promisify } from "node:util";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
-import { lanplus } from "./ipmitool.js";
+import { freeipmiLan20, lanplus } from "./login.js";
 import { freeUdpPort } from "./ports.js";
 
 const run = promisify(execFile);
@@ -46,21 +46,7 @@ export async function startSims(
       (
         await run(
           tool,
-          [
-            "-h",
-            `${first.host}:${first.port}`,
-            "-u",
-            "admin",
-            "-p",
-            SIM_PASSWORD,
-            "-D",
-            "LAN_2_0",
-            "-I",
-            "17",
-            "-l",
-            "ADMIN",
-            ...args,
-          ],
+          [...freeipmiLan20({ host: first.host, port: first.port, password: SIM_PASSWORD }), ...args],
           { timeout: 30_000 },
         )
       ).stdout,

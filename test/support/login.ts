@@ -1,4 +1,4 @@
-/** Who and how `ipmitool -I lanplus` logs in to a BMC. */
+/** Who and how `ipmitool -I lanplus` logs in to a BMC (command-line options of the third-party peers). */
 export interface LanplusLogin {
   host?: string;
   /** Omitted: ipmitool's default, 623. */
@@ -21,5 +21,17 @@ export function lanplus(login: LanplusLogin): string[] {
     ...["-U", login.user ?? "admin", "-P", login.password, "-C", login.suite],
     ...(login.privilege ? ["-L", login.privilege] : []),
     ...(login.kg ? ["-y", login.kg] : []),
+  ];
+}
+
+/**
+ * FreeIPMI's out-of-band options for the same kind of login, always admin at ADMIN privilege over
+ * IPMI 2.0 with cipher suite 17; the port, when given, goes in the host as FreeIPMI takes it.
+ */
+export function freeipmiLan20(login: { host?: string; port?: number; password: string }): string[] {
+  const host = login.host ?? "127.0.0.1";
+  return [
+    ...["-h", login.port === undefined ? host : `${host}:${login.port}`, "-u", "admin", "-p", login.password],
+    ...["-D", "LAN_2_0", "-I", "17", "-l", "ADMIN"],
   ];
 }
