@@ -3,11 +3,11 @@ import type { IpmiClient } from "../../src/ipmi/client/client.js";
 import type { Execute } from "../../src/ipmi/commands/command.js";
 import { readPefParameter, setPefConfigurationParameters } from "../../src/ipmi/commands/sensor-event.js";
 import { addSelEntry } from "../../src/ipmi/commands/storage.js";
-import type { AlertPolicyEntry, EventFilterEntry } from "../../src/ipmi/pef.js";
+import type { EventFilterEntry } from "../../src/ipmi/pef.js";
 import { readSdrRepository, readSelEntries } from "../../src/ipmi/sdr/read.js";
 import { readSensors } from "../../src/ipmi/sensors.js";
 import { type IpmiSim, startIpmiSim } from "../support/ipmi-sim.js";
-import { TEMPERATURE_FILTER } from "../support/pef-fixtures.js";
+import { ALERT_POLICY_1, TEMPERATURE_FILTER } from "../support/pef-fixtures.js";
 
 /** SDR, sensors, SEL and PEF read and written by petgate, checked against what ipmitool sees on ipmi_sim. */
 let sim: IpmiSim;
@@ -110,15 +110,7 @@ describe("PEF: filters and policy written by petgate, read by ipmitool pef", () 
     eventTrigger: 0x6f,
     eventData1OffsetMask: 0x0001,
   };
-  const policy: AlertPolicyEntry = {
-    policyNumber: 1,
-    enabled: true,
-    policyType: 0,
-    channel: 1,
-    destinationSelector: 1,
-    eventSpecificAlertString: false,
-    alertStringSet: 0,
-  };
+  const policy = ALERT_POLICY_1;
 
   it("writes two filters and policy 1, reads them back equal, and ipmitool lists the same", async () => {
     await client.execute(setPefConfigurationParameters, {

@@ -2,7 +2,7 @@ import type { Execute } from "../../src/ipmi/commands/command.js";
 import { CompletionCodeError } from "../../src/ipmi/errors.js";
 import type { EventFilterEntry } from "../../src/ipmi/pef.js";
 import type { PefState } from "../../src/pef/state.js";
-import { TEMPERATURE_FILTER } from "../support/pef-fixtures.js";
+import { ALERT_POLICY_1, TEMPERATURE_FILTER } from "../support/pef-fixtures.js";
 
 /** The ipmiutil-style threshold filter for another sensor type (PROTOCOL.md §6 filters 1-3). */
 export const thresholdFilter = (sensorType: number): EventFilterEntry => ({
@@ -27,17 +27,7 @@ export function desiredState(options: { destinations?: boolean } = {}): PefState
       diagnosticInterrupt: false,
     },
     filters: [thresholdFilter(0x01), thresholdFilter(0x02), thresholdFilter(0x04)],
-    policies: [
-      {
-        policyNumber: 1,
-        enabled: true,
-        policyType: 0,
-        channel: 1,
-        destinationSelector: 1,
-        eventSpecificAlertString: false,
-        alertStringSet: 0,
-      },
-    ],
+    policies: [ALERT_POLICY_1],
     lan: {
       channel: 1,
       community: "public",

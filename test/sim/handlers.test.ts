@@ -48,7 +48,7 @@ import { commandKey, type HandlerResult } from "../../src/sim/handler.js";
 import { bmcHandlers } from "../../src/sim/handlers.js";
 import { setSensorState, setSensorValue } from "../../src/sim/sensors.js";
 import { BmcState, DEFAULT_MANUFACTURER_ID } from "../../src/sim/state.js";
-import { TEMPERATURE_FILTER } from "../support/pef-fixtures.js";
+import { ALERT_POLICY_1, TEMPERATURE_FILTER } from "../support/pef-fixtures.js";
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const GUID = hex("00112233445566778899aabbccddeeff");
@@ -540,15 +540,7 @@ describe("PEF", () => {
 
   it("stores policies and alert strings", async () => {
     const { execute } = simulator();
-    const entry = {
-      policyNumber: 1,
-      enabled: true,
-      policyType: 0,
-      channel: 1,
-      destinationSelector: 1,
-      eventSpecificAlertString: false,
-      alertStringSet: 0,
-    };
+    const entry = ALERT_POLICY_1;
     await execute(setPefConfigurationParameters, { parameter: "alertPolicy", entryNumber: 1, entry });
     expect(await readPefParameter(execute, 9, 1)).toEqual({
       parameter: "alertPolicy",

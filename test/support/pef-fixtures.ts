@@ -1,4 +1,4 @@
-import type { EventFilterEntry } from "../../src/ipmi/pef.js";
+import type { AlertPolicyEntry, EventFilterEntry } from "../../src/ipmi/pef.js";
 
 /**
  * The temperature filter `ipmiutil lan -e` writes first (PROTOCOL.md §6, filter 1): enabled, alert via
@@ -28,4 +28,15 @@ export const TEMPERATURE_FILTER: EventFilterEntry = {
   eventData1: { andMask: 0, compare1: 0, compare2: 0 },
   eventData2: { andMask: 0, compare1: 0, compare2: 0 },
   eventData3: { andMask: 0, compare1: 0, compare2: 0 },
+};
+
+/** Alert policy 1 as `ipmiutil lan -e` sets it: enabled, "always send", LAN channel 1, destination 1. */
+export const ALERT_POLICY_1: AlertPolicyEntry = {
+  policyNumber: 1,
+  enabled: true,
+  policyType: 0,
+  channel: 1,
+  destinationSelector: 1,
+  eventSpecificAlertString: false,
+  alertStringSet: 0,
 };
