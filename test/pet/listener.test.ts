@@ -9,6 +9,7 @@ import {
   type RunningListener,
   securityArgs,
   startListener,
+  testListenerOptions,
   type V3Sender,
   waitFor,
 } from "../support/listener.js";
@@ -175,19 +176,10 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
 
   it("counts and survives a handler that throws, and handles the next datagram", async () => {
     const seen: string[] = [];
-    const listener = await TrapListener.start(
-      {
-        bind: { host: "127.0.0.1", port: 0 },
-        communities: ["public"],
-        allowSources: [],
-        users: [],
-        receiveBufferBytes: 1 << 20,
-      },
-      (e) => {
-        seen.push(e.kind);
-        if (seen.length === 1) throw new Error("sink failed");
-      },
-    );
+    const listener = await TrapListener.start(testListenerOptions(), (e) => {
+      seen.push(e.kind);
+      if (seen.length === 1) throw new Error("sink failed");
+    });
     const target = `udp:127.0.0.1:${listener.address().port}`;
     const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     try {

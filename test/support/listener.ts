@@ -12,19 +12,21 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
+/** A listener on a free loopback port taking v1/v2c community "public" from anyone, 1 MiB buffer. */
+export function testListenerOptions(overrides: Partial<ListenerOptions> = {}): ListenerOptions {
+  return {
+    bind: { host: "127.0.0.1", port: 0 },
+    communities: ["public"],
+    allowSources: [],
+    users: [],
+    receiveBufferBytes: 1 << 20,
+    ...overrides,
+  };
+}
+
 export async function startListener(overrides: Partial<ListenerOptions> = {}): Promise<RunningListener> {
   const events: TrapEvent[] = [];
-  const listener = await TrapListener.start(
-    {
-      bind: { host: "127.0.0.1", port: 0 },
-      communities: ["public"],
-      allowSources: [],
-      users: [],
-      receiveBufferBytes: 1 << 20,
-      ...overrides,
-    },
-    (e) => events.push(e),
-  );
+  const listener = await TrapListener.start(testListenerOptions(overrides), (e) => events.push(e));
   return {
     listener,
     events,
