@@ -5,7 +5,7 @@
  * after the job in hand.
  */
 import { loadConfig } from "../src/config/load.js";
-import { startEventsWorker } from "../src/pipeline/pipeline.js";
+import { startEventsWorker } from "../src/pipeline/events-worker.js";
 import { redisOptionsFromEnv, stopOnSignal } from "./lifecycle.js";
 
 const file = process.argv[2] ?? "petgate.yml";

@@ -4,7 +4,7 @@ import { configSchema } from "../../src/config/schema.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import { type DeliveryWorker, startDeliveryWorker } from "../../src/pipeline/deliver.js";
 import { eventId } from "../../src/pipeline/event.js";
-import { type EventsWorker, startEventsWorker } from "../../src/pipeline/pipeline.js";
+import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
 import { EVENT_JOB, eventJobOptions, eventsQueue } from "../../src/pipeline/queues.js";
 import type { Notification, Sink } from "../../src/sinks/sink.js";
 import { waitFor } from "../support/listener.js";

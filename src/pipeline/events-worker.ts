@@ -1,0 +1,213 @@
+import type { Job, Worker } from "bullmq";
+import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
+import type { Config } from "../config/schema.js";
+import type { Notification } from "../sinks/sink.js";
+import { RedisAlertBook } from "./alert-book-redis.js";
+import { BmcPool } from "./bmc-pool.js";
+import { CircuitBreaker } from "./breaker.js";
+import { deliverQueue, enqueueDeliveries } from "./deliver.js";
+import { enrich } from "./enrich.js";
+import { type Batch, Grouper } from "./group.js";
+import { Inhibitor } from "./inhibit.js";
+import {
+  createRedis,
+  createWorker,
+  DEFAULT_PREFIX,
+  type EVENT_JOB,
+  EVENTS_QUEUE,
+  type EventJobData,
+  type RedisTarget,
+} from "./queues.js";
+import { compileRoutes, matchRoutes, type Route, routesSchema } from "./route.js";
+import { SdrCache } from "./sdr-cache.js";
+import { SilenceStore } from "./silence.js";
+import { StormControl } from "./storm.js";
+
+/*
+ * The events worker: one EVENTS job (one distinct event) at a time per process.
+ *
+ *   enrich ─▶ AlertBook.next (firing / resolved / nothing) ─▶ inhibit (observe, then check)
+ *     ─▶ silences ─▶ storm control ─▶ matchRoutes ─▶ Grouper.add (one group per route and labels)
+ *   every tickMs: Grouper.due ─▶ batches ─▶ enqueueDeliveries (one DELIVER job per notification of a
+ *     batch, for the batch's receiver)
+ *
+ * State: the alert book is in Redis (RedisAlertBook), so a retried job or another worker process
+ * sees it. Inhibition sources and storm buckets are per process (in memory): with several events
+ * workers each inhibits and storm-limits what it processed itself.
+ *
+ * Grouping (group.ts, Grouper) decides WHEN notifications go out: a notification is added to its
+ * group under each matched route, and a timer loop (every `tickMs`) enqueues what grouper.due()
+ * returns. Sinks stay per notification: each notification of a batch is its own DELIVER job for the
+ * batch's receiver. A batch that resends an alert already delivered (a group's later batches carry
+ * its firing alerts again) collapses into the delivered marker, so group_interval brings what
+ * changed and repeat_interval re-sends nothing a receiver already has. Groups are per process (in
+ * memory), like inhibition: what is still held when the worker closes is sent at close; a crash
+ * loses it. Batches that could not be enqueued (Redis down) are retried at the next tick. Storm
+ * summaries (StormControl.due) are enqueued by the same loop at once, not grouped.
+ */
+
+export type EventOutcome = "sent" | "unchanged" | "inhibited" | "silenced" | "storm";
+
+export interface EventJobResult {
+  outcome: EventOutcome;
+  notification?: string;
+  receivers?: string[];
+}
+
+export interface EventsWorkerOptions {
+  config: Config;
+  connection: RedisTarget;
+  prefix?: string;
+  /** The receivers the delivery workers know; a route to another one is logged at start. */
+  receivers?: Iterable<string>;
+  /** The resolved inventory; default resolveBmcs(config). */
+  inventory?: readonly BmcTarget[];
+  /** Deadline of one event's enrichment; default 3000 ms. */
+  enrichDeadlineMs?: number;
+  /** How often due groups and storm summaries are looked for; default 1000 ms. */
+  tickMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface EventsWorkerStats {
+  outcomes: Partial<Record<EventOutcome, number>>;
+  /** DELIVER jobs enqueued (one per notification and receiver; a copy of an existing job counts). */
+  deliveries: number;
+  /** Group batches enqueued. */
+  batches: number;
+}
+
+export interface EventsWorker {
+  worker: Worker<EventJobData, EventJobResult, typeof EVENT_JOB>;
+  stats(): EventsWorkerStats;
+  close(): Promise<void>;
+}
+
+const DEFAULT_ROUTES = { receiver: "default" };
+
+export async function startEventsWorker(options: EventsWorkerOptions): Promise<EventsWorker> {
+  const { config } = options;
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const log = options.log ?? ((m: string) => process.stderr.write(`petgate: ${m}\n`));
+  const inventory = options.inventory ?? resolveBmcs(config);
+  const tree = compileRoutes(config.routes ?? routesSchema.parse(DEFAULT_ROUTES));
+  if (options.receivers) {
+    const known = new Set(options.receivers);
+    for (const r of routeReceivers(tree))
+      if (!known.has(r)) log(`route receiver "${r}" has no sink: its deliveries will be dead-lettered`);
+  }
+
+  const connection = createRedis(options.connection, "worker");
+  connection.on("error", () => undefined); // BullMQ reconnects; jobs wait
+  const book = new RedisAlertBook(connection, prefix);
+  const silences = new SilenceStore(connection, { prefix });
+  const deliver = deliverQueue(connection, prefix);
+  const inhibitor = new Inhibitor(config.inhibit_rules);
+  const storm = new StormControl(config.storm);
+  const pool = new BmcPool({ keepAliveMs: 0 });
+  const sdr = new SdrCache();
+  const breaker = new CircuitBreaker();
+  const stats: EventsWorkerStats = { outcomes: {}, deliveries: 0, batches: 0 };
+  const grouper = new Grouper();
+  /** Batches due but not yet enqueued (a failed enqueue is retried at the next tick). */
+  const pending: Batch[] = [];
+
+  /** Into its group under every route that takes it; returns the receivers. */
+  const group = (n: Notification): string[] => {
+    const routes = matchRoutes(tree, n);
+    for (const route of routes) grouper.add(n, route);
+    return [...new Set(routes.map((r) => r.receiver))];
+  };
+
+  /** Straight to the DELIVER queue, ungrouped (storm summaries). */
+  const send = async (n: Notification): Promise<void> => {
+    const receivers = [...new Set(matchRoutes(tree, n).map((r) => r.receiver))];
+    await enqueueDeliveries(deliver, n, receivers);
+    stats.deliveries += receivers.length;
+  };
+
+  /** Enqueues the batches due at `now` and any left over from a failed tick, in order. */
+  const flushGroups = async (now: number): Promise<void> => {
+    pending.push(...grouper.due(now));
+    while (pending.length > 0) {
+      const batch = pending[0] as Batch;
+      for (const n of batch.notifications) await enqueueDeliveries(deliver, n, [batch.receiver]);
+      stats.deliveries += batch.notifications.length;
+      stats.batches += 1;
+      pending.shift();
+    }
+  };
+
+  const processor = async (
+    job: Job<EventJobData, EventJobResult, typeof EVENT_JOB>,
+  ): Promise<EventJobResult> => {
+    const done = (outcome: EventOutcome, extra: Omit<EventJobResult, "outcome"> = {}): EventJobResult => {
+      stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
+      return { outcome, ...extra };
+    };
+    const event = job.data;
+    const facts = await enrich(event, {
+      inventory,
+      pool,
+      sdr,
+      breaker,
+      ...(options.enrichDeadlineMs !== undefined && { deadlineMs: options.enrichDeadlineMs }),
+    });
+    const n = await book.next(event, facts);
+    if (!n) return done("unchanged");
+    inhibitor.observe(n);
+    const notification = n.id;
+    if (inhibitor.isInhibited(n)) return done("inhibited", { notification });
+    if (await silences.isSilenced(n, Date.now())) return done("silenced", { notification });
+    if (!storm.admit(n, Date.now())) return done("storm", { notification });
+    return done("sent", { notification, receivers: group(n) });
+  };
+
+  const worker = createWorker<EventJobData, EventJobResult, typeof EVENT_JOB>(EVENTS_QUEUE, processor, {
+    connection,
+    prefix,
+    concurrency: 1,
+  });
+  worker.on("error", () => undefined); // connection errors: BullMQ reconnects
+  worker.on("failed", (job, err) => log(`event ${job?.id ?? "?"} failed: ${err.message}`));
+
+  let tick: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (tick) return;
+    const summaries = storm.due(Date.now());
+    tick = Promise.all([
+      flushGroups(Date.now()).catch((err: unknown) => log(`group batch not enqueued: ${String(err)}`)),
+      Promise.all(
+        summaries.map(async (s) => {
+          if (await silences.isSilenced(s, Date.now())) return;
+          await send(s);
+        }),
+      ).catch((err: unknown) => log(`storm summary not enqueued: ${String(err)}`)),
+    ]).then(() => {
+      tick = undefined;
+    });
+  }, options.tickMs ?? 1000);
+  timer.unref();
+
+  await worker.waitUntilReady();
+  return {
+    worker,
+    stats: () => ({ outcomes: { ...stats.outcomes }, deliveries: stats.deliveries, batches: stats.batches }),
+    async close() {
+      clearInterval(timer);
+      await worker.close();
+      await tick;
+      // What the groups still hold goes out now rather than being lost with this process.
+      await flushGroups(Number.MAX_SAFE_INTEGER).catch((err: unknown) =>
+        log(`group batches lost at close: ${String(err)}`),
+      );
+      await deliver.close();
+      await pool.closeAll();
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}
+
+function routeReceivers(route: Route): string[] {
+  return [route.receiver, ...route.routes.flatMap(routeReceivers)];
+}
