@@ -20,6 +20,9 @@ const debianPackages = {
   snmp: "snmptrap",
   snmptrapd: "snmptrapd",
   "prometheus-alertmanager": "prometheus-alertmanager",
+  prometheus: "prometheus",
+  chromium: "chromium",
+  "docker-compose": "docker-compose",
 };
 
 function log(line) {
