@@ -79,6 +79,15 @@ export interface EventsWorkerStats {
 
 export interface EventsWorker {
   worker: Worker<EventJobData, EventJobResult, typeof EVENT_JOB>;
+  /** The RMCP+ sessions enrichment uses (a health monitor shares them and their bounds). */
+  pool: BmcPool;
+  /** Per-BMC breaker of enrichment reads. */
+  breaker: CircuitBreaker;
+  /**
+   * A notification made in this process (a BMC health alert): inhibition, silences, storm control
+   * and routing as for an event's. Its id makes it idempotent at the receivers.
+   */
+  notify(notification: Notification): Promise<EventOutcome>;
   stats(): EventsWorkerStats;
   close(): Promise<void>;
 }
@@ -138,6 +147,14 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     }
   };
 
+  const admit = async (n: Notification): Promise<EventOutcome> => {
+    inhibitor.observe(n);
+    if (inhibitor.isInhibited(n)) return "inhibited";
+    if (await silences.isSilenced(n, Date.now())) return "silenced";
+    if (!storm.admit(n, Date.now())) return "storm";
+    return "sent";
+  };
+
   const processor = async (
     job: Job<EventJobData, EventJobResult, typeof EVENT_JOB>,
   ): Promise<EventJobResult> => {
@@ -155,12 +172,9 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     });
     const n = await book.next(event, facts);
     if (!n) return done("unchanged");
-    inhibitor.observe(n);
-    const notification = n.id;
-    if (inhibitor.isInhibited(n)) return done("inhibited", { notification });
-    if (await silences.isSilenced(n, Date.now())) return done("silenced", { notification });
-    if (!storm.admit(n, Date.now())) return done("storm", { notification });
-    return done("sent", { notification, receivers: group(n) });
+    const outcome = await admit(n);
+    if (outcome !== "sent") return done(outcome, { notification: n.id });
+    return done("sent", { notification: n.id, receivers: group(n) });
   };
 
   const worker = createWorker<EventJobData, EventJobResult, typeof EVENT_JOB>(EVENTS_QUEUE, processor, {
@@ -192,6 +206,14 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   await worker.waitUntilReady();
   return {
     worker,
+    pool,
+    breaker,
+    async notify(n) {
+      const outcome = await admit(n);
+      stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
+      if (outcome === "sent") group(n);
+      return outcome;
+    },
     stats: () => ({ outcomes: { ...stats.outcomes }, deliveries: stats.deliveries, batches: stats.batches }),
     async close() {
       clearInterval(timer);
