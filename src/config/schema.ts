@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { parseCidr, parseHostPort } from "../net/address.js";
 import { inhibitRulesSchema } from "../pipeline/inhibit.js";
-import { routesSchema } from "../pipeline/route.js";
+import { duration, routesSchema } from "../pipeline/route.js";
 import { stormSchema } from "../pipeline/storm.js";
 
 /** A secret is read from an environment variable or a file, never written in the config itself. */
@@ -252,6 +252,56 @@ function routeReceiverPaths(
   return [...own, ...children];
 }
 
+const redisSchema = z
+  .object({
+    url: z
+      .string()
+      .regex(/^(rediss?:\/\/|\/)/, "expected redis://HOST:PORT, rediss://… or a unix socket path")
+      .describe("redis://[user@]HOST:PORT[/DB], rediss://… (TLS) or a unix socket path"),
+    password: secretRef("Redis password").optional().describe("Redis AUTH password: env or file"),
+    prefix: z
+      .string()
+      .min(1)
+      .default("petgate")
+      .describe('key prefix of every queue and key; "{petgate}" (a hash tag) on Redis Cluster'),
+  })
+  .strict();
+
+const httpSchema = z
+  .object({
+    bind: z
+      .string()
+      .refine((s) => isHostPort(s), "expected HOST:PORT, e.g. 127.0.0.1:8162")
+      .default("127.0.0.1:8162")
+      .describe("TCP HOST:PORT of the HTTP API, /metrics and the web page"),
+    token: secretRef("API token")
+      .optional()
+      .describe("bearer token required by mutating API calls: env or file; absent: they are refused"),
+  })
+  .strict();
+
+const healthSchema = z
+  .object({
+    interval: duration(true).default("60s").describe("time between two rounds of probes"),
+    probe_deadline: duration(true).default("5s").describe("deadline of each probe command"),
+    failures_before_alert: z
+      .number()
+      .int()
+      .positive()
+      .default(2)
+      .describe("consecutive bad probes before BMC unresponsive fires"),
+    auto_cold_reset: z
+      .object({
+        enabled: z.boolean().default(false).describe("send Cold Reset to a wedged BMC"),
+        min_interval: duration(true).default("30m").describe("least time between two resets of one BMC"),
+        max_per_hour: z.number().int().positive().default(5).describe("resets in any hour, fleet-wide"),
+      })
+      .strict()
+      .default({ enabled: false, min_interval: "30m", max_per_hour: 5 })
+      .describe("automatic Cold Reset of wedged BMCs (off by default, rate-limited, logged)"),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     listener: listenerSchema
@@ -271,6 +321,13 @@ export const configSchema = z
       .array(receiverSchema)
       .optional()
       .describe("where notifications go: each route's receiver names one (petgate's delivery workers)"),
+    redis: redisSchema
+      .optional()
+      .describe("the Redis the queues live in; absent: petgate serve starts its own"),
+    http: httpSchema.default(httpSchema.parse({})).describe("HTTP API, metrics and web page (petgate serve)"),
+    health: healthSchema
+      .default(healthSchema.parse({}))
+      .describe("BMC health probes and the BMC-unresponsive alert"),
   })
   .strict()
   .superRefine((c, ctx) => {

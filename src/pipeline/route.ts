@@ -182,7 +182,8 @@ export const matcherString = z.string().superRefine((s, ctx) => {
   }
 });
 
-const duration = (positive: boolean) =>
+/** A duration string ("30s", "5m", "1h30m"); `positive` refuses 0. */
+export const duration = (positive: boolean) =>
   z.string().superRefine((s, ctx) => {
     try {
       if (parseDuration(s) === 0 && positive)
