@@ -7,8 +7,10 @@ import { BmcPool } from "./bmc-pool.js";
 import { CircuitBreaker } from "./breaker.js";
 import { deliverQueue, enqueueDeliveries } from "./deliver.js";
 import { enrich } from "./enrich.js";
+import type { QueuedEvent } from "./event.js";
 import { type Batch, Grouper } from "./group.js";
 import { Inhibitor } from "./inhibit.js";
+import type { EnrichmentFacts } from "./notification.js";
 import {
   createRedis,
   createWorker,
@@ -67,6 +69,20 @@ export interface EventsWorkerOptions {
   /** How often due groups and storm summaries are looked for; default 1000 ms. */
   tickMs?: number;
   log?: (message: string) => void;
+  /** Told of every event processed (recent-events store, metrics); must not throw. */
+  onProcessed?: (processed: ProcessedEvent) => void;
+}
+
+/** One EVENTS job's result with what it was about, for observers. */
+export interface ProcessedEvent {
+  event: QueuedEvent;
+  enrichment: EnrichmentFacts["status"];
+  /** Time spent in enrich() (RMCP+ reads, bounded by the deadline). */
+  enrichMs: number;
+  outcome: EventOutcome;
+  /** The notification the event made, if any ("unchanged" makes none). */
+  notification?: Notification;
+  receivers?: string[];
 }
 
 export interface EventsWorkerStats {
@@ -158,11 +174,12 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   const processor = async (
     job: Job<EventJobData, EventJobResult, typeof EVENT_JOB>,
   ): Promise<EventJobResult> => {
-    const done = (outcome: EventOutcome, extra: Omit<EventJobResult, "outcome"> = {}): EventJobResult => {
+    const done = (outcome: EventOutcome, extra: Omit<EventJobResult, "outcome">): EventJobResult => {
       stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
       return { outcome, ...extra };
     };
     const event = job.data;
+    const started = performance.now();
     const facts = await enrich(event, {
       inventory,
       pool,
@@ -170,11 +187,19 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       breaker,
       ...(options.enrichDeadlineMs !== undefined && { deadlineMs: options.enrichDeadlineMs }),
     });
+    const enrichMs = performance.now() - started;
     const n = await book.next(event, facts);
-    if (!n) return done("unchanged");
-    const outcome = await admit(n);
-    if (outcome !== "sent") return done(outcome, { notification: n.id });
-    return done("sent", { notification: n.id, receivers: group(n) });
+    const outcome = n ? await admit(n) : "unchanged";
+    const receivers = n && outcome === "sent" ? group(n) : undefined;
+    options.onProcessed?.({
+      event,
+      enrichment: facts.status,
+      enrichMs,
+      outcome,
+      ...(n && { notification: n }),
+      ...(receivers && { receivers }),
+    });
+    return done(outcome, { ...(n && { notification: n.id }), ...(receivers && { receivers }) });
   };
 
   const worker = createWorker<EventJobData, EventJobResult, typeof EVENT_JOB>(EVENTS_QUEUE, processor, {
