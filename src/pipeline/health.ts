@@ -64,6 +64,8 @@ export interface HealthMonitorOptions {
   /** A breaker whose open/closed changes are fed in as `noteFailure` / `noteSuccess`. */
   breaker?: CircuitBreaker;
   onNotification: (notification: Notification) => void;
+  /** Told of each probe's result (a store that publishes the states); must not throw. */
+  onProbed?: (health: BmcHealth) => void;
   log?: (line: string) => void;
   /** Milliseconds; default Date.now. */
   now?: () => number;
@@ -204,7 +206,12 @@ export class HealthMonitor {
   probe(target: BmcTarget): Promise<BmcHealth> {
     const running = this.running.get(target.name);
     if (running) return running;
-    const probe = this.runProbe(target).finally(() => this.running.delete(target.name));
+    const probe = this.runProbe(target)
+      .then((health) => {
+        this.o.onProbed?.(health);
+        return health;
+      })
+      .finally(() => this.running.delete(target.name));
     this.running.set(target.name, probe);
     return probe;
   }

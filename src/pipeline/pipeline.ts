@@ -4,70 +4,55 @@ import type { Config } from "../config/schema.js";
 import type { HostPort } from "../net/address.js";
 import { PetAcknowledger } from "../pet/ack.js";
 import { TrapListener } from "../pet/listener.js";
+import type { RetryOptions } from "../sinks/retry.js";
 import type { Sink } from "../sinks/sink.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./deliver.js";
 import { type EventsWorker, startEventsWorker } from "./events-worker.js";
+import { HealthMonitor, type HealthMonitorOptions } from "./health.js";
+import { HealthStore } from "./health-store.js";
 import { type FanOut, Ingest, startFanOut } from "./ingest.js";
-import { DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
+import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
+import { parseDuration } from "./route.js";
 
-export interface PipelineOptions {
+/*
+ * The pipeline's two roles, which `petgate serve` runs together or apart (any number of each on one
+ * Redis):
+ *
+ *   intake:  trap listener → Ingest (INGEST queue, or the spool while Redis is away) → PET Acknowledge
+ *   workers: fan-out (INGEST → EVENTS) → events worker → DELIVER → sinks; BMC health monitor
+ */
+
+const defaultLog = (m: string) => process.stderr.write(`petgate: ${m}\n`);
+
+export interface IntakeOptions {
   config: Config;
   redis: RedisTarget;
   prefix?: string;
   /** Ingest's spool (one per process). */
   spoolFile: string;
-  /** Sinks by receiver name (the caller owns and closes them). */
-  sinks: ReadonlyMap<string, Sink>;
   /** Where the listener binds; default config.listener.bind. */
   listen?: HostPort;
-  inventory?: readonly BmcTarget[];
-  enrichDeadlineMs?: number;
-  /** The events worker's tick (groups, storm summaries); default 1000 ms. */
-  tickMs?: number;
   log?: (message: string) => void;
 }
 
-export interface Pipeline {
+export interface Intake {
   listener: TrapListener;
   ingest: Ingest;
-  fanOut: FanOut;
-  events: EventsWorker;
-  delivery: DeliveryWorker;
-  /** Listener stops, what it took is flushed to Redis (or the spool), then the workers stop. */
+  /** The listener stops, Ingest flushes what it took (to Redis or the spool), the ack socket closes. */
   close(): Promise<void>;
 }
 
 /**
- * Everything in one process: trap listener → Ingest → fan-out worker → events worker → delivery
- * worker. A PET is acknowledged (PET Acknowledge to its sender) only once Ingest holds it durably,
- * queued or spooled; a BMC whose destination wants no ack ignores it (or answers D5h).
+ * The listener into Ingest. A PET is acknowledged (PET Acknowledge to its sender) only once Ingest
+ * holds it durably, queued or spooled; a BMC whose destination wants no ack ignores it (or answers D5h).
  */
-export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+export async function startIntake(options: IntakeOptions): Promise<Intake> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const log = options.log ?? ((m: string) => process.stderr.write(`petgate: ${m}\n`));
-  const inventory = options.inventory ?? resolveBmcs(options.config);
-  const delivery = await startDeliveryWorker({
-    connection: options.redis,
-    prefix,
-    sinks: options.sinks,
-    log,
-  });
-  const events = await startEventsWorker({
-    config: options.config,
-    connection: options.redis,
-    prefix,
-    receivers: options.sinks.keys(),
-    inventory,
-    ...(options.enrichDeadlineMs !== undefined && { enrichDeadlineMs: options.enrichDeadlineMs }),
-    ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
-    log,
-  });
-  const fanOut = await startFanOut({ connection: options.redis, prefix });
+  const log = options.log ?? defaultLog;
   const ingest = await Ingest.start({ connection: options.redis, prefix, spoolFile: options.spoolFile, log });
-  const listenerConfig = listenerOptions(options.config.listener);
   const acknowledger = new PetAcknowledger();
   const listener = await TrapListener.start(
-    { ...listenerConfig, ...(options.listen && { bind: options.listen }) },
+    { ...listenerOptions(options.config.listener), ...(options.listen && { bind: options.listen }) },
     (event) => {
       const added = ingest.add(event);
       added.catch((err: unknown) => log(`event lost: ${String(err)}`));
@@ -82,16 +67,160 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   return {
     listener,
     ingest,
-    fanOut,
-    events,
-    delivery,
     async close() {
       await listener.close();
       await ingest.close();
       await acknowledger.close();
+    },
+  };
+}
+
+export interface WorkersOptions {
+  config: Config;
+  redis: RedisTarget;
+  prefix?: string;
+  /** Sinks by receiver name (the caller owns and closes them). */
+  sinks: ReadonlyMap<string, Sink>;
+  /** The resolved inventory; default resolveBmcs(config). */
+  inventory?: readonly BmcTarget[];
+  enrichDeadlineMs?: number;
+  /** The events worker's tick (groups, storm summaries); default 1000 ms. */
+  tickMs?: number;
+  /** The delivery retry policy of every sink (deliverWithRetries). */
+  retry?: RetryOptions;
+  /** Overrides of the health monitor's settings (config `health:`); false: no monitor. */
+  health?: false | Partial<HealthMonitorOptions>;
+  log?: (message: string) => void;
+}
+
+export interface Workers {
+  fanOut: FanOut;
+  events: EventsWorker;
+  delivery: DeliveryWorker;
+  /** Undefined with `health: false` or an empty inventory. */
+  health: HealthMonitor | undefined;
+  /** Probes stop, then each worker finishes the jobs in hand (a crash hands them back: stalled jobs). */
+  close(): Promise<void>;
+}
+
+/** The fan-out, events and delivery workers, and the health monitor of the inventory's BMCs. */
+export async function startWorkers(options: WorkersOptions): Promise<Workers> {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const log = options.log ?? defaultLog;
+  const inventory = options.inventory ?? resolveBmcs(options.config);
+  const delivery = await startDeliveryWorker({
+    connection: options.redis,
+    prefix,
+    sinks: options.sinks,
+    ...(options.retry && { retry: options.retry }),
+    log,
+  });
+  const events = await startEventsWorker({
+    config: options.config,
+    connection: options.redis,
+    prefix,
+    receivers: options.sinks.keys(),
+    inventory,
+    ...(options.enrichDeadlineMs !== undefined && { enrichDeadlineMs: options.enrichDeadlineMs }),
+    ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
+    log,
+  });
+  const fanOut = await startFanOut({ connection: options.redis, prefix });
+  const health =
+    options.health === false || inventory.length === 0
+      ? undefined
+      : startHealth({
+          config: options.config,
+          redis: options.redis,
+          prefix,
+          log,
+          inventory,
+          events,
+          overrides: options.health ?? {},
+        });
+  return {
+    fanOut,
+    events,
+    delivery,
+    health: health?.monitor,
+    async close() {
+      await health?.close();
       await fanOut.close();
       await events.close();
       await delivery.close();
+    },
+  };
+}
+
+/**
+ * A HealthMonitor on the events worker's pool and breaker (so enrichment timeouts count as evidence
+ * and probes share the per-BMC bounds), its alerts routed as events' are, its states in Redis.
+ */
+function startHealth(o: {
+  config: Config;
+  redis: RedisTarget;
+  prefix: string;
+  log: (message: string) => void;
+  inventory: readonly BmcTarget[];
+  events: EventsWorker;
+  overrides: Partial<HealthMonitorOptions>;
+}): { monitor: HealthMonitor; close(): Promise<void> } {
+  const settings = o.config.health;
+  const connection = createRedis(o.redis, "producer");
+  connection.on("error", () => undefined); // reconnects; the store resends on 'ready'
+  const store = new HealthStore(connection, o.prefix, o.log);
+  const monitor = new HealthMonitor({
+    inventory: o.inventory,
+    pool: o.events.pool,
+    breaker: o.events.breaker,
+    intervalMs: parseDuration(settings.interval),
+    probeDeadlineMs: parseDuration(settings.probe_deadline),
+    failuresBeforeAlert: settings.failures_before_alert,
+    autoColdReset: {
+      enabled: settings.auto_cold_reset.enabled,
+      minIntervalMs: parseDuration(settings.auto_cold_reset.min_interval),
+      maxPerHour: settings.auto_cold_reset.max_per_hour,
+    },
+    onNotification: (n) => {
+      o.events
+        .notify(n)
+        .catch((err: unknown) => o.log(`health notification ${n.id} not routed: ${String(err)}`));
+    },
+    onProbed: (h) => store.write(h),
+    log: o.log,
+    ...o.overrides,
+  });
+  monitor.start();
+  return {
+    monitor,
+    async close() {
+      await monitor.stop();
+      await store.flush();
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}
+
+export interface PipelineOptions extends IntakeOptions, WorkersOptions {}
+
+export interface Pipeline extends Intake, Workers {
+  /** Intake stops and flushes to Redis (or the spool), then the workers stop. */
+  close(): Promise<void>;
+}
+
+/** Everything in one process: startWorkers, then startIntake. */
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const workers = await startWorkers(options);
+  const intake = await startIntake(options).catch(async (err: unknown) => {
+    await workers.close();
+    throw err;
+  });
+  return {
+    ...workers,
+    ...intake,
+    async close() {
+      await intake.close();
+      await workers.close();
     },
   };
 }

@@ -1,0 +1,63 @@
+import type { Redis } from "ioredis";
+import type { BmcHealth } from "./health.js";
+
+/**
+ * BMC health states in Redis, for processes that do not probe (the HTTP role): hash
+ * `<prefix>:bmc-health`, field = BMC name, value = the BmcHealth as JSON.
+ */
+export function healthKey(prefix: string): string {
+  return `${prefix}:bmc-health`;
+}
+
+/** Every BMC's last published health, by name. */
+export async function readHealth(redis: Redis, prefix: string): Promise<BmcHealth[]> {
+  const fields = await redis.hgetall(healthKey(prefix));
+  return Object.keys(fields)
+    .sort()
+    .map((name) => JSON.parse(fields[name] as string) as BmcHealth);
+}
+
+/**
+ * Publishes a monitor's states. Writes are coalesced: only the newest state of each BMC waits, so
+ * while Redis is down what is held is one entry per BMC, sent when the connection is ready again.
+ * The connection should fail fast (createRedis "producer"); a failed write is logged once per outage.
+ */
+export class HealthStore {
+  private readonly dirty = new Map<string, string>();
+  private flushing: Promise<void> | undefined;
+  private failing = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly log: (message: string) => void,
+  ) {
+    redis.on("ready", () => void this.flush());
+  }
+
+  write(health: BmcHealth): void {
+    this.dirty.set(health.name, JSON.stringify(health));
+    void this.flush();
+  }
+
+  /** Resolves when what was written so far has been sent, or has failed (and waits for 'ready'). */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.dirty.size === 0) return;
+    const batch = new Map(this.dirty);
+    this.dirty.clear();
+    this.flushing = this.redis.hset(healthKey(this.prefix), Object.fromEntries(batch)).then(
+      () => {
+        this.failing = false;
+      },
+      (err: unknown) => {
+        // Keep what was not written unless a newer state has come in since.
+        for (const [name, value] of batch) if (!this.dirty.has(name)) this.dirty.set(name, value);
+        if (!this.failing) this.log(`BMC health states not published: ${(err as Error).message}`);
+        this.failing = true;
+      },
+    );
+    await this.flushing;
+    this.flushing = undefined;
+  }
+}
