@@ -1,20 +1,11 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ServerResponse } from "node:http";
+import { type CaughtRequest, startWebhookCatcher } from "../../src/serve/catchers.js";
 import type { Notification } from "../../src/sinks/sink.js";
-import { verifySignature } from "../../src/sinks/webhook.js";
 
 /** What the receiver answers to one request; "hang" never answers. */
 export type ReceiverReply = { status: number; headers?: Record<string, string>; body?: string } | "hang";
 
-export interface ReceivedRequest {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  /** undefined when the receiver has no secret; otherwise whether X-Petgate-Signature verified. */
-  signatureValid: boolean | undefined;
-  idempotencyKey: string | undefined;
-}
+export type ReceivedRequest = CaughtRequest;
 
 export interface HttpReceiver {
   url: string;
@@ -32,52 +23,26 @@ export interface HttpReceiverOptions {
   otherwise?: ReceiverReply;
 }
 
-/** A real node:http webhook receiver that verifies signatures and answers from a script. */
+/** The demo's webhook catcher (real node:http), keeping every request and answering from a script. */
 export async function startHttpReceiver(options: HttpReceiverOptions = {}): Promise<HttpReceiver> {
-  const requests: ReceivedRequest[] = [];
   const script = [...(options.script ?? [])];
-  const hanging = new Set<ServerResponse>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const signature = req.headers["x-petgate-signature"];
-      const key = req.headers["x-petgate-idempotency-key"];
-      requests.push({
-        method: req.method ?? "",
-        url: req.url ?? "",
-        headers: req.headers,
-        body,
-        signatureValid:
-          options.secret === undefined
-            ? undefined
-            : typeof signature === "string" && verifySignature(body, signature, options.secret),
-        idempotencyKey: typeof key === "string" ? key : undefined,
-      });
+  const catcher = await startWebhookCatcher({
+    keep: Number.POSITIVE_INFINITY,
+    ...(options.secret !== undefined && { secret: options.secret }),
+    respond(_request, res: ServerResponse) {
       const reply = script.shift() ?? options.otherwise ?? { status: 200 };
-      if (reply === "hang") {
-        hanging.add(res);
-        return;
-      }
+      if (reply === "hang") return; // close() ends it
       res.writeHead(reply.status, reply.headers);
       res.end(reply.body ?? "");
-    });
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/hook`,
-    requests,
+    url: catcher.url,
+    requests: catcher.requests,
     idempotencyKeys: () => [
-      ...new Set(requests.map((r) => r.idempotencyKey).filter((k): k is string => k !== undefined)),
+      ...new Set(catcher.requests.map((r) => r.idempotencyKey).filter((k): k is string => k !== undefined)),
     ],
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of hanging) res.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: catcher.close,
   };
 }
 
