@@ -100,17 +100,6 @@ async function activeAlerts(): Promise<AmAlert[]> {
   return (await r.json()) as AmAlert[];
 }
 
-/** Polls an async probe until it returns something other than undefined/false. */
-async function waitForAsync<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const webhookBodies = () => webhook.requests.map((r) => JSON.parse(r.body.toString("utf8")) as Notification);
 const textBody = (raw: string) =>
   parseMessage(raw).parts.find((p) => p.contentType === "text/plain")?.body ?? "";
@@ -196,10 +185,14 @@ describe("end to end: BMC → PET → queue → enrichment → receivers", () =>
 
     await waitFor("the firing webhook", () => webhook.requests.length >= 1 || undefined, 20_000);
     await waitFor("the firing mail", () => smtp.messages.length >= 1 || undefined, 20_000);
-    const firingAlerts = await waitForAsync("the Alertmanager alert", async () => {
-      const alerts = (await activeAlerts()).filter((a) => a.labels.bmc === "bmc-1");
-      return alerts.length > 0 ? alerts : undefined;
-    });
+    const firingAlerts = await waitFor(
+      "the Alertmanager alert",
+      async () => {
+        const alerts = (await activeAlerts()).filter((a) => a.labels.bmc === "bmc-1");
+        return alerts.length > 0 ? alerts : undefined;
+      },
+      20_000,
+    );
 
     const [firing] = webhookBodies();
     expect(firing).toMatchObject({
@@ -228,10 +221,14 @@ describe("end to end: BMC → PET → queue → enrichment → receivers", () =>
 
     await waitFor("the resolved webhook", () => webhook.requests.length >= 2 || undefined, 20_000);
     await waitFor("the resolved mail", () => smtp.messages.length >= 2 || undefined, 20_000);
-    await waitForAsync("the Alertmanager alert to resolve", async () => {
-      const alerts = (await activeAlerts()).filter((a) => a.labels.bmc === "bmc-1");
-      return alerts.length === 0 || undefined;
-    });
+    await waitFor(
+      "the Alertmanager alert to resolve",
+      async () => {
+        const alerts = (await activeAlerts()).filter((a) => a.labels.bmc === "bmc-1");
+        return alerts.length === 0 || undefined;
+      },
+      20_000,
+    );
     const resolved = webhookBodies()[1];
     expect(resolved).toMatchObject({ status: "resolved", bmc: { name: "bmc-1" } });
     expect(resolved?.startsAt).toBe(firing?.startsAt);

@@ -23,19 +23,27 @@ export function petgate(args: string[], input?: string, env: NodeJS.ProcessEnv =
   });
 }
 
-/** Starts a long-running petgate command and resolves once its stderr matches `ready`. */
-export function petgateDaemon(
-  args: string[],
-  ready: RegExp,
-  env: NodeJS.ProcessEnv = {},
-): Promise<{
+export interface Daemon {
   child: ChildProcess;
   match: RegExpMatchArray;
   stderr: () => string;
   exited: Promise<number | null>;
-}> {
+}
+
+/** Starts a long-running petgate command and resolves once its stderr matches `ready`. */
+export function petgateDaemon(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
+  return nodeDaemon(PETGATE, args, ready, env);
+}
+
+/** Starts a built script (dist/…) in node and resolves once its stderr matches `ready`. */
+export function nodeDaemon(
+  script: string,
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Daemon> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PETGATE, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env } });
     let stderr = "";
     const exited = new Promise<number | null>((r) => child.on("close", r));
     child.stderr.on("data", (d) => {

@@ -1,0 +1,81 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BmcHealth } from "../../src/pipeline/health.js";
+import { HealthStore, healthKey, readHealth } from "../../src/pipeline/health-store.js";
+import { createRedis } from "../../src/pipeline/queues.js";
+import { waitFor } from "../support/listener.js";
+import { startRedis, type TestRedis } from "../support/redis.js";
+
+let redis: TestRedis;
+let reader: Redis;
+
+const state = (name: string, s: BmcHealth["state"], failures = 0): BmcHealth => ({
+  name,
+  state: s,
+  consecutiveFailures: failures,
+  alerting: failures >= 2,
+  coldResets: 0,
+});
+
+beforeAll(async () => {
+  redis = await startRedis();
+  reader = new Redis(redis.socket);
+});
+
+afterAll(async () => {
+  reader?.disconnect();
+  await redis?.dispose();
+});
+
+describe("BMC health in Redis", () => {
+  it("a reader sees each BMC's newest state, by name", async () => {
+    const connection = createRedis(redis.socket, "producer");
+    await new Promise((r) => connection.once("ready", r));
+    const store = new HealthStore(connection, "hs1", () => undefined);
+    try {
+      store.write(state("bmc-b", "ok"));
+      store.write(state("bmc-a", "wedged", 1));
+      store.write(state("bmc-a", "wedged", 2));
+      await store.flush();
+      expect(await readHealth(reader, "hs1")).toEqual([state("bmc-a", "wedged", 2), state("bmc-b", "ok")]);
+      expect(await reader.hlen(healthKey("hs1"))).toBe(2);
+      expect(await readHealth(reader, "nothing-here")).toEqual([]);
+    } finally {
+      connection.disconnect();
+    }
+  });
+
+  it("while Redis is down only the newest state per BMC waits, and is published when it is back", async () => {
+    const connection = createRedis(redis.socket, "producer");
+    connection.on("error", () => undefined);
+    await new Promise((r) => connection.once("ready", r));
+    const logged: string[] = [];
+    const store = new HealthStore(connection, "hs2", (m) => logged.push(m));
+    try {
+      store.write(state("bmc-1", "ok"));
+      await store.flush();
+      await redis.stop();
+      await waitFor("the disconnect", () => connection.status !== "ready" || undefined);
+      store.write(state("bmc-1", "unresponsive", 1));
+      await store.flush();
+      store.write(state("bmc-1", "unresponsive", 2));
+      store.write(state("bmc-2", "unresponsive", 1));
+      await store.flush();
+      // One line for the outage, not one per write.
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatch(/^BMC health states not published: /);
+      await redis.restart();
+      await waitFor(
+        "the held states",
+        async () => ((await readHealth(reader, "hs2").catch(() => [])).length === 2 ? true : undefined),
+        10_000,
+      );
+      expect(await readHealth(reader, "hs2")).toEqual([
+        state("bmc-1", "unresponsive", 2),
+        state("bmc-2", "unresponsive", 1),
+      ]);
+    } finally {
+      connection.disconnect();
+    }
+  }, 20_000);
+});
