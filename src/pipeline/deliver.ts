@@ -106,7 +106,7 @@ export interface DeliveryWorkerOptions extends WorkerSettings {
   connection: RedisTarget;
   /** Sinks by receiver name. The caller owns them (the worker does not close them). */
   sinks: ReadonlyMap<string, Sink>;
-  /** Deliveries in flight at once (default 4). */
+  /** Deliveries in flight at once (default 16). */
   concurrency?: number;
   /** The retry policy of every sink (see deliverWithRetries). */
   retry?: RetryOptions;
@@ -209,7 +209,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       count(receiver, outcome, attempts);
       return { outcome, attempts };
     },
-    { ...options, connection, prefix, concurrency: options.concurrency ?? 4 },
+    { ...options, connection, prefix, concurrency: options.concurrency ?? 16 },
   );
   worker.on("error", () => undefined); // connection errors: BullMQ reconnects
   worker.on("failed", (job, err) => {

@@ -26,12 +26,13 @@ import { SilenceStore } from "./silence.js";
 import { StormControl } from "./storm.js";
 
 /*
- * The events worker: one EVENTS job (one distinct event) at a time per process.
+ * The events worker: `concurrency` EVENTS jobs (one distinct event each) at once per process, those
+ * of one BMC (source address) one at a time in the order taken.
  *
  *   enrich ─▶ AlertBook.next (firing / resolved / nothing) ─▶ inhibit (observe, then check)
  *     ─▶ silences ─▶ storm control ─▶ matchRoutes ─▶ Grouper.add (one group per route and labels)
- *   every tickMs: Grouper.due ─▶ batches ─▶ enqueueDeliveries (one DELIVER job per notification of a
- *     batch, for the batch's receiver)
+ *   every tickMs, and at once when a group is due already (group_wait 0): Grouper.due ─▶ batches
+ *     ─▶ enqueueDeliveries (one DELIVER job per notification of a batch, for the batch's receiver)
  *
  * State: the alert book is in Redis (RedisAlertBook), so a retried job or another worker process
  * sees it. Inhibition sources and storm buckets are per process (in memory): with several events
@@ -68,6 +69,8 @@ export interface EventsWorkerOptions {
   enrichDeadlineMs?: number;
   /** How often due groups and storm summaries are looked for; default 1000 ms. */
   tickMs?: number;
+  /** EVENTS jobs processed at once (events of one BMC still one at a time, in order); default 16. */
+  concurrency?: number;
   log?: (message: string) => void;
   /** Told of every event processed (recent-events store, metrics); must not throw. */
   onProcessed?: (processed: ProcessedEvent) => void;
@@ -156,7 +159,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     pending.push(...grouper.due(now));
     while (pending.length > 0) {
       const batch = pending[0] as Batch;
-      for (const n of batch.notifications) await enqueueDeliveries(deliver, n, [batch.receiver]);
+      await Promise.all(batch.notifications.map((n) => enqueueDeliveries(deliver, n, [batch.receiver])));
       stats.deliveries += batch.notifications.length;
       stats.batches += 1;
       pending.shift();
@@ -191,6 +194,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     const n = await book.next(event, facts);
     const outcome = n ? await admit(n) : "unchanged";
     const receivers = n && outcome === "sent" ? group(n) : undefined;
+    if (receivers) flushIfDue();
     options.onProcessed?.({
       event,
       enrichment: facts.status,
@@ -202,16 +206,19 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     return done(outcome, { ...(n && { notification: n.id }), ...(receivers && { receivers }) });
   };
 
-  const worker = createWorker<EventJobData, EventJobResult, typeof EVENT_JOB>(EVENTS_QUEUE, processor, {
-    connection,
-    prefix,
-    concurrency: 1,
-  });
+  // Events of one BMC (one source address) are processed in the order they were taken, so that a
+  // deassertion cannot overtake its assertion while the assertion's enrichment is still reading.
+  const inOrder = new KeyedSerializer();
+  const worker = createWorker<EventJobData, EventJobResult, typeof EVENT_JOB>(
+    EVENTS_QUEUE,
+    (job) => inOrder.run(job.data.trap.source.address, () => processor(job)),
+    { connection, prefix, concurrency: options.concurrency ?? 16 },
+  );
   worker.on("error", () => undefined); // connection errors: BullMQ reconnects
   worker.on("failed", (job, err) => log(`event ${job?.id ?? "?"} failed: ${err.message}`));
 
   let tick: Promise<void> | undefined;
-  const timer = setInterval(() => {
+  const runTick = () => {
     if (tick) return;
     const summaries = storm.due(Date.now());
     tick = Promise.all([
@@ -224,8 +231,14 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       ).catch((err: unknown) => log(`storm summary not enqueued: ${String(err)}`)),
     ]).then(() => {
       tick = undefined;
+      if ((grouper.nextDue() ?? Number.POSITIVE_INFINITY) <= Date.now()) setImmediate(runTick);
     });
-  }, options.tickMs ?? 1000);
+  };
+  /** A group due already (group_wait 0) goes out now rather than at the next tick. */
+  const flushIfDue = () => {
+    if ((grouper.nextDue() ?? Number.POSITIVE_INFINITY) <= Date.now()) setImmediate(runTick);
+  };
+  const timer = setInterval(runTick, options.tickMs ?? 1000);
   timer.unref();
 
   await worker.waitUntilReady();
@@ -236,7 +249,10 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     async notify(n) {
       const outcome = await admit(n);
       stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
-      if (outcome === "sent") group(n);
+      if (outcome === "sent") {
+        group(n);
+        flushIfDue();
+      }
       return outcome;
     },
     stats: () => ({ outcomes: { ...stats.outcomes }, deliveries: stats.deliveries, batches: stats.batches }),
@@ -253,6 +269,22 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+/** Runs tasks one at a time per key, in the order they were given; different keys run at once. */
+class KeyedSerializer {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
 }
 
 function routeReceivers(route: Route): string[] {

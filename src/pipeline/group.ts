@@ -6,7 +6,9 @@ import { alertFingerprint, notificationLabels, type Route, STATUS_LABELS } from 
  * into groups by the values of its group_by labels, and each group is sent as one batch.
  *   - A new group waits group_wait for more notifications before its first batch.
  *   - Then it is looked at every group_interval: if anything changed since its last batch (a new
- *     alert, an alert resolved), the whole group goes out again.
+ *     alert, an alert resolved), the changes go out. Alertmanager resends the whole group; petgate's
+ *     sinks take one notification at a time, so a batch carries only what the receiver was not sent
+ *     (resending the rest would only collapse into delivered markers, at a Redis round trip each).
  *   - If nothing changed, its firing alerts are resent once repeat_interval has passed since the
  *     last batch (so at the first group_interval tick after that).
  *   - A resolved notification replaces its alert's firing one (same alertFingerprint). It is sent
@@ -22,7 +24,10 @@ export interface Batch {
   /** The route and the group label values: stable across the group's batches. */
   readonly groupKey: string;
   readonly groupLabels: Readonly<Record<string, string>>;
-  /** The group's firing alerts and the alerts resolved since its last batch, oldest first. */
+  /**
+   * The alerts that changed since the group's last batch (fired, or resolved after the receiver was
+   * told they fired), oldest first; on a repeat, every firing alert.
+   */
   readonly notifications: readonly Notification[];
 }
 
@@ -34,7 +39,8 @@ interface Group {
   readonly alerts: Map<string, Notification>;
   /** Alerts the receiver was sent as firing (their resolved notification is worth sending). */
   readonly notifiedFiring: Set<string>;
-  changed: boolean;
+  /** Alerts whose latest notification the receiver has not been sent. */
+  readonly changed: Set<string>;
   nextFlushAt: number;
   lastSentAt: number | undefined;
 }
@@ -57,7 +63,7 @@ export class Grouper {
         labels,
         alerts: new Map(),
         notifiedFiring: new Set(),
-        changed: false,
+        changed: new Set(),
         nextFlushAt: this.clock() + route.groupWaitMs,
         lastSentAt: undefined,
       };
@@ -74,7 +80,7 @@ export class Grouper {
     )
       return;
     group.alerts.set(fingerprint, notification);
-    group.changed = true;
+    group.changed.add(fingerprint);
   }
 
   /** The batches due at `now`, in the order their groups fell due. */
@@ -99,14 +105,17 @@ export class Grouper {
       group.lastSentAt !== undefined &&
       now - group.lastSentAt >= group.route.repeatIntervalMs &&
       firing.length > 0;
-    if (!group.changed && !repeat) return undefined;
-    const send = alerts.filter(([fp, n]) => n.status === "firing" || group.notifiedFiring.has(fp));
+    if (group.changed.size === 0 && !repeat) return undefined;
+    const send = alerts.filter(
+      ([fp, n]) =>
+        (repeat || group.changed.has(fp)) && (n.status === "firing" || group.notifiedFiring.has(fp)),
+    );
     for (const [fp, n] of alerts) {
       if (n.status === "firing") continue;
       group.alerts.delete(fp);
       group.notifiedFiring.delete(fp);
     }
-    group.changed = false;
+    group.changed.clear();
     if (send.length === 0) return undefined;
     for (const [fp] of firing) group.notifiedFiring.add(fp);
     group.lastSentAt = now;
