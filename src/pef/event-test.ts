@@ -26,14 +26,18 @@ export const SAMPLE_EVENTS = {
 } as const;
 export type SampleEvent = keyof typeof SAMPLE_EVENTS;
 
-/** Sends sample event N as a Platform Event Message (IPMI 2.0 §29.3), as ipmitool does. */
-export async function injectSampleEvent(execute: Execute, n: SampleEvent): Promise<void> {
+/** Sends sample event N (or its deassertion) as a Platform Event Message (IPMI 2.0 §29.3), as ipmitool does. */
+export async function injectSampleEvent(
+  execute: Execute,
+  n: SampleEvent,
+  direction: "assertion" | "deassertion" = "assertion",
+): Promise<void> {
   const e = SAMPLE_EVENTS[n];
   await execute(platformEvent, {
     evmRev: 0x04,
     sensorType: e.sensorType,
     sensorNumber: e.sensorNumber,
-    eventDirection: "assertion",
+    eventDirection: direction,
     eventType: e.eventType,
     eventData1: e.offset,
     eventData2: 0xff,
