@@ -154,16 +154,25 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     stats.deliveries += receivers.length;
   };
 
-  /** Enqueues the batches due at `now` and any left over from a failed tick, in order. */
-  const flushGroups = async (now: number): Promise<void> => {
-    pending.push(...grouper.due(now));
-    while (pending.length > 0) {
-      const batch = pending[0] as Batch;
-      await Promise.all(batch.notifications.map((n) => enqueueDeliveries(deliver, n, [batch.receiver])));
-      stats.deliveries += batch.notifications.length;
-      stats.batches += 1;
-      pending.shift();
-    }
+  /**
+   * Enqueues the batches due at `now` and any left over from a failed tick, in order. One flush at a
+   * time: two would both send pending[0] and both shift, losing the next batch (close's final flush
+   * can meet a tick).
+   */
+  let flushing: Promise<void> = Promise.resolve();
+  const flushGroups = (now: number): Promise<void> => {
+    const flush = flushing.then(async () => {
+      pending.push(...grouper.due(now));
+      while (pending.length > 0) {
+        const batch = pending[0] as Batch;
+        await Promise.all(batch.notifications.map((n) => enqueueDeliveries(deliver, n, [batch.receiver])));
+        stats.deliveries += batch.notifications.length;
+        stats.batches += 1;
+        pending.shift();
+      }
+    });
+    flushing = flush.catch(() => undefined);
+    return flush;
   };
 
   const admit = async (n: Notification): Promise<EventOutcome> => {

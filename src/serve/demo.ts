@@ -31,6 +31,8 @@ export interface DemoOptions {
 export interface Demo {
   /** What serve runs with: the simulated BMCs, their PEF, the catchers as receivers, routes to both. */
   config: Config;
+  /** Where that config was written (`<dataDir>/petgate.demo.yml`). */
+  configFile: string;
   catchers: { mail: MailCatcher; webhook: WebhookCatcher };
   close(): Promise<void>;
 }
@@ -98,7 +100,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
 
     const stopEvents = testEvents(targets, options.intervalMs ?? DEFAULT_INTERVAL_MS, log);
     cleanup.push(stopEvents);
-    return { config, catchers: { mail, webhook }, close };
+    return { config, configFile: file, catchers: { mail, webhook }, close };
   } catch (err) {
     await close();
     throw err;
