@@ -7,11 +7,12 @@ import { TrapListener } from "../pet/listener.js";
 import type { RetryOptions } from "../sinks/retry.js";
 import type { Sink } from "../sinks/sink.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./deliver.js";
-import { type EventsWorker, startEventsWorker } from "./events-worker.js";
+import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
 import { HealthMonitor, type HealthMonitorOptions } from "./health.js";
 import { HealthStore } from "./health-store.js";
 import { type FanOut, Ingest, startFanOut } from "./ingest.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
+import { recordRecent } from "./recent.js";
 import { parseDuration } from "./route.js";
 
 /*
@@ -90,6 +91,8 @@ export interface WorkersOptions {
   retry?: RetryOptions;
   /** Overrides of the health monitor's settings (config `health:`); false: no monitor. */
   health?: false | Partial<HealthMonitorOptions>;
+  /** Told of every event processed, besides the recent events (metrics); must not throw. */
+  onProcessed?: (processed: ProcessedEvent) => void;
   log?: (message: string) => void;
 }
 
@@ -108,6 +111,8 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
   const inventory = options.inventory ?? resolveBmcs(options.config);
+  // What the workers do is recorded in Redis (recent.ts), for the HTTP API of any process.
+  const recent = recordRecent(options.redis, { prefix, inventory, log });
   const delivery = await startDeliveryWorker({
     connection: options.redis,
     prefix,
@@ -123,8 +128,13 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
     inventory,
     ...(options.enrichDeadlineMs !== undefined && { enrichDeadlineMs: options.enrichDeadlineMs }),
     ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
+    onProcessed: (p) => {
+      recent.onProcessed(p);
+      options.onProcessed?.(p);
+    },
     log,
   });
+  recent.follow(delivery);
   const fanOut = await startFanOut({ connection: options.redis, prefix });
   const health =
     options.health === false || inventory.length === 0
@@ -148,6 +158,7 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
       await fanOut.close();
       await events.close();
       await delivery.close();
+      await recent.close();
     },
   };
 }

@@ -124,7 +124,7 @@ function networkCause(err: unknown): string {
 }
 
 /** Read once from petgate's package.json, which sits a different number of levels up in src and dist. */
-function petgateVersion(): string {
+export function petgateVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     try {

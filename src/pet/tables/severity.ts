@@ -18,6 +18,9 @@ const SEVERITY_CODES: Readonly<Record<PetSeverity, number>> = {
   "non-recoverable": 0x20,
 };
 
+/** Every severity, from "unspecified" to "non-recoverable". */
+export const PET_SEVERITIES = Object.keys(SEVERITY_CODES) as readonly PetSeverity[];
+
 const SEVERITY_BY_CODE: ReadonlyMap<number, PetSeverity> = new Map(
   Object.entries(SEVERITY_CODES).map(([name, code]) => [code, name as PetSeverity]),
 );

@@ -1,0 +1,266 @@
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { PET_SEVERITIES } from "../pet/tables/severity.js";
+import { readHealth } from "../pipeline/health-store.js";
+import { withTimeout } from "../pipeline/ingest.js";
+import { type RecentEvents, recentEventSchema } from "../pipeline/recent.js";
+import { duration, parseDuration } from "../pipeline/route.js";
+import { type Silence, SilenceError, type SilenceStore, silenceState } from "../pipeline/silence.js";
+import { type PipelineQueues, REDIS_TIMEOUT_MS } from "./metrics.js";
+import { errorSchema, HttpError, type Route, route } from "./routes.js";
+
+/** A BMC of the inventory as the API shows it: never its credentials. */
+export interface BmcInfo {
+  name: string;
+  host: string;
+  port: number;
+  labels: Record<string, string>;
+}
+
+export interface ApiContext {
+  redis: Redis;
+  prefix: string;
+  recent: RecentEvents;
+  silences: SilenceStore;
+  queues: PipelineQueues;
+  bmcs: readonly BmcInfo[];
+}
+
+const time = z.iso.datetime({ offset: true });
+
+const eventsQuery = z
+  .object({
+    bmc: z.string().min(1).optional().describe("only this BMC's events (its name, or the sender's address)"),
+    severity: z.enum(PET_SEVERITIES).optional(),
+    status: z.enum(["firing", "resolved"]).optional(),
+    since: time.optional().describe("only events processed at or after this time (ISO-8601)"),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+
+const healthSchema = z.object({
+  name: z.string(),
+  state: z.enum(["unknown", "ok", "unresponsive", "wedged"]),
+  consecutiveFailures: z.number(),
+  alerting: z.boolean().describe('whether "BMC unresponsive" is firing'),
+  reason: z.string().optional(),
+  downSince: z.string().optional(),
+  lastProbeAt: z.string().optional(),
+  lastOkAt: z.string().optional(),
+  coldResets: z.number(),
+  lastColdResetAt: z.string().optional(),
+});
+
+const bmcsResponse = z.object({
+  bmcs: z.array(
+    z.object({
+      name: z.string(),
+      address: z
+        .string()
+        .nullable()
+        .describe("HOST:PORT of its RMCP+ interface; null when not in the inventory"),
+      labels: z.record(z.string(), z.string()),
+      health: healthSchema.nullable().describe("null until a health monitor has probed it"),
+      lastEvent: recentEventSchema.nullable(),
+    }),
+  ),
+});
+
+const silenceSchema = z.object({
+  id: z.string(),
+  matchers: z.array(z.string()),
+  startsAt: z.string(),
+  endsAt: z.string(),
+  createdBy: z.string(),
+  comment: z.string(),
+  updatedAt: z.string(),
+  state: z.enum(["pending", "active", "expired"]),
+});
+
+const newSilence = z
+  .object({
+    matchers: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Alertmanager matchers, all of which must match: bmc="bmc-07", severity!="ok"'),
+    duration: duration(true).optional().describe('how long from its start: "30m", "2h", "1d"'),
+    endsAt: time.optional().describe("when it ends (ISO-8601); give this or duration"),
+    startsAt: time.optional().describe("when it starts (ISO-8601); default now"),
+    createdBy: z.string().trim().min(1),
+    comment: z.string().trim().min(1).describe("why"),
+  })
+  .strict()
+  .refine((b) => (b.duration === undefined) !== (b.endsAt === undefined), {
+    message: "give either duration or endsAt",
+    path: ["duration"],
+  });
+
+const idParams = z.object({ id: z.string().min(1) });
+
+const depthsSchema = z.object({
+  queues: z
+    .record(z.string(), z.record(z.string(), z.number()))
+    .describe("job counts of the ingest, events and deliver queues, by state"),
+});
+
+const SILENCE_ERRORS: Record<SilenceError["code"], [number, string | undefined]> = {
+  "invalid-matcher": [400, "matchers"],
+  "matches-everything": [400, "matchers"],
+  "invalid-time": [400, "endsAt"],
+  "missing-field": [400, undefined],
+  "not-found": [404, undefined],
+  "already-expired": [409, undefined],
+};
+
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [s, { description: ERROR_TEXT[s] ?? "error", schema: errorSchema }]),
+  );
+const ERROR_TEXT: Record<number, string> = {
+  400: "a query, body or path parameter is invalid (error.field names it)",
+  401: "no or wrong bearer token",
+  403: "no token is configured: mutating calls are refused",
+  404: "no such silence",
+  409: "the silence has already expired",
+  503: "Redis did not answer",
+};
+
+/** The JSON API under /api. Every Redis read is bounded: a Redis that does not answer is a 503. */
+export function apiRoutes(ctx: ApiContext): Route[] {
+  const redis = <T>(work: Promise<T>) =>
+    withTimeout(work, REDIS_TIMEOUT_MS, `no answer within ${REDIS_TIMEOUT_MS} ms`).catch((err: unknown) => {
+      if (err instanceof SilenceError) throw err;
+      throw new HttpError(503, "redis-unavailable", `Redis: ${(err as Error).message}`);
+    });
+  const withState = (s: Silence, now: number): z.infer<typeof silenceSchema> => ({
+    ...s,
+    state: silenceState(s, now),
+  });
+  const silenceCall = async (work: () => Promise<Silence>): Promise<Silence> => {
+    try {
+      return await redis(work());
+    } catch (err) {
+      if (!(err instanceof SilenceError)) throw err;
+      const [status, field] = SILENCE_ERRORS[err.code];
+      throw new HttpError(status, err.code, err.message, field);
+    }
+  };
+
+  return [
+    route({
+      method: "GET",
+      url: "/api/events",
+      summary: "Recent events, newest first, with their delivery status per receiver",
+      query: eventsQuery,
+      responses: {
+        200: { description: "the events", schema: z.object({ events: z.array(recentEventSchema) }) },
+        ...errors(400, 503),
+      },
+      async handle({ query }) {
+        const events = await redis(
+          ctx.recent.list({
+            ...(query.bmc !== undefined && { bmc: query.bmc }),
+            ...(query.severity !== undefined && { severity: query.severity }),
+            ...(query.status !== undefined && { status: query.status }),
+            ...(query.since !== undefined && { since: Date.parse(query.since) }),
+            limit: query.limit,
+          }),
+        );
+        return { body: { events } };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/bmcs",
+      summary: "The inventory, with each BMC's health and last recent event",
+      responses: { 200: { description: "the BMCs by name", schema: bmcsResponse }, ...errors(503) },
+      async handle() {
+        const [health, latest] = await redis(
+          Promise.all([readHealth(ctx.redis, ctx.prefix), ctx.recent.latestByBmc()]),
+        );
+        const byName = new Map(health.map((h) => [h.name, h]));
+        const names = [...new Set([...ctx.bmcs.map((b) => b.name), ...byName.keys()])];
+        const inventory = new Map(ctx.bmcs.map((b) => [b.name, b]));
+        const body: z.infer<typeof bmcsResponse> = {
+          bmcs: names.map((name) => {
+            const b = inventory.get(name);
+            return {
+              name,
+              address: b ? `${b.host}:${b.port}` : null,
+              labels: b ? { ...b.labels } : {},
+              health: byName.get(name) ?? null,
+              lastEvent: latest.get(name) ?? null,
+            };
+          }),
+        };
+        return { body };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/queues",
+      summary: "Job counts of the pipeline's queues",
+      responses: { 200: { description: "counts by queue and state", schema: depthsSchema }, ...errors(503) },
+      async handle() {
+        return { body: { queues: await redis(ctx.queues.depths()) } };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/silences",
+      summary: "Pending and active silences (with all=true, also those expired within retention)",
+      query: z.object({ all: z.enum(["true", "false"]).default("false") }).strict(),
+      responses: {
+        200: { description: "silences, by end", schema: z.object({ silences: z.array(silenceSchema) }) },
+        ...errors(400, 503),
+      },
+      async handle({ query }) {
+        const now = Date.now();
+        const list = await redis(ctx.silences.list(now, { all: query.all === "true" }));
+        return { body: { silences: list.map((s) => withState(s, now)) } };
+      },
+    }),
+    route({
+      method: "POST",
+      url: "/api/silences",
+      summary: "Adds a silence",
+      mutating: true,
+      body: newSilence,
+      responses: {
+        201: { description: "the silence", schema: z.object({ silence: silenceSchema }) },
+        ...errors(400, 401, 403, 503),
+      },
+      async handle({ body }) {
+        const now = Date.now();
+        const startsAt = body.startsAt === undefined ? now : Date.parse(body.startsAt);
+        const endsAt =
+          body.endsAt !== undefined
+            ? Date.parse(body.endsAt)
+            : Math.max(startsAt, now) + parseDuration(body.duration as string);
+        const silence = await silenceCall(() =>
+          ctx.silences.add(
+            { matchers: body.matchers, startsAt, endsAt, createdBy: body.createdBy, comment: body.comment },
+            now,
+          ),
+        );
+        return { status: 201, body: { silence: withState(silence, now) } };
+      },
+    }),
+    route({
+      method: "DELETE",
+      url: "/api/silences/:id",
+      summary: "Expires a silence now",
+      mutating: true,
+      params: idParams,
+      responses: {
+        200: { description: "the expired silence", schema: z.object({ silence: silenceSchema }) },
+        ...errors(401, 403, 404, 409, 503),
+      },
+      async handle({ params }) {
+        const now = Date.now();
+        const silence = await silenceCall(() => ctx.silences.expire(params.id, now));
+        return { body: { silence: withState(silence, now) } };
+      },
+    }),
+  ];
+}

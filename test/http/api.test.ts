@@ -1,0 +1,321 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHttp } from "../../src/http/server.js";
+import { createRedis } from "../../src/pipeline/queues.js";
+import type { RecentEvent } from "../../src/pipeline/recent.js";
+import { SensorNumber } from "../../src/sim/default-sdr.js";
+import { setSensorValue } from "../../src/sim/sensors.js";
+import { waitFor } from "../support/listener.js";
+import { startRedis } from "../support/redis.js";
+import { SIM_PASSWORD } from "../support/sim.js";
+import { API_TOKEN, getJson, type Stack, startStack } from "./stack.js";
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack("127.41.0.1");
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+}, 30_000);
+
+type Events = { events: RecentEvent[] };
+type ErrorBody = { error: { code: string; message: string; field?: string } };
+
+const api = <T = Record<string, unknown>>(path: string, init?: RequestInit) =>
+  getJson<T>(`${stack.url}${path}`, init);
+const events = async (query = "") => (await api<Events>(`/api/events${query}`)).body.events;
+const bmc = (i: number) => {
+  const sim = stack.fleet.simulators[i];
+  if (!sim) throw new Error(`no BMC ${i + 1}`);
+  return sim;
+};
+
+/** The newest event of the BMC with the status once every receiver's delivery has ended. */
+function settled(bmcName: string, status: "firing" | "resolved") {
+  return waitFor(
+    `${bmcName}'s ${status} event with its deliveries`,
+    async () =>
+      (await events(`?bmc=${bmcName}&status=${status}`)).find((e) =>
+        Object.values(e.deliveries).every((d) => d.status !== "pending"),
+      ),
+    20_000,
+  );
+}
+
+const post = (body: unknown, token?: string) =>
+  api<ErrorBody & { silence: { id: string; state: string } }>("/api/silences", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token && { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(body),
+  });
+const MAINTENANCE = { matchers: ['bmc="bmc-2"'], duration: "1h", createdBy: "ops", comment: "maintenance" };
+
+describe("recent events", () => {
+  it("lists a simulated BMC's PET with its reading, threshold and the delivery per receiver", async () => {
+    // CPU1 Temp above its upper critical threshold (90 °C): the BMC's PEF sends a PET.
+    setSensorValue(bmc(0).state, SensorNumber.Cpu1Temp, 92);
+    const firing = await settled("bmc-1", "firing");
+
+    expect(firing).toMatchObject({
+      bmc: "bmc-1",
+      source: bmc(0).address.host,
+      sensor: "CPU1 Temp",
+      sensorType: "Temperature",
+      direction: "assertion",
+      status: "firing",
+      enrichment: "ok",
+      reading: { value: 92, unit: "degrees C", thresholds: { ucr: 90 } },
+      outcome: "sent",
+      deliveries: {
+        webhook: { status: "delivered", outcome: "delivered" },
+        nowhere: { status: "dead-lettered", outcome: "unknown-receiver" },
+      },
+    });
+    expect(firing.receivers.sort()).toEqual(["nowhere", "webhook"]);
+    const delivered = stack.webhook.requests.map((r) => JSON.parse(r.body.toString("utf8")).id);
+    expect(delivered).toEqual([firing.notification]);
+  });
+
+  it("narrows the list by BMC, severity, status, time and count", async () => {
+    setSensorValue(bmc(0).state, SensorNumber.Cpu1Temp, 45);
+    const resolved = await settled("bmc-1", "resolved");
+    const [firing] = await events("?status=firing");
+    if (!firing) throw new Error("no firing event");
+
+    expect((await events()).map((e) => e.id)).toEqual([resolved.id, firing.id]);
+    expect((await events("?limit=1")).map((e) => e.id)).toEqual([resolved.id]);
+    expect((await events("?status=resolved")).map((e) => e.id)).toEqual([resolved.id]);
+    expect(await events("?bmc=bmc-2")).toEqual([]);
+    expect((await events(`?severity=${firing.severity}`)).map((e) => e.id)).toContain(firing.id);
+    const other = firing.severity === "critical" ? "monitor" : "critical";
+    expect(await events(`?severity=${other}`)).toEqual([]);
+    const since = encodeURIComponent(resolved.processedAt);
+    expect((await events(`?since=${since}`)).map((e) => e.id)).toEqual([resolved.id]);
+    expect(resolved).toMatchObject({
+      direction: "deassertion",
+      deliveries: { webhook: { status: "delivered" } },
+    });
+  });
+
+  it("refuses bad filters with a 400 that names the field", async () => {
+    for (const [query, field] of [
+      ["severity=loud", "severity"],
+      ["limit=0", "limit"],
+      ["limit=many", "limit"],
+      ["since=yesterday", "since"],
+      ["status=open", "status"],
+      ["colour=red", "colour"],
+    ]) {
+      const r = await api<ErrorBody>(`/api/events?${query}`);
+      expect(r.status, query).toBe(400);
+      expect(r.body.error, query).toMatchObject({ code: "invalid-query", field });
+      expect(r.body.error.message, query).toContain(field);
+    }
+  });
+});
+
+describe("BMCs and queues", () => {
+  it("lists the inventory with health and last event, and no credentials", async () => {
+    const { body, text } = await waitFor("both BMCs probed ok", async () => {
+      const r = await api<{ bmcs: { name: string; health: { state: string } | null }[] }>("/api/bmcs");
+      return r.body.bmcs.every((b) => b.health?.state === "ok") ? r : undefined;
+    });
+    expect(body.bmcs).toMatchObject([
+      {
+        name: "bmc-1",
+        address: `${bmc(0).address.host}:${bmc(0).address.port}`,
+        labels: { rack: "r1" },
+        health: { state: "ok", alerting: false },
+        lastEvent: { bmc: "bmc-1", status: "resolved" },
+      },
+      { name: "bmc-2", lastEvent: null },
+    ]);
+    expect(text).not.toContain(SIM_PASSWORD);
+    expect(text).not.toContain("admin");
+  });
+
+  it("gives the job counts of the ingest, events and deliver queues", async () => {
+    const { body } = await api<{ queues: Record<string, Record<string, number>> }>("/api/queues");
+    expect(Object.keys(body.queues).sort()).toEqual(["deliver", "events", "ingest"]);
+    expect(body.queues.events?.completed).toBeGreaterThanOrEqual(2);
+    expect(body.queues.deliver?.completed).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe("silences", () => {
+  it("needs the bearer token to add or expire one", async () => {
+    for (const token of [undefined, "wrong-token"]) {
+      const r = await post(MAINTENANCE, token);
+      expect(r.status).toBe(401);
+      expect(r.body.error.code).toBe("unauthorized");
+    }
+    const expire = await api<ErrorBody>("/api/silences/some-id", { method: "DELETE" });
+    expect(expire.status).toBe(401);
+    expect((await api<{ silences: unknown[] }>("/api/silences")).body.silences).toEqual([]);
+  });
+
+  it("refuses a bad silence with a 400 that names the field", async () => {
+    const { comment: _, ...noComment } = MAINTENANCE;
+    for (const [body, field] of [
+      [noComment, "comment"],
+      [{ ...MAINTENANCE, matchers: ['bmc=~"("'] }, "matchers"],
+      [{ ...MAINTENANCE, matchers: ['bmc=~".*"'] }, "matchers"],
+      [{ ...MAINTENANCE, endsAt: "2030-01-01T00:00:00Z" }, "duration"],
+      [{ ...MAINTENANCE, duration: "soon" }, "duration"],
+      [{ ...MAINTENANCE, colour: "red" }, "colour"],
+    ] as const) {
+      const r = await post(body, API_TOKEN);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.error.field, JSON.stringify(body)).toBe(field);
+    }
+    const notJson = await api<ErrorBody>("/api/silences", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${API_TOKEN}` },
+      body: "{",
+    });
+    expect(notJson.status).toBe(400);
+  });
+
+  it("adds one that mutes the BMC's alerts, lists it, and expires it", async () => {
+    const added = await post(MAINTENANCE, API_TOKEN);
+    expect(added.status).toBe(201);
+    expect(added.body.silence).toMatchObject({
+      matchers: ['bmc="bmc-2"'],
+      state: "active",
+      createdBy: "ops",
+    });
+    const { id } = added.body.silence;
+    const listed = await api<{ silences: { id: string }[] }>("/api/silences");
+    expect(listed.body.silences.map((s) => s.id)).toEqual([id]);
+
+    const before = stack.webhook.requests.length;
+    setSensorValue(bmc(1).state, SensorNumber.Cpu1Temp, 92);
+    const muted = await waitFor("bmc-2's event", async () => (await events("?bmc=bmc-2"))[0], 20_000);
+    expect(muted).toMatchObject({ outcome: "silenced", status: "firing", receivers: [], deliveries: {} });
+    expect(stack.webhook.requests.length).toBe(before);
+
+    const auth = { authorization: `Bearer ${API_TOKEN}` };
+    const expired = await api<{ silence: { state: string } }>(`/api/silences/${id}`, {
+      method: "DELETE",
+      headers: auth,
+    });
+    expect(expired.status).toBe(200);
+    expect(expired.body.silence.state).toBe("expired");
+    const again = await api<ErrorBody>(`/api/silences/${id}`, { method: "DELETE", headers: auth });
+    expect([again.status, again.body.error.code]).toEqual([409, "already-expired"]);
+    const unknown = await api<ErrorBody>("/api/silences/no-such-id", { method: "DELETE", headers: auth });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, "not-found"]);
+    expect((await api<{ silences: unknown[] }>("/api/silences")).body.silences).toEqual([]);
+    expect((await api<{ silences: unknown[] }>("/api/silences?all=true")).body.silences).toHaveLength(1);
+  });
+
+  it("refuses every mutating call with 403 when no token is configured", async () => {
+    const http = await startHttp({
+      bind: { host: "127.0.0.1", port: 0 },
+      redis: stack.connection,
+      log: () => undefined,
+    });
+    try {
+      const url = `http://127.0.0.1:${http.address().port}`;
+      const headers = { "content-type": "application/json", authorization: "Bearer anything" };
+      const add = await getJson<ErrorBody>(`${url}/api/silences`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(MAINTENANCE),
+      });
+      expect(add.status).toBe(403);
+      expect(add.body.error).toMatchObject({ code: "mutations-disabled" });
+      expect(add.body.error.message).toContain("no token is configured");
+      const expire = await getJson<ErrorBody>(`${url}/api/silences/x`, { method: "DELETE", headers });
+      expect(expire.status).toBe(403);
+      expect((await getJson(`${url}/api/silences`)).status).toBe(200);
+    } finally {
+      await http.close();
+    }
+  });
+});
+
+describe("health, readiness and the OpenAPI document", () => {
+  it("is ready when Redis answers, the listener is bound and the workers run", async () => {
+    const r = await api<{ ok: boolean; checks: Record<string, unknown> }>("/readyz");
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({
+      ok: true,
+      checks: {
+        redis: true,
+        listener: true,
+        "fan-out worker": true,
+        "events worker": true,
+        "delivery worker": true,
+      },
+    });
+  });
+
+  it("answers /readyz 503 naming Redis once Redis is gone, while /healthz stays 200", async () => {
+    const redis = await startRedis();
+    const connection = createRedis(redis.socket, "worker");
+    connection.on("error", () => undefined);
+    const http = await startHttp({
+      bind: { host: "127.0.0.1", port: 0 },
+      redis: connection,
+      log: () => undefined,
+    });
+    const url = `http://127.0.0.1:${http.address().port}`;
+    try {
+      expect((await getJson(`${url}/readyz`)).status).toBe(200);
+      await redis.stop();
+      const r = await getJson<{ ok: boolean; checks: { redis: unknown } }>(`${url}/readyz`);
+      expect(r.status).toBe(503);
+      expect(r.body.ok).toBe(false);
+      expect(r.body.checks.redis).toMatch(/^Redis: /);
+      expect((await getJson(`${url}/healthz`)).body).toEqual({ status: "ok" });
+      expect((await getJson(`${url}/api/events`)).status).toBe(503);
+    } finally {
+      await http.close();
+      connection.disconnect();
+      await redis.dispose();
+    }
+  });
+
+  it("documents every route it serves in OpenAPI 3.1", async () => {
+    const { body: doc } = await api<{
+      openapi: string;
+      paths: Record<string, Record<string, { parameters?: { name: string; schema: { enum?: string[] } }[] }>>;
+    }>("/openapi.json");
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      "/",
+      "/api/bmcs",
+      "/api/events",
+      "/api/queues",
+      "/api/silences",
+      "/api/silences/{id}",
+      "/healthz",
+      "/metrics",
+      "/openapi.json",
+      "/readyz",
+    ]);
+    for (const [path, methods] of Object.entries(doc.paths))
+      for (const method of Object.keys(methods)) {
+        const r = await fetch(`${stack.url}${path.replace("{id}", "x")}`, { method: method.toUpperCase() });
+        await r.arrayBuffer();
+        // GETs answer; mutating calls without the token are refused, not missing.
+        expect(r.status, `${method} ${path}`).toBe(method === "get" ? 200 : 401);
+      }
+    const severity = doc.paths["/api/events"]?.get?.parameters?.find((p) => p.name === "severity");
+    expect(severity?.schema.enum).toContain("critical");
+  });
+
+  it("never shows the BMC password or the API token", async () => {
+    const texts = await Promise.all(
+      ["/", "/app.js", "/api/events", "/api/bmcs", "/api/silences?all=true", "/openapi.json", "/metrics"].map(
+        async (p) => (await fetch(`${stack.url}${p}`)).text(),
+      ),
+    );
+    for (const t of texts) {
+      expect(t).not.toContain(SIM_PASSWORD);
+      expect(t).not.toContain(API_TOKEN);
+    }
+  });
+});
