@@ -5,12 +5,14 @@ import { dlqCommand } from "./dlq.js";
 import { eventCommand } from "./event.js";
 import { listenCommand } from "./listen.js";
 import { pefCommand } from "./pef.js";
+import { serveCommand } from "./serve.js";
 import { silenceCommand } from "./silence.js";
 import { simCommand } from "./sim.js";
 import { UsageError } from "./usage.js";
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   decode: decodeCommand,
+  serve: serveCommand,
   listen: listenCommand,
   bmc: bmcCommand,
   sim: simCommand,
@@ -28,6 +30,7 @@ const USAGE = `usage: petgate COMMAND [options]
 
 commands:
   decode SPECIFIC_TRAP|NA HEX...   decode a Platform Event Trap varbind (as FreeIPMI ipmi-pet)
+  serve                            the gateway: listener, workers and HTTP API (--role to split, --demo to try)
   listen                           receive SNMP traps, decode PETs, write NDJSON
   bmc SUBCOMMAND -H HOST -U USER   talk to one BMC over RMCP+ (info, sel, sdr, sensors, raw, …)
   pef plan|apply|show              fleet PEF provisioning from petgate.yml (plan, apply, verify)

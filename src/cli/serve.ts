@@ -1,0 +1,166 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { ConfigError, loadConfig, SecretError } from "../config/load.js";
+import type { HostPort } from "../net/address.js";
+import { parseHostPort } from "../net/address.js";
+import { DemoError } from "../serve/demo.js";
+import { DataDirInUseError } from "../serve/lock.js";
+import { RedisChildError } from "../serve/redis-child.js";
+import { ROLES, type Role, ServeError, type Service, serve } from "../serve/serve.js";
+import { ReceiverError } from "../sinks/build.js";
+import { parseCommandArgs, UsageError } from "./usage.js";
+
+const HELP = `usage: petgate serve [--config FILE] [--role listener|worker|http]... [--http HOST:PORT]
+                     [--listen HOST:PORT] [--data-dir DIR] [--demo | --demo-if-no-config]
+
+Runs the gateway: the trap listener, the pipeline's workers and the HTTP API, all in one process
+unless --role picks some (repeatable; any number of listener and worker processes may share a Redis).
+
+  --config     petgate.yml (default: $PETGATE_CONFIG, else ./petgate.yml)
+  --role       listener | worker | http (default: all three)
+  --http       HTTP address; default config http.bind for the http role. Any role serves
+               /healthz, /readyz and /metrics there when given
+  --listen     UDP address of the trap listener; default config listener.bind
+  --data-dir   spool, embedded Redis and demo files (default ./.petgate); one process per data dir
+  --demo       10 simulated BMCs, mail and webhook catchers and a test event every few seconds,
+               with a generated configuration (no petgate.yml needed)
+  --demo-if-no-config  --demo when no configuration file is found (what \`npm start\` uses)
+
+Redis: $PETGATE_REDIS, else config redis.url, else an embedded redis-server under the data dir
+(all roles in one process, or an explicit --data-dir). SIGTERM/SIGINT stop gracefully; a second one
+forces exit 1.`;
+
+const DEFAULT_DATA_DIR = ".petgate";
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      config: { type: "string" },
+      role: { type: "string", multiple: true },
+      http: { type: "string" },
+      listen: { type: "string" },
+      "data-dir": { type: "string" },
+      demo: { type: "boolean" },
+      "demo-if-no-config": { type: "boolean" },
+    },
+    HELP,
+  );
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\n${HELP}`);
+  const roles = new Set<Role>(values.role?.map(role) ?? ROLES);
+  const file = values.config ?? process.env.PETGATE_CONFIG ?? "petgate.yml";
+  const found = values.config !== undefined || process.env.PETGATE_CONFIG !== undefined || existsSync(file);
+  const demo = values.demo === true || (values["demo-if-no-config"] === true && !found);
+  if (demo && values.config !== undefined)
+    throw new UsageError("--demo generates its own configuration; drop --config");
+
+  const dataDir = resolve(values["data-dir"] ?? DEFAULT_DATA_DIR);
+  const stopping = stopSignal();
+  let service: Service;
+  try {
+    if (!demo && !found)
+      throw new ConfigError(resolve(file), [
+        "no such file: give --config FILE or set PETGATE_CONFIG, or try `petgate serve --demo` (simulated BMCs)",
+      ]);
+    service = await serve({
+      ...(!demo && { config: loadConfig(file) }),
+      roles,
+      dataDir,
+      dataDirExplicit: values["data-dir"] !== undefined,
+      ...(process.env.PETGATE_REDIS && { redisUrl: process.env.PETGATE_REDIS }),
+      ...(values.listen !== undefined && { listen: hostPort("--listen", values.listen, TRAP_DEFAULT) }),
+      ...(values.http !== undefined && { http: hostPort("--http", values.http, HTTP_DEFAULT) }),
+      demo,
+      log,
+    });
+  } catch (err) {
+    if (!STARTUP_ERRORS.some((E) => err instanceof E) && !isBindError(err)) throw err;
+    log((err as Error).message);
+    return 1;
+  }
+  banner(service, dataDir);
+  await stopping;
+  log("stopping: intake, then workers, HTTP and Redis (signal again to force)");
+  await service.close();
+  log("stopped");
+  return 0;
+}
+
+/** Start-up failures the operator fixes: their message says how; no stack trace. */
+const STARTUP_ERRORS = [
+  ConfigError,
+  SecretError,
+  ReceiverError,
+  ServeError,
+  DataDirInUseError,
+  RedisChildError,
+  DemoError,
+];
+
+/** A port in use or not allowed ("bind EADDRINUSE 127.0.0.1:1162"). */
+function isBindError(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException;
+  return (
+    (e?.syscall === "bind" || e?.syscall === "listen") && (e.code === "EADDRINUSE" || e.code === "EACCES")
+  );
+}
+
+const TRAP_DEFAULT: HostPort = { host: "0.0.0.0", port: 162 };
+const HTTP_DEFAULT: HostPort = { host: "127.0.0.1", port: 8162 };
+
+function log(message: string): void {
+  process.stderr.write(`petgate: ${message}\n`);
+}
+
+function role(text: string): Role {
+  if (!(ROLES as readonly string[]).includes(text))
+    throw new UsageError(`--role ${text}: expected one of ${ROLES.join(", ")}`);
+  return text as Role;
+}
+
+function hostPort(flag: string, text: string, defaults: HostPort): HostPort {
+  try {
+    return parseHostPort(text, defaults);
+  } catch (err) {
+    throw new UsageError(`${flag}: ${(err as Error).message}`);
+  }
+}
+
+/** Resolves at the first SIGTERM or SIGINT; a second one exits 1 at once. */
+function stopSignal(): Promise<void> {
+  return new Promise((done) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        log(`${signal} again: exiting without finishing the shutdown`);
+        process.exit(1);
+      }
+      signalled = true;
+      done();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
+
+function banner(service: Service, dataDir: string): void {
+  const redis = service.embeddedRedis ? `embedded redis-server, socket ${service.redis}` : service.redis;
+  log(`roles ${service.roles.join(", ")}; Redis: ${redis}`);
+  if (service.listener)
+    log(`listening for SNMP traps on udp ${service.listener.host}:${service.listener.port}`);
+  if (service.demo && service.http) {
+    const { host, port } = service.http;
+    const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    log(
+      [
+        "demo running:",
+        `  web page         ${url}/`,
+        `  mail catcher     ${url}/demo/mail  (both catchers: ${url}/demo)`,
+        `  webhook catcher  ${url}/demo/webhook`,
+        `  data             ${dataDir}`,
+        `  config           ${service.demo.configFile}`,
+      ].join("\n"),
+    );
+  }
+  log("ready");
+}

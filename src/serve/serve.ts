@@ -1,0 +1,214 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Redis, RedisOptions } from "ioredis";
+import { readSecret } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import type { BmcInfo } from "../http/api.js";
+import { PipelineMetrics } from "../http/metrics.js";
+import { type HttpServer, startHttp } from "../http/server.js";
+import { type HostPort, parseHostPort } from "../net/address.js";
+import { type Intake, startIntake, startWorkers, type Workers } from "../pipeline/pipeline.js";
+import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../pipeline/queues.js";
+import { buildSinks } from "../sinks/build.js";
+import type { Sink } from "../sinks/sink.js";
+import { catcherRoutes, type Demo, startDemo } from "./demo.js";
+import { lockDataDir } from "./lock.js";
+import { type RedisChild, startRedisChild } from "./redis-child.js";
+
+export type Role = "listener" | "worker" | "http";
+export const ROLES: readonly Role[] = ["listener", "worker", "http"];
+
+/** Start-up refused for a reason the operator fixes (never a secret in the message). */
+export class ServeError extends Error {
+  override name = "ServeError";
+}
+
+export interface ServeOptions {
+  /** The configuration; absent with `demo` (the demo makes its own). */
+  config?: Config;
+  roles: ReadonlySet<Role>;
+  /** Spool, embedded Redis and demo files. */
+  dataDir: string;
+  /** The operator chose the data dir: an embedded Redis is then allowed for a split role too. */
+  dataDirExplicit: boolean;
+  /** $PETGATE_REDIS: takes precedence over config.redis.url. */
+  redisUrl?: string;
+  /** Where the listener binds (default config.listener.bind). */
+  listen?: HostPort;
+  /** Where HTTP binds: required for the http role's own default (config.http.bind), else optional. */
+  http?: HostPort;
+  /** Simulated BMCs, catchers and test events (all roles only). */
+  demo?: boolean;
+  log: (message: string) => void;
+}
+
+export interface Service {
+  roles: readonly Role[];
+  /** Where the queues are, for the banner (a URL or socket path, never a password). */
+  redis: string;
+  /** This process started the Redis (under the data dir) and stops it on close. */
+  embeddedRedis: boolean;
+  listener?: HostPort;
+  http?: HostPort;
+  demo?: Demo;
+  /** Intake first (listener closes, Ingest flushes), then workers, HTTP, demo, Redis last. */
+  close(): Promise<void>;
+}
+
+/** Where the demo's BMCs send their PETs unless --listen says otherwise (unprivileged, loopback). */
+export const DEMO_LISTEN: HostPort = { host: "127.0.0.1", port: 1162 };
+
+/**
+ * Starts the roles asked for on one Redis: $PETGATE_REDIS, else config `redis.url`, else a private
+ * redis-server under the data dir. Every part started is stopped again if a later one fails.
+ */
+export async function serve(options: ServeOptions): Promise<Service> {
+  const { roles, dataDir, log } = options;
+  const all = ROLES.every((r) => roles.has(r));
+  if (options.demo && !all) throw new ServeError("--demo runs all roles in one process; drop --role");
+  // The simulated BMCs are told where to send their PETs before the listener binds.
+  if (options.demo && options.listen?.port === 0) throw new ServeError("--demo needs a fixed --listen port");
+  const configured = options.redisUrl ?? options.config?.redis?.url;
+  const embedded = configured === undefined;
+  if (embedded && !all && !options.dataDirExplicit)
+    throw new ServeError(
+      `no Redis configured for --role ${[...roles].join(",")}: split roles share one Redis; set redis.url in ` +
+        "petgate.yml or PETGATE_REDIS (or give --data-dir to run an embedded Redis there)",
+    );
+
+  let release: (() => void) | undefined;
+  let child: RedisChild | undefined;
+  let demo: Demo | undefined;
+  let sinks: Map<string, Sink> | undefined;
+  let workers: Workers | undefined;
+  let intake: Intake | undefined;
+  let connection: Redis | undefined;
+  let http: HttpServer | undefined;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= stopAll();
+    return closing;
+  };
+  const stopAll = async () => {
+    await intake?.close();
+    await workers?.close();
+    await Promise.all([...(sinks?.values() ?? [])].map((s) => s.close?.()));
+    await http?.close();
+    await connection?.quit().catch(() => connection?.disconnect());
+    await demo?.close();
+    await child?.stop();
+    release?.();
+  };
+  try {
+    if (embedded || roles.has("listener") || options.demo) {
+      mkdirSync(dataDir, { recursive: true });
+      release = lockDataDir(dataDir);
+    }
+    let target: RedisTarget;
+    if (configured === undefined) {
+      child = await startRedisChild({ dataDir, log });
+      target = child.socket;
+    } else {
+      const password = options.redisUrl === undefined ? options.config?.redis?.password : undefined;
+      target = redisTarget(configured, password && readSecret(password, "redis.password"));
+    }
+
+    const listen = options.listen ?? (options.demo ? DEMO_LISTEN : undefined);
+    if (options.demo) demo = await startDemo({ dataDir, listenerAddress: listen ?? DEMO_LISTEN, log });
+    const config = demo?.config ?? options.config;
+    if (!config) throw new ServeError("no configuration");
+    const prefix = config.redis?.prefix ?? DEFAULT_PREFIX;
+
+    const httpBind =
+      options.http ?? (roles.has("http") ? parseHostPort(config.http.bind, DEFAULT_HTTP) : undefined);
+    // Events processed here are counted on this process's /metrics.
+    const metrics = httpBind && new PipelineMetrics();
+    if (roles.has("worker")) {
+      sinks = buildSinks(config);
+      workers = await startWorkers({
+        config,
+        redis: target,
+        prefix,
+        sinks,
+        ...(metrics && { onProcessed: metrics.onProcessed }),
+        log,
+      });
+    }
+    if (roles.has("listener")) {
+      const spoolFile = join(dataDir, "spool.ndjson");
+      intake = await startIntake({
+        config,
+        redis: target,
+        prefix,
+        spoolFile,
+        ...(listen && { listen }),
+        log,
+      });
+    }
+    if (httpBind) {
+      connection = createRedis(target, "worker");
+      connection.on("error", () => undefined); // /readyz reports it
+      const token = config.http.token && readSecret(config.http.token, "http.token");
+      const catchers = demo?.catchers;
+      http = await startHttp({
+        bind: httpBind,
+        redis: connection,
+        prefix,
+        ...(intake && { intake }),
+        ...(workers && { workers }),
+        ...(token && { token }),
+        ...(metrics && { metrics }),
+        bmcs: inventoryInfo(config),
+        ...(catchers && { extraRoutes: (app) => catcherRoutes(app, catchers) }),
+        log,
+      });
+    }
+    return {
+      roles: ROLES.filter((r) => roles.has(r)),
+      redis: child?.socket ?? withoutPassword(configured ?? ""),
+      embeddedRedis: child !== undefined,
+      ...(intake && { listener: intake.listener.address() }),
+      ...(http && { http: http.address() }),
+      ...(demo && { demo }),
+      close,
+    };
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+const DEFAULT_HTTP: HostPort = { host: "127.0.0.1", port: 8162 };
+
+/** The inventory as the API shows it, without credentials: the http role needs no BMC secrets. */
+function inventoryInfo(config: Config): BmcInfo[] {
+  return config.bmcs.map((b) => ({
+    name: b.name,
+    ...parseHostPort(b.host, { host: "", port: 623 }),
+    labels: { ...config.defaults.labels, ...b.labels },
+  }));
+}
+
+/** A Redis URL fit for a log: a password in it is masked. */
+export function withoutPassword(url: string): string {
+  return url.replace(/^(rediss?:\/\/[^:@/]*):[^@/]*@/, "$1:***@");
+}
+
+/**
+ * A Redis URL (redis://, rediss://, a unix socket path) with the configured password as ioredis
+ * options, so that the password never sits in a URL that could be logged.
+ */
+export function redisTarget(url: string, password: string | undefined): RedisTarget {
+  if (password === undefined) return url;
+  if (url.startsWith("/")) return { path: url, password };
+  const u = new URL(url);
+  const options: RedisOptions = {
+    host: u.hostname.replace(/^\[|\]$/g, ""),
+    port: u.port === "" ? 6379 : Number(u.port),
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    password,
+  };
+  if (u.username) options.username = decodeURIComponent(u.username);
+  if (u.protocol === "rediss:") options.tls = {};
+  return options;
+}

@@ -1,0 +1,279 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { encodeSpecificTrap } from "../../src/pet/specific-trap.js";
+import { decodePetVarbind, encodePetVarbind } from "../../src/pet/varbind.js";
+import type { RecentEvent } from "../../src/pipeline/recent.js";
+import type { Notification } from "../../src/sinks/sink.js";
+import { DELL_CHASSIS_INTRUSION, hexBytes } from "../pet/vectors.js";
+import { PETGATE, petgate, petgateDaemon } from "../support/cli.js";
+import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
+import { netSnmp, petArgs, waitFor } from "../support/listener.js";
+import { startRedis, type TestRedis } from "../support/redis.js";
+
+/*
+ * `petgate serve` as an operator runs it (dist/, a config file, signals), on real parts: net-snmp's
+ * snmptrap sends the PETs, a test redis-server (PETGATE_REDIS) or serve's own holds the queues, and
+ * a node:http webhook receiver gets the notifications.
+ */
+
+/** General Chassis Intrusion asserted (sensor type 05h, sensor-specific 6Fh, offset 0). */
+const INTRUSION = encodeSpecificTrap({
+  sensorType: 5,
+  eventReadingType: 0x6f,
+  deassertion: false,
+  offset: 0,
+});
+
+/** A PET from sensor `n` (sequence n): each n is its own event and its own alert. */
+function petHex(n: number): string {
+  const varbind = decodePetVarbind(hexBytes(DELL_CHASSIS_INTRUSION.hex));
+  return encodePetVarbind({ ...varbind, sensorNumber: n, sequence: n }).toString("hex");
+}
+
+async function sendPets(port: number, sensors: number[]): Promise<void> {
+  const target = `udp:127.0.0.1:${port}`;
+  await Promise.all(
+    sensors.map((n) =>
+      netSnmp("snmptrap", petArgs({ version: "1", community: "public" }, target, INTRUSION, petHex(n))),
+    ),
+  );
+}
+
+let redis: TestRedis;
+const hooks: HttpReceiver[] = [];
+const startHook = async (options?: Parameters<typeof startHttpReceiver>[0]) => {
+  const hook = await startHttpReceiver(options);
+  hooks.push(hook);
+  return hook;
+};
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "petgate-serve-"));
+  dirs.push(dir);
+  return dir;
+};
+
+/** A config whose one route sends every notification at once to `hook`. */
+function configFile(url: string): string {
+  const file = join(tempDir(), "petgate.yml");
+  writeFileSync(
+    file,
+    [
+      "listener:",
+      "  communities: [public]",
+      "routes:",
+      "  receiver: hook",
+      "  group_wait: 0s",
+      "receivers:",
+      "  - name: hook",
+      "    webhook:",
+      `      url: ${url}`,
+      "      timeoutMs: 1000",
+    ].join("\n"),
+  );
+  return file;
+}
+
+type Daemon = Awaited<ReturnType<typeof petgateDaemon>>;
+const daemons: Daemon[] = [];
+
+/** `petgate serve ARGS` until its "ready" line; its trap port and HTTP URL from the banner. */
+async function serve(args: string[], env: NodeJS.ProcessEnv = { PETGATE_REDIS: redis.socket }) {
+  const d = await petgateDaemon(["serve", ...args], /petgate: ready\n/, env);
+  daemons.push(d);
+  const trapPort = Number(d.stderr().match(/udp 127\.0\.0\.1:(\d+)/)?.[1]);
+  const http = d.stderr().match(/web page on (http:\/\/\S+?)\/\n/)?.[1];
+  return { ...d, trapPort, http };
+}
+
+async function withRedis<T>(use: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis({ path: redis.socket });
+  try {
+    return await use(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+const bodies = (hook: HttpReceiver, from = 0) =>
+  hook.requests.slice(from).map((r) => JSON.parse(r.body.toString("utf8")) as Notification);
+
+/** Jobs of the pipeline's queues that are waiting, active or delayed (BullMQ's keys under "petgate:"). */
+const unfinishedJobs = () =>
+  withRedis(async (r) => {
+    let n = 0;
+    for (const queue of ["ingest", "events", "deliver"])
+      n +=
+        (await r.llen(`petgate:${queue}:wait`)) +
+        (await r.llen(`petgate:${queue}:active`)) +
+        (await r.zcard(`petgate:${queue}:delayed`));
+    return n;
+  });
+
+/** Waits until nothing is left to do, so that a duplicate would have been sent by now. */
+async function drained(): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while ((await unfinishedJobs()) > 0) {
+    if (Date.now() > deadline) throw new Error("the queues did not drain");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const signalled = async (d: Daemon, signal: NodeJS.Signals = "SIGTERM") => {
+  d.child.kill(signal);
+  return d.exited;
+};
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterEach(async () => {
+  for (const d of daemons.splice(0)) if (d.child.exitCode === null) d.child.kill("SIGKILL");
+  await Promise.all(hooks.splice(0).map((h) => h.close()));
+  await withRedis((r) => r.flushall());
+});
+afterAll(async () => {
+  await redis?.dispose();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("petgate serve", () => {
+  it("runs listener, workers and HTTP in one process: a PET reaches the webhook; SIGTERM exits 0", async () => {
+    const hook = await startHook();
+    const s = await serve([
+      ...["--config", configFile(hook.url), "--listen", "127.0.0.1:0"],
+      ...["--http", "127.0.0.1:0", "--data-dir", tempDir()],
+    ]);
+    expect(s.stderr()).toContain("roles listener, worker, http");
+    await sendPets(s.trapPort, [7]);
+    await waitFor("the webhook", () => hook.requests.length >= 1 || undefined, 15_000);
+    expect(bodies(hook)[0]).toMatchObject({ status: "firing", event: { sensorNumber: 7 } });
+    expect((await fetch(`${s.http}/readyz`)).status).toBe(200);
+    expect(await signalled(s)).toBe(0);
+    expect(s.stderr()).toContain("petgate: stopped");
+  });
+
+  it("splits into listener, worker and http processes on one Redis: a PET is delivered; each is ready", async () => {
+    const hook = await startHook();
+    const config = ["--config", configFile(hook.url), "--http", "127.0.0.1:0"];
+    const [listener, worker, http] = await Promise.all([
+      serve([...config, "--role", "listener", "--listen", "127.0.0.1:0", "--data-dir", tempDir()]),
+      serve([...config, "--role", "worker"]),
+      serve([...config, "--role", "http"]),
+    ]);
+    expect([listener, worker, http].map((d) => d.stderr().match(/roles ([a-z, ]+);/)?.[1])).toEqual([
+      "listener",
+      "worker",
+      "http",
+    ]);
+    await sendPets(listener.trapPort, [11]);
+    await waitFor("the webhook", () => hook.requests.length >= 1 || undefined, 15_000);
+    expect(bodies(hook)[0]).toMatchObject({ status: "firing", event: { sensorNumber: 11 } });
+    for (const d of [listener, worker, http]) expect((await fetch(`${d.http}/readyz`)).status).toBe(200);
+    // The http process shows what the worker process recorded, and its delivery.
+    const recent = await waitFor(
+      "the event delivered on /api/events",
+      async () => {
+        const r = await fetch(`${http.http}/api/events`);
+        const { events } = (await r.json()) as { events: RecentEvent[] };
+        return events.find((e) => e.deliveries.hook?.status === "delivered");
+      },
+      10_000,
+    );
+    expect(recent.sensor).toMatch(/#11\b/);
+    expect(await Promise.all([listener, worker, http].map((d) => signalled(d)))).toEqual([0, 0, 0]);
+  });
+
+  it("on SIGTERM with PETs in flight finishes or hands back every job; the next serve delivers the rest, each once", async () => {
+    // The first delivery hangs until the sink's 1 s timeout: a job in flight when the signal comes.
+    const hook = await startHook({ script: ["hang"] });
+    const args = [
+      ...["--config", configFile(hook.url), "--listen", "127.0.0.1:0"],
+      ...["--http", "127.0.0.1:0", "--data-dir", tempDir()],
+    ];
+    const first = await serve(args);
+    const sensors = Array.from({ length: 20 }, (_, i) => 20 + i);
+    await sendPets(first.trapPort, sensors);
+    await waitFor("a delivery in flight", () => hook.requests.length >= 1 || undefined, 15_000);
+    expect(await signalled(first)).toBe(0);
+    // Nothing left active (a killed worker's jobs would stay active until BullMQ's stalled check).
+    const active = await withRedis((r) =>
+      Promise.all(["ingest", "events", "deliver"].map((q) => r.llen(`petgate:${q}:active`))),
+    );
+    expect(active).toEqual([0, 0, 0]);
+
+    const second = await serve(args);
+    await waitFor("every PET delivered", () => hook.requests.length > sensors.length || undefined, 20_000);
+    await drained();
+    // The hung request's notification was sent again; nothing else was sent twice.
+    const answered = bodies(hook, 1).map((n) => n.event.sensorNumber);
+    expect(answered.sort((a, b) => a - b)).toEqual(sensors);
+    expect(await signalled(second)).toBe(0);
+  });
+
+  it("with no Redis configured runs its own under the data dir (AOF on) and stops it on exit", async () => {
+    const hook = await startHook();
+    const dataDir = tempDir();
+    const s = await serve(
+      [
+        "--config",
+        configFile(hook.url),
+        "--listen",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--data-dir",
+        dataDir,
+      ],
+      { PETGATE_REDIS: undefined },
+    );
+    const socket = join(dataDir, "redis", "redis.sock");
+    expect(s.stderr()).toContain(`Redis: embedded redis-server, socket ${socket}`);
+    await sendPets(s.trapPort, [3]);
+    await waitFor("the webhook", () => hook.requests.length >= 1 || undefined, 15_000);
+    expect(readdirSync(join(dataDir, "redis", "appendonlydir")).some((f) => f.endsWith(".incr.aof"))).toBe(
+      true,
+    );
+    expect(await signalled(s)).toBe(0);
+    // redis-server removes its socket when it shuts down.
+    expect(existsSync(socket)).toBe(false);
+  });
+
+  it("refuses a second listener on a data dir in use, naming the process that holds it", async () => {
+    const args = ["serve", "--config", configFile("http://127.0.0.1:9/hook"), "--role", "listener"];
+    const dataDir = tempDir();
+    const first = await serve([...args.slice(1), "--listen", "127.0.0.1:0", "--data-dir", dataDir]);
+    const second = await petgate([...args, "--listen", "127.0.0.1:0", "--data-dir", dataDir], "", {
+      PETGATE_REDIS: redis.socket,
+    });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`data dir ${dataDir} is in use by petgate process ${first.child.pid}`);
+  });
+
+  it("refuses a split role with no Redis configured, saying how to give one", async () => {
+    const r = await petgate(
+      ["serve", "--config", configFile("http://127.0.0.1:9/hook"), "--role", "worker"],
+      "",
+      { PETGATE_REDIS: undefined },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("no Redis configured for --role worker");
+    expect(r.stderr).toContain("PETGATE_REDIS");
+  });
+
+  it("without a config file names the file it looked for and suggests --demo", async () => {
+    const cwd = tempDir();
+    const r = spawnSync(process.execPath, [PETGATE, "serve"], {
+      cwd,
+      env: { ...process.env, PETGATE_CONFIG: undefined },
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(join(cwd, "petgate.yml"));
+    expect(r.stderr).toContain("petgate serve --demo");
+  });
+});
