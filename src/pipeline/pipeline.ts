@@ -11,6 +11,7 @@ import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./eve
 import { HealthMonitor, type HealthMonitorOptions } from "./health.js";
 import { HealthStore } from "./health-store.js";
 import { type FanOut, Ingest, startFanOut } from "./ingest.js";
+import { RedisLease } from "./lease.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
 import { recordRecent } from "./recent.js";
 import { parseDuration } from "./route.js";
@@ -201,10 +202,19 @@ function startHealth(o: {
     log: o.log,
     ...o.overrides,
   });
-  monitor.start();
+  // One process at a time probes the fleet: N worker processes, one alert per BMC.
+  const lease = new RedisLease({
+    redis: connection,
+    key: `${o.prefix}:health-lease`,
+    onAcquired: () => monitor.start(),
+    onLost: () => monitor.stop(),
+    log: o.log,
+  });
+  lease.start();
   return {
     monitor,
     async close() {
+      await lease.close();
       await monitor.stop();
       await store.flush();
       await connection.quit().catch(() => connection.disconnect());
