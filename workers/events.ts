@@ -6,10 +6,14 @@
  */
 import { loadConfig } from "../src/config/load.js";
 import { startEventsWorker } from "../src/pipeline/events-worker.js";
-import { redisOptionsFromEnv, stopOnSignal } from "./lifecycle.js";
+import { redisOptionsFromEnv, stopOnSignal, workerSettingsFromEnv } from "./lifecycle.js";
 
 const file = process.argv[2] ?? "petgate.yml";
-const worker = await startEventsWorker({ config: loadConfig(file), ...redisOptionsFromEnv() });
+const worker = await startEventsWorker({
+  config: loadConfig(file),
+  ...redisOptionsFromEnv(),
+  ...workerSettingsFromEnv(),
+});
 process.stderr.write(`petgate: events worker started (${file})\n`);
 
 stopOnSignal(() => worker.close());

@@ -19,6 +19,7 @@ import {
   EVENTS_QUEUE,
   type EventJobData,
   type RedisTarget,
+  type WorkerSettings,
 } from "./queues.js";
 import { compileRoutes, matchRoutes, type Route, routesSchema } from "./route.js";
 import { SdrCache } from "./sdr-cache.js";
@@ -57,10 +58,9 @@ export interface EventJobResult {
   receivers?: string[];
 }
 
-export interface EventsWorkerOptions {
+export interface EventsWorkerOptions extends WorkerSettings {
   config: Config;
   connection: RedisTarget;
-  prefix?: string;
   /** The receivers the delivery workers know; a route to another one is logged at start. */
   receivers?: Iterable<string>;
   /** The resolved inventory; default resolveBmcs(config). */
@@ -69,8 +69,6 @@ export interface EventsWorkerOptions {
   enrichDeadlineMs?: number;
   /** How often due groups and storm summaries are looked for; default 1000 ms. */
   tickMs?: number;
-  /** EVENTS jobs processed at once (events of one BMC still one at a time, in order); default 16. */
-  concurrency?: number;
   log?: (message: string) => void;
   /** Told of every event processed (recent-events store, metrics); must not throw. */
   onProcessed?: (processed: ProcessedEvent) => void;
@@ -221,7 +219,8 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   const worker = createWorker<EventJobData, EventJobResult, typeof EVENT_JOB>(
     EVENTS_QUEUE,
     (job) => inOrder.run(job.data.trap.source.address, () => processor(job)),
-    { connection, prefix, concurrency: options.concurrency ?? 16 },
+    // Events of one BMC still one at a time, in order (inOrder).
+    { ...options, connection, prefix, concurrency: options.concurrency ?? 16 },
   );
   worker.on("error", () => undefined); // connection errors: BullMQ reconnects
   worker.on("failed", (job, err) => log(`event ${job?.id ?? "?"} failed: ${err.message}`));
