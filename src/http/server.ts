@@ -135,7 +135,6 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
     typeof address === "object" && address !== null
       ? { host: address.address, port: address.port }
       : { ...options.bind };
-  log(`HTTP API, /metrics and the web page on http://${hostForUrl(bound.host)}:${bound.port}/`);
   return {
     address: () => bound,
     async close() {
@@ -248,8 +247,4 @@ function bearerCheck(token: string | undefined): (header: string | undefined) =>
     if (given === undefined || !timingSafeEqual(digest(given), expected))
       throw new HttpError(401, "unauthorized", "this call needs Authorization: Bearer <token>");
   };
-}
-
-function hostForUrl(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
 }

@@ -165,7 +165,11 @@ export class RecentEvents {
     withDeliveries.forEach((e, i) => {
       const [err, fields] = replies[i] ?? [null, {}];
       if (err) throw err;
-      const states = Object.entries(fields as Record<string, string>).map(([r, v]) => [r, JSON.parse(v)]);
+      // In the order of the event's receivers (Redis hashes keep none).
+      const rank = (r: string) => e.receivers.indexOf(r) + 1 || Number.MAX_SAFE_INTEGER;
+      const states = Object.entries(fields as Record<string, string>)
+        .sort(([a], [b]) => rank(a) - rank(b))
+        .map(([r, v]) => [r, JSON.parse(v)]);
       deliveries.set(e.id, Object.fromEntries(states));
     });
     return found.map((e) => ({ ...e, deliveries: deliveries.get(e.id) ?? {} }));
