@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { createConnection } from "node:net";
 import { delimiter, join, resolve } from "node:path";
@@ -99,9 +99,12 @@ async function launch(
     ...["--daemonize", "no", "--logfile", "", "--loglevel", "warning"],
   ];
   const setpriv = findExecutable("setpriv");
+  // Its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) must reach only
+  // petgate, which stops Redis last, after the workers are done with it.
+  const spawnOptions: SpawnOptions = { stdio: ["ignore", "pipe", "pipe"], detached: true };
   const proc = setpriv
-    ? spawn(setpriv, ["--pdeathsig", "TERM", binary, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-    : spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    ? spawn(setpriv, ["--pdeathsig", "TERM", binary, ...args], spawnOptions)
+    : spawn(binary, args, spawnOptions);
   const tail: string[] = [];
   const onOutput = (chunk: Buffer) => {
     for (const line of chunk.toString().split("\n")) {
