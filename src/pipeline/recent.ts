@@ -19,7 +19,7 @@ import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
  * after ORPHAN_DELIVERY_TTL_SECONDS; recording the entry later adopts it (PERSIST).
  */
 
-export const DEFAULT_RECENT_MAX = 1000;
+const DEFAULT_RECENT_MAX = 1000;
 const ORPHAN_DELIVERY_TTL_SECONDS = 3600;
 
 const deliveryStateSchema = z.object({
@@ -103,14 +103,14 @@ export class RecentEvents {
   /** Records one processed event (an events worker's onProcessed), then trims to `max`. */
   async record(p: ProcessedEvent, now = Date.now()): Promise<RecentEvent> {
     const entry = this.entry(p, now);
-    const { deliveries, ...stored } = entry;
+    const { deliveries: _, ...stored } = entry;
     const tx = this.redis
       .multi()
       .zadd(this.index, now, entry.id)
       .hset(this.entries, entry.id, JSON.stringify(stored));
     if (entry.notification !== null && entry.receivers.length > 0) {
       const key = this.deliveryKey(entry.notification);
-      const pending = JSON.stringify(deliveries[entry.receivers[0] as string]);
+      const pending = JSON.stringify({ status: "pending", at: entry.processedAt } satisfies DeliveryState);
       // NX: a delivery recorded before this entry (a fast receiver) is kept.
       for (const r of entry.receivers) tx.hsetnx(key, r, pending);
       tx.persist(key);
