@@ -12,6 +12,7 @@ import { parseCommandArgs, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate serve [--config FILE] [--role listener|worker|http]... [--http HOST:PORT]
                      [--listen HOST:PORT] [--data-dir DIR] [--demo | --demo-if-no-config]
+                     [--demo-bmcs HOST:PORT]
 
 Runs the gateway: the trap listener, the pipeline's workers and the HTTP API, all in one process
 unless --role picks some (repeatable; any number of listener and worker processes may share a Redis).
@@ -25,6 +26,8 @@ unless --role picks some (repeatable; any number of listener and worker processe
   --demo       10 simulated BMCs, mail and webhook catchers and a test event every few seconds,
                with a generated configuration (no petgate.yml needed)
   --demo-if-no-config  --demo when no configuration file is found (what \`npm start\` uses)
+  --demo-bmcs  the first simulated BMC's address, the others on the next loopback addresses
+               (default 127.77.0.1:1623, :623 as root)
 
 Redis: $PETGATE_REDIS, else config redis.url, else an embedded redis-server under the data dir
 (all roles in one process, or an explicit --data-dir). SIGTERM/SIGINT stop gracefully; a second one
@@ -43,6 +46,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       "data-dir": { type: "string" },
       demo: { type: "boolean" },
       "demo-if-no-config": { type: "boolean" },
+      "demo-bmcs": { type: "string" },
     },
     HELP,
   );
@@ -71,6 +75,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
       ...(values.listen !== undefined && { listen: hostPort("--listen", values.listen, TRAP_DEFAULT) }),
       ...(values.http !== undefined && { http: hostPort("--http", values.http, HTTP_DEFAULT) }),
       demo,
+      ...(values["demo-bmcs"] !== undefined && {
+        demoBmcs: hostPort("--demo-bmcs", values["demo-bmcs"], { host: "127.77.0.1", port: 1623 }),
+      }),
       log,
     });
   } catch (err) {

@@ -39,6 +39,8 @@ export interface ServeOptions {
   http?: HostPort;
   /** Simulated BMCs, catchers and test events (all roles only). */
   demo?: boolean;
+  /** The demo's first simulated BMC (the others on the next loopback addresses); default the demo's. */
+  demoBmcs?: HostPort;
   log: (message: string) => void;
 }
 
@@ -114,7 +116,13 @@ export async function serve(options: ServeOptions): Promise<Service> {
     }
 
     const listen = options.listen ?? (options.demo ? DEMO_LISTEN : undefined);
-    if (options.demo) demo = await startDemo({ dataDir, listenerAddress: listen ?? DEMO_LISTEN, log });
+    if (options.demo)
+      demo = await startDemo({
+        dataDir,
+        listenerAddress: listen ?? DEMO_LISTEN,
+        log,
+        ...(options.demoBmcs && { firstBmc: options.demoBmcs }),
+      });
     const config = demo?.config ?? options.config;
     if (!config) throw new ServeError("no configuration");
     const prefix = config.redis?.prefix ?? DEFAULT_PREFIX;

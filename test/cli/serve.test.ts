@@ -12,6 +12,7 @@ import { DELL_CHASSIS_INTRUSION, hexBytes } from "../pet/vectors.js";
 import { PETGATE, petgate, petgateDaemon } from "../support/cli.js";
 import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
 import { netSnmp, petArgs, waitFor } from "../support/listener.js";
+import { freeUdpPort } from "../support/ports.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 
 /*
@@ -82,8 +83,12 @@ type Daemon = Awaited<ReturnType<typeof petgateDaemon>>;
 const daemons: Daemon[] = [];
 
 /** `petgate serve ARGS` until its "ready" line; its trap port and HTTP URL from the banner. */
-async function serve(args: string[], env: NodeJS.ProcessEnv = { PETGATE_REDIS: redis.socket }) {
-  const d = await petgateDaemon(["serve", ...args], /petgate: ready\n/, env);
+async function serve(
+  args: string[],
+  env: NodeJS.ProcessEnv = { PETGATE_REDIS: redis.socket },
+  options: { detached?: boolean } = {},
+) {
+  const d = await petgateDaemon(["serve", ...args], /petgate: ready\n/, env, options);
   daemons.push(d);
   const trapPort = Number(d.stderr().match(/udp 127\.0\.0\.1:(\d+)/)?.[1]);
   const http = d.stderr().match(/web page on (http:\/\/\S+?)\/\n/)?.[1];
@@ -215,21 +220,46 @@ describe("petgate serve", () => {
     expect(await signalled(second)).toBe(0);
   });
 
-  it("with no Redis configured runs its own under the data dir (AOF on) and stops it on exit", async () => {
-    const hook = await startHook();
+  it("--demo: the simulated BMCs' events reach the page's API and the mail catcher within a minute", async () => {
+    const dataDir = tempDir();
+    // Not the demo's default addresses (127.77.0.x), which a running `npm start` may hold.
+    const bmcs = `127.79.0.1:${await freeUdpPort("127.79.0.1")}`;
+    const listen = `127.0.0.1:${await freeUdpPort()}`;
+    const s = await serve(
+      ["--demo", "--data-dir", dataDir, "--listen", listen, "--http", "127.0.0.1:0", "--demo-bmcs", bmcs],
+      { PETGATE_REDIS: undefined, PETGATE_CONFIG: undefined },
+    );
+    expect(s.stderr()).toContain(`web page         ${s.http}/\n`);
+    expect(s.stderr()).toContain(`mail catcher     ${s.http}/demo/mail`);
+    expect(s.stderr()).toContain(`config           ${join(dataDir, "petgate.demo.yml")}\n`);
+    expect((await fetch(`${s.http}/`)).headers.get("content-type")).toContain("text/html");
+    const getJson = async <T>(path: string) => (await (await fetch(`${s.http}${path}`)).json()) as T;
+    const event = await waitFor(
+      "a demo event on /api/events",
+      async () => (await getJson<{ events: RecentEvent[] }>("/api/events")).events[0],
+      60_000,
+    );
+    expect(event.bmc).toMatch(/^demo-bmc-\d\d$/);
+    const mail = await waitFor(
+      "a mail in the catcher",
+      async () => (await getJson<{ messages: { subject: string }[] }>("/demo/mail")).messages[0],
+      60_000,
+    );
+    expect(mail.subject).toContain("demo-bmc-");
+    expect(await signalled(s)).toBe(0);
+  }, 120_000);
+
+  it("with no Redis configured runs its own under the data dir (AOF on); Ctrl-C stops it last", async () => {
+    // The first delivery hangs until the sink's 1 s timeout: the worker still needs Redis after the signal.
+    const hook = await startHook({ script: ["hang"] });
     const dataDir = tempDir();
     const s = await serve(
       [
-        "--config",
-        configFile(hook.url),
-        "--listen",
-        "127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-        "--data-dir",
-        dataDir,
+        ...["--config", configFile(hook.url), "--listen", "127.0.0.1:0"],
+        ...["--http", "127.0.0.1:0", "--data-dir", dataDir],
       ],
       { PETGATE_REDIS: undefined },
+      { detached: true },
     );
     const socket = join(dataDir, "redis", "redis.sock");
     expect(s.stderr()).toContain(`Redis: embedded redis-server, socket ${socket}`);
@@ -238,9 +268,31 @@ describe("petgate serve", () => {
     expect(readdirSync(join(dataDir, "redis", "appendonlydir")).some((f) => f.endsWith(".incr.aof"))).toBe(
       true,
     );
-    expect(await signalled(s)).toBe(0);
+    // As a terminal's Ctrl-C: SIGINT to the whole process group. Redis must not stop before petgate is done with it.
+    process.kill(-(s.child.pid as number), "SIGINT");
+    expect(await s.exited).toBe(0);
+    // The retry was delivered and recorded before Redis went.
+    expect(hook.requests).toHaveLength(2);
+    const stopping = s.stderr().slice(s.stderr().indexOf("stopping"));
+    expect(stopping).not.toMatch(/Redis unreachable|could not|lost|not enqueued|redis-server exited/);
     // redis-server removes its socket when it shuts down.
     expect(existsSync(socket)).toBe(false);
+  });
+
+  it("a second signal during the shutdown forces exit 1", async () => {
+    // The delivery hangs until the sink's 1 s timeout, so the graceful stop takes that long at least.
+    const hook = await startHook({ script: ["hang"] });
+    const s = await serve([
+      ...["--config", configFile(hook.url), "--listen", "127.0.0.1:0"],
+      ...["--http", "127.0.0.1:0", "--data-dir", tempDir()],
+    ]);
+    await sendPets(s.trapPort, [9]);
+    await waitFor("a delivery in flight", () => hook.requests.length >= 1 || undefined, 15_000);
+    s.child.kill("SIGTERM");
+    await waitFor("the shutdown", () => s.stderr().includes("stopping") || undefined);
+    expect(await signalled(s)).toBe(1);
+    expect(s.stderr()).toContain("SIGTERM again: exiting without finishing the shutdown");
+    expect(s.stderr()).not.toContain("petgate: stopped");
   });
 
   it("refuses a second listener on a data dir in use, naming the process that holds it", async () => {

@@ -30,9 +30,17 @@ export interface Daemon {
   exited: Promise<number | null>;
 }
 
-/** Starts a long-running petgate command and resolves once its stderr matches `ready`. */
-export function petgateDaemon(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
-  return nodeDaemon(PETGATE, args, ready, env);
+/**
+ * Starts a long-running petgate command and resolves once its stderr matches `ready`. `detached`: in
+ * its own process group, which a test signals as a terminal's Ctrl-C does (process.kill(-pid)).
+ */
+export function petgateDaemon(
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv = {},
+  options: { detached?: boolean } = {},
+): Promise<Daemon> {
+  return nodeDaemon(PETGATE, args, ready, env, options);
 }
 
 /** Starts a built script (dist/…) in node and resolves once its stderr matches `ready`. */
@@ -41,9 +49,10 @@ export function nodeDaemon(
   args: string[],
   ready: RegExp,
   env: NodeJS.ProcessEnv = {},
+  options: { detached?: boolean } = {},
 ): Promise<Daemon> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, ...options });
     let stderr = "";
     const exited = new Promise<number | null>((r) => child.on("close", r));
     child.stderr.on("data", (d) => {
