@@ -155,9 +155,10 @@ function banner(service: Service, dataDir: string): void {
   log(`roles ${service.roles.join(", ")}; Redis: ${redis}`);
   if (service.listener)
     log(`listening for SNMP traps on udp ${service.listener.host}:${service.listener.port}`);
-  if (service.demo && service.http) {
-    const { host, port } = service.http;
-    const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const { http, demo } = service;
+  const url = http && `http://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}`;
+  if (url) log(`HTTP API, /metrics and the web page on ${url}/`);
+  if (demo && url)
     log(
       [
         "demo running:",
@@ -165,9 +166,8 @@ function banner(service: Service, dataDir: string): void {
         `  mail catcher     ${url}/demo/mail  (both catchers: ${url}/demo)`,
         `  webhook catcher  ${url}/demo/webhook`,
         `  data             ${dataDir}`,
-        `  config           ${service.demo.configFile}`,
+        `  config           ${demo.configFile}`,
       ].join("\n"),
     );
-  }
   log("ready");
 }
