@@ -35,7 +35,7 @@ export interface ServeOptions {
   redisUrl?: string;
   /** Where the listener binds (default config.listener.bind). */
   listen?: HostPort;
-  /** Where HTTP binds: required for the http role's own default (config.http.bind), else optional. */
+  /** Where HTTP binds; the http role's default is config http.bind, other roles serve HTTP only when given. */
   http?: HostPort;
   /** Simulated BMCs, catchers and test events (all roles only). */
   demo?: boolean;
@@ -58,7 +58,7 @@ export interface Service {
 }
 
 /** Where the demo's BMCs send their PETs unless --listen says otherwise (unprivileged, loopback). */
-export const DEMO_LISTEN: HostPort = { host: "127.0.0.1", port: 1162 };
+const DEMO_LISTEN: HostPort = { host: "127.0.0.1", port: 1162 };
 
 /**
  * Starts the roles asked for on one Redis: $PETGATE_REDIS, else config `redis.url`, else a private
