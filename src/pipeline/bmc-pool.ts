@@ -182,13 +182,7 @@ export function matchBmc(
   inventory: readonly BmcTarget[],
   known: BmcIdentities = {},
 ): BmcMatch | undefined {
-  const at = (address: string | undefined) => {
-    if (address === undefined) return [];
-    const a = normalizeAddress(address);
-    return inventory.filter(
-      (t) => normalizeAddress(t.host) === a || (known.addresses?.get(t.name)?.includes(a) ?? false),
-    );
-  };
+  const at = (address: string | undefined) => bmcsAt(address, inventory, known);
   const bySource = at(trap.source.address);
   if (bySource.length === 1) return { target: bySource[0] as BmcTarget, by: "source-address" };
   const byAgent = bySource.length === 0 ? at(trap.snmp.agentAddress) : [];
@@ -201,6 +195,19 @@ export function matchBmc(
   const among = bySource.length > 0 ? bySource : byAgent.length > 0 ? byAgent : inventory;
   const target = among.find((t) => t.name === name);
   return target && { target, by: "guid" };
+}
+
+/** The inventory BMCs at `address` (their configured host or one it resolved to). */
+export function bmcsAt(
+  address: string | undefined,
+  inventory: readonly BmcTarget[],
+  known: BmcIdentities = {},
+): BmcTarget[] {
+  if (address === undefined) return [];
+  const a = normalizeAddress(address);
+  return inventory.filter(
+    (t) => normalizeAddress(t.host) === a || (known.addresses?.get(t.name)?.includes(a) ?? false),
+  );
 }
 
 /** The inventory BMC that sent `trap` (see matchBmc), or undefined. */

@@ -14,7 +14,7 @@ import { decodeSelRecord, SEL_RECORD_LENGTH, type SystemEventRecord } from "../i
 import { readSensor, type SensorView } from "../ipmi/sensors.js";
 import type { PetEvent } from "../pet/event.js";
 import { PET_EPOCH_UNIX } from "../pet/varbind.js";
-import { type BmcPool, matchBmc } from "./bmc-pool.js";
+import { type BmcMatch, type BmcPool, bmcsAt, matchBmc } from "./bmc-pool.js";
 import type { CircuitBreaker } from "./breaker.js";
 import type { QueuedEvent } from "./event.js";
 import type { EnrichmentFacts } from "./notification.js";
@@ -87,7 +87,9 @@ export async function enrich(event: QueuedEvent, context: EnrichContext): Promis
 
 async function run(event: QueuedEvent, ctx: EnrichContext): Promise<Enrichment> {
   const trap = event.trap;
-  const match = matchBmc(trap, ctx.inventory, { guids: ctx.pool.guids, addresses: ctx.pool.addresses });
+  const deadlineMs = ctx.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  const deadline = Date.now() + deadlineMs;
+  const match = matchBmc(trap, ctx.inventory, ctx.pool) ?? (await matchByAskingGuids(trap, ctx, deadline));
   if (!match) return { status: trap.kind === "pet" ? "unknown-bmc" : "none" };
   const { target } = match;
   const bmc = { name: target.name, address: target.host, labels: { ...target.labels } };
@@ -96,8 +98,6 @@ async function run(event: QueuedEvent, ctx: EnrichContext): Promise<Enrichment> 
   if (match.by !== "guid") ctx.pool.learnGuid(pet.guid, target.name);
 
   if (!ctx.breaker.allow(target.name)) return { status: "circuit-open", bmc };
-  const deadlineMs = ctx.deadlineMs ?? DEFAULT_DEADLINE_MS;
-  const deadline = Date.now() + deadlineMs;
   const client = ctx.pool.get(target);
   const found: Pick<Enrichment, "sensor" | "sel"> = {};
 
@@ -169,6 +169,27 @@ type SensorSdr = FullSensorRecord | CompactSensorRecord | EventOnlySensorRecord;
  * only sensor with that number; compact and event-only records shared by several sensors (IPMI 2.0
  * §43.2) cover their range, named with the instance modifier.
  */
+/**
+ * A PET from an address several inventory BMCs share (one host with BMCs on several ports, a NAT
+ * gateway), whose GUID no earlier PET taught: asks those BMCs whose GUID is still unknown for it (Get
+ * System GUID, IPMI 2.0 §22.14, once each), then matches again.
+ */
+async function matchByAskingGuids(
+  trap: QueuedEvent["trap"],
+  ctx: EnrichContext,
+  deadline: number,
+): Promise<BmcMatch | undefined> {
+  if (trap.kind !== "pet") return undefined;
+  const named = new Set(ctx.pool.guids.values());
+  const unasked = bmcsAt(trap.source.address, ctx.inventory, ctx.pool).filter(
+    (t) => !named.has(t.name) && ctx.breaker.allow(t.name),
+  );
+  if (unasked.length === 0) return undefined;
+  const wait = Math.max(0, deadline - Date.now());
+  await Promise.allSettled(unasked.map((t) => ctx.pool.readGuid(t, wait)));
+  return matchBmc(trap, ctx.inventory, ctx.pool);
+}
+
 export function findSensorRecord(
   records: readonly SdrRecord[],
   sensorDevice: number,

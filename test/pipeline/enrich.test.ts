@@ -3,7 +3,7 @@ import type { BmcTarget } from "../../src/config/inventory.js";
 import type { SystemEventRecord } from "../../src/ipmi/sel.js";
 import { decodePet } from "../../src/pet/event.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import { encodePetVarbind, PET_ENTERPRISE_OID } from "../../src/pet/varbind.js";
+import { encodePetVarbind, formatGuid, PET_ENTERPRISE_OID } from "../../src/pet/varbind.js";
 import { BmcPool, type BmcPoolOptions, findBmc } from "../../src/pipeline/bmc-pool.js";
 import { CircuitBreaker } from "../../src/pipeline/breaker.js";
 import { type EnrichContext, enrich, findSensorRecord } from "../../src/pipeline/enrich.js";
@@ -199,6 +199,38 @@ describe("enrichment from a known BMC", () => {
     const anonymous = petFor(cpuTemp(92, UCR_GOING_HIGH), { address: "198.51.100.10" });
     expect(findBmc(anonymous.trap, inventory, { guids: ctx.pool.guids })?.name).toBe("bmc-1");
   });
+});
+
+it("several BMCs behind one address: asks them for their GUIDs once, then tells their PETs apart", async () => {
+  const two = await startSims({ count: 2 });
+  try {
+    const [a, b] = two.fleet.simulators as [BmcSimulator, BmcSimulator];
+    const shared: BmcTarget[] = [a, b].map((s, i) => ({
+      ...(inventory[0] as BmcTarget),
+      name: `shared-${i + 1}`,
+      host: s.address.host,
+      port: s.address.port,
+    }));
+    const ctx = context({ inventory: shared });
+    const record = cpuTemp(92, UCR_GOING_HIGH);
+    // A PET carrying b's GUID, from the address both share.
+    const fromB = petFor(record, { address: two.host });
+    if (fromB.trap.kind !== "pet") throw new Error("not a PET");
+    fromB.trap.pet.guid = formatGuid(b.state.systemGuid);
+    expect(findBmc(fromB.trap, shared)).toBeUndefined();
+    const before = two.fleet.counters().datagrams;
+    expect((await enrich(fromB, ctx)).bmc?.name).toBe("shared-2");
+    const asked = two.fleet.counters().datagrams - before;
+    expect(asked).toBeGreaterThan(0);
+    // Both GUIDs are known now: a's PET matches without asking again.
+    const fromA = petFor(record, { address: two.host });
+    if (fromA.trap.kind !== "pet") throw new Error("not a PET");
+    fromA.trap.pet.guid = formatGuid(a.state.systemGuid);
+    expect(findBmc(fromA.trap, shared, ctx.pool)?.name).toBe("shared-1");
+    expect(ctx.pool.guids.size).toBe(2);
+  } finally {
+    await two.fleet.stop();
+  }
 });
 
 describe("events that cannot be enriched", () => {
