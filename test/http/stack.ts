@@ -12,10 +12,10 @@ import { runFleet } from "../../src/pef/fleet.js";
 import { type Pipeline, startPipeline } from "../../src/pipeline/pipeline.js";
 import { createRedis } from "../../src/pipeline/queues.js";
 import { simAddresses, simConfigSchema } from "../../src/sim/config.js";
-import { SensorNumber } from "../../src/sim/default-sdr.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
 import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
+import { CPU_TEMP_UCR_FILTERS } from "../support/pef-fixtures.js";
 import { freeUdpPort } from "../support/ports.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 import { SIM_PASSWORD } from "../support/sim.js";
@@ -27,7 +27,6 @@ import { SIM_PASSWORD } from "../support/sim.js";
  * deliveries are dead-lettered.
  */
 
-export const UCR_GOING_HIGH = 9;
 export const API_TOKEN = "api-Token-7f3a";
 
 export interface Stack {
@@ -79,11 +78,7 @@ export async function startStack(firstHost: string, bmcCount = 2): Promise<Stack
       })),
       pef: {
         community: "public",
-        // CPU1 Temp's Upper Critical going high, asserted (trigger 01h) and deasserted (81h).
-        filters: [
-          { sensorType: 1, sensorNumber: SensorNumber.Cpu1Temp, trigger: 0x01, offsets: [UCR_GOING_HIGH] },
-          { sensorType: 1, sensorNumber: SensorNumber.Cpu1Temp, trigger: 0x81, offsets: [UCR_GOING_HIGH] },
-        ],
+        filters: CPU_TEMP_UCR_FILTERS,
         destinations: [{ selector: 1, ip: "127.0.0.1", mac: "00:00:00:00:00:00" }],
       },
       routes: {

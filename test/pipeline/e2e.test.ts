@@ -23,6 +23,7 @@ import { WebhookSink } from "../../src/sinks/webhook.js";
 import { type Alertmanager, startAlertmanager } from "../support/alertmanager.js";
 import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
 import { waitFor } from "../support/listener.js";
+import { CPU_TEMP_UCR_FILTERS } from "../support/pef-fixtures.js";
 import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
 import { SIM_PASSWORD } from "../support/sim.js";
 import { parseMessage, startSmtp, type TestSmtp } from "../support/smtp.js";
@@ -34,7 +35,6 @@ import { parseMessage, startSmtp, type TestSmtp } from "../support/smtp.js";
  */
 
 const BMC_HOSTS = ["127.40.0.1", "127.40.0.2"];
-const UCR_GOING_HIGH = 9;
 
 let redis: TestRedis;
 let smtp: TestSmtp;
@@ -58,11 +58,7 @@ const config: Config = configSchema.parse({
   })),
   pef: {
     community: "public",
-    // CPU1 Temp's Upper Critical going high, its assertion (trigger 01h) and deassertion (81h).
-    filters: [
-      { sensorType: 1, sensorNumber: SensorNumber.Cpu1Temp, trigger: 0x01, offsets: [UCR_GOING_HIGH] },
-      { sensorType: 1, sensorNumber: SensorNumber.Cpu1Temp, trigger: 0x81, offsets: [UCR_GOING_HIGH] },
-    ],
+    filters: CPU_TEMP_UCR_FILTERS,
     // The BMCs want each PET acknowledged: the pipeline acks it once it is durably queued.
     destinations: [
       {

@@ -13,6 +13,7 @@ import { defaultSensorRepository, SensorNumber } from "../../src/sim/default-sdr
 import { buildPet } from "../../src/sim/pet-sender.js";
 import { setSensorValue } from "../../src/sim/sensors.js";
 import type { BmcSimulator } from "../../src/sim/simulator.js";
+import { UCR_GOING_HIGH } from "../support/pef-fixtures.js";
 import { SIM_PASSWORD, startSims } from "../support/sim.js";
 
 type Sims = Awaited<ReturnType<typeof startSims>>;
@@ -89,7 +90,7 @@ function petFor(
 
 const NOMINAL = 45;
 const UNC_GOING_HIGH = 0x07;
-const UCR_GOING_HIGH = 0x09;
+
 const UNR_GOING_HIGH = 0x0b;
 
 /**

@@ -1,4 +1,17 @@
 import type { AlertPolicyEntry, EventFilterEntry } from "../../src/ipmi/pef.js";
+import { SensorNumber } from "../../src/sim/default-sdr.js";
+
+/** Threshold offset 09h: Upper Critical going high (IPMI 2.0 Table 42-2). */
+export const UCR_GOING_HIGH = 0x09;
+
+/**
+ * `pef.filters` of petgate.yml for the simulator's CPU1 Temp crossing Upper Critical going high: its
+ * assertion (trigger 01h) and its deassertion (81h), so that an alert fires and then resolves.
+ */
+export const CPU_TEMP_UCR_FILTERS = [
+  { sensorType: 1, sensorNumber: SensorNumber.Cpu1Temp, trigger: 0x01, offsets: [UCR_GOING_HIGH] },
+  { sensorType: 1, sensorNumber: SensorNumber.Cpu1Temp, trigger: 0x81, offsets: [UCR_GOING_HIGH] },
+];
 
 /**
  * The temperature filter `ipmiutil lan -e` writes first (PROTOCOL.md §6, filter 1): enabled, alert via
