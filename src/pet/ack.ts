@@ -69,6 +69,8 @@ export class PetAcknowledger {
   private readonly sockets = new Map<"udp4" | "udp6", Promise<dgram.Socket>>();
   /** Pending requests by "address|port|rqSeq". */
   private readonly waiters = new Map<string, Waiter>();
+  /** Pending requests per "address|port": a BMC with every rqSeq pending is refused at once, not scanned. */
+  private readonly pendingTo = new Map<string, number>();
   private nextSeq = 1;
   private closed = false;
   private readonly counters: PetAckStats = {
@@ -112,6 +114,7 @@ export class PetAcknowledger {
     this.closed = true;
     for (const w of [...this.waiters.values()]) w.settle(undefined);
     this.waiters.clear();
+    this.pendingTo.clear();
     const sockets = await Promise.allSettled(this.sockets.values());
     this.sockets.clear();
     await Promise.all(
@@ -131,6 +134,7 @@ export class PetAcknowledger {
     const port = options.port ?? PET_ACK_PORT;
     const timeoutMs = options.timeoutMs ?? 1000;
     const attempts = 1 + Math.max(0, options.retries ?? 2);
+    if ((this.pendingTo.get(`${address}|${port}`) ?? 0) >= RQ_SEQ_MAX) throw this.full(address, port);
     const ack = petAckFromVarbind(decodePetVarbind(Buffer.from(event.varbind, "hex")));
     const data = petAcknowledge.encodeRequest(ack);
     const socket = await this.socket(isIPv6(address) ? "udp6" : "udp4");
@@ -160,7 +164,7 @@ export class PetAcknowledger {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        this.waiters.delete(key);
+        if (this.waiters.delete(key)) this.pending(address, port, -1);
         if (result instanceof Error) reject(result);
         else resolve(result);
       };
@@ -174,6 +178,7 @@ export class PetAcknowledger {
         });
         timer = setTimeout(attempt, timeoutMs);
       };
+      this.pending(address, port, +1);
       this.waiters.set(key, {
         settle: (code) => finish(code === undefined ? "no-answer" : code),
       });
@@ -183,12 +188,24 @@ export class PetAcknowledger {
 
   /** The next rqSeq not pending towards this BMC. */
   private allocateSeq(address: string, port: number): number {
+    if ((this.pendingTo.get(`${address}|${port}`) ?? 0) >= RQ_SEQ_MAX) throw this.full(address, port);
     for (let i = 0; i < RQ_SEQ_MAX; i++) {
       const seq = this.nextSeq;
       this.nextSeq = (this.nextSeq % RQ_SEQ_MAX) + 1;
       if (!this.waiters.has(waiterKey(address, port, seq))) return seq;
     }
-    throw new Error(`${RQ_SEQ_MAX} acknowledgements already pending towards ${address}:${port}`);
+    throw this.full(address, port);
+  }
+
+  private full(address: string, port: number): Error {
+    return new Error(`${RQ_SEQ_MAX} acknowledgements already pending towards ${address}:${port}`);
+  }
+
+  private pending(address: string, port: number, delta: number): void {
+    const key = `${address}|${port}`;
+    const n = (this.pendingTo.get(key) ?? 0) + delta;
+    if (n > 0) this.pendingTo.set(key, n);
+    else this.pendingTo.delete(key);
   }
 
   private socket(type: "udp4" | "udp6"): Promise<dgram.Socket> {
