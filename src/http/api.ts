@@ -100,7 +100,7 @@ const idParams = z.object({ id: z.string().min(1) });
 const depthsSchema = z.object({
   queues: z
     .record(z.string(), z.record(z.string(), z.number()))
-    .describe("job counts of the ingest, events and deliver queues, by state"),
+    .describe("job counts of the ingest and deliver queues, by state"),
 });
 
 const SILENCE_ERRORS: Record<SilenceError["code"], [number, string | undefined]> = {

@@ -7,7 +7,7 @@ import type { HealthState } from "../pipeline/health.js";
 import { readHealth } from "../pipeline/health-store.js";
 import { withTimeout } from "../pipeline/ingest.js";
 import type { Intake, Workers } from "../pipeline/pipeline.js";
-import { eventsQueue, ingestQueue } from "../pipeline/queues.js";
+import { ingestQueue } from "../pipeline/queues.js";
 
 /*
  * petgate's Prometheus metrics, in a Registry of their own (never prom-client's global one).
@@ -182,7 +182,7 @@ export class PipelineMetrics {
   }
 }
 
-/** The pipeline's queues (ingest, events, deliver), opened on a connection the caller owns. */
+/** The pipeline's queues (ingest, deliver), opened on a connection the caller owns. */
 export interface PipelineQueues {
   /** Job counts by queue and state (waiting, active, delayed, failed, …). */
   depths(): Promise<Record<string, Record<string, number>>>;
@@ -190,7 +190,7 @@ export interface PipelineQueues {
 }
 
 export function openQueues(redis: Redis, prefix: string): PipelineQueues {
-  const queues = [ingestQueue(redis, prefix), eventsQueue(redis, prefix), deliverQueue(redis, prefix)];
+  const queues = [ingestQueue(redis, prefix), deliverQueue(redis, prefix)];
   // BullMQ prints connection errors of a queue without a listener; /readyz and petgate_redis_up say it.
   for (const q of queues) q.on("error", () => undefined);
   return {

@@ -220,9 +220,8 @@ async function readiness(o: HttpOptions): Promise<Readiness> {
     }
   }
   if (o.workers) {
-    const { fanOut, events, delivery } = o.workers;
+    const { events, delivery } = o.workers;
     for (const [name, w] of [
-      ["fan-out worker", fanOut.worker],
       ["events worker", events.worker],
       ["delivery worker", delivery.worker],
     ] as const)

@@ -5,6 +5,7 @@ import type { Notification } from "../sinks/sink.js";
 import { RedisAlertBook } from "./alert-book-redis.js";
 import { BmcPool } from "./bmc-pool.js";
 import { CircuitBreaker } from "./breaker.js";
+import { claimEvents } from "./claim.js";
 import { deliverQueue, enqueueDeliveries } from "./deliver.js";
 import { enrich } from "./enrich.js";
 import type { QueuedEvent } from "./event.js";
@@ -15,9 +16,9 @@ import {
   createRedis,
   createWorker,
   DEFAULT_PREFIX,
-  type EVENT_JOB,
-  EVENTS_QUEUE,
-  type EventJobData,
+  type INGEST_JOB,
+  INGEST_QUEUE,
+  type IngestJobData,
   type RedisTarget,
   type WorkerSettings,
 } from "./queues.js";
@@ -27,15 +28,20 @@ import { SilenceStore } from "./silence.js";
 import { StormControl } from "./storm.js";
 
 /*
- * The events worker: `concurrency` EVENTS jobs (one distinct event each) at once per process, those
- * of one BMC (source address) one at a time in the order taken.
+ * The events worker takes the listeners' INGEST batches (`concurrency` batches at once per process),
+ * claims each event (claim.ts: a copy of an event another batch took is dropped), and processes the
+ * claimed ones all at once, those of one BMC (source address) one at a time in batch order. One
+ * BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
  *
  *   enrich ─▶ AlertBook.next (firing / resolved / nothing) ─▶ inhibit (observe, then check)
  *     ─▶ silences ─▶ storm control ─▶ matchRoutes ─▶ Grouper.add (one group per route and labels)
  *   every tickMs, and at once when a group is due already (group_wait 0): Grouper.due ─▶ batches
  *     ─▶ enqueueDeliveries (one DELIVER job per notification of a batch, for the batch's receiver)
  *
- * State: the alert book is in Redis (RedisAlertBook), so a retried job or another worker process
+ * A batch job completes once each of its events is processed; if one fails (Redis gone), the batch
+ * is retried and its events processed again, which the alert book makes idempotent.
+ *
+ * State: the alert book is in Redis (RedisAlertBook), so a retried batch or another worker process
  * sees it. Inhibition sources and storm buckets are per process (in memory): with several events
  * workers each inhibits and storm-limits what it processed itself.
  *
@@ -52,10 +58,10 @@ import { StormControl } from "./storm.js";
 
 export type EventOutcome = "sent" | "unchanged" | "inhibited" | "silenced" | "storm";
 
-export interface EventJobResult {
-  outcome: EventOutcome;
-  notification?: string;
-  receivers?: string[];
+export interface BatchResult {
+  /** Events in the batch; claimed by it (the others were copies of events taken already). */
+  events: number;
+  claimed: number;
 }
 
 export interface EventsWorkerOptions extends WorkerSettings {
@@ -74,7 +80,7 @@ export interface EventsWorkerOptions extends WorkerSettings {
   onProcessed?: (processed: ProcessedEvent) => void;
 }
 
-/** One EVENTS job's result with what it was about, for observers. */
+/** What one event's processing came to, for observers. */
 export interface ProcessedEvent {
   event: QueuedEvent;
   enrichment: EnrichmentFacts["status"];
@@ -88,6 +94,8 @@ export interface ProcessedEvent {
 
 export interface EventsWorkerStats {
   outcomes: Partial<Record<EventOutcome, number>>;
+  /** Events dropped as copies of events another batch took. */
+  duplicates: number;
   /** DELIVER jobs enqueued (one per notification and receiver; a copy of an existing job counts). */
   deliveries: number;
   /** Group batches enqueued. */
@@ -95,7 +103,7 @@ export interface EventsWorkerStats {
 }
 
 export interface EventsWorker {
-  worker: Worker<EventJobData, EventJobResult, typeof EVENT_JOB>;
+  worker: Worker<IngestJobData, BatchResult, typeof INGEST_JOB>;
   /** The RMCP+ sessions enrichment uses (a health monitor shares them and their bounds). */
   pool: BmcPool;
   /** Per-BMC breaker of enrichment reads. */
@@ -133,7 +141,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   const pool = new BmcPool({ keepAliveMs: 0 });
   const sdr = new SdrCache();
   const breaker = new CircuitBreaker();
-  const stats: EventsWorkerStats = { outcomes: {}, deliveries: 0, batches: 0 };
+  const stats: EventsWorkerStats = { outcomes: {}, duplicates: 0, deliveries: 0, batches: 0 };
   const grouper = new Grouper();
   /** Batches due but not yet enqueued (a failed enqueue is retried at the next tick). */
   const pending: Batch[] = [];
@@ -181,14 +189,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     return "sent";
   };
 
-  const processor = async (
-    job: Job<EventJobData, EventJobResult, typeof EVENT_JOB>,
-  ): Promise<EventJobResult> => {
-    const done = (outcome: EventOutcome, extra: Omit<EventJobResult, "outcome">): EventJobResult => {
-      stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
-      return { outcome, ...extra };
-    };
-    const event = job.data;
+  const processEvent = async (event: QueuedEvent): Promise<void> => {
     const started = performance.now();
     const facts = await enrich(event, {
       inventory,
@@ -202,6 +203,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     const outcome = n ? await admit(n) : "unchanged";
     const receivers = n && outcome === "sent" ? group(n) : undefined;
     if (receivers) flushIfDue();
+    stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
     options.onProcessed?.({
       event,
       enrichment: facts.status,
@@ -210,20 +212,33 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       ...(n && { notification: n }),
       ...(receivers && { receivers }),
     });
-    return done(outcome, { ...(n && { notification: n.id }), ...(receivers && { receivers }) });
   };
 
   // Events of one BMC (one source address) are processed in the order they were taken, so that a
   // deassertion cannot overtake its assertion while the assertion's enrichment is still reading.
   const inOrder = new KeyedSerializer();
-  const worker = createWorker<EventJobData, EventJobResult, typeof EVENT_JOB>(
-    EVENTS_QUEUE,
-    (job) => inOrder.run(job.data.trap.source.address, () => processor(job)),
-    // Events of one BMC still one at a time, in order (inOrder).
-    { ...options, connection, prefix, concurrency: options.concurrency ?? 16 },
-  );
+  const processBatch = async (
+    job: Job<IngestJobData, BatchResult, typeof INGEST_JOB>,
+  ): Promise<BatchResult> => {
+    const { events } = job.data;
+    const claimed = await claimEvents(connection, prefix, job.id ?? "", events);
+    stats.duplicates += events.length - claimed.length;
+    const results = await Promise.allSettled(
+      claimed.map((e) => inOrder.run(e.trap.source.address, () => processEvent(e))),
+    );
+    const failure = results.find((r) => r.status === "rejected");
+    if (failure) throw failure.reason;
+    return { events: events.length, claimed: claimed.length };
+  };
+
+  const worker = createWorker<IngestJobData, BatchResult, typeof INGEST_JOB>(INGEST_QUEUE, processBatch, {
+    ...options,
+    connection,
+    prefix,
+    concurrency: options.concurrency ?? 4,
+  });
   worker.on("error", () => undefined); // connection errors: BullMQ reconnects
-  worker.on("failed", (job, err) => log(`event ${job?.id ?? "?"} failed: ${err.message}`));
+  worker.on("failed", (job, err) => log(`INGEST batch ${job?.id ?? "?"} failed: ${err.message}`));
 
   let tick: Promise<void> | undefined;
   const runTick = () => {
@@ -263,7 +278,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       }
       return outcome;
     },
-    stats: () => ({ outcomes: { ...stats.outcomes }, deliveries: stats.deliveries, batches: stats.batches }),
+    stats: () => ({ ...stats, outcomes: { ...stats.outcomes } }),
     async close() {
       clearInterval(timer);
       await worker.close();

@@ -1,21 +1,13 @@
-import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { TrapEvent } from "../pet/trap.js";
 import { eventId, type QueuedEvent } from "./event.js";
 import {
   createRedis,
-  createWorker,
   DEFAULT_PREFIX,
-  EVENT_JOB,
-  eventJobOptions,
-  eventsQueue,
   INGEST_JOB,
-  INGEST_QUEUE,
-  type IngestJobData,
   type IngestQueue,
   ingestQueue,
   type RedisTarget,
-  type WorkerSettings,
 } from "./queues.js";
 import { Spool } from "./spool.js";
 
@@ -222,8 +214,8 @@ export class Ingest {
   private async send(events: QueuedEvent[]): Promise<void> {
     if (this.redis.status !== "ready") throw new Error(`Redis connection is ${this.redis.status}`);
     const add = this.ingestQueue().add(INGEST_JOB, { events });
-    // A timed-out add may still land later: the batch is then both spooled and queued, and its copies
-    // collapse in EVENTS (job id = event id).
+    // A timed-out add may still land later: the batch is then both spooled and queued, and the events
+    // worker drops the second copy of each event (claim.ts).
     add.catch(() => undefined);
     await withTimeout(add, this.addTimeoutMs, "INGEST add timed out");
     this.counters.batches++;
@@ -268,54 +260,6 @@ export class Ingest {
   }
 }
 
-export interface FanOutOptions extends WorkerSettings {
-  connection: RedisTarget;
-  /** INGEST batches fanned out at once (default 2). */
-  concurrency?: number;
-}
-
-export interface FanOut {
-  worker: Worker<IngestJobData, { events: number }, typeof INGEST_JOB>;
-  stats(): { batches: number; events: number };
-  close(): Promise<void>;
-}
-
-/**
- * The worker that turns INGEST batches into EVENTS jobs, one per event under its id: BullMQ ignores
- * an add whose job id exists, so retransmissions, other listeners' copies and spool replays collapse
- * (within EVENT_DEDUP_WINDOW). A failed addBulk is retried with the INGEST job; re-adding is harmless.
- */
-export async function startFanOut(options: FanOutOptions): Promise<FanOut> {
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const connection = createRedis(options.connection, "worker");
-  connection.on("error", () => undefined); // BullMQ reconnects; jobs wait
-  const events = eventsQueue(connection, prefix);
-  const counters = { batches: 0, events: 0 };
-  const worker = createWorker(
-    INGEST_QUEUE,
-    async (job: Job<IngestJobData, { events: number }, typeof INGEST_JOB>) => {
-      const batch = job.data.events;
-      await events.addBulk(batch.map((e) => ({ name: EVENT_JOB, data: e, opts: eventJobOptions(e.id) })));
-      counters.batches++;
-      counters.events += batch.length;
-      return { events: batch.length };
-    },
-    { ...options, connection, prefix, concurrency: options.concurrency ?? 2 },
-  );
-  worker.on("error", () => undefined); // connection errors: BullMQ reconnects
-  await worker.waitUntilReady();
-  return {
-    worker,
-    stats: () => ({ ...counters }),
-    async close() {
-      await worker.close();
-      await events.close();
-      await connection.quit().catch(() => connection.disconnect());
-    },
-  };
-}
-
-/** Rejects with `message` unless `promise` settles within `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

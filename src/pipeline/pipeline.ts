@@ -10,7 +10,7 @@ import { type DeliveryWorker, startDeliveryWorker } from "./deliver.js";
 import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
 import { HealthMonitor, type HealthMonitorOptions } from "./health.js";
 import { HealthStore } from "./health-store.js";
-import { type FanOut, Ingest, startFanOut } from "./ingest.js";
+import { Ingest } from "./ingest.js";
 import { RedisLease } from "./lease.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
 import { recordRecent } from "./recent.js";
@@ -21,7 +21,7 @@ import { parseDuration } from "./route.js";
  * Redis):
  *
  *   intake:  trap listener → Ingest (INGEST queue, or the spool while Redis is away) → PET Acknowledge
- *   workers: fan-out (INGEST → EVENTS) → events worker → DELIVER → sinks; BMC health monitor
+ *   workers: events worker (INGEST batches) → DELIVER → delivery worker → sinks; BMC health monitor
  */
 
 const defaultLog = (m: string) => process.stderr.write(`petgate: ${m}\n`);
@@ -98,7 +98,6 @@ export interface WorkersOptions {
 }
 
 export interface Workers {
-  fanOut: FanOut;
   events: EventsWorker;
   delivery: DeliveryWorker;
   /** Undefined with `health: false` or an empty inventory. */
@@ -107,7 +106,7 @@ export interface Workers {
   close(): Promise<void>;
 }
 
-/** The fan-out, events and delivery workers, and the health monitor of the inventory's BMCs. */
+/** The events and delivery workers, and the health monitor of the inventory's BMCs. */
 export async function startWorkers(options: WorkersOptions): Promise<Workers> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
@@ -136,7 +135,6 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
     log,
   });
   recent.follow(delivery);
-  const fanOut = await startFanOut({ connection: options.redis, prefix });
   const health =
     options.health === false || inventory.length === 0
       ? undefined
@@ -150,13 +148,11 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
           overrides: options.health ?? {},
         });
   return {
-    fanOut,
     events,
     delivery,
     health: health?.monitor,
     async close() {
       await health?.close();
-      await fanOut.close();
       await events.close();
       await delivery.close();
       await recent.close();

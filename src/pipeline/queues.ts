@@ -6,11 +6,10 @@ import type { QueuedEvent } from "./event.js";
  * The queues of the pipeline, their job types and how to connect to them, in one place.
  *
  *   listener ── Ingest (micro-batches) ──▶ INGEST queue: one job per batch { events }
- *   fan-out worker ── addBulk, jobId = event id ──▶ EVENTS queue: one job per distinct event
+ *   events worker ── claims each event of a batch (dedup), processes it ──▶ DELIVER queue (deliver.ts)
  *
- * Keys are `<prefix>:<queue>:…`. On Redis Cluster give the prefix in BullMQ's hash-tag form,
- * `{petgate}`, so that all keys of a queue (and both queues) hash to one slot, as BullMQ's Lua
- * scripts require.
+ * Keys are `<prefix>:<queue>:…` and `<prefix>:event:<event id>`. On Redis Cluster give the prefix in
+ * BullMQ's hash-tag form, `{petgate}`, so that all keys hash to one slot, as the Lua scripts require.
  */
 export const DEFAULT_PREFIX = "petgate";
 
@@ -21,19 +20,12 @@ export interface IngestJobData {
   events: QueuedEvent[];
 }
 
-/** One job per distinct event: the job id is the event id, so every copy of an event is one job. */
-export const EVENTS_QUEUE = "events";
-export const EVENT_JOB = "event";
-export type EventJobData = QueuedEvent;
-
 /**
- * How long a finished EVENTS job is kept, and with it the window in which a late copy of its event
- * (a PET retransmission, another listener's copy, a spool replay) still collapses into it: BullMQ
- * ignores an add whose job id exists. Jobs not yet processed always collapse their copies. BullMQ
- * trims finished jobs when another job finishes (no timer), so the window is at least `age` seconds,
- * unless more than `count` jobs finish within it, which shortens it.
+ * How long an event's claim is kept (`<prefix>:event:<id>`, see claimEvents), and with it the window
+ * in which a late copy of the event (a PET retransmission, another listener's copy, a spool replay)
+ * is recognised and dropped.
  */
-export const EVENT_DEDUP_WINDOW = { age: 24 * 3600, count: 1_000_000 } as const;
+export const EVENT_DEDUP_WINDOW_MS = 24 * 3600 * 1000;
 
 /** Redis to connect to: ioredis options, a redis:// or rediss:// URL, or a unix socket path. */
 export type RedisTarget = string | RedisOptions;
@@ -44,7 +36,6 @@ export function redisFromEnv(): string {
 }
 
 export type IngestQueue = Queue<IngestJobData, unknown, typeof INGEST_JOB>;
-export type EventsQueue = Queue<EventJobData, unknown, typeof EVENT_JOB>;
 
 /**
  * A Redis connection for a given use.
@@ -77,14 +68,9 @@ export function ingestQueue(connection: Redis, prefix = DEFAULT_PREFIX): IngestQ
   });
 }
 
-/** The EVENTS queue on a connection the caller owns. */
-export function eventsQueue(connection: Redis, prefix = DEFAULT_PREFIX): EventsQueue {
-  return new Queue<EventJobData, unknown, typeof EVENT_JOB>(EVENTS_QUEUE, { connection, prefix });
-}
-
 /**
- * An INGEST batch is retried until the fan-out succeeds (its adds are idempotent: job ids); a batch
- * that still fails is kept a week for inspection, since its events are not in EVENTS.
+ * An INGEST batch is retried until the events worker has processed each of its events (processing is
+ * idempotent: see claimEvents); a batch that still fails is kept a week for inspection.
  */
 export const INGEST_JOB_OPTIONS: JobsOptions = {
   attempts: 20,
@@ -92,15 +78,6 @@ export const INGEST_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { count: 1_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
-
-/** The options of the EVENTS job of one event: its id is the job id (see EVENT_DEDUP_WINDOW). */
-export function eventJobOptions(id: string): JobsOptions {
-  return {
-    jobId: id,
-    removeOnComplete: { ...EVENT_DEDUP_WINDOW },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  };
-}
 
 export interface WorkerSettings {
   prefix?: string;

@@ -29,7 +29,7 @@ export interface ReplayResult {
  * the consumer in batches, records after each consumed batch how far it got (`<file>.replaying.offset`)
  * and deletes it once all of it was consumed. A replay that fails, or a process that dies mid-replay,
  * leaves the rest for the next replay, which resumes from the last recorded batch: at worst a batch
- * is handed on twice, which the EVENTS queue's job ids collapse.
+ * is handed on twice, and the events worker drops the second copy of each event (claim.ts).
  *
  * One process per spool file: nothing stops two processes from using the same one.
  */

@@ -65,7 +65,7 @@ describe("/metrics", () => {
     expect(at('petgate_enrichment_duration_seconds_count{enrichment="ok"}')).toBe(1);
     expect(at('petgate_enrichment_duration_seconds_bucket{le="+Inf",enrichment="ok"}')).toBe(1);
     expect(at('petgate_deliveries_total{receiver="webhook",outcome="delivered"}')).toBe(1);
-    expect(at('petgate_queue_jobs{queue="events",state="completed"}')).toBe(1);
+    expect(at('petgate_queue_jobs{queue="ingest",state="completed"}')).toBe(1);
     expect(at('petgate_queue_jobs{queue="deliver",state="completed"}')).toBe(2);
     expect(at('petgate_queue_jobs{queue="ingest",state="waiting"}')).toBe(0);
     expect(at("petgate_redis_up")).toBe(1);

@@ -30,7 +30,7 @@ import { parseMessage, startSmtp, type TestSmtp } from "../support/smtp.js";
 
 /*
  * The whole chain with real parts: simulated BMCs (PEF provisioned by petgate) → PET over UDP → the
- * pipeline's listener → Ingest → Redis (INGEST, EVENTS) → enrichment over RMCP+ → routing →
+ * pipeline's listener → Ingest → Redis (INGEST) → events worker: enrichment over RMCP+ → routing →
  * DELIVER → a real SMTP server, a webhook receiver and a real Alertmanager.
  */
 

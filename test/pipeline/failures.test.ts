@@ -13,9 +13,8 @@ import { deliveredMarkerKey, deliverQueue } from "../../src/pipeline/deliver.js"
 import { DeadLetterQueue } from "../../src/pipeline/dlq.js";
 import { startEventsWorker } from "../../src/pipeline/events-worker.js";
 import { readHealth } from "../../src/pipeline/health-store.js";
-import { startFanOut } from "../../src/pipeline/ingest.js";
 import { type Pipeline, startIntake, startPipeline } from "../../src/pipeline/pipeline.js";
-import { eventsQueue } from "../../src/pipeline/queues.js";
+import { ingestQueue } from "../../src/pipeline/queues.js";
 import { EmailSink } from "../../src/sinks/email.js";
 import type { RetryOptions } from "../../src/sinks/retry.js";
 import type { Notification, Sink } from "../../src/sinks/sink.js";
@@ -40,9 +39,9 @@ const HOOK_SECRET = "hook-Secret-1";
  *
  * Covered: webhook 500s then 200 (and retries running out), Redis stopped mid-stream, SMTP down then
  * up, a wedged simulated BMC (BMC unresponsive alert, its remedy run, recovery), and a delivery
- * worker process SIGKILLed mid-job. Not covered here: an events or fan-out worker process killed
- * (their jobs are idempotent too, but startEventsWorker takes no lock/stalled settings, so BullMQ's
- * 30 s lock would make the test slow).
+ * worker process SIGKILLed mid-job. Not covered here: an events worker process killed (a batch it
+ * held is retried once BullMQ's stalled check finds it, and its events processed again, which the
+ * alert book makes idempotent; test/pipeline/ingest.test.ts covers a batch cut off by a Redis stop).
  */
 
 const FIXTURE = "test/fixtures/snmp/pet-v1-dell-chassis-intrusion.hex";
@@ -352,9 +351,9 @@ describe("failures through the whole pipeline", () => {
       });
       expect(stored).toMatchObject({ name: "wedged", state: "wedged", alerting: true });
 
-      // Nothing piled up: the EVENTS queue drained, and the BMC never had more calls on the wire or
-      // waiting than the pool allows (BmcPool defaults: 2 in flight, 8 queued).
-      const queue = eventsQueue(connection, h.prefix);
+      // Nothing piled up: the INGEST queue drained (every event processed), and the BMC never had more
+      // calls on the wire or waiting than the pool allows (BmcPool defaults: 2 in flight, 8 queued).
+      const queue = ingestQueue(connection, h.prefix);
       expect(await queue.getJobCounts("wait", "active", "delayed", "failed")).toEqual({
         wait: 0,
         active: 0,
@@ -430,7 +429,6 @@ describe("failures through the whole pipeline", () => {
       spoolFile: join(spoolDir, `spool-${run}.ndjson`),
       log: () => undefined,
     });
-    const fanOut = await startFanOut({ connection: redis.socket, prefix });
     const events = await startEventsWorker({
       config,
       connection: redis.socket,
@@ -493,7 +491,6 @@ describe("failures through the whole pipeline", () => {
         if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGTERM");
       await Promise.all(children.map((c) => c.exited));
       await intake.close();
-      await fanOut.close();
       await events.close();
       connection.disconnect();
       await webhook.close();

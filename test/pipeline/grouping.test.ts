@@ -5,7 +5,7 @@ import type { TrapEvent } from "../../src/pet/trap.js";
 import { type DeliveryWorker, startDeliveryWorker } from "../../src/pipeline/deliver.js";
 import { eventId } from "../../src/pipeline/event.js";
 import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
-import { EVENT_JOB, eventJobOptions, eventsQueue } from "../../src/pipeline/queues.js";
+import { INGEST_JOB, ingestQueue } from "../../src/pipeline/queues.js";
 import type { Notification, Sink } from "../../src/sinks/sink.js";
 import { waitFor } from "../support/listener.js";
 import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
@@ -66,18 +66,14 @@ afterAll(async () => {
 
 describe("grouping in the events worker", () => {
   it("delivers two alerts of one group together, after group_wait", async () => {
-    const queue = eventsQueue(producer);
+    const queue = ingestQueue(producer);
     try {
       const traps = [
         trapFrom("192.0.2.21", "11111111-1111-1111-1111-111111111111"),
         trapFrom("192.0.2.22", "22222222-2222-2222-2222-222222222222"),
       ];
-      await queue.addBulk(
-        traps.map((trap) => {
-          const id = eventId(trap);
-          return { name: EVENT_JOB, data: { id, trap }, opts: eventJobOptions(id) };
-        }),
-      );
+      // As a listener hands them over: one INGEST batch each, a moment apart.
+      for (const trap of traps) await queue.add(INGEST_JOB, { events: [{ id: eventId(trap), trap }] });
       await waitFor("both events grouped", () => events.stats().outcomes.sent === 2 || undefined);
       await waitFor("both deliveries", () => received.length === 2 || undefined);
       // Neither went out before both were in the group, and they went out as one batch.

@@ -3,15 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { configSchema } from "../../src/config/schema.js";
+import { eventClaimKey } from "../../src/pipeline/claim.js";
 import { eventId } from "../../src/pipeline/event.js";
-import { type FanOut, Ingest, type IngestOptions, startFanOut } from "../../src/pipeline/ingest.js";
-import {
-  createRedis,
-  type EventsQueue,
-  eventsQueue,
-  type IngestQueue,
-  ingestQueue,
-} from "../../src/pipeline/queues.js";
+import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
+import { Ingest, type IngestOptions } from "../../src/pipeline/ingest.js";
+import { createRedis, type IngestQueue, ingestQueue } from "../../src/pipeline/queues.js";
 import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
 
 const PREFIX = "petgate-test";
@@ -19,8 +16,9 @@ const PREFIX = "petgate-test";
 let redis: TestRedis;
 let dir: string;
 let client: Redis;
-let events: EventsQueue;
 let ingestQ: IngestQueue;
+/** Event ids in the order the events worker processed them (a retried batch processes again). */
+let processed: string[];
 const cleanup: (() => Promise<void>)[] = [];
 const logs: string[] = [];
 
@@ -29,14 +27,13 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "petgate-ingest-"));
   client = createRedis(redis.socket, "worker");
   client.on("error", () => undefined);
-  events = eventsQueue(client, PREFIX);
   ingestQ = ingestQueue(client, PREFIX);
+  processed = [];
   logs.length = 0;
 });
 
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
-  await events.close();
   await ingestQ.close();
   client.disconnect();
   await redis.dispose();
@@ -56,18 +53,21 @@ async function ingest(name = "a", options: Partial<IngestOptions> = {}): Promise
   return i;
 }
 
-async function fanOut(): Promise<FanOut> {
-  // A batch being fanned out when Redis stops is recovered by BullMQ's stalled-job check after its
+async function eventsWorker(): Promise<EventsWorker> {
+  // A batch being processed when Redis stops is recovered by BullMQ's stalled-job check after its
   // lock expires: short here.
-  const f = await startFanOut({
+  const w = await startEventsWorker({
+    config: configSchema.parse({}),
     connection: redis.socket,
     prefix: PREFIX,
-    concurrency: 2,
+    inventory: [],
     lockDurationMs: 1_000,
     stalledIntervalMs: 500,
+    onProcessed: (p) => processed.push(p.event.id),
+    log: (m) => logs.push(`events: ${m}`),
   });
-  cleanup.push(() => f.close());
-  return f;
+  cleanup.push(() => w.close());
+  return w;
 }
 
 async function until(
@@ -78,10 +78,7 @@ async function until(
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) {
-      const counts = JSON.stringify({
-        ingest: await ingestQ.getJobCounts(),
-        events: await events.getJobCounts(),
-      });
+      const counts = JSON.stringify({ ingest: await ingestQ.getJobCounts(), processed: processed.length });
       throw new Error(`timed out waiting for ${what}: ${counts}\n${logs.join("\n")}`);
     }
     await new Promise((r) => setTimeout(r, 25));
@@ -89,7 +86,7 @@ async function until(
 }
 
 const allStates = ["wait", "active", "delayed", "prioritized", "completed", "failed"] as const;
-async function jobCount(q: EventsQueue | IngestQueue): Promise<number> {
+async function jobCount(q: IngestQueue): Promise<number> {
   const counts = await q.getJobCounts(...allStates);
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
@@ -97,13 +94,15 @@ async function ingestDrained(): Promise<boolean> {
   const c = await ingestQ.getJobCounts("wait", "active", "delayed", "prioritized", "failed");
   return Object.values(c).every((n) => n === 0);
 }
-async function eventJobIds(): Promise<string[]> {
-  const jobs = await events.getJobs([...allStates]);
-  return jobs.map((j) => String(j.id)).sort();
+/** The events claimed by some batch (claim.ts): each distinct event once. */
+async function claimedIds(): Promise<string[]> {
+  const keys = await client.keys(eventClaimKey(PREFIX, "*"));
+  return keys.map((k) => k.slice(eventClaimKey(PREFIX, "").length)).sort();
 }
+const distinct = (ids: string[]) => [...new Set(ids)].sort();
 
-describe("Ingest → INGEST → fan-out → EVENTS (real redis-server)", () => {
-  it("micro-batches 1,000 events into a few INGEST jobs and fans them out to exactly 1,000 EVENTS jobs", async () => {
+describe("Ingest → INGEST → events worker (real redis-server)", () => {
+  it("micro-batches 1,000 events into a few INGEST jobs, and the events worker processes each once", async () => {
     const i = await ingest();
     const traps = Array.from({ length: 1000 }, (_, n) => petTrap(n));
     const results = await Promise.all(traps.map((t) => i.add(t)));
@@ -114,21 +113,21 @@ describe("Ingest → INGEST → fan-out → EVENTS (real redis-server)", () => {
     expect(stats).toMatchObject({ received: 1000, queued: 1000, spooled: 0, duplicatesCollapsed: 0 });
     expect(stats.batches).toBeLessThanOrEqual(40);
     expect(await jobCount(ingestQ)).toBe(stats.batches);
-    expect(await jobCount(events)).toBe(0);
+    const [batch] = await ingestQ.getJobs(["wait"], 0, 0);
+    expect(batch?.data.events[0]?.trap.kind).toBe("pet");
+    expect(processed).toEqual([]);
 
-    const f = await fanOut();
-    await until("fan-out", async () => (await ingestDrained()) && f.stats().events === 1000);
-    expect(await jobCount(events)).toBe(1000);
-    expect(await eventJobIds()).toEqual(traps.map(eventId).sort());
-    const job = await events.getJob(eventId(traps[42] ?? petTrap(42)));
-    expect(job?.data.trap.kind).toBe("pet");
-    expect(job?.data.trap.kind === "pet" && job.data.trap.pet.sequence).toBe(42);
+    const w = await eventsWorker();
+    await until("processing", async () => (await ingestDrained()) && processed.length === 1000);
+    expect([...processed].sort()).toEqual(traps.map(eventId).sort());
+    expect(await claimedIds()).toEqual(traps.map(eventId).sort());
+    expect(w.stats().duplicates).toBe(0);
   });
 
-  it("collapses a PET retransmitted 3 times and the same event from two listeners into one EVENTS job", async () => {
+  it("processes a PET retransmitted 3 times and the same event from two listeners once", async () => {
     const a = await ingest("a");
     const b = await ingest("b");
-    await fanOut();
+    const w = await eventsWorker();
 
     // Retransmissions in separate batches (each awaited), then within one batch, then another listener.
     const first = await a.add(petTrap(7));
@@ -140,13 +139,15 @@ describe("Ingest → INGEST → fan-out → EVENTS (real redis-server)", () => {
     expect(other.id).toBe(first.id);
     expect(sameBatch[0]).toEqual(first);
 
-    await until("fan-out", async () => (await ingestDrained()) && (await jobCount(ingestQ)) === 5);
-    expect(await eventJobIds()).toEqual([eventId(petTrap(7)), eventId(petTrap(8))].sort());
+    await until("processing", async () => (await ingestDrained()) && (await jobCount(ingestQ)) === 5);
+    // Five batches carried 7, 7, 7, (7, 8) and 7: each event processed once, four copies dropped.
+    expect([...processed].sort()).toEqual([eventId(petTrap(7)), eventId(petTrap(8))].sort());
+    expect(w.stats().duplicates).toBe(4);
   });
 
   it("spools while Redis is down and replays when it is back: every distinct event once, spool empty", async () => {
     const i = await ingest();
-    const f = await fanOut();
+    const w = await eventsWorker();
     const before = await Promise.all(Array.from({ length: 300 }, (_, n) => i.add(petTrap(n))));
     expect(before.every((r) => r.durable === "queued")).toBe(true);
 
@@ -163,11 +164,15 @@ describe("Ingest → INGEST → fan-out → EVENTS (real redis-server)", () => {
 
     await redis.restart();
     await until("replay", () => i.stats().replayed === 350 && i.stats().spool.pendingBytes === 0);
-    await until("fan-out", async () => (await ingestDrained()) && f.stats().events >= 300 + 350);
+    await until("processing", async () => (await ingestDrained()) && distinct(processed).length === 600);
 
+    // Every distinct event processed (a batch cut off by the outage may have run twice: idempotent),
+    // claimed once; the 50 retransmissions dropped as copies (more if an add that timed out landed
+    // after its batch was spooled: then the spooled copy is dropped too).
     const expected = Array.from({ length: 600 }, (_, n) => eventId(petTrap(n))).sort();
-    expect(await eventJobIds()).toEqual(expected);
-    expect(await jobCount(events)).toBe(600);
+    expect(distinct(processed)).toEqual(expected);
+    expect(await claimedIds()).toEqual(expected);
+    expect(w.stats().duplicates).toBeGreaterThanOrEqual(50);
     expect(statSync(spoolFile).size).toBe(0);
     expect(existsSync(`${spoolFile}.replaying`)).toBe(false);
     expect(logs.some((l) => l.includes("replayed 350 spooled event(s)"))).toBe(true);
@@ -182,10 +187,10 @@ describe("Ingest → INGEST → fan-out → EVENTS (real redis-server)", () => {
 
     await redis.restart();
     const second = await ingest("a");
-    await fanOut();
+    await eventsWorker();
     await until("replay", () => second.stats().replayed === 20);
-    await until("fan-out", async () => (await ingestDrained()) && (await jobCount(events)) === 20);
-    expect(await eventJobIds()).toEqual(Array.from({ length: 20 }, (_, n) => eventId(petTrap(n))).sort());
+    await until("processing", async () => (await ingestDrained()) && processed.length === 20);
+    expect([...processed].sort()).toEqual(Array.from({ length: 20 }, (_, n) => eventId(petTrap(n))).sort());
     expect(second.stats().spool.pendingBytes).toBe(0);
   });
 });

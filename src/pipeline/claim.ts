@@ -1,0 +1,41 @@
+import type { Redis } from "ioredis";
+import type { QueuedEvent } from "./event.js";
+import { EVENT_DEDUP_WINDOW_MS } from "./queues.js";
+
+/*
+ * Dedup of INGEST batches, one claim per event: SET <prefix>:event:<event id> <batch id> NX PX window.
+ * - The key was free: the event is this batch's to process.
+ * - It names this batch already: a retry of the same INGEST job (after a crash, a stall or a failure)
+ *   processes the event again. Processing is idempotent: the alert book yields the same notification,
+ *   whose deliveries collapse by delivery id (deliver.ts).
+ * - It names another batch: a copy of an event already taken (a retransmission, another listener's
+ *   copy, a spool replay): dropped.
+ * One script call per batch; on Redis Cluster the `{petgate}` prefix puts every key in one slot.
+ */
+const CLAIM = `
+local claimed = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) or redis.call('GET', key) == ARGV[1] then
+    claimed[#claimed + 1] = i
+  end
+end
+return claimed
+`;
+
+export function eventClaimKey(prefix: string, eventId: string): string {
+  return `${prefix}:event:${eventId}`;
+}
+
+/** The events of batch `batchId` it is to process (in batch order). */
+export async function claimEvents(
+  redis: Redis,
+  prefix: string,
+  batchId: string,
+  events: readonly QueuedEvent[],
+  windowMs = EVENT_DEDUP_WINDOW_MS,
+): Promise<QueuedEvent[]> {
+  if (events.length === 0) return [];
+  const keys = events.map((e) => eventClaimKey(prefix, e.id));
+  const claimed = (await redis.eval(CLAIM, keys.length, ...keys, batchId, String(windowMs))) as number[];
+  return claimed.map((i) => events[i - 1] as QueuedEvent);
+}
