@@ -1,7 +1,8 @@
 // UDP blaster for the ingest bench, run as its own process (`node dist/bench/blaster.js ...`) so that it
 // never shares an event loop with a receiver. Sends one datagram to 127.0.0.1:PORT, either paced at
 // --rate per second for --duration ms, or --count of them as fast as the socket takes them (--rate 0),
-// then prints one JSON line (BlastResult) on stdout.
+// then prints one JSON line (BlastResult) on stdout. With --number-at OFFSET each datagram carries its
+// index as a big-endian uint32 at that byte offset, so that no two are the same trap.
 import dgram from "node:dgram";
 import { once } from "node:events";
 import { parseArgs } from "node:util";
@@ -23,7 +24,14 @@ const MAX_IN_FLIGHT = 4096;
 /** A paced run may overrun its duration by this much before it gives up on the remainder. */
 const OVERRUN_MS = 2000;
 
-async function blast(port: number, packet: Buffer, rate: number, durationMs: number, count: number) {
+async function blast(
+  port: number,
+  packet: Buffer,
+  rate: number,
+  durationMs: number,
+  count: number,
+  numberAt: number | undefined,
+) {
   const socket = dgram.createSocket("udp4");
   socket.on("error", () => {}); // send errors arrive through the callbacks
   socket.connect(port, "127.0.0.1");
@@ -48,7 +56,15 @@ async function blast(port: number, packet: Buffer, rate: number, durationMs: num
     if (rate > 0 && now - start > durationMs + OVERRUN_MS) break;
     const due = rate > 0 ? Math.min(total, Math.floor(((now - start) * rate) / 1000)) : total;
     const room = MAX_IN_FLIGHT - (issued - completed);
-    for (let n = Math.min(due - issued, room); n > 0; n--, issued++) socket.send(packet, onSent);
+    for (let n = Math.min(due - issued, room); n > 0; n--, issued++) {
+      if (numberAt === undefined) socket.send(packet, onSent);
+      else {
+        // A copy per send: libuv reads the buffer when it sends, after this loop has moved on.
+        const numbered = Buffer.from(packet);
+        numbered.writeUInt32BE(issued >>> 0, numberAt);
+        socket.send(numbered, onSent);
+      }
+    }
     if (rate > 0) await sleep(SLICE_MS);
     else await yieldNow();
   }
@@ -74,6 +90,7 @@ const { values } = parseArgs({
     rate: { type: "string", default: "0" },
     duration: { type: "string", default: "0" },
     count: { type: "string", default: "0" },
+    "number-at": { type: "string" },
   },
 });
 const port = Number(values.port);
@@ -87,5 +104,6 @@ const result = await blast(
   Number(values.rate),
   Number(values.duration),
   Number(values.count),
+  values["number-at"] === undefined ? undefined : Number(values["number-at"]),
 );
 process.stdout.write(`${JSON.stringify(result)}\n`);

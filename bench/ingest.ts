@@ -1,9 +1,11 @@
 // `npm run bench:ingest`: how many real PET datagrams the petgate listener keeps at fixed rates and in
-// a burst, next to net-snmp's snmptrapd given exactly the same packets and schedule. Loopback only;
+// a burst, next to net-snmp's snmptrapd given exactly the same packets and schedule: petgate as
+// `petgate listen` (NDJSON out) and as `petgate serve --role listener` (durably queued in Redis,
+// intake-receiver.ts). Each datagram is numbered, so every one is its own trap. Loopback only;
 // a bench, not a test: it prints whether the targets are met and always exits 0 once it has run.
 //
 //   node dist/bench/ingest.js [--quick] [--rates 5000,10000] [--duration MS] [--burst N]
-//                             [--receivers petgate,snmptrapd] [--receive-buffer BYTES]
+//                             [--receivers petgate,petgate-durable,snmptrapd] [--receive-buffer BYTES]
 //   env: BENCH_RATES, BENCH_DURATION_MS, BENCH_BURST, BENCH_RECEIVERS, BENCH_RECEIVE_BUFFER (flags win)
 //
 // Both receivers ask for the same socket receive buffer (default 64 MiB, petgate's default); as root
@@ -15,9 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { decodePetVarbind } from "../src/pet/varbind.js";
 import type { BlastResult } from "./blaster.js";
+import { petgateDurableReceiver } from "./intake-receiver.js";
 import { freeUdpPort } from "./ipmi-sims.js";
-import { machineInfo, raiseRmemMax, type UdpCounters, udpCounters, udpDelta } from "./kernel.js";
+import { machineInfo, peakRssKiB, raiseRmemMax, type UdpCounters, udpCounters, udpDelta } from "./kernel.js";
 import {
   killAll,
   liveChildren,
@@ -31,6 +35,9 @@ import {
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURE = "test/fixtures/snmp/pet-v1-dell-chassis-intrusion.hex";
+/** The fixture's PET varbind is the datagram's last 47 bytes; event data 5–8 start at its byte 35 (PET 1.0 §3.1). */
+const PET_VARBIND_LENGTH = 47;
+const EVENT_DATA_5 = 35;
 
 /** A receiver has drained when its output has not grown for this long after the sender finished. */
 const QUIET_MS = 500;
@@ -57,6 +64,8 @@ interface StepResult {
   kernel: UdpCounters;
   socketDrops: number | undefined;
   receiveBuffer: number | undefined;
+  /** The receiver process's peak RSS (VmHWM) over the step. */
+  peakRssKiB: number | undefined;
   note: string;
   counters?: Record<string, unknown>;
 }
@@ -78,7 +87,11 @@ function options() {
     .map(Number);
   const durationMs = Number(values.duration ?? process.env.BENCH_DURATION_MS ?? (quick ? 500 : 3000));
   const burst = Number(values.burst ?? process.env.BENCH_BURST ?? (quick ? 10_000 : 100_000));
-  const receivers = (values.receivers ?? process.env.BENCH_RECEIVERS ?? "petgate,snmptrapd").split(",");
+  const receivers = (
+    values.receivers ??
+    process.env.BENCH_RECEIVERS ??
+    "petgate,petgate-durable,snmptrapd"
+  ).split(",");
   const receiveBuffer = Number(
     values["receive-buffer"] ?? process.env.BENCH_RECEIVE_BUFFER ?? 64 * 1024 * 1024,
   );
@@ -101,9 +114,24 @@ function readDatagram(): string {
   return hex;
 }
 
+/**
+ * Where the blaster writes each datagram's index: event data bytes 5–8 of the PET, which are part of
+ * the event's identity (eventId), so that Ingest does not collapse the copies of one trap into one.
+ */
+function numberingOffset(hex: string): number {
+  const packet = Buffer.from(hex, "hex");
+  const offset = packet.length - PET_VARBIND_LENGTH + EVENT_DATA_5;
+  packet.writeUInt32BE(0xdeadbeef, offset);
+  const varbind = decodePetVarbind(packet.subarray(packet.length - PET_VARBIND_LENGTH));
+  if (Buffer.from(varbind.eventData).readUInt32BE(4) !== 0xdeadbeef)
+    throw new Error(`${FIXTURE}: event data 5–8 are not at byte ${offset}`);
+  return offset;
+}
+
 async function runBlaster(port: number, hex: string, step: Step): Promise<BlastResult> {
   const args = ["--port", String(port), "--hex", hex, "--rate", String(step.rate)];
   args.push("--duration", String(step.durationMs), "--count", String(step.count));
+  args.push("--number-at", String(numberingOffset(hex)));
   const child = track(
     spawn(process.execPath, [join(root, "dist/bench/blaster.js"), ...args], {
       stdio: ["ignore", "pipe", "inherit"],
@@ -145,6 +173,7 @@ async function runStep(receiver: Receiver, step: Step, hex: string, dir: string)
     });
     await watch;
     const sentAt = performance.now();
+    let peakRss = running.pid === undefined ? undefined : peakRssKiB(running.pid);
     while (
       performance.now() - Math.max(grewAt, sentAt) < QUIET_MS &&
       performance.now() - sentAt < MAX_DRAIN_MS
@@ -153,6 +182,7 @@ async function runStep(receiver: Receiver, step: Step, hex: string, dir: string)
       const now = running.progress();
       if (now !== size) [size, grewAt] = [now, performance.now()];
     }
+    if (running.pid !== undefined) peakRss = peakRssKiB(running.pid) ?? peakRss;
     stopped = await running.stop();
     const kernel = udpDelta(before, udpCounters());
     const busyMs = Math.max(grewAt - t0, blast.elapsedMs);
@@ -167,6 +197,7 @@ async function runStep(receiver: Receiver, step: Step, hex: string, dir: string)
       kernel,
       socketDrops: stopped.socket?.drops,
       receiveBuffer: running.receiveBuffer,
+      peakRssKiB: peakRss,
       note: running.note,
       ...(stopped.counters && { counters: stopped.counters }),
     };
@@ -202,21 +233,24 @@ function cell(r: StepResult | undefined): string[] {
   ];
 }
 
+/** One row per step and receiver; the ratios are of that receiver to snmptrapd on the same step. */
 function table(steps: Step[], results: StepResult[]): string {
-  const head = ["sent @ rate achieved", "kept", "loss", "kept/s", "RcvbufErrors / InErrors"];
-  const header = [
-    "step",
-    ...head.map((h) => `petgate ${h}`),
-    ...head.map((h) => `snmptrapd ${h}`),
-    "ratio kept",
-    "ratio kept/s",
-  ];
-  const rows = steps.map((step) => {
-    const p = results.find((r) => r.step === step.name && r.receiver === "petgate");
+  const header = ["step", "receiver", "sent @ rate achieved", "kept", "loss", "kept/s"];
+  header.push("RcvbufErrors / InErrors", "peak RSS", "ratio kept", "ratio kept/s");
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? "—" : b === 0 ? "∞" : `${(a / b).toFixed(2)}×`;
+  const rows = steps.flatMap((step) => {
     const s = results.find((r) => r.step === step.name && r.receiver === "snmptrapd");
-    const ratio = (a: number | undefined, b: number | undefined) =>
-      a === undefined || b === undefined ? "—" : b === 0 ? "∞" : `${(a / b).toFixed(2)}×`;
-    return [step.name, ...cell(p), ...cell(s), ratio(p?.kept, s?.kept), ratio(p?.keptPerSec, s?.keptPerSec)];
+    return results
+      .filter((r) => r.step === step.name)
+      .map((r) => [
+        step.name,
+        r.receiver,
+        ...cell(r),
+        r.peakRssKiB === undefined ? "?" : `${(r.peakRssKiB / 1024).toFixed(1)} MiB`,
+        r === s ? "" : ratio(r.kept, s?.kept),
+        r === s ? "" : ratio(r.keptPerSec, s?.keptPerSec),
+      ]);
   });
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
@@ -228,31 +262,33 @@ interface Target {
   detail: string;
 }
 
+/** The targets are of petgate-durable (received, decoded and queued in Redis) when it ran, else of petgate. */
 function targets(steps: Step[], results: StepResult[]): Target[] {
   const find = (receiver: string, step: Step | undefined) =>
     step && results.find((r) => r.receiver === receiver && r.step === step.name);
+  const who = results.some((r) => r.receiver === "petgate-durable") ? "petgate-durable" : "petgate";
   const at20k = find(
-    "petgate",
+    who,
     steps.find((s) => s.rate === 20_000),
   );
   const burstStep = steps.find((s) => s.rate === 0);
-  const burst = find("petgate", burstStep);
+  const burst = find(who, burstStep);
   const trapd = find("snmptrapd", burstStep);
   // With equal receive buffers both keep a burst whole; what tells them apart is how fast they drain it.
   const drainRatio = burst && trapd ? burst.keptPerSec / Math.max(trapd.keptPerSec, 1) : undefined;
   return [
     {
-      name: "petgate loses nothing at 20k/s",
+      name: `${who} loses nothing at 20k/s`,
       met: at20k && at20k.kept === at20k.blast.sent,
       detail: at20k ? `${fmtInt(at20k.kept)} of ${fmtInt(at20k.blast.sent)} kept` : "no 20k/s step",
     },
     {
-      name: "petgate keeps ≥ 99.9 % of the burst",
+      name: `${who} keeps ≥ 99.9 % of the burst`,
       met: burst && burst.kept >= 0.999 * burst.blast.sent,
       detail: burst ? `${fmtInt(burst.kept)} of ${fmtInt(burst.blast.sent)} kept` : "no burst step",
     },
     {
-      name: "petgate drains the burst ≥ 2× as fast as snmptrapd (same packets, same receive buffer)",
+      name: `${who} drains the burst ≥ 2× as fast as snmptrapd (same packets, same receive buffer)`,
       met: drainRatio === undefined ? undefined : drainRatio >= 2,
       detail:
         burst && trapd
@@ -269,7 +305,11 @@ async function main(): Promise<void> {
   const hex = readDatagram();
   const rmemBefore = machineInfo().rmemMax;
   restoreRmemMax = raiseRmemMax(receiveBuffer);
-  const all: Receiver[] = [petgateReceiver(root, receiveBuffer), snmptrapdReceiver(receiveBuffer)];
+  const all: Receiver[] = [
+    petgateReceiver(root, receiveBuffer),
+    petgateDurableReceiver(root, receiveBuffer),
+    snmptrapdReceiver(receiveBuffer),
+  ];
   const receivers = all.filter((r) => names.includes(r.name));
   const dir = mkdtempSync(join(tmpdir(), "petgate-bench-"));
   scratch = dir;
@@ -314,6 +354,9 @@ async function main(): Promise<void> {
       (restoreRmemMax ? ` (raised by the bench from ${fmtInt(rmemBefore)}, restored afterwards)` : "") +
       `, net.core.rmem_default ${fmtInt(machine.rmemDefault)}`,
     `- CPU: ${machine.cpuModel}, ${machine.cores} cores; Node ${machine.node}; Linux ${machine.kernel}`,
+    "- petgate = `petgate listen` (kept = NDJSON lines); petgate-durable = `petgate serve --role listener` " +
+      "with its embedded redis-server (AOF, appendfsync everysec; kept = distinct events in the INGEST " +
+      "queue read back from the AOF after both stopped; output = AOF bytes)",
     "- kept/s = kept ÷ time from the first send to the receiver's last output; RcvbufErrors / InErrors: " +
       "system-wide /proc/net/snmp deltas over the step; sock = the receiver socket's drops (/proc/net/udp)",
     `- runtime ${runtimeSec} s`,

@@ -11,7 +11,7 @@
 //     Get SEL Info: time to open them all, failures, RSS / heapUsed / fds per session.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +21,7 @@ import { getSelInfo } from "../src/ipmi/commands/storage.js";
 import { freeUdpPort, type Sim, simsLeft, startSim } from "./ipmi-sims.js";
 import { machineInfo } from "./kernel.js";
 import { killAll, liveChildren, track } from "./receivers.js";
+import { ownCpuMs, percentile, reapedChildrenCpuMs } from "./stats.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const SIM_DIR = join(root, "test/interop/ipmi_sim");
@@ -31,8 +32,6 @@ const SESSIONS_PER_SIM = 10;
 /** Bounds the capacity probe of one ipmi_sim. */
 const PROBE_MAX = 100;
 const IPMITOOL_TIMEOUT_MS = 10_000;
-/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s. */
-const CLK_TCK = 100;
 const TARGET_SPEEDUP = 20;
 
 function options() {
@@ -65,10 +64,6 @@ interface Latency {
   cpuMsPerQuery: number;
 }
 
-/** Nearest-rank percentile of sorted samples. */
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-
 function latency(samples: number[], failures: number, elapsedMs: number, cpuMs: number): Latency {
   const sorted = [...samples].sort((a, b) => a - b);
   const queries = samples.length + failures;
@@ -81,18 +76,6 @@ function latency(samples: number[], failures: number, elapsedMs: number, cpuMs: 
     perSec: (samples.length * 1000) / elapsedMs,
     cpuMsPerQuery: cpuMs / queries,
   };
-}
-
-/** CPU time (ms) of this process's children that have exited and been reaped (/proc/self/stat cutime + cstime). */
-function reapedChildrenCpuMs(): number {
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields[0] is field 3, "state"
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
-}
-
-function ownCpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
 }
 
 /** One `ipmitool … sel info`; true if it exited 0 and printed the SEL's entry count. */

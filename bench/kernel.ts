@@ -58,6 +58,16 @@ export function receiveBufferOf(port: number): number | undefined {
   return m?.[1] === undefined ? undefined : Number(m[1]);
 }
 
+/** A process's peak resident set (VmHWM, KiB); undefined once it has gone. */
+export function peakRssKiB(pid: number): number | undefined {
+  try {
+    const kib = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kib === undefined ? undefined : Number(kib);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface MachineInfo {
   cpuModel: string;
   cores: number;

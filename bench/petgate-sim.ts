@@ -18,6 +18,8 @@ export interface Sim {
   child: ChildProcess;
   pid: number;
   startupMs: number;
+  /** The control API (src/sim/control.ts), e.g. http://127.0.0.1:PORT. */
+  control: string;
   counters(): Promise<Counters>;
   cpuSeconds(): number;
   peakRssKiB(): number;
@@ -43,7 +45,7 @@ function procStat(pid: number): { cpu: number } {
 }
 
 /** Starts `petgate sim --count n` (password from an env var, PETs to the discard port) with its control API. */
-export async function startSim(n: number, password: string): Promise<Sim> {
+export async function startSim(n: number, password: string, extraArgs: string[] = []): Promise<Sim> {
   const controlPort = await freePort();
   const started = performance.now();
   const child = track(
@@ -60,6 +62,7 @@ export async function startSim(n: number, password: string): Promise<Sim> {
         "9",
         "--control",
         `127.0.0.1:${controlPort}`,
+        ...extraArgs,
       ],
       {
         env: { ...process.env, BENCH_SIM_PASSWORD: password },
@@ -83,6 +86,7 @@ export async function startSim(n: number, password: string): Promise<Sim> {
     child,
     pid,
     startupMs,
+    control: `http://127.0.0.1:${controlPort}`,
     async counters() {
       const res = await fetch(`http://127.0.0.1:${controlPort}/counters`, {
         signal: AbortSignal.timeout(5000),

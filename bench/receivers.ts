@@ -54,7 +54,7 @@ export function track<T extends ChildProcess>(child: T): T {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function until(what: string, timeoutMs: number, ready: () => boolean, child: ChildProcess) {
+export async function until(what: string, timeoutMs: number, ready: () => boolean, child: ChildProcess) {
   const deadline = Date.now() + timeoutMs;
   while (!ready()) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what}: exited before ready`);
@@ -64,7 +64,7 @@ async function until(what: string, timeoutMs: number, ready: () => boolean, chil
 }
 
 /** Stops a child with `signal`, then SIGKILL if it has not exited within `graceMs`. */
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number) {
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number) {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = once(child, "exit");
     child.kill(signal);

@@ -1,0 +1,390 @@
+// The summary table of `npm run bench` (bench/all.ts): one row per headline figure, read from the
+// benches' own JSON results, each with its anchor (measured in the same bench run), the ratio or the
+// target, and whether the target was met. Pure: the runner and test/bench-runner.test.ts share it.
+
+export type Status = "met" | "missed" | "reported" | "failed";
+
+export interface Row {
+  bench: string;
+  figure: string;
+  value: string;
+  anchor: string;
+  /** value ÷ anchor, when both are rates or times of the same thing. */
+  ratio: string;
+  target: string;
+  status: Status;
+  /** Why a row failed, or what qualifies its value. */
+  note?: string;
+}
+
+/** What the runner knows of one bench: how it ended and its JSON result (absent or stale = undefined). */
+export interface BenchOutcome {
+  name: string;
+  command: string;
+  exitCode: number | null;
+  seconds: number;
+  /** Load averages (1 min) when the bench started and when it ended. */
+  load: { start: number; end: number };
+  result: unknown;
+  /** Why there is no result, when there is none. */
+  error?: string;
+}
+
+export const BENCHES = [
+  { name: "ingest", nodeArgs: [] },
+  { name: "enrich", nodeArgs: [] },
+  { name: "ipmi", nodeArgs: ["--expose-gc"] },
+  { name: "sim", nodeArgs: [] },
+  { name: "provision", nodeArgs: [] },
+  { name: "e2e", nodeArgs: [] },
+] as const;
+export type BenchName = (typeof BENCHES)[number]["name"];
+
+// ---------------------------------------------------------------------------------------------------
+// The parts of each bench's JSON the rows read (the benches write more).
+
+interface IngestStep {
+  step: string;
+  receiver: string;
+  blast: { sent: number; achievedPerSec: number };
+  kept: number;
+  keptPerSec: number;
+  kernel: { RcvbufErrors: number; InErrors: number };
+  peakRssKiB?: number;
+}
+interface IngestJson {
+  steps: { name: string; rate: number; count: number }[];
+  results: IngestStep[];
+}
+interface EnrichJson {
+  pooled: { meanMs: number; p50Ms: number; failures: number; n: number };
+  ipmitool: { meanMs: number; p50Ms: number; failures: number; n: number };
+  speedup: number;
+}
+interface IpmiJson {
+  held: { opened: number; sessions: number; perSession: { rss: number; heapUsed: number } };
+}
+interface SimJson {
+  count: number;
+  rssKiB: { perBmc: number; oneBmc: number; fleet: number };
+}
+interface ProvisionJson {
+  count: number;
+  target: { provisionSeconds: number; concurrency: number; met: boolean; applyWallS: number };
+  extrapolated1000?: { ipmiutilSequentialS: number; petgateSequentialS: number };
+}
+interface E2eJson {
+  results: {
+    rate: number;
+    sent: number;
+    delivered: number;
+    duplicates: number;
+    latencyMs: { p50: number; p99: number } | null;
+  }[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+export const TARGETS = {
+  ingestRate: 20_000,
+  ingestRatio: 2,
+  burstKeptPct: 99.9,
+  e2eP50Ms: 20,
+  e2eP99Ms: 100,
+  enrichSpeedup: 20,
+  provisionSeconds: 60,
+} as const;
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const ratioOf = (a: number, b: number) => (b > 0 ? a / b : Number.POSITIVE_INFINITY);
+const times = (r: number) => (Number.isFinite(r) ? `${r.toFixed(r < 10 ? 2 : 1)}×` : "∞");
+const kib = (k: number) => (k >= 10_240 ? `${(k / 1024).toFixed(1)} MiB` : `${k.toFixed(1)} KiB`);
+const met = (ok: boolean): Status => (ok ? "met" : "missed");
+
+function failedRows(outcome: BenchOutcome, figures: string[]): Row[] {
+  const why = outcome.error ?? `exit ${outcome.exitCode}`;
+  return figures.map((figure) => ({
+    bench: outcome.name,
+    figure,
+    value: "—",
+    anchor: "—",
+    ratio: "—",
+    target: "—",
+    status: "failed",
+    note: `bench did not run: ${why}`,
+  }));
+}
+
+/** Highest paced rate a receiver kept whole (every datagram, no kernel drop); 0 if none. */
+function wholeRate(j: IngestJson, receiver: string): { rate: number; step?: IngestStep } {
+  let best: { rate: number; step?: IngestStep } = { rate: 0 };
+  for (const s of j.steps.filter((s) => s.rate > 0)) {
+    const r = j.results.find((x) => x.step === s.name && x.receiver === receiver);
+    if (r && r.kept === r.blast.sent && r.kernel.RcvbufErrors === 0 && s.rate > best.rate)
+      best = { rate: s.rate, step: r };
+  }
+  return best;
+}
+
+function ingestRows(j: IngestJson): Row[] {
+  const durable = j.results.some((r) => r.receiver === "petgate-durable") ? "petgate-durable" : "petgate";
+  const burstStep = j.steps.find((s) => s.rate === 0);
+  const at = (receiver: string, step: string | undefined) =>
+    j.results.find((r) => r.receiver === receiver && r.step === step);
+  const rows: Row[] = [];
+  const maxRate = Math.max(...j.steps.map((s) => s.rate));
+  const p = wholeRate(j, durable);
+  const t = wholeRate(j, "snmptrapd");
+  const anchored = j.results.some((r) => r.receiver === "snmptrapd");
+  rows.push({
+    bench: "ingest",
+    figure: `PET traps/s received, decoded and durably queued (${durable}), 0 loss, paced`,
+    value: p.rate > 0 ? `${int(p.rate)}/s` : "none kept whole",
+    anchor: !anchored
+      ? "— (snmptrapd not run)"
+      : t.rate > 0
+        ? `snmptrapd ${int(t.rate)}/s`
+        : "snmptrapd: no step kept whole",
+    ratio: anchored ? times(ratioOf(p.rate, t.rate)) : "—",
+    target: `≥ ${int(TARGETS.ingestRate)}/s`,
+    status: met(p.rate >= TARGETS.ingestRate),
+    note: `steps up to ${int(maxRate)}/s; highest step with every datagram kept and no RcvbufErrors`,
+  });
+  const pb = at(durable, burstStep?.name);
+  const tb = at("snmptrapd", burstStep?.name);
+  if (burstStep && pb && tb) {
+    const r = ratioOf(pb.keptPerSec, tb.keptPerSec);
+    rows.push({
+      bench: "ingest",
+      figure: `drain rate of a ${int(burstStep.count)} burst (${durable}: kept/s, durably queued)`,
+      value: `${int(pb.keptPerSec)}/s`,
+      anchor: `snmptrapd ${int(tb.keptPerSec)}/s`,
+      ratio: times(r),
+      target: `≥ ${TARGETS.ingestRatio}×`,
+      status: met(r >= TARGETS.ingestRatio),
+    });
+    const pct = (s: IngestStep) => (100 * s.kept) / Math.max(1, s.blast.sent);
+    rows.push({
+      bench: "ingest",
+      figure: `${int(burstStep.count)} burst at line rate kept (${durable})`,
+      value: `${pct(pb).toFixed(3)} % (RcvbufErrors ${int(pb.kernel.RcvbufErrors)})`,
+      anchor: `snmptrapd ${pct(tb).toFixed(3)} % (RcvbufErrors ${int(tb.kernel.RcvbufErrors)})`,
+      ratio: "—",
+      target: `≥ ${TARGETS.burstKeptPct} %`,
+      status: met(pct(pb) >= TARGETS.burstKeptPct),
+      note: `sent at ${int(pb.blast.achievedPerSec)}/s; RcvbufErrors from /proc/net/snmp over the step`,
+    });
+    const listen = at("petgate", burstStep.name);
+    if (listen && durable !== "petgate")
+      rows.push({
+        bench: "ingest",
+        figure: `drain rate of the burst, listener only (\`petgate listen\`, NDJSON file)`,
+        value: `${int(listen.keptPerSec)}/s`,
+        anchor: `snmptrapd ${int(tb.keptPerSec)}/s`,
+        ratio: times(ratioOf(listen.keptPerSec, tb.keptPerSec)),
+        target: "—",
+        status: "reported",
+        note: "what durable queueing costs: compare with the durably queued drain rate",
+      });
+  } else {
+    rows.push({
+      bench: "ingest",
+      figure: "burst",
+      value: "—",
+      anchor: "—",
+      ratio: "—",
+      target: `≥ ${TARGETS.ingestRatio}×, ≥ ${TARGETS.burstKeptPct} %`,
+      status: "failed",
+      note: "no burst step with both receivers in the results",
+    });
+  }
+  const s20 = j.steps.find((s) => s.rate === TARGETS.ingestRate)?.name;
+  const m = at(durable, s20);
+  const mt = at("snmptrapd", s20);
+  rows.push({
+    bench: "ingest",
+    figure: `memory: listener peak RSS at ${int(TARGETS.ingestRate)}/s (${durable})`,
+    value: m?.peakRssKiB === undefined ? "—" : kib(m.peakRssKiB),
+    anchor: mt?.peakRssKiB === undefined ? "—" : `snmptrapd ${kib(mt.peakRssKiB)}`,
+    ratio: m?.peakRssKiB && mt?.peakRssKiB ? times(m.peakRssKiB / mt.peakRssKiB) : "—",
+    target: "—",
+    status: m?.peakRssKiB === undefined ? "failed" : "reported",
+    ...(m?.peakRssKiB === undefined && { note: `no ${int(TARGETS.ingestRate)}/s step with an RSS` }),
+  });
+  return rows;
+}
+
+function e2eRows(j: E2eJson): Row[] {
+  return j.results.flatMap((r) => {
+    const lat = r.latencyMs;
+    const targeted = r.rate === 1000;
+    const note = `${int(r.delivered)} of ${int(r.sent)} delivered, ${r.duplicates} duplicates`;
+    const row = (what: "p50" | "p99", limit: number): Row => ({
+      bench: "e2e",
+      figure: `trap → webhook received, ${what} at ${int(r.rate)}/s`,
+      value: lat ? `${lat[what]} ms` : "—",
+      anchor: "—",
+      ratio: "—",
+      target: targeted ? `< ${limit} ms` : "—",
+      status: !lat ? "failed" : targeted ? met(lat[what] < limit && r.delivered === r.sent) : "reported",
+      note,
+    });
+    return [row("p50", TARGETS.e2eP50Ms), row("p99", TARGETS.e2eP99Ms)];
+  });
+}
+
+function enrichRows(j: EnrichJson): Row[] {
+  return [
+    {
+      bench: "enrich",
+      figure: "enrichment per event (SEL record + reading + thresholds), pooled RMCP+ session, mean",
+      value: `${j.pooled.meanMs.toFixed(2)} ms`,
+      anchor: `ipmitool processes ${j.ipmitool.meanMs.toFixed(1)} ms`,
+      ratio: times(j.speedup),
+      target: `≥ ${TARGETS.enrichSpeedup}×`,
+      status: met(j.speedup >= TARGETS.enrichSpeedup && j.pooled.failures === 0),
+      note: `${j.pooled.n} vs ${j.ipmitool.n} events; p50 ${j.pooled.p50Ms.toFixed(2)} vs ${j.ipmitool.p50Ms.toFixed(1)} ms`,
+    },
+  ];
+}
+
+function provisionRows(j: ProvisionJson): Row[] {
+  const anchor = j.extrapolated1000;
+  return [
+    {
+      bench: "provision",
+      figure: `provisioning ${int(j.count)} simulated BMCs (read + plan + apply + verify), concurrency ${j.target.concurrency}`,
+      value: `${j.target.applyWallS.toFixed(1)} s`,
+      anchor: anchor
+        ? `ipmiutil \`lan -e\` one BMC after another: ${((anchor.ipmiutilSequentialS * j.count) / 1000).toFixed(1)} s (mean × ${int(j.count)})`
+        : "—",
+      ratio: anchor ? times((anchor.ipmiutilSequentialS * j.count) / 1000 / j.target.applyWallS) : "—",
+      target: `< ${j.target.provisionSeconds} s`,
+      status: met(j.target.met),
+    },
+  ];
+}
+
+function ipmiRows(j: IpmiJson): Row[] {
+  const ok = j.held.opened === j.held.sessions;
+  return [
+    {
+      bench: "ipmi",
+      figure: `memory: RSS per RMCP+ session (${int(j.held.sessions)} held by one process)`,
+      value: kib(j.held.perSession.rss / 1024),
+      anchor: "—",
+      ratio: "—",
+      target: "—",
+      status: ok ? "reported" : "failed",
+      note: `heapUsed ${kib(j.held.perSession.heapUsed / 1024)} per session; ${j.held.opened} of ${j.held.sessions} opened`,
+    },
+  ];
+}
+
+function simRows(j: SimJson): Row[] {
+  return [
+    {
+      bench: "sim",
+      figure: `memory: RSS per simulated BMC (${int(j.count)} in one \`petgate sim\`)`,
+      value: kib(j.rssKiB.perBmc),
+      anchor: "—",
+      ratio: "—",
+      target: "—",
+      status: "reported",
+      note: `${kib(j.rssKiB.oneBmc)} with 1 BMC → ${kib(j.rssKiB.fleet)} with ${int(j.count)}`,
+    },
+  ];
+}
+
+const FIGURES: Record<BenchName, { rows: (json: never) => Row[]; figures: string[] }> = {
+  ingest: {
+    rows: ingestRows,
+    figures: [
+      "PET traps/s durably queued, 0 loss",
+      "burst drain rate vs snmptrapd",
+      "burst kept",
+      "listener RSS",
+    ],
+  },
+  enrich: { rows: enrichRows, figures: ["enrichment per event, pooled vs ipmitool"] },
+  ipmi: { rows: ipmiRows, figures: ["RSS per RMCP+ session"] },
+  sim: { rows: simRows, figures: ["RSS per simulated BMC"] },
+  provision: { rows: provisionRows, figures: ["provisioning 1,000 simulated BMCs"] },
+  e2e: { rows: e2eRows, figures: ["trap → webhook p50/p99 at 1k/s", "trap → webhook p50/p99 at 5k/s"] },
+};
+
+/** The rows of every bench, in BENCHES order; a bench without a result gives "failed" rows. */
+export function buildRows(outcomes: readonly BenchOutcome[]): Row[] {
+  return outcomes.flatMap((o) => {
+    const f = FIGURES[o.name as BenchName];
+    if (!f) return [];
+    if (o.result === undefined) return failedRows(o, f.figures);
+    try {
+      return f.rows(o.result as never);
+    } catch (err) {
+      return failedRows({ ...o, error: `unreadable result: ${String(err)}` }, f.figures);
+    }
+  });
+}
+
+const STATUS: Record<Status, string> = {
+  met: "**met**",
+  missed: "**MISSED**",
+  reported: "reported",
+  failed: "**FAILED**",
+};
+
+export interface RunInfo {
+  date: string;
+  quick: boolean;
+  machine: string;
+  load: { start: number[]; end: number[] };
+}
+
+const esc = (s: string) => s.replaceAll("|", "\\|");
+
+/** The Markdown of latest.md, and of the generated block of docs/PERFORMANCE.md. */
+export function markdown(rows: readonly Row[], outcomes: readonly BenchOutcome[], run: RunInfo): string {
+  const l = (x: number) => (Number.isNaN(x) ? "—" : x.toFixed(2));
+  const la = (xs: number[]) => xs.map(l).join(" / ");
+  const loaded = Math.max(run.load.start[0] ?? 0, run.load.end[0] ?? 0) > 0.5;
+  const lines = [
+    `Measured ${run.date}${run.quick ? " (**quick** run: smaller counts)" : ""} on ${run.machine}.`,
+    `Load average (1/5/15 min) at start ${la(run.load.start)}, at end ${la(run.load.end)}` +
+      (loaded ? ": **a loaded machine** (other work was running), figures are lower bounds." : "."),
+    "",
+    "| bench | figure | value | anchor (same run) | ratio | target | |",
+    "| --- | --- | ---: | --- | ---: | --- | --- |",
+    ...rows.map(
+      (r) =>
+        `| ${r.bench} | ${esc(r.figure)}${r.note ? ` — ${esc(r.note)}` : ""} | ${esc(r.value)} | ${esc(r.anchor)} | ${r.ratio} | ${esc(r.target)} | ${STATUS[r.status]} |`,
+    ),
+    "",
+    "| bench | command | exit | time | load at start → end |",
+    "| --- | --- | ---: | ---: | --- |",
+    ...outcomes.map(
+      (o) =>
+        `| ${o.name} | \`${o.command}\` | ${o.exitCode ?? "—"} | ${o.seconds.toFixed(0)} s | ${l(o.load.start)} → ${l(o.load.end)} |`,
+    ),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+export const BLOCK_START = "<!-- bench:start -->";
+export const BLOCK_END = "<!-- bench:end -->";
+
+/** The text between the markers (exclusive, without the newlines next to them); undefined without markers. */
+export function blockOf(doc: string): string | undefined {
+  const a = doc.indexOf(BLOCK_START);
+  const b = doc.indexOf(BLOCK_END);
+  if (a === -1 || b < a) return undefined;
+  return doc.slice(a + BLOCK_START.length, b).replace(/^\n/, "");
+}
+
+/** `doc` with the text between the markers replaced by `block`. */
+export function replaceBlock(doc: string, block: string): string {
+  const a = doc.indexOf(BLOCK_START);
+  const b = doc.indexOf(BLOCK_END);
+  if (a === -1 || b < a) throw new Error(`no ${BLOCK_START} … ${BLOCK_END} block`);
+  return `${doc.slice(0, a + BLOCK_START.length)}\n${block}${doc.slice(b)}`;
+}

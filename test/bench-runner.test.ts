@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import {
+  BENCHES,
+  type BenchOutcome,
+  blockOf,
+  buildRows,
+  type Row,
+  replaceBlock,
+  TARGETS,
+} from "../bench/table.js";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const results = join(root, "bench/results");
+
+/** The benches' real results as `npm run bench` left them (no fabricated numbers). */
+function outcome(name: string): BenchOutcome {
+  const file = join(results, `${name}-latest.json`);
+  return {
+    name,
+    command: `node dist/bench/${name}.js`,
+    exitCode: 0,
+    seconds: 0,
+    load: { start: 0, end: 0 },
+    result: JSON.parse(readFileSync(file, "utf8")) as unknown,
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the benches' JSON, read as written
+const json = (name: string): any => outcome(name).result;
+const rowsOf = (name: string): Row[] => buildRows([outcome(name)]);
+
+describe("npm run bench: the summary rows from the benches' results", () => {
+  it("every bench has its result file and gives rows with a value and a known status", () => {
+    for (const { name } of BENCHES) {
+      expect(existsSync(join(results, `${name}-latest.json`)), name).toBe(true);
+      const rows = rowsOf(name);
+      expect(rows.length, name).toBeGreaterThan(0);
+      for (const r of rows) {
+        expect(["met", "missed", "reported"], `${name}: ${r.figure} (${r.note})`).toContain(r.status);
+        expect(r.value).not.toBe("—");
+      }
+    }
+  });
+
+  it("enrichment is met exactly when the pooled session is ≥ 20× faster with no failed event", () => {
+    const j = json("enrich");
+    const [row] = rowsOf("enrich");
+    expect(row?.status).toBe(
+      j.speedup >= TARGETS.enrichSpeedup && j.pooled.failures === 0 ? "met" : "missed",
+    );
+    expect(row?.ratio).toBe(`${j.speedup.toFixed(j.speedup < 10 ? 2 : 1)}×`);
+    expect(row?.anchor).toContain("ipmitool");
+  });
+
+  it("ingest: the burst row is met at ≥ 99.9 % kept, the drain row at ≥ 2× snmptrapd's rate", () => {
+    const j = json("ingest");
+    const burst = j.steps.find((s: { rate: number }) => s.rate === 0);
+    const at = (receiver: string) =>
+      j.results.find(
+        (r: { receiver: string; step: string }) => r.receiver === receiver && r.step === burst.name,
+      );
+    const p = at("petgate-durable");
+    const t = at("snmptrapd");
+    const rows = rowsOf("ingest");
+    const kept = rows.find((r) => r.figure.includes("burst at line rate kept"));
+    expect(kept?.status).toBe((100 * p.kept) / p.blast.sent >= TARGETS.burstKeptPct ? "met" : "missed");
+    const drain = rows.find((r) => r.figure.startsWith("drain rate") && r.target !== "—");
+    expect(drain?.status).toBe(p.keptPerSec / t.keptPerSec >= TARGETS.ingestRatio ? "met" : "missed");
+    const rate = rows.find((r) => r.figure.startsWith("PET traps/s"));
+    expect(rate?.status).toBe(
+      Number.parseInt(rate?.value.replace(/,/g, "") ?? "0", 10) >= 20_000 ? "met" : "missed",
+    );
+  });
+
+  it("end to end: p50 and p99 at 1k/s carry the targets, 5k/s is reported", () => {
+    const j = json("e2e");
+    const rows = rowsOf("e2e");
+    for (const r of j.results) {
+      const mine = rows.filter((row) => row.figure.endsWith(`at ${r.rate.toLocaleString("en-US")}/s`));
+      expect(mine).toHaveLength(2);
+      if (r.rate !== 1000) expect(mine.map((m) => m.status)).toEqual(["reported", "reported"]);
+      else {
+        const whole = r.delivered === r.sent;
+        expect(mine[0]?.status).toBe(r.latencyMs.p50 < TARGETS.e2eP50Ms && whole ? "met" : "missed");
+        expect(mine[1]?.status).toBe(r.latencyMs.p99 < TARGETS.e2eP99Ms && whole ? "met" : "missed");
+      }
+    }
+  });
+
+  it("provisioning follows the bench's own verdict on its scaled target", () => {
+    const j = json("provision");
+    const [row] = rowsOf("provision");
+    expect(row?.status).toBe(j.target.met ? "met" : "missed");
+    expect(row?.target).toBe(`< ${j.target.provisionSeconds} s`);
+  });
+
+  it("a bench that did not run is FAILED rows, not left out", () => {
+    const rows = buildRows([
+      { ...outcome("enrich"), exitCode: 1, result: undefined, error: "exit 1" },
+      outcome("sim"),
+    ]);
+    expect(rows[0]).toMatchObject({ bench: "enrich", status: "failed", value: "—" });
+    expect(rows[0]?.note).toContain("exit 1");
+    expect(rows.at(-1)).toMatchObject({ bench: "sim", status: "reported" });
+  });
+});
+
+describe("docs/PERFORMANCE.md", () => {
+  it("holds the table of the latest full run: its generated block is bench/results/latest.md", () => {
+    const doc = readFileSync(join(root, "docs/PERFORMANCE.md"), "utf8");
+    const latest = readFileSync(join(results, "latest.md"), "utf8");
+    expect(blockOf(doc)).toBe(latest);
+    expect(replaceBlock(doc, latest)).toBe(doc);
+  });
+});
