@@ -211,27 +211,37 @@ export class RecentEvents {
     };
   }
 
-  /** Drops the oldest entries beyond `max`, and their delivery hashes. */
+  /** Drops the oldest entries beyond `max`, and their delivery hashes: one script call. */
   private async trim(): Promise<void> {
-    const excess = (await this.redis.zcard(this.index)) - this.max;
-    if (excess <= 0) return;
-    const old = await this.redis.zrange(this.index, 0, excess - 1);
-    if (old.length === 0) return;
-    const notifications = (await this.redis.hmget(this.entries, ...old))
-      .map((json) => (json === null ? null : (JSON.parse(json) as RecentEvent).notification))
-      .filter((id): id is string => id !== null);
-    const tx = this.redis
-      .multi()
-      .zrem(this.index, ...old)
-      .hdel(this.entries, ...old);
-    if (notifications.length > 0) tx.del(...notifications.map((id) => this.deliveryKey(id)));
-    await tx.exec();
+    await this.redis.eval(TRIM, 2, this.index, this.entries, String(this.max), this.deliveryPrefix);
   }
 
   private deliveryKey(notificationId: string): string {
     return `${this.deliveryPrefix}${notificationId}`;
   }
 }
+
+/**
+ * Trims the index to ARGV[1] entries, oldest first, with their entries and delivery hashes. Atomic, so
+ * that the many records of a batch trim once between them rather than each reading the same excess.
+ * The delivery keys are named from the entries (not in KEYS); with the `{petgate}` prefix on Redis
+ * Cluster they are in the same slot.
+ */
+const TRIM = `
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
+if excess <= 0 then return 0 end
+local old = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
+for _, id in ipairs(old) do
+  local json = redis.call('HGET', KEYS[2], id)
+  if json then
+    local ok, entry = pcall(cjson.decode, json)
+    if ok and type(entry.notification) == 'string' then redis.call('DEL', ARGV[2] .. entry.notification) end
+    redis.call('HDEL', KEYS[2], id)
+  end
+end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
+return excess
+`;
 
 /** Sets one receiver's state; a hash this creates (no entry yet) expires unless an entry adopts it. */
 const RECORD_DELIVERY = `
