@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Agent, request } from "undici";
 import type { DeliveryResult, Notification, Sink } from "./sink.js";
 
 export interface WebhookSinkOptions {
@@ -56,6 +57,7 @@ export class WebhookSink implements Sink {
   readonly name: string;
   private readonly url: URL;
   private readonly timeoutMs: number;
+  private readonly agent = new Agent({ keepAliveTimeout: 10_000 });
 
   constructor(private readonly options: WebhookSinkOptions) {
     this.name = options.name;
@@ -81,20 +83,25 @@ export class WebhookSink implements Sink {
     };
     if (this.options.secret !== undefined) headers[SIGNATURE_HEADER] = signBody(body, this.options.secret);
 
-    // Node 20's global fetch is undici; AbortSignal.timeout bounds connect, headers and body together.
+    // undici's request() (not fetch: a fraction of its cost per call), on this sink's own keep-alive
+    // pool; AbortSignal.timeout bounds connect, headers and body together. Redirects are not followed.
     const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      const res = await fetch(this.url, { method: "POST", headers, body, signal, redirect: "manual" });
-      const text = await res.text();
-      if (res.status >= 200 && res.status < 300) return { outcome: "delivered" };
+      const res = await request(this.url, { method: "POST", headers, body, signal, dispatcher: this.agent });
+      const text = await res.body.text();
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) return { outcome: "delivered" };
       // Reasons never name the URL: webhook URLs often carry a token.
-      const reason = `HTTP ${res.status}${text ? `: ${snippet(text)}` : ""}`;
-      if (res.status >= 300 && res.status < 400) {
+      const reason = `HTTP ${status}${text ? `: ${snippet(text)}` : ""}`;
+      if (status >= 300 && status < 400) {
         // Not followed: the signature and headers are meant for the configured receiver only.
-        return { outcome: "permanent", reason: `HTTP ${res.status} redirect not followed` };
+        return { outcome: "permanent", reason: `HTTP ${status} redirect not followed` };
       }
-      if (retryableStatus(res.status)) {
-        const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
+      if (retryableStatus(status)) {
+        const retryAfter = res.headers["retry-after"];
+        const retryAfterMs = parseRetryAfter(
+          Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
+        );
         return retryAfterMs === undefined
           ? { outcome: "retryable", reason }
           : { outcome: "retryable", reason, retryAfterMs };
@@ -105,6 +112,10 @@ export class WebhookSink implements Sink {
       return { outcome: "retryable", reason: `network error: ${networkCause(err)}` };
     }
   }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
 }
 
 function snippet(text: string): string {
@@ -112,14 +123,10 @@ function snippet(text: string): string {
   return one.length > MAX_REASON_BODY ? `${one.slice(0, MAX_REASON_BODY)}…` : one;
 }
 
-/** undici wraps socket errors as TypeError("fetch failed") with the system error as cause. */
+/** The system error code of a failed request (ECONNREFUSED, ECONNRESET, …), else its message. */
 function networkCause(err: unknown): string {
-  const cause = err instanceof Error ? err.cause : undefined;
-  if (typeof cause === "object" && cause !== null) {
-    const c = cause as { code?: unknown; message?: unknown };
-    if (typeof c.code === "string") return c.code;
-    if (typeof c.message === "string") return c.message;
-  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
   return err instanceof Error ? err.message : String(err);
 }
 
