@@ -95,6 +95,8 @@ export async function startMailCatcher(
     server.server.once("error", reject);
     server.listen(options.port ?? 0, host, () => resolve());
   });
+  // A client that resets its connection (a killed sender) is smtp-server's 'error'; the catcher goes on.
+  server.on("error", () => undefined);
   return {
     host,
     port: (server.server.address() as AddressInfo).port,

@@ -1,0 +1,143 @@
+// The chaos soak's receivers: the demo's webhook and mail catchers (src/serve/catchers.ts), tallying
+// what each accepted per event index instead of keeping every message (a soak sends millions).
+import { startMailCatcher, startWebhookCatcher } from "../../src/serve/catchers.js";
+import { parseMessage } from "../../src/serve/mime.js";
+import type { Notification } from "../../src/sinks/sink.js";
+import { indexOfEventData } from "../pet-datagram.js";
+import { startTcpGate } from "../tcp-gate.js";
+
+export const HEALTH_TEXT = "BMC unresponsive";
+
+export interface HealthArrival {
+  bmc: string;
+  status: Notification["status"];
+  id: string;
+  at: number;
+  detail: string;
+}
+
+/** What one receiver accepted. A key is the webhook's Idempotency-Key or the mail's Message-ID. */
+export class Tally {
+  /** Event index → epoch ms of its first accepted arrival. */
+  readonly firstAt = new Map<number, number>();
+  private readonly keys = new Set<string>();
+  private readonly keyOf = new Map<number, string>();
+  accepted = 0;
+  /** Refused with 500 (webhook) while failing on purpose. */
+  refused = 0;
+  /** An event accepted under a second, different key: a duplicate notification. */
+  duplicates = 0;
+  /** The same key accepted again (a worker killed between send and its delivered marker). */
+  redeliveries = 0;
+  /** Accepted with neither an event index nor the health text. */
+  unknown = 0;
+  /** Webhook requests whose X-Petgate-Signature did not verify. */
+  badSignatures = 0;
+  readonly health: HealthArrival[] = [];
+
+  accept(key: string, index: number | undefined, at: number): void {
+    this.accepted++;
+    if (this.keys.has(key)) {
+      this.redeliveries++;
+      return;
+    }
+    this.keys.add(key);
+    if (index === undefined) return;
+    const first = this.keyOf.get(index);
+    if (first === undefined) {
+      this.keyOf.set(index, key);
+      this.firstAt.set(index, at);
+    } else if (first !== key) this.duplicates++;
+  }
+
+  /** Indices in [0, total) never accepted. */
+  missing(total: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < total; i++) if (!this.firstAt.has(i)) out.push(i);
+    return out;
+  }
+}
+
+export interface ChaosWebhook {
+  url: string;
+  tally: Tally;
+  /** While true every request is answered 500. */
+  failing: boolean;
+  close(): Promise<void>;
+}
+
+/** The webhook catcher: 200 (tallied) or, while `failing`, 500; signatures checked with `secret`. */
+export async function startChaosWebhook(secret: string): Promise<ChaosWebhook> {
+  const tally = new Tally();
+  const hook: ChaosWebhook = {
+    url: "",
+    tally,
+    failing: false,
+    close: async () => undefined,
+  };
+  const catcher = await startWebhookCatcher({
+    keep: 0,
+    secret,
+    respond(request, res) {
+      if (hook.failing) {
+        tally.refused++;
+        res.writeHead(500).end();
+        return;
+      }
+      if (request.signatureValid !== true) tally.badSignatures++;
+      const n = JSON.parse(request.body.toString("utf8")) as Notification;
+      const at = Date.now();
+      if (n.event.text === HEALTH_TEXT)
+        tally.health.push({ bmc: n.bmc.name, status: n.status, id: n.id, at, detail: n.detail ?? "" });
+      const index = indexOfEventData(n.event.eventData);
+      if (index === undefined && n.event.text !== HEALTH_TEXT) tally.unknown++;
+      tally.accept(request.idempotencyKey ?? `no-key:${n.id}`, index, at);
+      res.writeHead(200).end();
+    },
+  });
+  hook.url = catcher.url;
+  hook.close = catcher.close;
+  return hook;
+}
+
+export interface ChaosMail {
+  /** Where the email receiver connects: the gate in front of the catcher. */
+  port: number;
+  tally: Tally;
+  /** Takes SMTP down (connections reset) or brings it back. */
+  setUp(up: boolean): void;
+  close(): Promise<void>;
+}
+
+/** The mail catcher behind a TCP gate; messages are tallied (Message-ID, "Event data") and dropped. */
+export async function startChaosMail(): Promise<ChaosMail> {
+  const tally = new Tally();
+  const catcher = await startMailCatcher({ keep: Number.POSITIVE_INFINITY });
+  const gate = await startTcpGate(catcher.port);
+  const drain = () => {
+    for (const m of catcher.messages.splice(0)) {
+      const { headers, parts } = parseMessage(m.raw);
+      const text = parts.find((p) => p.contentType === "text/plain")?.body ?? "";
+      const index = /^\s*Event data:\s+([0-9a-f]{16})\s*$/m.exec(text)?.[1];
+      const at = Date.parse(m.receivedAt);
+      if (index === undefined && !text.includes(HEALTH_TEXT)) tally.unknown++;
+      tally.accept(
+        headers.get("message-id") ?? "",
+        index === undefined ? undefined : indexOfEventData(index),
+        at,
+      );
+    }
+  };
+  const timer = setInterval(drain, 100);
+  return {
+    port: gate.port,
+    tally,
+    setUp: (up) => gate.setUp(up),
+    async close() {
+      clearInterval(timer);
+      drain();
+      await gate.close();
+      await catcher.close();
+    },
+  };
+}
