@@ -21,7 +21,15 @@ import { decodePetVarbind } from "../src/pet/varbind.js";
 import type { BlastResult } from "./blaster.js";
 import { petgateDurableReceiver } from "./intake-receiver.js";
 import { freeUdpPort } from "./ipmi-sims.js";
-import { machineInfo, peakRssKiB, raiseRmemMax, type UdpCounters, udpCounters, udpDelta } from "./kernel.js";
+import {
+  loopbackSocket,
+  machineInfo,
+  peakRssKiB,
+  raiseRmemMax,
+  type UdpCounters,
+  udpCounters,
+  udpDelta,
+} from "./kernel.js";
 import {
   killAll,
   liveChildren,
@@ -39,7 +47,11 @@ const FIXTURE = "test/fixtures/snmp/pet-v1-dell-chassis-intrusion.hex";
 const PET_VARBIND_LENGTH = 47;
 const EVENT_DATA_5 = 35;
 
-/** A receiver has drained when its output has not grown for this long after the sender finished. */
+/**
+ * A receiver has drained when its output has not grown, and its socket has held no datagram, for this
+ * long after the sender finished (a receiver starved of CPU may write nothing for a while with its
+ * socket still full: stopping it then would discard what the kernel holds for it).
+ */
 const QUIET_MS = 500;
 const POLL_MS = 20;
 const MAX_DRAIN_MS = 60_000;
@@ -174,13 +186,15 @@ async function runStep(receiver: Receiver, step: Step, hex: string, dir: string)
     await watch;
     const sentAt = performance.now();
     let peakRss = running.pid === undefined ? undefined : peakRssKiB(running.pid);
+    let backlogAt = sentAt;
     while (
-      performance.now() - Math.max(grewAt, sentAt) < QUIET_MS &&
+      performance.now() - Math.max(grewAt, backlogAt) < QUIET_MS &&
       performance.now() - sentAt < MAX_DRAIN_MS
     ) {
       await sleep(POLL_MS);
       const now = running.progress();
       if (now !== size) [size, grewAt] = [now, performance.now()];
+      if ((loopbackSocket(port)?.rxQueue ?? 0) > 0) backlogAt = performance.now();
     }
     if (running.pid !== undefined) peakRss = peakRssKiB(running.pid) ?? peakRss;
     stopped = await running.stop();
@@ -356,7 +370,8 @@ async function main(): Promise<void> {
     `- CPU: ${machine.cpuModel}, ${machine.cores} cores; Node ${machine.node}; Linux ${machine.kernel}`,
     "- petgate = `petgate listen` (kept = NDJSON lines); petgate-durable = `petgate serve --role listener` " +
       "with its embedded redis-server (AOF, appendfsync everysec; kept = distinct events in the INGEST " +
-      "queue read back from the AOF after both stopped; output = AOF bytes)",
+      "queue read back from the AOF after both stopped, plus any in its spool; output = AOF + spool bytes; " +
+      "a receiver has drained when its output and its socket queue have been still for 500 ms)",
     "- kept/s = kept ÷ time from the first send to the receiver's last output; RcvbufErrors / InErrors: " +
       "system-wide /proc/net/snmp deltas over the step; sock = the receiver socket's drops (/proc/net/udp)",
     `- runtime ${runtimeSec} s`,

@@ -2,9 +2,10 @@
 // INGEST queue, src/pipeline/pipeline.ts startIntake) on its own embedded redis-server (AOF,
 // appendfsync everysec, the product's defaults), in a scratch data dir. Kept = the distinct events
 // found in the INGEST queue after the listener and its Redis have stopped and Redis has been started
-// again from the AOF alone: what was durably queued, not what the listener merely read.
+// again from the AOF alone, plus those in the listener's spool (fsync'd there when a Redis add took
+// longer than Ingest's 1 s timeout, and replayed later): what was made durable, not what was read.
 import { spawn } from "node:child_process";
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { DEFAULT_PREFIX, INGEST_QUEUE, type IngestJobData } from "../src/pipeline/queues.js";
@@ -22,8 +23,22 @@ function aofBytes(dataDir: string): number {
   }
 }
 
+/** Bytes in the spool (one QueuedEvent per line, src/pipeline/spool.ts). */
+const spoolFile = (dataDir: string) => join(dataDir, "spool.ndjson");
+const sizeOf = (file: string) => (existsSync(file) ? statSync(file).size : 0);
+
+/** Event ids in the spool. */
+function spooledEvents(dataDir: string): string[] {
+  const file = spoolFile(dataDir);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { id: string }).id);
+}
+
 /** Distinct event ids in the INGEST queue's waiting jobs (no worker runs, so every batch waits). */
-export async function queuedEvents(socket: string, prefix = DEFAULT_PREFIX): Promise<number> {
+export async function queuedEvents(socket: string, prefix = DEFAULT_PREFIX): Promise<Set<string>> {
   const redis = new Redis({ path: socket, maxRetriesPerRequest: 1 });
   try {
     const key = `${prefix}:${INGEST_QUEUE}`;
@@ -37,7 +52,7 @@ export async function queuedEvents(socket: string, prefix = DEFAULT_PREFIX): Pro
         for (const e of (JSON.parse(data) as IngestJobData).events) events.add(e.id);
       }
     }
-    return events.size;
+    return events;
   } finally {
     redis.disconnect();
   }
@@ -83,14 +98,17 @@ export function petgateDurableReceiver(repoRoot: string, receiveBufferBytes: num
         pid: child.pid,
         receiveBuffer: receiveBufferOf(port),
         note,
-        progress: () => aofBytes(dataDir),
+        progress: () => aofBytes(dataDir) + sizeOf(spoolFile(dataDir)),
         async stop() {
           const socket = loopbackSocket(port);
           // SIGTERM: the listener closes, Ingest flushes, the embedded Redis shuts down (AOF fsync'd).
           const exit = await stopChild(child, "SIGTERM", 30_000);
           const redis = await startRedisChild({ dataDir, log: () => undefined });
           try {
-            return { kept: await queuedEvents(redis.socket), socket, ...exit };
+            const queued = await queuedEvents(redis.socket);
+            const spooled = spooledEvents(dataDir);
+            const kept = new Set([...queued, ...spooled]).size;
+            return { kept, socket, counters: { queued: queued.size, spooled: spooled.length }, ...exit };
           } finally {
             await redis.stop();
           }
