@@ -336,14 +336,19 @@ export class SessionServer {
   private rakp3(payload: Buffer): Buffer | undefined {
     const m = decodeRakp3(payload);
     const session = this.sessions.get(m.bmcSessionId);
-    const fail = (status: number) => {
-      this.sessions.delete(m.bmcSessionId);
-      return encodeRakp4({
+    const refuse = (status: number) =>
+      encodeRakp4({
         tag: m.tag,
         status,
         consoleSessionId: session?.consoleSessionId ?? 0,
         integrityCheckValue: Buffer.alloc(0),
       });
+    // Only a session still being set up takes RAKP 3: a message naming an active one (a guessed or
+    // replayed session ID) must not end it.
+    if (session?.active) return refuse(0x02);
+    const fail = (status: number) => {
+      this.sessions.delete(m.bmcSessionId);
+      return refuse(status);
     };
     if (!session?.exchange || !session.user) return fail(0x02);
     if (m.status !== 0) {

@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IpmiClient } from "../../src/ipmi/client/client.js";
 import { IpmiAuthError } from "../../src/ipmi/client/errors.js";
 import { type DeviceId, getDeviceId } from "../../src/ipmi/commands/app.js";
+import { decodeOpenSessionResponse, decodeRakp4, encodeRakp3 } from "../../src/ipmi/rakp.js";
+import { decodeRmcp, encodeRmcp, RmcpClass } from "../../src/ipmi/rmcp.js";
+import { decodeIpmi20, encodeIpmi20, PayloadType, peekIpmi20 } from "../../src/ipmi/session20.js";
 import { commandKey, serve } from "../../src/sim/handler.js";
 import { SessionServer } from "../../src/sim/session-server.js";
 import { freeipmiLan20, lanplus } from "../support/login.js";
@@ -39,6 +42,8 @@ const DEVICE: DeviceId = {
 let server: SessionServer;
 let socket: dgram.Socket;
 let port: number;
+/** Every datagram the server sent, newest last. */
+const replies: Buffer[] = [];
 
 beforeAll(async () => {
   server = new SessionServer(
@@ -54,7 +59,12 @@ beforeAll(async () => {
     { manufacturerId: 343, sessionless: new Set([commandKey(6, 0x38), commandKey(6, 0x54)]) },
   );
   socket = dgram.createSocket("udp4");
-  socket.on("message", (msg, rinfo) => server.handle(msg, (p) => socket.send(p, rinfo.port, rinfo.address)));
+  socket.on("message", (msg, rinfo) =>
+    server.handle(msg, (p) => {
+      replies.push(p);
+      socket.send(p, rinfo.port, rinfo.address);
+    }),
+  );
   await new Promise<void>((r) => socket.bind(0, "127.0.0.1", r));
   port = socket.address().port;
 });
@@ -105,6 +115,44 @@ describe("the simulator's RMCP+ server side", () => {
     const err = await viewer.execute(getDeviceId, undefined).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IpmiAuthError);
     expect(String(err)).toMatch(/status 9 \(invalid role\)/);
+  });
+
+  it("a RAKP 3 naming an active session (a guessed session ID) is refused and does not end it", async () => {
+    await using c = client({ cipherSuite: 3 });
+    await c.execute(getDeviceId, undefined);
+    const opened = server.counters.sessionsOpened;
+    // The session ID the BMC gave: its last Open Session Response.
+    const response = replies
+      .map((r) => decodeRmcp(r).body)
+      // RMCP+ (auth type 06h, not the IPMI 1.5 Auth Caps answer), unauthenticated set-up payloads.
+      .filter((body) => body[0] === 0x06 && peekIpmi20(body).payloadType === PayloadType.OpenSessionResponse)
+      .map((body) => decodeOpenSessionResponse(decodeIpmi20(body).payload))
+      .at(-1);
+    if (!response || !("bmcSessionId" in response)) throw new Error("no Open Session Response seen");
+    const stranger = dgram.createSocket("udp4");
+    try {
+      const answer = new Promise<Buffer>((resolve) => stranger.once("message", resolve));
+      const rakp3 = encodeRakp3({
+        tag: 9,
+        status: 0,
+        bmcSessionId: response.bmcSessionId,
+        keyExchangeAuthCode: Buffer.alloc(20),
+      });
+      const packet = encodeIpmi20({
+        payloadType: PayloadType.Rakp3,
+        sessionId: 0,
+        sequence: 0,
+        payload: rakp3,
+      });
+      stranger.send(encodeRmcp(RmcpClass.IPMI, packet), port, "127.0.0.1");
+      const rakp4 = decodeRakp4(decodeIpmi20(decodeRmcp(await answer).body).payload);
+      expect(rakp4.status).toBe(0x02); // invalid session ID
+    } finally {
+      stranger.close();
+    }
+    // The session still serves, without being opened again.
+    expect(await c.execute(getDeviceId, undefined)).toEqual(DEVICE);
+    expect(server.counters.sessionsOpened).toBe(opened);
   });
 
   it("answers or ignores random and mutated packets, and keeps serving", () => {
