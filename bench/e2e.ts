@@ -2,20 +2,25 @@
 // worker → DELIVER → webhook sink) in this process, with a real redis-server (unix socket, no
 // persistence) and a node:http webhook receiver that records when each notification arrives. PETs are
 // sent at a fixed rate by a child process (this file with --sender) from 100 loopback source
-// addresses (127.1.0.1–100), each its own simulated BMC (own GUID), sequence numbers varying. The
-// inventory is empty, so enrichment is "unknown-bmc" (with real BMCs it adds the RMCP+ round trips).
+// addresses (127.1.0.1–100), sequence numbers varying. With --bmcs 100 (the default) a fleet of
+// simulated BMCs (`petgate sim`, its own process, as BMCs are other machines) answers RMCP+ at those
+// addresses and is the inventory, so each event is enriched over RMCP+ (SEL, SDR, reading,
+// thresholds); --bmcs 0 leaves the inventory empty (enrichment "unknown-bmc").
+// Besides latency it reports the pipeline process's CPU time per delivered event (user + system),
+// which, unlike latency, holds on a busy machine.
 //
-//   node dist/bench/e2e.js [--rate 1000] [--seconds 5] [--quick]
+//   node dist/bench/e2e.js [--rate 1000] [--seconds 5] [--bmcs 100] [--quick]
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { once } from "node:events";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { type AddressInfo, createConnection } from "node:net";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { BmcTarget } from "../src/config/inventory.js";
 import { configSchema } from "../src/config/schema.js";
 import { decodePetVarbind, encodePetVarbind } from "../src/pet/varbind.js";
 import { startPipeline } from "../src/pipeline/pipeline.js";
@@ -153,6 +158,9 @@ interface StepResult {
   latencyMs: { p50: number; p99: number; max: number } | null;
   drainMs: number;
   listener: { received: number; pet: number };
+  /** Pipeline process CPU (user + system) per delivered event, and events by enrichment status. */
+  cpuMsPerEvent: number;
+  enrichment: Record<string, number>;
   /** The pipeline's own counters when the step ended. */
   pipeline: { events: unknown; delivery: unknown };
 }
@@ -161,7 +169,67 @@ const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
 const round = (x: number) => Math.round(x * 10) / 10;
 
-async function step(redisSocket: string, dir: string, rate: number, seconds: number): Promise<StepResult> {
+const SIM_PASSWORD = "bench-e2e-sim";
+
+/** `petgate sim` with `count` BMCs at 127.1.0.1…, as a child process; resolves once it answers. */
+async function startFleet(count: number): Promise<{ inventory: BmcTarget[]; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, "bin/petgate.js"),
+      ...[
+        "sim",
+        "--count",
+        String(count),
+        "--listen",
+        "127.1.0.1:623",
+        "--password-env",
+        "BENCH_SIM_PASSWORD",
+      ],
+    ],
+    { env: { ...process.env, BENCH_SIM_PASSWORD: SIM_PASSWORD }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const deadline = Date.now() + 30_000;
+  while (!/BMC\(s\) on udp/.test(out)) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`petgate sim did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const inventory: BmcTarget[] = Array.from({ length: count }, (_, i) => ({
+    name: `bmc-${i + 1}`,
+    host: `127.1.0.${i + 1}`,
+    port: 623,
+    username: "admin",
+    password: SIM_PASSWORD,
+    cipherSuite: 17,
+    allowCipherFallback: false,
+    labels: {},
+  }));
+  return {
+    inventory,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      }
+    },
+  };
+}
+
+async function step(
+  redisSocket: string,
+  dir: string,
+  rate: number,
+  seconds: number,
+  inventory: BmcTarget[],
+): Promise<StepResult> {
   const total = Math.round(rate * seconds);
   const arrivals = new Map<number, number>();
   let duplicates = 0;
@@ -200,16 +268,21 @@ async function step(redisSocket: string, dir: string, rate: number, seconds: num
       routes: [{ receiver: "webhook" }],
     },
   });
+  const enrichment: Record<string, number> = {};
   const pipeline = await startPipeline({
     config,
     redis: redisSocket,
     prefix: `bench-e2e-${rate}`,
     spoolFile: join(dir, `spool-${rate}.ndjson`),
     sinks,
-    inventory: [],
+    inventory,
+    onProcessed: (p) => {
+      enrichment[p.enrichment] = (enrichment[p.enrichment] ?? 0) + 1;
+    },
     tickMs: 10,
     log: (m) => process.stderr.write(`petgate: ${m}\n`),
   });
+  const cpuBefore = process.cpuUsage();
   try {
     const port = pipeline.listener.address().port;
     const child: ChildProcess = fork(fileURLToPath(import.meta.url), [
@@ -237,6 +310,7 @@ async function step(redisSocket: string, dir: string, rate: number, seconds: num
       if (sent) latencies.push(at - sent);
     }
     latencies.sort((a, b) => a - b);
+    const cpu = process.cpuUsage(cpuBefore);
     const stats = pipeline.listener.stats();
     return {
       rate,
@@ -256,6 +330,8 @@ async function step(redisSocket: string, dir: string, rate: number, seconds: num
           : null,
       drainMs: Math.round(Math.max(0, lastArrival - sentDone)),
       listener: { received: stats.received, pet: stats.pet },
+      cpuMsPerEvent: round((cpu.user + cpu.system) / 1000 / Math.max(1, arrivals.size)),
+      enrichment,
       pipeline: { events: pipeline.events.stats(), delivery: pipeline.delivery.stats() },
     };
   } finally {
@@ -275,6 +351,7 @@ async function main(): Promise<void> {
       rate: { type: "string" },
       seconds: { type: "string" },
       quick: { type: "boolean" },
+      bmcs: { type: "string" },
     },
   });
   if (values.sender) {
@@ -288,15 +365,20 @@ async function main(): Promise<void> {
   if (Math.max(...rates) * seconds > SOURCES * 256)
     throw new RangeError(`at most ${SOURCES * 256} distinct alerts per step (rate × seconds)`);
 
+  const bmcs = Number(values.bmcs ?? SOURCES);
+  if (!Number.isInteger(bmcs) || bmcs < 0 || bmcs > SOURCES)
+    throw new RangeError(`--bmcs must be 0…${SOURCES} (the sender's source addresses)`);
   const dir = mkdtempSync(join(tmpdir(), "petgate-bench-e2e-"));
   const redis = await startRedisServer();
+  const fleet = bmcs > 0 ? await startFleet(bmcs) : undefined;
   const results: StepResult[] = [];
   try {
     for (const rate of rates) {
       process.stderr.write(`bench: ${rate}/s for ${seconds} s…\n`);
-      results.push(await step(redis.socket, dir, rate, seconds));
+      results.push(await step(redis.socket, dir, rate, seconds, fleet?.inventory ?? []));
     }
   } finally {
+    await fleet?.stop();
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -306,21 +388,28 @@ async function main(): Promise<void> {
     `## petgate end-to-end bench${quick ? " (quick)" : ""}`,
     "",
     `PET sent (UDP, ${SOURCES} source addresses) → listener → Ingest → Redis → events worker → DELIVER → webhook received. ` +
-      `Inventory empty (enrichment "unknown-bmc"); group_wait 0s, group_interval 10ms, tick 10 ms, storm limit 1,000,000/min per BMC. ${cpus().length} CPUs, Node ${process.version}.`,
+      (bmcs > 0
+        ? `${bmcs} simulated BMCs (petgate sim, own process) in the inventory: enrichment over RMCP+. `
+        : `Inventory empty (enrichment "unknown-bmc"). `) +
+      `group_wait 0s, group_interval 10ms, tick 10 ms, storm limit 1,000,000/min per BMC. ${cpus().length} CPUs, Node ${process.version}, load ${loadavg()[0]?.toFixed(2)} at the end. ` +
+      "CPU/event: the pipeline process's user + system time per delivered event (with the bench's webhook receiver).",
     "",
-    "| rate | sent | achieved | delivered | duplicates | p50 | p99 | max | drain after last send |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| rate | sent | achieved | delivered | duplicates | p50 | p99 | max | drain after last send | CPU/event | enrichment |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ...results.map(
       (r) =>
         `| ${r.rate}/s × ${r.seconds} s | ${r.sent} | ${r.achievedPerSec}/s | ${r.delivered} | ${r.duplicates} | ` +
-        `${ms(r.latencyMs?.p50)} | ${ms(r.latencyMs?.p99)} | ${ms(r.latencyMs?.max)} | ${r.drainMs} ms |`,
+        `${ms(r.latencyMs?.p50)} | ${ms(r.latencyMs?.p99)} | ${ms(r.latencyMs?.max)} | ${r.drainMs} ms | ` +
+        `${r.cpuMsPerEvent} ms | ${Object.entries(r.enrichment)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")} |`,
     ),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   mkdirSync(join(root, "bench/results"), { recursive: true });
   writeFileSync(
     join(root, `bench/results/e2e-${quick ? "quick" : "latest"}.json`),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, quick, results }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg: loadavg(), bmcs, quick, results }, null, 2)}\n`,
   );
 }
 
