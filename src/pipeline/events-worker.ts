@@ -6,12 +6,13 @@ import { RedisAlertBook } from "./alert-book-redis.js";
 import { BmcPool } from "./bmc-pool.js";
 import { CircuitBreaker } from "./breaker.js";
 import { claimEvents } from "./claim.js";
-import { deliverQueue, enqueueDeliveries } from "./deliver.js";
+import { deliverQueue, deliveryId, enqueueDeliveries } from "./deliver.js";
 import { enrich } from "./enrich.js";
 import type { QueuedEvent } from "./event.js";
 import { type Batch, Grouper } from "./group.js";
 import { Inhibitor } from "./inhibit.js";
 import type { EnrichmentFacts } from "./notification.js";
+import { Outbox } from "./outbox.js";
 import {
   createRedis,
   createWorker,
@@ -76,6 +77,11 @@ export interface EventsWorkerOptions extends WorkerSettings {
   /** How often due groups and storm summaries are looked for; default 1000 ms. */
   tickMs?: number;
   log?: (message: string) => void;
+  /**
+   * How often held deliveries of stopped workers are looked for (default 10 s), and how long past the
+   * longest group timing one must be held to count as a stopped worker's (default 60 s).
+   */
+  outbox?: { sweepEveryMs?: number; marginMs?: number };
   /** Told of every event processed (recent-events store, metrics); must not throw. */
   onProcessed?: (processed: ProcessedEvent) => void;
 }
@@ -143,14 +149,38 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   const breaker = new CircuitBreaker();
   const stats: EventsWorkerStats = { outcomes: {}, duplicates: 0, deliveries: 0, batches: 0 };
   const grouper = new Grouper();
+  const outbox = new Outbox(connection, prefix);
+  // What a dead worker held is swept once every group that could hold it would have gone out.
+  const staleAfterMs = maxGroupTiming(tree) + (options.outbox?.marginMs ?? OUTBOX_MARGIN_MS);
+  const sweepEveryMs = options.outbox?.sweepEveryMs ?? OUTBOX_SWEEP_MS;
+  let lastSweep = 0;
+  /** Outbox entries to release (kept until a release succeeds). */
+  const unheld: string[] = [];
   /** Batches due but not yet enqueued (a failed enqueue is retried at the next tick). */
   const pending: Batch[] = [];
 
-  /** Into its group under every route that takes it; returns the receivers. */
-  const group = (n: Notification): string[] => {
+  /**
+   * Into its group under every route that takes it; returns the receivers. Held in the outbox
+   * (Redis) first, so that a crash before its group goes out loses nothing.
+   */
+  const group = async (n: Notification): Promise<string[]> => {
     const routes = matchRoutes(tree, n);
+    const receivers = [...new Set(routes.map((r) => r.receiver))];
+    await outbox.hold(n, receivers);
     for (const route of routes) grouper.add(n, route);
-    return [...new Set(routes.map((r) => r.receiver))];
+    flushIfDue();
+    return receivers;
+  };
+
+  /** Enqueues, ungrouped, the deliveries a dead worker held (see outbox.ts); every sweepEveryMs. */
+  const sweepOutbox = async (now: number): Promise<void> => {
+    if (now - lastSweep < sweepEveryMs) return;
+    lastSweep = now;
+    const { ids, deliveries } = await outbox.stale(now - staleAfterMs);
+    for (const d of deliveries) await enqueueDeliveries(deliver, d.notification, [d.receiver]);
+    await outbox.release(ids);
+    if (deliveries.length > 0)
+      log(`outbox: ${deliveries.length} held delivery(ies) of a stopped worker enqueued`);
   };
 
   /** Straight to the DELIVER queue, ungrouped (storm summaries). */
@@ -171,11 +201,18 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       pending.push(...grouper.due(now));
       while (pending.length > 0) {
         const batch = pending[0] as Batch;
-        await Promise.all(batch.notifications.map((n) => enqueueDeliveries(deliver, n, [batch.receiver])));
+        const ids = await Promise.all(
+          batch.notifications.map((n) => enqueueDeliveries(deliver, n, [batch.receiver])),
+        );
+        await outbox.release(ids.flat());
         stats.deliveries += batch.notifications.length;
         stats.batches += 1;
         pending.shift();
       }
+      // Held deliveries the groups dropped (superseded before their batch): never to be sent.
+      unheld.push(...grouper.takeDiscarded().map((d) => deliveryId(d.notification.id, d.receiver)));
+      await outbox.release(unheld);
+      unheld.length = 0;
     });
     flushing = flush.catch(() => undefined);
     return flush;
@@ -201,8 +238,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     const enrichMs = performance.now() - started;
     const n = await book.next(event, facts);
     const outcome = n ? await admit(n) : "unchanged";
-    const receivers = n && outcome === "sent" ? group(n) : undefined;
-    if (receivers) flushIfDue();
+    const receivers = n && outcome === "sent" ? await group(n) : undefined;
     stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
     options.onProcessed?.({
       event,
@@ -246,6 +282,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     const summaries = storm.due(Date.now());
     tick = Promise.all([
       flushGroups(Date.now()).catch((err: unknown) => log(`group batch not enqueued: ${String(err)}`)),
+      sweepOutbox(Date.now()).catch((err: unknown) => log(`outbox sweep failed: ${String(err)}`)),
       Promise.all(
         summaries.map(async (s) => {
           if (await silences.isSilenced(s, Date.now())) return;
@@ -272,10 +309,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     async notify(n) {
       const outcome = await admit(n);
       stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
-      if (outcome === "sent") {
-        group(n);
-        flushIfDue();
-      }
+      if (outcome === "sent") await group(n);
       return outcome;
     },
     stats: () => ({ ...stats, outcomes: { ...stats.outcomes } }),
@@ -292,6 +326,15 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+const OUTBOX_SWEEP_MS = 10_000;
+/** Beyond the longest group timing: ticks, a busy Redis. */
+const OUTBOX_MARGIN_MS = 60_000;
+
+/** The longest a notification can wait in a group of this route tree (group_wait or group_interval). */
+function maxGroupTiming(route: Route): number {
+  return Math.max(route.groupWaitMs, route.groupIntervalMs, ...route.routes.map(maxGroupTiming));
 }
 
 /** Runs tasks one at a time per key, in the order they were given; different keys run at once. */

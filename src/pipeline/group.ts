@@ -31,6 +31,11 @@ export interface Batch {
   readonly notifications: readonly Notification[];
 }
 
+export interface Discarded {
+  readonly receiver: string;
+  readonly notification: Notification;
+}
+
 interface Group {
   readonly key: string;
   readonly route: Route;
@@ -47,6 +52,7 @@ interface Group {
 
 export class Grouper {
   private readonly groups = new Map<string, Group>();
+  private discarded: Discarded[] = [];
 
   /** `clock` (ms since the epoch) dates the arrival of notifications; tests inject a fake one. */
   constructor(private readonly clock: () => number = Date.now) {}
@@ -72,13 +78,18 @@ export class Grouper {
     const fingerprint = alertFingerprint(notification);
     const held = group.alerts.get(fingerprint);
     if (held?.id === notification.id) return; // a redelivery changes nothing
+    const receiver = route.receiver;
     // A late copy of the firing notification must not undo its resolution.
     if (
       held?.status === "resolved" &&
       notification.status === "firing" &&
       held.startsAt === notification.startsAt
-    )
+    ) {
+      this.discarded.push({ receiver, notification });
       return;
+    }
+    // Replaced before its batch went out: `held` never will.
+    if (held && group.changed.has(fingerprint)) this.discarded.push({ receiver, notification: held });
     group.alerts.set(fingerprint, notification);
     group.changed.add(fingerprint);
   }
@@ -112,6 +123,9 @@ export class Grouper {
     );
     for (const [fp, n] of alerts) {
       if (n.status === "firing") continue;
+      // Resolved, and not sent because the receiver never heard it fire: dropped.
+      if (!group.notifiedFiring.has(fp) && group.changed.has(fp))
+        this.discarded.push({ receiver: group.route.receiver, notification: n });
       group.alerts.delete(fp);
       group.notifiedFiring.delete(fp);
     }
@@ -128,6 +142,17 @@ export class Grouper {
         .map(([, n]) => n)
         .sort((a, b) => a.startsAt.localeCompare(b.startsAt) || a.id.localeCompare(b.id)),
     };
+  }
+
+  /**
+   * The notifications that will never go out to their receiver (replaced by a newer one of the same
+   * alert before their batch, resolved before the receiver heard them fire, a late copy of a firing
+   * already resolved), since the last call.
+   */
+  takeDiscarded(): Discarded[] {
+    const out = this.discarded;
+    this.discarded = [];
+    return out;
   }
 
   /** When due() next has something to look at (ms), or undefined with no groups. */

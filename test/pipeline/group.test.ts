@@ -55,6 +55,9 @@ function setup(config: unknown) {
 const shown = (batches: Batch[]) =>
   batches.map((b) => `${b.receiver} ${b.notifications.map((n) => `${n.event.text}:${n.status}`).join(",")}`);
 
+const discarded = (grouper: Grouper) =>
+  grouper.takeDiscarded().map((d) => `${d.receiver} ${d.notification.event.text}:${d.notification.status}`);
+
 const config = {
   receiver: "ops",
   group_by: ["bmc"],
@@ -104,6 +107,8 @@ describe("grouping timeline", () => {
     expect(shown(g.due(5 * M + 30 * S))).toEqual(["ops A:resolved"]);
     expect(g.grouper.size).toBe(0);
     expect(g.grouper.nextDue()).toBeUndefined();
+    // Both went out: nothing held was dropped.
+    expect(g.grouper.takeDiscarded()).toEqual([]);
 
     g.at(6 * M);
     g.add(notification("bmc-07", "D", "firing", "2026-01-01T00:06:00.000Z"));
@@ -118,6 +123,9 @@ describe("grouping timeline", () => {
     g.add(notification("bmc-07", "A", "resolved"));
     expect(shown(g.due(30 * S))).toEqual([]);
     expect(g.grouper.size).toBe(0);
+    // Neither will ever go out: the caller releases what it held for them (outbox.ts).
+    expect(discarded(g.grouper)).toEqual(["ops A:firing", "ops A:resolved"]);
+    expect(g.grouper.takeDiscarded()).toEqual([]);
   });
 
   it("ignores a redelivered notification and a late copy of a resolved alert's firing", () => {
@@ -129,6 +137,7 @@ describe("grouping timeline", () => {
     g.add(notification("bmc-07", "A", "resolved"));
     g.add(notification("bmc-07", "A"));
     expect(shown(g.due(10 * M + 30 * S))).toEqual(["ops A:resolved"]);
+    expect(discarded(g.grouper)).toEqual(["ops A:firing"]);
   });
 
   it("splits groups by the group_by labels, each on its own timeline", () => {

@@ -83,6 +83,12 @@ describe("grouping in the events worker", () => {
       );
       expect(events.stats()).toMatchObject({ batches: 1, deliveries: 2 });
       expect(delivery.stats().outcomes.ops?.delivered).toBe(2);
+      // Both were held in the outbox until their batch was on the DELIVER queue, then released.
+      await waitFor(
+        "the outbox released",
+        async () => (await producer.zcard("petgate:outbox")) === 0 || undefined,
+      );
+      expect(await producer.hlen("petgate:outbox:data")).toBe(0);
     } finally {
       await queue.close();
     }

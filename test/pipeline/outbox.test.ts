@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { configSchema } from "../../src/config/schema.js";
+import { startDeliveryWorker } from "../../src/pipeline/deliver.js";
+import { eventId } from "../../src/pipeline/event.js";
+import { startEventsWorker } from "../../src/pipeline/events-worker.js";
+import { INGEST_JOB, ingestQueue } from "../../src/pipeline/queues.js";
+import { WebhookSink } from "../../src/sinks/webhook.js";
+import { nodeDaemon } from "../support/cli.js";
+import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
+import { waitFor } from "../support/listener.js";
+import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
+
+/*
+ * An events worker process SIGKILLed while a notification waits in its group (group_wait): the
+ * notification was held in the outbox before the event's batch completed, so another worker's sweep
+ * delivers it, once.
+ */
+
+const EVENTS_WORKER = fileURLToPath(new URL("../../dist/workers/events.js", import.meta.url));
+const PREFIX = "outbox-test";
+
+let redis: TestRedis;
+let webhook: HttpReceiver;
+let dir: string;
+let client: Redis;
+beforeAll(async () => {
+  redis = await startRedis();
+  webhook = await startHttpReceiver();
+  dir = mkdtempSync(join(tmpdir(), "petgate-outbox-"));
+  client = new Redis(redis.socket);
+});
+afterAll(async () => {
+  client?.disconnect();
+  await webhook?.close();
+  await redis?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it("a group held by a killed events worker is delivered by another worker's outbox sweep, once", async () => {
+  const yml = {
+    routes: { receiver: "ops", group_wait: "4s", group_interval: "4s" },
+    receivers: [{ name: "ops", webhook: { url: webhook.url } }],
+  };
+  const file = join(dir, "petgate.yml");
+  writeFileSync(file, JSON.stringify(yml)); // JSON is YAML
+  const doomed = await nodeDaemon(EVENTS_WORKER, [file], /events worker started/, {
+    PETGATE_REDIS: redis.socket,
+    PETGATE_PREFIX: PREFIX,
+  });
+  const deassertion = petTrap(1);
+  if (deassertion.kind !== "pet") throw new Error("not a PET");
+  // The fixture is a deassertion; as an assertion it fires an alert.
+  const trap = { ...deassertion, pet: { ...deassertion.pet, eventDirection: "assertion" as const } };
+  const ingest = ingestQueue(client, PREFIX);
+  await ingest.add(INGEST_JOB, { events: [{ id: eventId(trap), trap }] });
+  // Processed (its batch completed) and held, still in its 4 s group: now the process dies.
+  await waitFor("the delivery held", async () => (await client.zcard(`${PREFIX}:outbox`)) === 1 || undefined);
+  await waitFor("the batch completed", async () => (await ingest.getCompletedCount()) === 1 || undefined);
+  doomed.child.kill("SIGKILL");
+  await doomed.exited;
+  await ingest.close();
+
+  const sink = new WebhookSink({ name: "ops", url: webhook.url });
+  const delivery = await startDeliveryWorker({
+    connection: redis.socket,
+    prefix: PREFIX,
+    sinks: new Map([["ops", sink]]),
+  });
+  const rescuer = await startEventsWorker({
+    config: configSchema.parse(yml),
+    connection: redis.socket,
+    prefix: PREFIX,
+    inventory: [],
+    tickMs: 50,
+    outbox: { sweepEveryMs: 100, marginMs: 0 },
+    log: () => undefined,
+  });
+  try {
+    await waitFor(
+      "the held notification at the webhook",
+      () => webhook.requests.length === 1 || undefined,
+      20_000,
+    );
+    await waitFor(
+      "the outbox empty",
+      async () => (await client.zcard(`${PREFIX}:outbox`)) === 0 || undefined,
+    );
+    // Nothing more arrives: one delivery, one idempotency key.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(webhook.requests).toHaveLength(1);
+    expect(webhook.idempotencyKeys()).toHaveLength(1);
+    expect(await client.hlen(`${PREFIX}:outbox:data`)).toBe(0);
+  } finally {
+    await rescuer.close();
+    await delivery.close();
+    await sink.close();
+  }
+});
