@@ -164,6 +164,32 @@ export class HealthMonitor {
     this.subscribe();
   }
 
+  /**
+   * Takes over the incidents another monitor left (published states, health-store.ts): a BMC whose
+   * alert is firing keeps its incident start, so this monitor's firing notification has the same id
+   * (no second alert at the receivers) and its recovery resolves the alert that was sent.
+   */
+  adopt(states: readonly BmcHealth[]): void {
+    for (const s of states) {
+      const target = this.target(s.name);
+      if (!target || !s.alerting || s.downSince === undefined) continue;
+      const startedAt = Date.parse(s.downSince);
+      if (Number.isNaN(startedAt)) continue;
+      const h = this.health.get(s.name) ?? newHealth();
+      this.health.set(s.name, h);
+      if (h.incident?.firing) continue;
+      h.state = s.state;
+      h.failures = Math.max(h.failures, s.consecutiveFailures);
+      h.reason = s.reason;
+      h.incident = {
+        startedAt,
+        firing: healthNotification(target, { status: "firing", startsAt: startedAt, detail: s.reason ?? "" }),
+        coldReset: false,
+        skipLogged: false,
+      };
+    }
+  }
+
   /** Probes every BMC now, then every `intervalMs` after the previous round ends. */
   start(): void {
     if (this.started) return;

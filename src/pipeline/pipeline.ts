@@ -9,7 +9,7 @@ import type { Sink } from "../sinks/sink.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./deliver.js";
 import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
 import { HealthMonitor, type HealthMonitorOptions } from "./health.js";
-import { HealthStore } from "./health-store.js";
+import { HealthStore, readHealth } from "./health-store.js";
 import { Ingest } from "./ingest.js";
 import { RedisLease } from "./lease.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
@@ -202,7 +202,16 @@ function startHealth(o: {
   const lease = new RedisLease({
     redis: connection,
     key: `${o.prefix}:health-lease`,
-    onAcquired: () => monitor.start(),
+    // The previous holder's open incidents carry on here (same alert, then its recovery).
+    onAcquired: () =>
+      void readHealth(connection, o.prefix)
+        .then(
+          (states) => monitor.adopt(states),
+          (err: unknown) => o.log(`health: previous states not read (${String(err)})`),
+        )
+        .finally(() => {
+          if (lease.isHeld) monitor.start();
+        }),
     onLost: () => monitor.stop(),
     log: o.log,
   });

@@ -90,6 +90,27 @@ describe("HealthMonitor against simulated BMCs", () => {
     expect(notifications).toEqual([]);
   });
 
+  it("a monitor taking over (adopt) keeps the previous one's incident: no second alert, and its recovery", async () => {
+    const first = monitor();
+    sim(0).setFaults({ hang: true });
+    await first.probeAll();
+    await first.probeAll();
+    expect(firing()).toHaveLength(1);
+    const left = first.states(); // what the store holds when its worker dies
+    await first.stop();
+
+    const next = monitor();
+    next.adopt(left);
+    await next.probeAll(); // still hung: the incident carries on, nothing new fires
+    expect(firing()).toHaveLength(1);
+    sim(0).setFaults({ hang: false });
+    await probeUntil(next, "bmc-1", "ok");
+    expect(resolved()).toHaveLength(1);
+    // The recovery resolves the alert the first monitor sent: same start, and its firing id.
+    expect(resolved()[0]?.startsAt).toBe(firing()[0]?.startsAt);
+    expect(next.states()[0]).toMatchObject({ state: "ok", alerting: false });
+  });
+
   it("a hung BMC fires one 'BMC unresponsive' after two bad probes, and resolves once when it answers", async () => {
     const m = monitor();
     await m.probeAll();
