@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
-import type { BmcHealth } from "./health.js";
+import type { Notification } from "../sinks/sink.js";
+import { type BmcHealth, withIncidentStart } from "./health.js";
 
 /**
  * BMC health states in Redis, for processes that do not probe (the HTTP role): hash
@@ -60,4 +61,44 @@ export class HealthStore {
     await this.flushing;
     this.flushing = undefined;
   }
+}
+
+/*
+ * One start per incident, whichever monitor reports it (the lease moves between worker processes,
+ * and a monitor that takes over may not have seen the incident begin):
+ *   <prefix>:bmc-incident   hash   BMC name → start (ISO-8601), with "|resolved" once resolved
+ * A firing notification takes the recorded start of an open incident, else records its own; a
+ * resolved one takes the open incident's start and marks it resolved (a second resolution of it gets
+ * the same start, so the same id). Ids follow the start (withIncidentStart), so every copy of the
+ * alert is one alert at the receivers.
+ */
+const INCIDENT_START = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local open = current and not string.find(current, '|resolved', 1, true)
+if ARGV[3] == 'firing' then
+  if open then return current end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return ARGV[2]
+end
+if not current then return ARGV[2] end
+local start = open and current or string.sub(current, 1, #current - 9)
+redis.call('HSET', KEYS[1], ARGV[1], start .. '|resolved')
+return start
+`;
+
+/** `n` (a "BMC unresponsive" notification) dated from its incident's shared start. */
+export async function sharedIncidentStart(
+  redis: Redis,
+  prefix: string,
+  n: Notification,
+): Promise<Notification> {
+  const start = (await redis.eval(
+    INCIDENT_START,
+    1,
+    `${prefix}:bmc-incident`,
+    n.bmc.name,
+    n.startsAt,
+    n.status,
+  )) as string;
+  return start === n.startsAt ? n : withIncidentStart(n, start);
 }

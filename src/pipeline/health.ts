@@ -464,6 +464,19 @@ export function remedyCommand(target: BmcTarget): string {
   return `petgate bmc reset-cold -H ${address} -U ${target.username}${suite}`;
 }
 
+/** Deterministic per BMC, incident start (ISO-8601) and status. */
+function healthNotificationId(bmc: string, startsAt: string, status: Notification["status"]): string {
+  return createHash("sha256").update(`bmc-health|${bmc}|${startsAt}|${status}`).digest("hex").slice(0, 32);
+}
+
+/**
+ * A health notification dated from another start of the same incident (the one first recorded when
+ * several monitors saw it: health-store.ts), with the id that start gives.
+ */
+export function withIncidentStart(n: Notification, startsAt: string): Notification {
+  return { ...n, startsAt, id: healthNotificationId(n.bmc.name, startsAt, n.status) };
+}
+
 /**
  * The synthesized "BMC unresponsive" notification. Firing and resolved share everything receivers
  * key alerts on (BMC, address, labels, severity, sensor type, event text, startsAt); the id is
@@ -478,10 +491,7 @@ export function healthNotification(
   const remedy = `remedy: ${remedyCommand(target)} (mc reset cold over lanplus)`;
   const notification: Notification = {
     version: 1,
-    id: createHash("sha256")
-      .update(`bmc-health|${target.name}|${startsAt}|${alert.status}`)
-      .digest("hex")
-      .slice(0, 32),
+    id: healthNotificationId(target.name, startsAt, alert.status),
     status: alert.status,
     severity: "critical",
     summary: `${target.name}: ${ALERT_TEXT}`,

@@ -9,7 +9,7 @@ import type { Sink } from "../sinks/sink.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./deliver.js";
 import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
 import { HealthMonitor, type HealthMonitorOptions } from "./health.js";
-import { HealthStore, readHealth } from "./health-store.js";
+import { HealthStore, readHealth, sharedIncidentStart } from "./health-store.js";
 import { Ingest } from "./ingest.js";
 import { RedisLease } from "./lease.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
@@ -190,8 +190,8 @@ function startHealth(o: {
       maxPerHour: settings.auto_cold_reset.max_per_hour,
     },
     onNotification: (n) => {
-      o.events
-        .notify(n)
+      sharedIncidentStart(connection, o.prefix, n)
+        .then((shared) => o.events.notify(shared))
         .catch((err: unknown) => o.log(`health notification ${n.id} not routed: ${String(err)}`));
     },
     onProbed: (h) => store.write(h),

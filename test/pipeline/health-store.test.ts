@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BmcHealth } from "../../src/pipeline/health.js";
-import { HealthStore, healthKey, readHealth } from "../../src/pipeline/health-store.js";
+import type { BmcTarget } from "../../src/config/inventory.js";
+import { type BmcHealth, healthNotification } from "../../src/pipeline/health.js";
+import { HealthStore, healthKey, readHealth, sharedIncidentStart } from "../../src/pipeline/health-store.js";
 import { createRedis } from "../../src/pipeline/queues.js";
 import { waitFor } from "../support/listener.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
@@ -79,4 +80,43 @@ describe("BMC health in Redis", () => {
       connection.disconnect();
     }
   }, 20_000);
+});
+
+describe("one start per incident, whichever monitor reports it", () => {
+  const target: BmcTarget = {
+    name: "bmc-x",
+    host: "192.0.2.40",
+    port: 623,
+    username: "admin",
+    password: "unused",
+    cipherSuite: 17,
+    allowCipherFallback: false,
+    labels: {},
+  };
+  const at = (iso: string, status: "firing" | "resolved") =>
+    healthNotification(target, {
+      status,
+      startsAt: Date.parse(iso),
+      ...(status === "resolved" && { endsAt: Date.parse(iso) + 60_000 }),
+      detail: "wedged",
+    });
+
+  it("a second monitor's firing and any resolution carry the first start and its ids; a new incident its own", async () => {
+    const first = await sharedIncidentStart(reader, "inc1", at("2026-11-21T10:00:00.000Z", "firing"));
+    expect(first).toEqual(at("2026-11-21T10:00:00.000Z", "firing"));
+    // The monitor that took over saw the incident begin later: same alert all the same.
+    const second = await sharedIncidentStart(reader, "inc1", at("2026-11-21T10:00:30.000Z", "firing"));
+    expect(second.id).toBe(first.id);
+    expect(second.startsAt).toBe(first.startsAt);
+    const resolved = await sharedIncidentStart(reader, "inc1", at("2026-11-21T10:00:30.000Z", "resolved"));
+    expect(resolved.startsAt).toBe(first.startsAt);
+    expect(resolved.id).toBe(at("2026-11-21T10:00:00.000Z", "resolved").id);
+    // A stale second resolution of the same incident is the same notification.
+    const again = await sharedIncidentStart(reader, "inc1", at("2026-11-21T10:00:45.000Z", "resolved"));
+    expect(again.id).toBe(resolved.id);
+    // The next incident starts afresh.
+    const next = await sharedIncidentStart(reader, "inc1", at("2026-11-21T11:00:00.000Z", "firing"));
+    expect(next).toEqual(at("2026-11-21T11:00:00.000Z", "firing"));
+    expect(next.id).not.toBe(first.id);
+  });
 });
