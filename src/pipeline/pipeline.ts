@@ -177,6 +177,9 @@ function startHealth(o: {
   const connection = createRedis(o.redis, "producer");
   connection.on("error", () => undefined); // reconnects; the store resends on 'ready'
   const store = new HealthStore(connection, o.prefix, o.log);
+  // Alerts wait through a Redis outage rather than fail: the monitor emits each transition once.
+  const alerts = createRedis(o.redis, "worker");
+  alerts.on("error", () => undefined);
   const monitor = new HealthMonitor({
     inventory: o.inventory,
     pool: o.events.pool,
@@ -190,7 +193,7 @@ function startHealth(o: {
       maxPerHour: settings.auto_cold_reset.max_per_hour,
     },
     onNotification: (n) => {
-      sharedIncidentStart(connection, o.prefix, n)
+      sharedIncidentStart(alerts, o.prefix, n)
         .then((shared) => o.events.notify(shared))
         .catch((err: unknown) => o.log(`health notification ${n.id} not routed: ${String(err)}`));
     },
@@ -223,6 +226,7 @@ function startHealth(o: {
       await monitor.stop();
       await store.flush();
       await connection.quit().catch(() => connection.disconnect());
+      await alerts.quit().catch(() => alerts.disconnect());
     },
   };
 }

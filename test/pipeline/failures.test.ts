@@ -1,11 +1,11 @@
 import dgram from "node:dgram";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createConnection, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTcpGate } from "../../bench/tcp-gate.js";
 import type { BmcTarget } from "../../src/config/inventory.js";
 import { configSchema } from "../../src/config/schema.js";
 import { decodePetVarbind, encodePetVarbind } from "../../src/pet/varbind.js";
@@ -259,7 +259,7 @@ describe("failures through the whole pipeline", () => {
 
   it("SMTP down, then up: each mail delivered once after retries", async () => {
     const smtp = await startSmtp();
-    const proxy = await startProxy(smtp.port);
+    const proxy = await startTcpGate(smtp.port, false);
     const sinks = new Map<string, Sink>([
       [
         "email",
@@ -276,7 +276,7 @@ describe("failures through the whole pipeline", () => {
       await h.send(0, 2);
       await waitFor("failed SMTP connections", () => proxy.refused >= 3 || undefined, 20_000);
       expect(smtp.messages).toHaveLength(0);
-      proxy.up = true;
+      proxy.setUp(true);
       await waitFor("both mails", () => delivered(h.pipeline, "email") >= 2 || undefined, 30_000);
       await new Promise((r) => setTimeout(r, 500));
       expect(smtp.messages).toHaveLength(2);
@@ -497,37 +497,3 @@ describe("failures through the whole pipeline", () => {
     }
   }, 60_000);
 });
-
-/**
- * A TCP front for the SMTP server on a fixed port: while `up` is false it accepts and at once resets
- * every connection (counted in `refused`); then it forwards to the server.
- */
-async function startProxy(targetPort: number) {
-  const sockets = new Set<Socket>();
-  const state = { up: false, refused: 0, port: 0 };
-  const server: Server = createServer((client) => {
-    sockets.add(client);
-    client.on("close", () => sockets.delete(client));
-    client.on("error", () => undefined);
-    if (!state.up) {
-      state.refused++;
-      client.resetAndDestroy();
-      return;
-    }
-    const upstream = createConnection(targetPort, "127.0.0.1");
-    sockets.add(upstream);
-    upstream.on("close", () => sockets.delete(upstream));
-    upstream.on("error", () => client.destroy());
-    client.on("close", () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  state.port = (server.address() as AddressInfo).port;
-  return Object.assign(state, {
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  });
-}
