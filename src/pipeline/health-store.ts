@@ -68,23 +68,20 @@ export class HealthStore {
  * and a monitor that takes over may not have seen the incident begin):
  *   <prefix>:bmc-incident   hash   BMC name → start (ISO-8601), with "|resolved" once resolved
  * A firing notification takes the recorded start of an open incident, else records its own; a
- * resolved one takes the open incident's start and marks it resolved (a second resolution of it gets
- * the same start, so the same id). Ids follow the start (withIncidentStart), so every copy of the
- * alert is one alert at the receivers.
+ * resolved one takes the open incident's start, and the incident is marked resolved only once the
+ * resolution is routed (markResolved): a worker that dies in between leaves it open, and the next
+ * lease holder adopts it (openIncidents), so its next probe sends the recovery. Ids follow the start
+ * (withIncidentStart), so every copy of the alert is one alert at the receivers.
  */
-const INCIDENT_START = `
+const FIRING_START = `
 local current = redis.call('HGET', KEYS[1], ARGV[1])
-local open = current and not string.find(current, '|resolved', 1, true)
-if ARGV[3] == 'firing' then
-  if open then return current end
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  return ARGV[2]
-end
-if not current then return ARGV[2] end
-local start = open and current or string.sub(current, 1, #current - 9)
-redis.call('HSET', KEYS[1], ARGV[1], start .. '|resolved')
-return start
+if current and not string.find(current, '|resolved', 1, true) then return current end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return ARGV[2]
 `;
+
+const RESOLVED_SUFFIX = "|resolved";
+const incidentKey = (prefix: string) => `${prefix}:bmc-incident`;
 
 /** `n` (a "BMC unresponsive" notification) dated from its incident's shared start. */
 export async function sharedIncidentStart(
@@ -92,13 +89,23 @@ export async function sharedIncidentStart(
   prefix: string,
   n: Notification,
 ): Promise<Notification> {
-  const start = (await redis.eval(
-    INCIDENT_START,
-    1,
-    `${prefix}:bmc-incident`,
-    n.bmc.name,
-    n.startsAt,
-    n.status,
-  )) as string;
+  let start: string;
+  if (n.status === "firing") {
+    start = (await redis.eval(FIRING_START, 1, incidentKey(prefix), n.bmc.name, n.startsAt)) as string;
+  } else {
+    const current = await redis.hget(incidentKey(prefix), n.bmc.name);
+    start = current === null ? n.startsAt : current.replace(RESOLVED_SUFFIX, "");
+  }
   return start === n.startsAt ? n : withIncidentStart(n, start);
+}
+
+/** Marks the incident `resolved` (a resolved notification, once routed) as resolved. */
+export async function markResolved(redis: Redis, prefix: string, resolved: Notification): Promise<void> {
+  await redis.hset(incidentKey(prefix), resolved.bmc.name, `${resolved.startsAt}${RESOLVED_SUFFIX}`);
+}
+
+/** The open incidents (not yet resolved): BMC name → start (ISO-8601). */
+export async function openIncidents(redis: Redis, prefix: string): Promise<Map<string, string>> {
+  const all = await redis.hgetall(incidentKey(prefix));
+  return new Map(Object.entries(all).filter(([, v]) => !v.endsWith(RESOLVED_SUFFIX)));
 }

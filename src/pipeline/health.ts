@@ -165,25 +165,22 @@ export class HealthMonitor {
   }
 
   /**
-   * Takes over the incidents another monitor left (published states, health-store.ts): a BMC whose
-   * alert is firing keeps its incident start, so this monitor's firing notification has the same id
-   * (no second alert at the receivers) and its recovery resolves the alert that was sent.
+   * Takes over the open incidents another monitor left (health-store.ts openIncidents: BMC name →
+   * start): each keeps its start, so this monitor's notifications have the same ids (no second alert)
+   * and its next good probe sends the recovery of the alert that was sent.
    */
-  adopt(states: readonly BmcHealth[]): void {
-    for (const s of states) {
-      const target = this.target(s.name);
-      if (!target || !s.alerting || s.downSince === undefined) continue;
-      const startedAt = Date.parse(s.downSince);
-      if (Number.isNaN(startedAt)) continue;
-      const h = this.health.get(s.name) ?? newHealth();
-      this.health.set(s.name, h);
+  adopt(incidents: ReadonlyMap<string, string>): void {
+    for (const [name, start] of incidents) {
+      const target = this.target(name);
+      const startedAt = Date.parse(start);
+      if (!target || Number.isNaN(startedAt)) continue;
+      const h = this.health.get(name) ?? newHealth();
+      this.health.set(name, h);
       if (h.incident?.firing) continue;
-      h.state = s.state;
-      h.failures = Math.max(h.failures, s.consecutiveFailures);
-      h.reason = s.reason;
+      h.failures = Math.max(h.failures, this.threshold);
       h.incident = {
         startedAt,
-        firing: healthNotification(target, { status: "firing", startsAt: startedAt, detail: s.reason ?? "" }),
+        firing: healthNotification(target, { status: "firing", startsAt: startedAt, detail: "" }),
         coldReset: false,
         skipLogged: false,
       };

@@ -9,7 +9,7 @@ import type { Sink } from "../sinks/sink.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./deliver.js";
 import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
 import { HealthMonitor, type HealthMonitorOptions } from "./health.js";
-import { HealthStore, readHealth, sharedIncidentStart } from "./health-store.js";
+import { HealthStore, markResolved, openIncidents, sharedIncidentStart } from "./health-store.js";
 import { Ingest } from "./ingest.js";
 import { RedisLease } from "./lease.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
@@ -194,7 +194,10 @@ function startHealth(o: {
     },
     onNotification: (n) => {
       sharedIncidentStart(alerts, o.prefix, n)
-        .then((shared) => o.events.notify(shared))
+        .then(async (shared) => {
+          await o.events.notify(shared);
+          if (shared.status === "resolved") await markResolved(alerts, o.prefix, shared);
+        })
         .catch((err: unknown) => o.log(`health notification ${n.id} not routed: ${String(err)}`));
     },
     onProbed: (h) => store.write(h),
@@ -207,10 +210,10 @@ function startHealth(o: {
     key: `${o.prefix}:health-lease`,
     // The previous holder's open incidents carry on here (same alert, then its recovery).
     onAcquired: () =>
-      void readHealth(connection, o.prefix)
+      void openIncidents(alerts, o.prefix)
         .then(
-          (states) => monitor.adopt(states),
-          (err: unknown) => o.log(`health: previous states not read (${String(err)})`),
+          (incidents) => monitor.adopt(incidents),
+          (err: unknown) => o.log(`health: open incidents not read (${String(err)})`),
         )
         .finally(() => {
           if (lease.isHeld) monitor.start();

@@ -2,7 +2,14 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BmcTarget } from "../../src/config/inventory.js";
 import { type BmcHealth, healthNotification } from "../../src/pipeline/health.js";
-import { HealthStore, healthKey, readHealth, sharedIncidentStart } from "../../src/pipeline/health-store.js";
+import {
+  HealthStore,
+  healthKey,
+  markResolved,
+  openIncidents,
+  readHealth,
+  sharedIncidentStart,
+} from "../../src/pipeline/health-store.js";
 import { createRedis } from "../../src/pipeline/queues.js";
 import { waitFor } from "../support/listener.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
@@ -101,16 +108,21 @@ describe("one start per incident, whichever monitor reports it", () => {
       detail: "wedged",
     });
 
-  it("a second monitor's firing and any resolution carry the first start and its ids; a new incident its own", async () => {
+  it("a second monitor's firing and the resolution carry the first start; routed, it closes the incident", async () => {
     const first = await sharedIncidentStart(reader, "inc1", at("2026-11-21T10:00:00.000Z", "firing"));
     expect(first).toEqual(at("2026-11-21T10:00:00.000Z", "firing"));
     // The monitor that took over saw the incident begin later: same alert all the same.
     const second = await sharedIncidentStart(reader, "inc1", at("2026-11-21T10:00:30.000Z", "firing"));
     expect(second.id).toBe(first.id);
     expect(second.startsAt).toBe(first.startsAt);
+    expect(await openIncidents(reader, "inc1")).toEqual(new Map([["bmc-x", first.startsAt]]));
     const resolved = await sharedIncidentStart(reader, "inc1", at("2026-11-21T10:00:30.000Z", "resolved"));
     expect(resolved.startsAt).toBe(first.startsAt);
     expect(resolved.id).toBe(at("2026-11-21T10:00:00.000Z", "resolved").id);
+    // Open until the resolution is routed (a worker dying in between leaves it to the next holder).
+    expect((await openIncidents(reader, "inc1")).size).toBe(1);
+    await markResolved(reader, "inc1", resolved);
+    expect((await openIncidents(reader, "inc1")).size).toBe(0);
     // A stale second resolution of the same incident is the same notification.
     const again = await sharedIncidentStart(reader, "inc1", at("2026-11-21T10:00:45.000Z", "resolved"));
     expect(again.id).toBe(resolved.id);
