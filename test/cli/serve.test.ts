@@ -69,6 +69,8 @@ function configFile(url: string): string {
       "routes:",
       "  receiver: hook",
       "  group_wait: 0s",
+      // One group for everything: later alerts wait group_interval (Alertmanager's rule), so short.
+      "  group_interval: 1s",
       "receivers:",
       "  - name: hook",
       "    webhook:",

@@ -71,7 +71,7 @@ describe("serve", () => {
     const service: Service = await serve({
       config: configSchema.parse({
         listener: { bind: "127.0.0.1:0" },
-        routes: { receiver: "hook", group_wait: "0s" },
+        routes: { receiver: "hook", group_wait: "0s", group_interval: "1s" },
         receivers: [{ name: "hook", webhook: { url: hook.url } }],
       }),
       roles: new Set(["listener", "worker"]),
