@@ -302,6 +302,22 @@ const healthSchema = z
   })
   .strict();
 
+/** Reports every entry whose name an earlier one has; returns the names. */
+function uniqueNames(
+  items: readonly { name: string }[],
+  key: string,
+  what: string,
+  ctx: z.RefinementCtx,
+): Set<string> {
+  const names = new Set<string>();
+  for (const [i, { name }] of items.entries()) {
+    if (names.has(name))
+      ctx.addIssue({ code: "custom", path: [key, i, "name"], message: `duplicate ${what} name "${name}"` });
+    names.add(name);
+  }
+  return names;
+}
+
 export const configSchema = z
   .object({
     listener: listenerSchema
@@ -332,30 +348,14 @@ export const configSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.receivers) {
-      const names = new Set<string>();
-      for (const [i, r] of c.receivers.entries()) {
-        if (names.has(r.name))
-          ctx.addIssue({
-            code: "custom",
-            path: ["receivers", i, "name"],
-            message: `duplicate receiver name "${r.name}"`,
-          });
-        names.add(r.name);
-      }
+      const names = uniqueNames(c.receivers, "receivers", "receiver", ctx);
       if (c.routes)
         for (const { receiver, path } of routeReceiverPaths(c.routes, ["routes"]))
           if (!names.has(receiver))
             ctx.addIssue({ code: "custom", path, message: `no receiver named "${receiver}" in receivers` });
     }
-    const seen = new Set<string>();
+    uniqueNames(c.bmcs, "bmcs", "BMC", ctx);
     for (const [i, b] of c.bmcs.entries()) {
-      if (seen.has(b.name))
-        ctx.addIssue({
-          code: "custom",
-          path: ["bmcs", i, "name"],
-          message: `duplicate BMC name "${b.name}"`,
-        });
-      seen.add(b.name);
       const merged = { ...c.defaults, ...b };
       const sources = [merged.passwordEnv, merged.passwordFile, merged.password].filter(
         (x) => x !== undefined,

@@ -1,4 +1,4 @@
-import type { AlertPolicyEntry, EventFilterEntry } from "../../src/ipmi/pef.js";
+import { type AlertPolicyEntry, EMPTY_EVENT_FILTER, type EventFilterEntry } from "../../src/ipmi/pef.js";
 import { SensorNumber } from "../../src/sim/default-sdr.js";
 
 /** Threshold offset 09h: Upper Critical going high (IPMI 2.0 Table 42-2). */
@@ -18,19 +18,10 @@ export const CPU_TEMP_UCR_FILTERS = [
  * policy 1, severity critical, any generator and sensor, threshold trigger, offsets 0A95h.
  */
 export const TEMPERATURE_FILTER: EventFilterEntry = {
+  ...EMPTY_EVENT_FILTER,
   enabled: true,
-  configType: 0,
-  actions: {
-    alert: true,
-    powerOff: false,
-    reset: false,
-    powerCycle: false,
-    oem: false,
-    diagnosticInterrupt: false,
-    groupControl: false,
-  },
+  actions: { ...EMPTY_EVENT_FILTER.actions, alert: true },
   alertPolicyNumber: 1,
-  groupControlSelector: 0,
   severity: 0x10,
   generatorId1: 0xff,
   generatorId2: 0xff,
@@ -38,9 +29,6 @@ export const TEMPERATURE_FILTER: EventFilterEntry = {
   sensorNumber: 0xff,
   eventTrigger: 0x01,
   eventData1OffsetMask: 0x0a95,
-  eventData1: { andMask: 0, compare1: 0, compare2: 0 },
-  eventData2: { andMask: 0, compare1: 0, compare2: 0 },
-  eventData3: { andMask: 0, compare1: 0, compare2: 0 },
 };
 
 /** Alert policy 1 as `ipmiutil lan -e` sets it: enabled, "always send", LAN channel 1, destination 1. */
