@@ -5,15 +5,19 @@ import { UsageError } from "../../src/cli/usage.js";
 import {
   type DeliverJobResult,
   type DeliverQueue,
-  deliverQueue,
   enqueueDeliveries,
   startDeliveryWorker,
 } from "../../src/pipeline/deliver.js";
-import { type DeadLetter, DeadLetterQueue, type NewDeadLetter, replayJobId } from "../../src/pipeline/dlq.js";
-import { createRedis } from "../../src/pipeline/queues.js";
+import {
+  type DeadLetter,
+  type DeadLetterQueue,
+  type NewDeadLetter,
+  replayJobId,
+} from "../../src/pipeline/dlq.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
+import { startDeliverQueues } from "../support/deliver.js";
 import { sampleNotification, startHttpReceiver } from "../support/http-receiver.js";
-import { startRedis, type TestRedis } from "../support/redis.js";
+import type { TestRedis } from "../support/redis.js";
 
 const PREFIX = "petgate-cli-test";
 
@@ -24,11 +28,7 @@ let dlq: DeadLetterQueue;
 const cleanup: (() => Promise<void>)[] = [];
 
 beforeEach(async () => {
-  redis = await startRedis();
-  client = createRedis(redis.socket, "worker");
-  client.on("error", () => undefined);
-  queue = deliverQueue(client, PREFIX);
-  dlq = new DeadLetterQueue(client, PREFIX);
+  ({ redis, client, queue, dlq } = await startDeliverQueues(PREFIX));
 });
 
 afterEach(async () => {

@@ -4,6 +4,7 @@ import { silenceCommand } from "../../src/cli/silence.js";
 import { UsageError } from "../../src/cli/usage.js";
 import { SilenceStore } from "../../src/pipeline/silence.js";
 import type { Notification } from "../../src/sinks/sink.js";
+import { notification as baseNotification } from "../support/notifications.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 
 /** Runs `petgate silence ARGS` in-process; what it wrote to stdout and stderr, and its exit code. */
@@ -27,25 +28,11 @@ async function silence(...args: string[]): Promise<{ code: number; out: string; 
   }
 }
 
-const fan: Notification = {
-  version: 1,
-  id: "n1",
-  status: "firing",
-  severity: "critical",
+const fan: Notification = baseNotification({
   summary: "bmc-07: Fan FAN1: Lower Critical - going low",
   bmc: { name: "bmc-07", address: "192.0.2.7", labels: { rack: "r1" } },
-  event: {
-    time: null,
-    sensorType: "Fan",
-    sensorNumber: 4,
-    text: "Lower Critical - going low",
-    direction: "assertion",
-    eventData: "",
-  },
-  enrichment: "ok",
-  receivedAt: "2026-01-01T00:00:00.000Z",
-  startsAt: "2026-01-01T00:00:00.000Z",
-};
+  event: { sensorType: "Fan", sensorNumber: 4, text: "Lower Critical - going low" },
+});
 
 describe("petgate silence", () => {
   let server: TestRedis;

@@ -12,16 +12,15 @@ import {
   type DeliveryWorker,
   type DeliveryWorkerOptions,
   deliveredMarkerKey,
-  deliverQueue,
   deliveryId,
   enqueueDeliveries,
   startDeliveryWorker,
 } from "../../src/pipeline/deliver.js";
-import { DeadLetterQueue, replayJobId } from "../../src/pipeline/dlq.js";
-import { createRedis } from "../../src/pipeline/queues.js";
+import { type DeadLetterQueue, replayJobId } from "../../src/pipeline/dlq.js";
 import { EmailSink } from "../../src/sinks/email.js";
 import type { Notification, Sink } from "../../src/sinks/sink.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
+import { startDeliverQueues } from "../support/deliver.js";
 import {
   type HttpReceiver,
   type HttpReceiverOptions,
@@ -29,7 +28,7 @@ import {
   startHttpReceiver,
 } from "../support/http-receiver.js";
 import { freeTcpPort } from "../support/ports.js";
-import { startRedis, type TestRedis } from "../support/redis.js";
+import type { TestRedis } from "../support/redis.js";
 import { parseMessage, startSmtp } from "../support/smtp.js";
 
 const PREFIX = "petgate-test";
@@ -45,11 +44,7 @@ const cleanup: (() => Promise<void>)[] = [];
 const logs: string[] = [];
 
 beforeEach(async () => {
-  redis = await startRedis();
-  client = createRedis(redis.socket, "worker");
-  client.on("error", () => undefined);
-  queue = deliverQueue(client, PREFIX);
-  dlq = new DeadLetterQueue(client, PREFIX);
+  ({ redis, client, queue, dlq } = await startDeliverQueues(PREFIX));
   logs.length = 0;
 });
 

@@ -1,15 +1,10 @@
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  DELIVER_JOB_OPTIONS,
-  type DeliverQueue,
-  deliverQueue,
-  deliveryId,
-} from "../../src/pipeline/deliver.js";
-import { DeadLetterQueue, type NewDeadLetter, replayJobId } from "../../src/pipeline/dlq.js";
-import { createRedis } from "../../src/pipeline/queues.js";
+import { DELIVER_JOB_OPTIONS, type DeliverQueue, deliveryId } from "../../src/pipeline/deliver.js";
+import { type DeadLetterQueue, type NewDeadLetter, replayJobId } from "../../src/pipeline/dlq.js";
+import { startDeliverQueues } from "../support/deliver.js";
 import { sampleNotification } from "../support/http-receiver.js";
-import { startRedis, type TestRedis } from "../support/redis.js";
+import type { TestRedis } from "../support/redis.js";
 
 const PREFIX = "petgate-test";
 
@@ -19,11 +14,7 @@ let queue: DeliverQueue;
 let dlq: DeadLetterQueue;
 
 beforeEach(async () => {
-  redis = await startRedis();
-  client = createRedis(redis.socket, "worker");
-  client.on("error", () => undefined);
-  queue = deliverQueue(client, PREFIX);
-  dlq = new DeadLetterQueue(client, PREFIX);
+  ({ redis, client, queue, dlq } = await startDeliverQueues(PREFIX));
 });
 
 afterEach(async () => {

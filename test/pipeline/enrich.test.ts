@@ -1,18 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { queuedPetEvent } from "../../bench/pet-event.js";
 import type { BmcTarget } from "../../src/config/inventory.js";
 import type { SystemEventRecord } from "../../src/ipmi/sel.js";
-import { decodePet } from "../../src/pet/event.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import { encodePetVarbind, formatGuid, PET_ENTERPRISE_OID } from "../../src/pet/varbind.js";
+import { formatGuid } from "../../src/pet/varbind.js";
 import { BmcPool, type BmcPoolOptions, findBmc } from "../../src/pipeline/bmc-pool.js";
 import { CircuitBreaker } from "../../src/pipeline/breaker.js";
 import { type EnrichContext, enrich, findSensorRecord } from "../../src/pipeline/enrich.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/event.js";
 import { SdrCache } from "../../src/pipeline/sdr-cache.js";
 import { defaultSensorRepository, SensorNumber } from "../../src/sim/default-sdr.js";
-import { buildPet } from "../../src/sim/pet-sender.js";
 import { setSensorValue } from "../../src/sim/sensors.js";
 import type { BmcSimulator } from "../../src/sim/simulator.js";
+import { bmcTarget } from "../support/notifications.js";
 import { UCR_GOING_HIGH } from "../support/pef-fixtures.js";
 import { SIM_PASSWORD, startSims } from "../support/sim.js";
 
@@ -26,26 +26,8 @@ beforeAll(async () => {
   sims = await startSims();
   sim = sims.sim as BmcSimulator;
   inventory = [
-    {
-      name: "bmc-1",
-      host: sims.host,
-      port: sims.port,
-      username: "admin",
-      password: SIM_PASSWORD,
-      cipherSuite: 17,
-      allowCipherFallback: false,
-      labels: { rack: "r1" },
-    },
-    {
-      name: "bmc-2",
-      host: "192.0.2.2",
-      port: 623,
-      username: "admin",
-      password: "unused",
-      cipherSuite: 17,
-      allowCipherFallback: false,
-      labels: {},
-    },
+    bmcTarget({ host: sims.host, port: sims.port, password: SIM_PASSWORD, labels: { rack: "r1" } }),
+    bmcTarget({ name: "bmc-2" }),
   ];
 });
 afterEach(async () => {
@@ -62,30 +44,13 @@ function petFor(
   record: SystemEventRecord,
   from: { address: string; agentAddress?: string } = { address: sims.host },
 ): QueuedEvent {
-  const { specificTrap, varbind } = buildPet(
-    record,
-    { severity: 0x10, guid: sim.state.systemGuid, entityId: 3, entityInstance: 1 },
-    { manufacturerId: sim.state.deviceId.manufacturerId, systemId: sim.state.deviceId.productId },
-    ++sequence,
-  );
-  const octets = encodePetVarbind(varbind);
-  const decoded = decodePet(specificTrap, octets);
-  if (!decoded.ok) throw decoded.error;
-  const trap: TrapEvent = {
-    kind: "pet",
-    receivedAt: new Date().toISOString(),
-    source: { address: from.address, port: 40_000 },
-    snmp: {
-      version: "v1",
-      pdu: "trap",
-      community: "public",
-      ...(from.agentAddress !== undefined && { agentAddress: from.agentAddress }),
-      trapOid: `${PET_ENTERPRISE_OID}.0.${specificTrap}`,
-    },
-    pet: decoded.event,
-    varbind: octets.toString("hex"),
-  };
-  return { id: eventId(trap), trap };
+  return queuedPetEvent(record, {
+    guid: sim.state.systemGuid,
+    sequence: ++sequence,
+    from,
+    manufacturerId: sim.state.deviceId.manufacturerId,
+    systemId: sim.state.deviceId.productId,
+  });
 }
 
 const NOMINAL = 45;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type Batch, Grouper } from "../../src/pipeline/group.js";
 import { compileRoutes, matchRoutes, type Route, routesSchema } from "../../src/pipeline/route.js";
 import type { Notification } from "../../src/sinks/sink.js";
+import { notification as baseNotification } from "../support/notifications.js";
 
 const S = 1_000;
 const M = 60 * S;
@@ -13,25 +14,15 @@ function notification(
   status: Notification["status"] = "firing",
   startsAt = "2026-01-01T00:00:00.000Z",
 ): Notification {
-  return {
-    version: 1,
+  return baseNotification({
     id: `${bmc}|${text}|${status}|${startsAt}`,
     status,
-    severity: "critical",
     summary: `${bmc}: ${text}`,
     bmc: { name: bmc, address: "192.0.2.7", labels: {} },
-    event: {
-      time: null,
-      sensorType: "Temperature",
-      sensorNumber: 1,
-      text,
-      direction: status === "firing" ? "assertion" : "deassertion",
-      eventData: "",
-    },
-    enrichment: "ok",
+    event: { text, direction: status === "firing" ? "assertion" : "deassertion" },
     receivedAt: startsAt,
     startsAt,
-  };
+  });
 }
 
 /** A fake clock the grouper reads when notifications arrive. */

@@ -12,6 +12,7 @@ import {
 } from "../../src/pipeline/health-store.js";
 import { createRedis } from "../../src/pipeline/queues.js";
 import { waitFor } from "../support/listener.js";
+import { bmcTarget } from "../support/notifications.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 
 let redis: TestRedis;
@@ -90,16 +91,7 @@ describe("BMC health in Redis", () => {
 });
 
 describe("one start per incident, whichever monitor reports it", () => {
-  const target: BmcTarget = {
-    name: "bmc-x",
-    host: "192.0.2.40",
-    port: 623,
-    username: "admin",
-    password: "unused",
-    cipherSuite: 17,
-    allowCipherFallback: false,
-    labels: {},
-  };
+  const target: BmcTarget = bmcTarget({ name: "bmc-x", host: "192.0.2.40" });
   const at = (iso: string, status: "firing" | "resolved") =>
     healthNotification(target, {
       status,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Inhibitor, inhibitRulesSchema } from "../../src/pipeline/inhibit.js";
 import type { Notification } from "../../src/sinks/sink.js";
+import { notification as baseNotification } from "../support/notifications.js";
 
 function notification(
   bmc: string,
@@ -8,25 +9,14 @@ function notification(
   over: { status?: Notification["status"]; severity?: Notification["severity"]; rack?: string } = {},
 ): Notification {
   const status = over.status ?? "firing";
-  return {
-    version: 1,
+  return baseNotification({
     id: `${bmc}|${text}|${status}`,
     status,
     severity: over.severity ?? "critical",
     summary: `${bmc}: ${text}`,
     bmc: { name: bmc, address: "192.0.2.7", labels: { rack: over.rack ?? "r1" } },
-    event: {
-      time: null,
-      sensorType: "Temperature",
-      sensorNumber: 1,
-      text,
-      direction: status === "firing" ? "assertion" : "deassertion",
-      eventData: "",
-    },
-    enrichment: "ok",
-    receivedAt: "2026-01-01T00:00:00.000Z",
-    startsAt: "2026-01-01T00:00:00.000Z",
-  };
+    event: { text, direction: status === "firing" ? "assertion" : "deassertion" },
+  });
 }
 
 const UNRESPONSIVE = "BMC unresponsive";

@@ -8,31 +8,20 @@ import {
   silenceState,
 } from "../../src/pipeline/silence.js";
 import type { Notification } from "../../src/sinks/sink.js";
+import { notification as baseNotification } from "../support/notifications.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 
 const H = 3_600_000;
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
 
 function notification(bmc: string, severity: Notification["severity"] = "critical"): Notification {
-  return {
-    version: 1,
+  return baseNotification({
     id: `${bmc}-1`,
-    status: "firing",
     severity,
     summary: `${bmc}: Fan FAN1: Lower Critical - going low`,
     bmc: { name: bmc, address: "192.0.2.7", labels: { rack: "r1" } },
-    event: {
-      time: null,
-      sensorType: "Fan",
-      sensorNumber: 4,
-      text: "Lower Critical - going low",
-      direction: "assertion",
-      eventData: "",
-    },
-    enrichment: "ok",
-    receivedAt: "2026-01-01T00:00:00.000Z",
-    startsAt: "2026-01-01T00:00:00.000Z",
-  };
+    event: { sensorType: "Fan", sensorNumber: 4, text: "Lower Critical - going low" },
+  });
 }
 
 const errorCode = async (p: Promise<unknown>) => {
