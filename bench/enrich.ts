@@ -15,16 +15,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { BmcTarget } from "../src/config/inventory.js";
 import type { SystemEventRecord } from "../src/ipmi/sel.js";
-import { decodePet } from "../src/pet/event.js";
-import type { TrapEvent } from "../src/pet/trap.js";
-import { encodePetVarbind, PET_ENTERPRISE_OID } from "../src/pet/varbind.js";
 import { BmcPool } from "../src/pipeline/bmc-pool.js";
 import { CircuitBreaker } from "../src/pipeline/breaker.js";
 import { type EnrichContext, enrich } from "../src/pipeline/enrich.js";
-import { eventId, type QueuedEvent } from "../src/pipeline/event.js";
+import type { QueuedEvent } from "../src/pipeline/event.js";
 import { SdrCache } from "../src/pipeline/sdr-cache.js";
 import { SensorNumber } from "../src/sim/default-sdr.js";
-import { buildPet } from "../src/sim/pet-sender.js";
+import { queuedPetEvent } from "./pet-event.js";
 import { startSim } from "./petgate-sim.js";
 import { killAll, track } from "./receivers.js";
 import { ownCpuMs, reapedChildrenCpuMs, type Summary, summarize } from "./stats.js";
@@ -77,31 +74,9 @@ async function crossThreshold(control: string): Promise<SystemEventRecord> {
   return record;
 }
 
-/** The PET the BMC sends for `record` (src/sim/pet-sender.ts), as the listener hands it on. */
+/** The PET the BMC sends for `record`, as the listener hands it on. */
 function petEvent(record: SystemEventRecord, sequence: number): QueuedEvent {
-  const { specificTrap, varbind } = buildPet(
-    record,
-    { severity: 0x10, guid: Buffer.alloc(16, 0x42), entityId: 3, entityInstance: 1 },
-    { manufacturerId: 0, systemId: 0 },
-    sequence,
-  );
-  const octets = encodePetVarbind(varbind);
-  const decoded = decodePet(specificTrap, octets);
-  if (!decoded.ok) throw decoded.error;
-  const trap: TrapEvent = {
-    kind: "pet",
-    receivedAt: new Date().toISOString(),
-    source: { address: BMC.host, port: 40_000 },
-    snmp: {
-      version: "v1",
-      pdu: "trap",
-      community: "public",
-      trapOid: `${PET_ENTERPRISE_OID}.0.${specificTrap}`,
-    },
-    pet: decoded.event,
-    varbind: octets.toString("hex"),
-  };
-  return { id: eventId(trap), trap };
+  return queuedPetEvent(record, { guid: Buffer.alloc(16, 0x42), sequence, from: { address: BMC.host } });
 }
 
 function ipmitool(args: string[]): Promise<string> {
