@@ -165,7 +165,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
    */
   const group = async (n: Notification): Promise<string[]> => {
     const routes = matchRoutes(tree, n);
-    const receivers = [...new Set(routes.map((r) => r.receiver))];
+    const receivers = receiversOf(routes);
     await outbox.hold(n, receivers);
     for (const route of routes) grouper.add(n, route);
     flushIfDue();
@@ -185,7 +185,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
 
   /** Straight to the DELIVER queue, ungrouped (storm summaries). */
   const send = async (n: Notification): Promise<void> => {
-    const receivers = [...new Set(matchRoutes(tree, n).map((r) => r.receiver))];
+    const receivers = receiversOf(matchRoutes(tree, n));
     await enqueueDeliveries(deliver, n, receivers);
     stats.deliveries += receivers.length;
   };
@@ -291,7 +291,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       ).catch((err: unknown) => log(`storm summary not enqueued: ${String(err)}`)),
     ]).then(() => {
       tick = undefined;
-      if ((grouper.nextDue() ?? Number.POSITIVE_INFINITY) <= Date.now()) setImmediate(runTick);
+      flushIfDue();
     });
   };
   /** A group due already (group_wait 0) goes out now rather than at the next tick. */
@@ -335,6 +335,11 @@ const OUTBOX_MARGIN_MS = 60_000;
 /** The longest a notification can wait in a group of this route tree (group_wait or group_interval). */
 function maxGroupTiming(route: Route): number {
   return Math.max(route.groupWaitMs, route.groupIntervalMs, ...route.routes.map(maxGroupTiming));
+}
+
+/** The distinct receivers of the matched routes. */
+function receiversOf(routes: readonly Route[]): string[] {
+  return [...new Set(routes.map((r) => r.receiver))];
 }
 
 /** Runs tasks one at a time per key, in the order they were given; different keys run at once. */
