@@ -87,11 +87,10 @@ export class PetAcknowledger {
 
   async acknowledge(event: TrapEvent & { kind: "pet" }, options: PetAckOptions = {}): Promise<PetAckOutcome> {
     this.counters.requests++;
-    const outcome = await this.exchange(event, options).catch(() => {
-      this.counters.failed++;
-      return undefined;
-    });
-    if (outcome === undefined || outcome === "no-answer") {
+    const outcome = await this.exchange(event, options).catch(() => "failed" as const);
+    // Every rqSeq pending towards the BMC (a burst from it): refused at once, no Error built per PET.
+    if (outcome === "failed" || outcome === "full") this.counters.failed++;
+    if (typeof outcome !== "number") {
       this.counters.noAnswer++;
       return "no-answer";
     }
@@ -124,22 +123,26 @@ export class PetAcknowledger {
     );
   }
 
-  /** The completion code, "no-answer", or a rejection when the request could not be built or sent. */
+  /**
+   * The completion code, "no-answer", "full" (every rqSeq pending towards the BMC), or a rejection
+   * when the request could not be built or sent.
+   */
   private async exchange(
     event: TrapEvent & { kind: "pet" },
     options: PetAckOptions,
-  ): Promise<number | "no-answer"> {
+  ): Promise<number | "no-answer" | "full"> {
     if (this.closed) throw new Error("PetAcknowledger is closed");
     const address = unmapIpv4(options.address ?? event.source.address);
     const port = options.port ?? PET_ACK_PORT;
     const timeoutMs = options.timeoutMs ?? 1000;
     const attempts = 1 + Math.max(0, options.retries ?? 2);
-    if ((this.pendingTo.get(`${address}|${port}`) ?? 0) >= RQ_SEQ_MAX) throw this.full(address, port);
+    if ((this.pendingTo.get(`${address}|${port}`) ?? 0) >= RQ_SEQ_MAX) return "full";
     const ack = petAckFromVarbind(decodePetVarbind(Buffer.from(event.varbind, "hex")));
     const data = petAcknowledge.encodeRequest(ack);
     const socket = await this.socket(isIPv6(address) ? "udp6" : "udp4");
     if (this.closed) throw new Error("PetAcknowledger is closed");
     const rqSeq = this.allocateSeq(address, port);
+    if (rqSeq === undefined) return "full";
     const message = encodeRequestMessage({
       rsAddr: BMC_ADDRESS,
       netFn: petAcknowledge.netFn,
@@ -186,19 +189,15 @@ export class PetAcknowledger {
     });
   }
 
-  /** The next rqSeq not pending towards this BMC. */
-  private allocateSeq(address: string, port: number): number {
-    if ((this.pendingTo.get(`${address}|${port}`) ?? 0) >= RQ_SEQ_MAX) throw this.full(address, port);
+  /** The next rqSeq not pending towards this BMC; undefined when every one is. */
+  private allocateSeq(address: string, port: number): number | undefined {
+    if ((this.pendingTo.get(`${address}|${port}`) ?? 0) >= RQ_SEQ_MAX) return undefined;
     for (let i = 0; i < RQ_SEQ_MAX; i++) {
       const seq = this.nextSeq;
       this.nextSeq = (this.nextSeq % RQ_SEQ_MAX) + 1;
       if (!this.waiters.has(waiterKey(address, port, seq))) return seq;
     }
-    throw this.full(address, port);
-  }
-
-  private full(address: string, port: number): Error {
-    return new Error(`${RQ_SEQ_MAX} acknowledgements already pending towards ${address}:${port}`);
+    return undefined;
   }
 
   private pending(address: string, port: number, delta: number): void {

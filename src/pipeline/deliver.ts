@@ -85,17 +85,28 @@ export function deliverQueue(connection: Redis, prefix = DEFAULT_PREFIX): Delive
 }
 
 /** One job per receiver; a delivery whose job exists is not added again. Returns the delivery ids. */
-export async function enqueueDeliveries(
+export function enqueueDeliveries(
   queue: DeliverQueue,
   notification: Notification,
   receivers: string[],
 ): Promise<string[]> {
-  const distinct = [...new Set(receivers)];
-  const ids = distinct.map((r) => deliveryId(notification.id, r));
+  return enqueueDeliveryJobs(
+    queue,
+    [...new Set(receivers)].map((receiver) => ({ receiver, notification })),
+  );
+}
+
+/** One job per delivery, all in one round trip, in order; returns the delivery ids. */
+export async function enqueueDeliveryJobs(
+  queue: DeliverQueue,
+  deliveries: readonly DeliverJobData[],
+): Promise<string[]> {
+  const ids = deliveries.map((d) => deliveryId(d.notification.id, d.receiver));
+  if (deliveries.length === 0) return ids;
   await queue.addBulk(
-    distinct.map((receiver, i) => ({
+    deliveries.map((data, i) => ({
       name: DELIVER_JOB,
-      data: { receiver, notification },
+      data,
       opts: { ...DELIVER_JOB_OPTIONS, jobId: ids[i] as string },
     })),
   );

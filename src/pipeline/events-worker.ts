@@ -6,7 +6,7 @@ import { RedisAlertBook } from "./alert-book-redis.js";
 import { BmcPool } from "./bmc-pool.js";
 import { CircuitBreaker } from "./breaker.js";
 import { claimEvents } from "./claim.js";
-import { deliverQueue, deliveryId, enqueueDeliveries } from "./deliver.js";
+import { deliverQueue, deliveryId, enqueueDeliveries, enqueueDeliveryJobs } from "./deliver.js";
 import { enrich } from "./enrich.js";
 import type { QueuedEvent } from "./event.js";
 import { type Batch, Grouper } from "./group.js";
@@ -37,7 +37,7 @@ import { StormControl } from "./storm.js";
  *   enrich ─▶ AlertBook.next (firing / resolved / nothing) ─▶ inhibit (observe, then check)
  *     ─▶ silences ─▶ storm control ─▶ matchRoutes ─▶ Grouper.add (one group per route and labels)
  *   every tickMs, and at once when a group is due already (group_wait 0): Grouper.due ─▶ batches
- *     ─▶ enqueueDeliveries (one DELIVER job per notification of a batch, for the batch's receiver)
+ *     ─▶ enqueueDeliveryJobs (one DELIVER job per notification of a batch, for the batch's receiver)
  *
  * A batch job completes once each of its events is processed; if one fails (Redis gone), the batch
  * is retried and its events processed again, which the alert book makes idempotent.
@@ -52,9 +52,11 @@ import { StormControl } from "./storm.js";
  * batch's receiver. A batch that resends an alert already delivered (a group's later batches carry
  * its firing alerts again) collapses into the delivered marker, so group_interval brings what
  * changed and repeat_interval re-sends nothing a receiver already has. Groups are per process (in
- * memory), like inhibition: what is still held when the worker closes is sent at close; a crash
- * loses it. Batches that could not be enqueued (Redis down) are retried at the next tick. Storm
- * summaries (StormControl.due) are enqueued by the same loop at once, not grouped.
+ * memory), like inhibition: what is still held when the worker closes is sent at close, and what a
+ * group keeps waiting is held in the outbox (outbox.ts) so that a crash loses nothing; a group due at
+ * once is enqueued before the event's batch completes and needs no outbox. Batches that could not
+ * be enqueued (Redis down) are retried at the next tick. Storm summaries (StormControl.due) are
+ * enqueued by the same loop at once, not grouped.
  */
 
 export type EventOutcome = "sent" | "unchanged" | "inhibited" | "silenced" | "storm";
@@ -82,6 +84,13 @@ export interface EventsWorkerOptions extends WorkerSettings {
    * longest group timing one must be held to count as a stopped worker's (default 60 s).
    */
   outbox?: { sweepEveryMs?: number; marginMs?: number };
+  /**
+   * Backpressure: DELIVER jobs waiting above which this worker takes no new INGEST batch, until they
+   * are below half of it; default 10,000. Deliveries are the slow stage (a receiver's round trip
+   * each), so without it a burst turns into DELIVER jobs faster than they go out, and Redis holds
+   * every notification of the backlog twice (the job and its data) instead of the compact batches.
+   */
+  deliverHighWater?: number;
   /** Told of every event processed (recent-events store, metrics); must not throw. */
   onProcessed?: (processed: ProcessedEvent) => void;
 }
@@ -106,6 +115,8 @@ export interface EventsWorkerStats {
   deliveries: number;
   /** Group batches enqueued. */
   batches: number;
+  /** Times the worker stopped taking INGEST batches because deliveries lagged (deliverHighWater). */
+  pauses: number;
 }
 
 export interface EventsWorker {
@@ -147,29 +158,37 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   const pool = new BmcPool({ keepAliveMs: 0 });
   const sdr = new SdrCache();
   const breaker = new CircuitBreaker();
-  const stats: EventsWorkerStats = { outcomes: {}, duplicates: 0, deliveries: 0, batches: 0 };
+  const stats: EventsWorkerStats = { outcomes: {}, duplicates: 0, deliveries: 0, batches: 0, pauses: 0 };
   const grouper = new Grouper();
   const outbox = new Outbox(connection, prefix);
   // What a dead worker held is swept once every group that could hold it would have gone out.
   const staleAfterMs = maxGroupTiming(tree) + (options.outbox?.marginMs ?? OUTBOX_MARGIN_MS);
   const sweepEveryMs = options.outbox?.sweepEveryMs ?? OUTBOX_SWEEP_MS;
   let lastSweep = 0;
+  /** Delivery ids this process holds in the outbox (those of groups that wait). */
+  const held = new Set<string>();
   /** Outbox entries to release (kept until a release succeeds). */
   const unheld: string[] = [];
   /** Batches due but not yet enqueued (a failed enqueue is retried at the next tick). */
   const pending: Batch[] = [];
 
   /**
-   * Into its group under every route that takes it; returns the receivers. Held in the outbox
-   * (Redis) first, so that a crash before its group goes out loses nothing.
+   * Into its group under every route that takes it; returns the receivers. A group due at once
+   * (group_wait 0, or its group_interval over) is enqueued before this returns, so before the event's
+   * INGEST batch completes. A group that waits keeps it in process memory, so its deliveries are held
+   * in the outbox (Redis) first: a crash before the group goes out loses nothing.
    */
   const group = async (n: Notification): Promise<string[]> => {
     const routes = matchRoutes(tree, n);
-    const receivers = receiversOf(routes);
-    await outbox.hold(n, receivers);
+    const now = Date.now();
+    const waiting = routes.filter((r) => grouper.flushAt(n, r) > now);
+    const toHold = receiversOf(waiting);
+    await outbox.hold(n, toHold);
+    for (const r of toHold) held.add(deliveryId(n.id, r));
     for (const route of routes) grouper.add(n, route);
-    flushIfDue();
-    return receivers;
+    if (waiting.length < routes.length) await flushGroups(Date.now());
+    else flushIfDue();
+    return receiversOf(routes);
   };
 
   /** Enqueues, ungrouped, the deliveries a dead worker held (see outbox.ts); every sweepEveryMs. */
@@ -177,7 +196,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     if (now - lastSweep < sweepEveryMs) return;
     lastSweep = now;
     const { ids, deliveries } = await outbox.stale(now - staleAfterMs);
-    for (const d of deliveries) await enqueueDeliveries(deliver, d.notification, [d.receiver]);
+    await enqueueDeliveryJobs(deliver, deliveries);
     await outbox.release(ids);
     if (deliveries.length > 0)
       log(`outbox: ${deliveries.length} held delivery(ies) of a stopped worker enqueued`);
@@ -191,26 +210,27 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   };
 
   /**
-   * Enqueues the batches due at `now` and any left over from a failed tick, in order. One flush at a
-   * time: two would both send pending[0] and both shift, losing the next batch (close's final flush
-   * can meet a tick).
+   * Enqueues the batches due at `now` and any left over from a failed flush, in order, in one round
+   * trip. One flush at a time: two would both send what is pending (close's final flush can meet a
+   * tick), and a flush awaited by an event must include the batches due before it.
    */
   let flushing: Promise<void> = Promise.resolve();
   const flushGroups = (now: number): Promise<void> => {
     const flush = flushing.then(async () => {
       pending.push(...grouper.due(now));
-      while (pending.length > 0) {
-        const batch = pending[0] as Batch;
-        const ids = await Promise.all(
-          batch.notifications.map((n) => enqueueDeliveries(deliver, n, [batch.receiver])),
+      if (pending.length > 0) {
+        const deliveries = pending.flatMap((b) =>
+          b.notifications.map((notification) => ({ receiver: b.receiver, notification })),
         );
-        await outbox.release(ids.flat());
-        stats.deliveries += batch.notifications.length;
-        stats.batches += 1;
-        pending.shift();
+        const ids = await enqueueDeliveryJobs(deliver, deliveries);
+        stats.deliveries += deliveries.length;
+        stats.batches += pending.length;
+        pending.length = 0;
+        unheld.push(...ids.filter((id) => held.delete(id)));
       }
       // Held deliveries the groups dropped (superseded before their batch): never to be sent.
-      unheld.push(...grouper.takeDiscarded().map((d) => deliveryId(d.notification.id, d.receiver)));
+      const discarded = grouper.takeDiscarded().map((d) => deliveryId(d.notification.id, d.receiver));
+      unheld.push(...discarded.filter((id) => held.delete(id)));
       await outbox.release(unheld);
       unheld.length = 0;
     });
@@ -301,6 +321,32 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   const timer = setInterval(runTick, options.tickMs ?? 1000);
   timer.unref();
 
+  // Backpressure (deliverHighWater): pause taking INGEST batches while deliveries lag.
+  const highWater = options.deliverHighWater ?? DELIVER_HIGH_WATER;
+  let paused = false;
+  const watchDeliveries = async () => {
+    const waiting = await deliver.getWaitingCount();
+    if (!paused && waiting > highWater) {
+      paused = true;
+      stats.pauses += 1;
+      log(`events worker paused: ${waiting} deliveries waiting (high water ${highWater})`);
+      await worker.pause(true);
+    } else if (paused && waiting < highWater / 2) {
+      paused = false;
+      log(`events worker resumed: ${waiting} deliveries waiting`);
+      worker.resume();
+    }
+  };
+  let watching: Promise<void> | undefined;
+  const watcher = setInterval(() => {
+    watching ??= watchDeliveries()
+      .catch(() => undefined) // Redis away: the next look decides
+      .finally(() => {
+        watching = undefined;
+      });
+  }, BACKPRESSURE_EVERY_MS);
+  watcher.unref();
+
   await worker.waitUntilReady();
   return {
     worker,
@@ -315,6 +361,8 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     stats: () => ({ ...stats, outcomes: { ...stats.outcomes } }),
     async close() {
       clearInterval(timer);
+      clearInterval(watcher);
+      await watching;
       await worker.close();
       await tick;
       // What the groups still hold goes out now rather than being lost with this process.
@@ -328,6 +376,8 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   };
 }
 
+const DELIVER_HIGH_WATER = 10_000;
+const BACKPRESSURE_EVERY_MS = 500;
 const OUTBOX_SWEEP_MS = 10_000;
 /** Beyond the longest group timing: ticks, a busy Redis. */
 const OUTBOX_MARGIN_MS = 60_000;

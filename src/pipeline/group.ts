@@ -57,10 +57,18 @@ export class Grouper {
   /** `clock` (ms since the epoch) dates the arrival of notifications; tests inject a fake one. */
   constructor(private readonly clock: () => number = Date.now) {}
 
+  /**
+   * When the group `notification` would join under `route` is next looked at (ms): now + group_wait
+   * for a new group. At or before now: due() would send it at once.
+   */
+  flushAt(notification: Notification, route: Route): number {
+    const { key } = groupOf(route, notification);
+    return this.groups.get(key)?.nextFlushAt ?? this.clock() + route.groupWaitMs;
+  }
+
   /** Puts a notification into its group under `route` (one of matchRoutes' results). */
   add(notification: Notification, route: Route): void {
-    const labels = groupLabels(route, notificationLabels(notification));
-    const key = `${route.id}:${JSON.stringify(labels)}`;
+    const { labels, key } = groupOf(route, notification);
     let group = this.groups.get(key);
     if (!group) {
       group = {
@@ -167,6 +175,11 @@ export class Grouper {
   get size(): number {
     return this.groups.size;
   }
+}
+
+function groupOf(route: Route, n: Notification): { labels: Record<string, string>; key: string } {
+  const labels = groupLabels(route, notificationLabels(n));
+  return { labels, key: `${route.id}:${JSON.stringify(labels)}` };
 }
 
 function groupLabels(route: Route, labels: Record<string, string>): Record<string, string> {

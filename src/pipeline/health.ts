@@ -211,9 +211,16 @@ export class HealthMonitor {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
   }
 
-  /** Probes every inventory BMC, `concurrency` at a time; resolves with the states afterwards. */
+  /**
+   * Probes every inventory BMC, `concurrency` at a time, those with an open incident or failures
+   * first (a recovery should not wait behind a round of healthy BMCs); resolves with the states.
+   */
   async probeAll(): Promise<BmcHealth[]> {
-    const targets = [...this.o.inventory];
+    const suspect = (t: BmcTarget) => {
+      const h = this.health.get(t.name);
+      return h?.incident !== undefined || (h?.failures ?? 0) > 0;
+    };
+    const targets = [...this.o.inventory.filter(suspect), ...this.o.inventory.filter((t) => !suspect(t))];
     const worker = async () => {
       for (let t = targets.shift(); t !== undefined; t = targets.shift()) await this.probe(t);
     };
@@ -353,7 +360,7 @@ export class HealthMonitor {
   /** The probe itself; undefined when the client was closed under it (nothing learned). */
   private async check(target: BmcTarget): Promise<ProbeOutcome | undefined> {
     const client = this.o.pool.get(target);
-    const options = { deadlineMs: this.deadlineMs };
+    const options = { deadlineMs: this.deadlineMs, urgent: true };
     try {
       await client.execute(getDeviceId, undefined, options);
     } catch (err) {
@@ -411,7 +418,9 @@ export class HealthMonitor {
       `health: ${target.name}: wedged; sending automatic cold reset (${this.resetTimes.length}/${this.auto.maxPerHour} this hour fleet-wide)`,
     );
     try {
-      await this.o.pool.get(target).execute(coldReset, undefined, { deadlineMs: this.deadlineMs });
+      await this.o.pool
+        .get(target)
+        .execute(coldReset, undefined, { deadlineMs: this.deadlineMs, urgent: true });
       this.log(`health: ${target.name}: cold reset accepted; the BMC is rebooting`);
     } catch (err) {
       // The BMC may reboot before it answers: silence is not a failure of the reset.

@@ -14,7 +14,8 @@ import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
  *   <prefix>:recent:events                hash   event id → the entry as JSON (without deliveries)
  *   <prefix>:recent:delivery:<notif. id>  hash   receiver → DeliveryState as JSON
  *
- * Only the newest `max` entries are kept; trimming an entry drops its delivery hash. A delivery
+ * Only the newest `max` entries are kept (trim(): the recorder trims at most once a second, so the
+ * index may briefly hold more); trimming an entry drops its delivery hash. A delivery
  * recorded for a notification with no entry (a BMC health alert, or an entry already trimmed) expires
  * after ORPHAN_DELIVERY_TTL_SECONDS; recording the entry later adopts it (PERSIST).
  */
@@ -100,7 +101,7 @@ export class RecentEvents {
     this.names = new Map((options.inventory ?? []).map((b) => [b.host, b.name]));
   }
 
-  /** Records one processed event (an events worker's onProcessed), then trims to `max`. */
+  /** Records one processed event (an events worker's onProcessed); trim() drops the oldest. */
   async record(p: ProcessedEvent, now = Date.now()): Promise<RecentEvent> {
     const entry = this.entry(p, now);
     const { deliveries: _, ...stored } = entry;
@@ -116,7 +117,6 @@ export class RecentEvents {
       tx.persist(key);
     }
     await tx.exec();
-    await this.trim();
     return entry;
   }
 
@@ -212,7 +212,8 @@ export class RecentEvents {
   }
 
   /** Drops the oldest entries beyond `max`, and their delivery hashes: one script call. */
-  private async trim(): Promise<void> {
+  /** Drops the entries beyond the newest `max`, with their delivery hashes. */
+  async trim(): Promise<void> {
     await this.redis.eval(TRIM, 2, this.index, this.entries, String(this.max), this.deliveryPrefix);
   }
 
@@ -223,7 +224,7 @@ export class RecentEvents {
 
 /**
  * Trims the index to ARGV[1] entries, oldest first, with their entries and delivery hashes. Atomic, so
- * that the many records of a batch trim once between them rather than each reading the same excess.
+ * that two recorders trimming at once do not both read the same excess.
  * The delivery keys are named from the entries (not in KEYS); with the `{petgate}` prefix on Redis
  * Cluster they are in the same slot.
  */
@@ -250,6 +251,9 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if existed == 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 return existed`;
 
+/** How often the recorder trims, at most (a trim per record cost as much as the record). */
+const TRIM_EVERY_MS = 1000;
+
 export interface RecentRecorder {
   /** The events worker's onProcessed. */
   onProcessed(p: ProcessedEvent): void;
@@ -271,6 +275,7 @@ export function recordRecent(
   connection.on("error", () => undefined); // reconnects; failed records are logged below
   const recent = new RecentEvents(connection, options);
   const inFlight = new Set<Promise<unknown>>();
+  let trimTimer: NodeJS.Timeout | undefined;
   let failing = false;
   const track = (work: Promise<unknown>) => {
     const p = work.then(
@@ -286,7 +291,13 @@ export function recordRecent(
     void p.finally(() => inFlight.delete(p));
   };
   return {
-    onProcessed: (p) => track(recent.record(p)),
+    onProcessed(p) {
+      track(recent.record(p));
+      trimTimer ??= setTimeout(() => {
+        trimTimer = undefined;
+        track(recent.trim());
+      }, TRIM_EVERY_MS);
+    },
     follow(delivery) {
       delivery.worker.on("completed", (job, result) =>
         track(recent.recordDelivery(job.data.notification.id, job.data.receiver, result.outcome)),
@@ -298,6 +309,8 @@ export function recordRecent(
       });
     },
     async close() {
+      clearTimeout(trimTimer);
+      if (trimTimer) track(recent.trim());
       await Promise.all(inFlight);
       await connection.quit().catch(() => connection.disconnect());
     },

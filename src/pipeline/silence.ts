@@ -97,6 +97,8 @@ export class SilenceStore {
   private readonly hashKey: string;
   private readonly endsKey: string;
   private readonly retentionMs: number;
+  /** The read of the silences in flight, shared by silencing()'s callers meanwhile. */
+  private reading: Promise<Silence[]> | undefined;
 
   /** On a connection the caller owns (and closes). */
   constructor(
@@ -162,9 +164,15 @@ export class SilenceStore {
     return expired;
   }
 
-  /** The active silences that mute `n` at `now` (empty: not silenced). */
+  /**
+   * The active silences that mute `n` at `now` (empty: not silenced). Callers asking while a read of
+   * the silences is in flight share it (an events worker asks once per notification).
+   */
   async silencing(n: Notification, now: number): Promise<Silence[]> {
-    return silencedBy(await this.list(now), n, now);
+    this.reading ??= this.list(now).finally(() => {
+      this.reading = undefined;
+    });
+    return silencedBy(await this.reading, n, now);
   }
 
   async isSilenced(n: Notification, now: number): Promise<boolean> {

@@ -1,5 +1,5 @@
 import nodemailer from "nodemailer";
-import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
+import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type { DeliveryResult, Notification, Sink } from "./sink.js";
 import { defaultEmailTemplates, type EmailTemplate, type EmailTemplates } from "./templates/email.js";
 
@@ -33,14 +33,18 @@ export type { EmailTemplate, EmailTemplates };
  */
 const PERMANENT_CODES = new Set(["EAUTH", "EENVELOPE", "EMESSAGE", "EREQUIRETLS"]);
 const MAX_REASON = 300;
+/** Connections to the relay at once, and messages sent over one before it is replaced. */
+const SMTP_CONNECTIONS = 4;
+const SMTP_MESSAGES_PER_CONNECTION = 100;
 
 /**
- * Sends one message per notification through an SMTP relay. A connection per send (no pool): alerts
- * are rare and a pooled connection would go stale between them.
+ * Sends one message per notification through an SMTP relay, over a small pool of connections (a
+ * connection per message cost a TCP and SMTP handshake each, the most of a send in a storm). The
+ * pool replaces a connection the relay closed while idle; a send on one that broke is retried.
  */
 export class EmailSink implements Sink {
   readonly name: string;
-  private readonly transporter: nodemailer.Transporter<SMTPTransport.SentMessageInfo>;
+  private readonly transporter: nodemailer.Transporter<SMTPPool.SentMessageInfo>;
   private readonly templates: EmailTemplates;
   private readonly secrets: string[];
 
@@ -60,6 +64,9 @@ export class EmailSink implements Sink {
       connectionTimeout: timeout,
       greetingTimeout: timeout,
       socketTimeout: timeout,
+      pool: true,
+      maxConnections: SMTP_CONNECTIONS,
+      maxMessages: SMTP_MESSAGES_PER_CONNECTION,
       // No logger, no debug: SMTP transcripts carry the AUTH exchange.
       logger: false,
       debug: false,

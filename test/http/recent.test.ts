@@ -46,6 +46,7 @@ describe("RecentEvents", () => {
     const store = new RecentEvents(writer, { prefix, max: 3 });
     const all = [1, 2, 3, 4, 5].map((n) => processed(n));
     for (const [i, p] of all.entries()) await store.record(p, 1_000 + i);
+    await store.trim();
 
     const listed = await new RecentEvents(reader, { prefix, max: 3 }).list();
     expect(listed.map((e) => e.id)).toEqual(

@@ -137,6 +137,35 @@ describe("a BMC that stops answering (SIGSTOP)", () => {
     // Once the BMC answers again, the client recovers without being rebuilt.
     expect((await c.execute(getDeviceId, undefined)).manufacturerId).toBe(4753);
   });
+
+  it("lets an urgent call (a health probe) past a full queue, ahead of the queued calls", async () => {
+    const c = client({ maxInFlight: 1, maxQueued: 4, attemptTimeoutMs: 200, deadlineMs: 5000 });
+    await c.execute(getDeviceId, undefined);
+    sim.freeze();
+    const order: string[] = [];
+    const call = (name: string, urgent = false) =>
+      c.execute(getDeviceId, undefined, { urgent }).then(
+        () => order.push(name),
+        (e: Error) => order.push(`${name}: ${e.constructor.name}`),
+      );
+    const calls = [0, 1, 2, 3, 4].map((i) => call(`ordinary ${i}`));
+    const refused = call("ordinary 5"); // 1 on the wire + 4 queued: refused at once
+    await refused;
+    const urgent = [call("urgent 0", true), call("urgent 1", true)];
+    expect(c.stats()).toMatchObject({ inFlight: 1, queued: 6 });
+    sim.thaw();
+    await Promise.all([...calls, ...urgent]);
+    expect(order).toEqual([
+      "ordinary 5: IpmiRefusedError",
+      "ordinary 0",
+      "urgent 0",
+      "urgent 1",
+      "ordinary 1",
+      "ordinary 2",
+      "ordinary 3",
+      "ordinary 4",
+    ]);
+  });
 });
 
 describe("a BMC that resets (ipmi_sim restarted: every session forgotten)", () => {

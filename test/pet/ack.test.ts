@@ -110,6 +110,27 @@ it("gives up with no-answer after its retries when nothing answers, without thro
   expect(await own.acknowledge(pet)).toBe("no-answer");
 });
 
+it("refuses at once, as no-answer, an acknowledgement towards a BMC with all 63 rqSeq values pending", async () => {
+  const [pet] = receiver.events.filter((e): e is PetTrap => e.kind === "pet");
+  if (pet === undefined) throw new Error("no PET received");
+  const silent = await freeUdpPort();
+  const own = new PetAcknowledger();
+  const towards = { ...pet, source: { address: "127.0.0.1", port: 0 } };
+  try {
+    const pending = Array.from({ length: 63 }, () =>
+      own.acknowledge(towards, { port: silent, timeoutMs: 300, retries: 0 }),
+    );
+    expect(await own.acknowledge(towards, { port: silent, timeoutMs: 300, retries: 0 })).toBe("no-answer");
+    expect(own.stats()).toMatchObject({ requests: 64, sent: 63, failed: 1, noAnswer: 1 });
+    expect(new Set(await Promise.all(pending))).toEqual(new Set(["no-answer"]));
+    // Once they have timed out, the BMC's rqSeq values are free again.
+    await own.acknowledge(towards, { port: silent, timeoutMs: 50, retries: 0 });
+    expect(own.stats()).toMatchObject({ requests: 65, sent: 64, failed: 1, noAnswer: 65 });
+  } finally {
+    await own.close();
+  }
+});
+
 it("frames the acknowledgement as FreeIPMI does: RMCP, IPMI 1.5 auth none, session 0, S/E 17h", async () => {
   const [pet] = receiver.events.filter((e): e is PetTrap => e.kind === "pet");
   if (pet === undefined) throw new Error("no PET received");

@@ -90,6 +90,41 @@ describe("HealthMonitor against simulated BMCs", () => {
     expect(notifications).toEqual([]);
   });
 
+  it("a BMC busy with a full queue of enrichment reads still probes ok (probes are urgent calls)", async () => {
+    const busy = new BmcPool({
+      ...POOL,
+      attemptTimeoutMs: 1000,
+      deadlineMs: 5000,
+      maxInFlight: 1,
+      maxQueued: 2,
+      log: (l) => logs.push(l),
+    });
+    try {
+      const m = monitor({ pool: busy, probeDeadlineMs: 1500 });
+      const client = busy.get(target(0));
+      await client.execute(getSelInfo, undefined); // the session, before the BMC slows down
+      sim(0).setFaults({ slowMs: 150 });
+      const reads = Array.from({ length: 3 }, () => client.execute(getSelInfo, undefined));
+      // The queue is full: an ordinary call is refused at once; the probe is not.
+      await expect(client.execute(getSelInfo, undefined)).rejects.toThrow(/maxQueued/);
+      const [h] = await m.probeAll();
+      expect(h).toMatchObject({ name: "bmc-1", state: "ok", consecutiveFailures: 0 });
+      const settled = await Promise.allSettled(reads);
+      expect(settled.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+    } finally {
+      await busy.closeAll();
+    }
+  });
+
+  it("probes the BMCs with an open incident first", async () => {
+    const probed: string[] = [];
+    const m = monitor({ concurrency: 1, onProbed: (h) => probed.push(h.name) });
+    m.adopt(new Map([["bmc-2", new Date().toISOString()]]));
+    await m.probeAll();
+    expect(probed).toEqual(["bmc-2", "bmc-1"]);
+    expect(resolved().map((n) => n.bmc.name)).toEqual(["bmc-2"]);
+  });
+
   it("a monitor taking over (adopt) keeps the previous one's incident: no second alert, and its recovery", async () => {
     const first = monitor();
     sim(0).setFaults({ hang: true });
@@ -286,7 +321,8 @@ describe("HealthMonitor against simulated BMCs", () => {
       clearInterval(sampler);
     }
     expect(maxInFlight).toBeLessThanOrEqual(1);
-    expect(maxQueued).toBeLessThanOrEqual(1);
+    // maxQueued ordinary calls, and the one probe's one urgent call (a probe runs one at a time per BMC).
+    expect(maxQueued).toBeLessThanOrEqual(2);
     expect(client.stats().inFlight).toBe(0);
     expect(firing()).toHaveLength(1);
   });

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import { startDeliveryWorker } from "../../src/pipeline/deliver.js";
+import { deliverQueue, startDeliveryWorker } from "../../src/pipeline/deliver.js";
 import { eventId } from "../../src/pipeline/event.js";
 import { startEventsWorker } from "../../src/pipeline/events-worker.js";
 import { INGEST_JOB, ingestQueue } from "../../src/pipeline/queues.js";
@@ -18,7 +18,8 @@ import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
 /*
  * An events worker process SIGKILLed while a notification waits in its group (group_wait): the
  * notification was held in the outbox before the event's batch completed, so another worker's sweep
- * delivers it, once.
+ * delivers it, once. A group due at once needs no outbox: its DELIVER job exists before the batch
+ * completes.
  */
 
 const EVENTS_WORKER = fileURLToPath(new URL("../../dist/workers/events.js", import.meta.url));
@@ -41,6 +42,50 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The fixture PET (a deassertion) as the assertion that fires its alert. */
+function firingTrap() {
+  const deassertion = petTrap(1);
+  if (deassertion.kind !== "pet") throw new Error("not a PET");
+  return { ...deassertion, pet: { ...deassertion.pet, eventDirection: "assertion" as const } };
+}
+
+it("a group due at once (group_wait 0) is on the DELIVER queue before its event's batch completes, never in the outbox", async () => {
+  const prefix = `${PREFIX}-direct`;
+  const yml = {
+    routes: { receiver: "ops", group_wait: "0s" },
+    receivers: [{ name: "ops", webhook: { url: webhook.url } }],
+  };
+  const commands: string[][] = [];
+  const monitor = await client.monitor();
+  monitor.on("monitor", (_time: string, args: string[]) => commands.push(args));
+  const worker = await startEventsWorker({
+    config: configSchema.parse(yml),
+    connection: redis.socket,
+    prefix,
+    inventory: [],
+    tickMs: 60_000, // no tick during the test: only the event's own flush can enqueue
+    log: () => undefined,
+  });
+  const ingest = ingestQueue(client, prefix);
+  const deliver = deliverQueue(client, prefix);
+  try {
+    const trap = firingTrap();
+    const completed = new Promise<void>((resolve) => worker.worker.once("completed", () => resolve()));
+    await ingest.add(INGEST_JOB, { events: [{ id: eventId(trap), trap }] });
+    await completed;
+    const jobs = await deliver.getJobs(["waiting"]);
+    expect(jobs.map((j) => j.data.receiver)).toEqual(["ops"]);
+    expect(jobs[0]?.data.notification.status).toBe("firing");
+    expect(commands.filter((c) => c.some((a) => a.startsWith(`${prefix}:outbox`)))).toEqual([]);
+    expect(worker.stats()).toMatchObject({ deliveries: 1, batches: 1 });
+  } finally {
+    monitor.disconnect();
+    await deliver.close();
+    await ingest.close();
+    await worker.close();
+  }
+});
+
 it("a group held by a killed events worker is delivered by another worker's outbox sweep, once", async () => {
   const yml = {
     routes: { receiver: "ops", group_wait: "4s", group_interval: "4s" },
@@ -52,10 +97,7 @@ it("a group held by a killed events worker is delivered by another worker's outb
     PETGATE_REDIS: redis.socket,
     PETGATE_PREFIX: PREFIX,
   });
-  const deassertion = petTrap(1);
-  if (deassertion.kind !== "pet") throw new Error("not a PET");
-  // The fixture is a deassertion; as an assertion it fires an alert.
-  const trap = { ...deassertion, pet: { ...deassertion.pet, eventDirection: "assertion" as const } };
+  const trap = firingTrap();
   const ingest = ingestQueue(client, PREFIX);
   await ingest.add(INGEST_JOB, { events: [{ id: eventId(trap), trap }] });
   // Processed (its batch completed) and held, still in its 4 s group: now the process dies.

@@ -57,6 +57,28 @@ describe("silences in Redis", () => {
       T0,
     );
 
+  it("answers callers asking at once with one read of the silences, and the next caller with a new one", async () => {
+    await add(["bmc=bmc-01"]);
+    const reads: string[] = [];
+    const monitor = await redis.monitor();
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === "hgetall") reads.push(args[1] ?? "");
+    });
+    try {
+      const at = T0 + H;
+      const answers = await Promise.all(
+        ["bmc-01", "bmc-02", "bmc-01", "bmc-03"].map((b) => store.isSilenced(notification(b), at)),
+      );
+      expect(answers).toEqual([true, false, true, false]);
+      await add(["bmc=bmc-02"]); // added after that read: the next caller sees it
+      expect(await store.isSilenced(notification("bmc-02"), at)).toBe(true);
+      await new Promise((r) => setTimeout(r, 100)); // MONITOR lines arrive after the replies
+      expect(reads).toEqual(["test:silences", "test:silences"]);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
   it("silences a matching notification once added, not once expired", async () => {
     const s = await add(['bmc="bmc-07"', 'sensor_type="Fan"']);
     expect(s).toMatchObject({

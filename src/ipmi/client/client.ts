@@ -37,6 +37,8 @@ export interface IpmiClientOptions {
 }
 
 interface Job {
+  /** Ahead of ordinary calls in the queue, and not refused by maxQueued (health probes). */
+  urgent: boolean;
   enqueued: number;
   deadline: number;
   run: (session: RmcpPlusSession, deadline: number) => Promise<unknown>;
@@ -44,6 +46,13 @@ interface Job {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+}
+
+export interface CallOptions {
+  /** This call's deadline, queueing included; default the client's deadlineMs. */
+  deadlineMs?: number;
+  /** See IpmiClient.execute. */
+  urgent?: boolean;
 }
 
 export interface IpmiClientStats {
@@ -95,32 +104,23 @@ export class IpmiClient {
     this.name = options.name ?? `${isIPv6(options.host) ? `[${options.host}]` : options.host}:${this.o.port}`;
   }
 
-  /** Sends one command; resolves with its decoded response or rejects with a typed error. */
-  execute<Req, Res>(
-    command: IpmiCommand<Req, Res>,
-    request: Req,
-    options: { deadlineMs?: number } = {},
-  ): Promise<Res> {
+  /**
+   * Sends one command; resolves with its decoded response or rejects with a typed error. An `urgent`
+   * call (a health probe) waits only behind other urgent ones and is never refused for a full queue:
+   * a BMC busy with a backlog of enrichment reads still answers whether it is alive.
+   */
+  execute<Req, Res>(command: IpmiCommand<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
     return this.enqueue(
       (session, deadline) => session.execute(command, request, deadline),
       !NOT_REPEATABLE.has(`${command.netFn}:${command.cmd}`),
-      options.deadlineMs,
+      options,
     );
   }
 
   /** Sends raw request data; the response comes back whatever its completion code. */
-  raw(
-    netFn: number,
-    cmd: number,
-    data: Buffer,
-    options: { deadlineMs?: number } = {},
-  ): Promise<IpmiResponseMessage> {
+  raw(netFn: number, cmd: number, data: Buffer, options: CallOptions = {}): Promise<IpmiResponseMessage> {
     const what = { name: `raw ${netFn.toString(16)}h/${cmd.toString(16)}h`, netFn, cmd };
-    return this.enqueue(
-      (session, deadline) => session.request(what, data, deadline),
-      false,
-      options.deadlineMs,
-    );
+    return this.enqueue((session, deadline) => session.request(what, data, deadline), false, options);
   }
 
   stats(): IpmiClientStats {
@@ -152,20 +152,23 @@ export class IpmiClient {
     return this.close();
   }
 
-  private enqueue<T>(run: Job["run"], repeatable: boolean, deadlineMs = this.o.deadlineMs): Promise<T> {
+  private enqueue<T>(run: Job["run"], repeatable: boolean, options: CallOptions): Promise<T> {
+    const { deadlineMs = this.o.deadlineMs, urgent = false } = options;
     if (this.closed) return Promise.reject(new IpmiClosedError(this.name));
-    if (this.queue.length >= this.o.maxQueued) {
+    const urgentQueued = this.queue.filter((j) => j.urgent).length;
+    if (!urgent && this.queue.length - urgentQueued >= this.o.maxQueued) {
       this.counters.failures++;
       return Promise.reject(
         new IpmiRefusedError(
           this.name,
-          `${this.queue.length} calls already waiting (maxQueued); the BMC is not keeping up`,
+          `${this.queue.length - urgentQueued} calls already waiting (maxQueued); the BMC is not keeping up`,
         ),
       );
     }
     const started = Date.now();
     return new Promise<T>((resolve, reject) => {
       const job: Job = {
+        urgent,
         enqueued: started,
         deadline: started + deadlineMs,
         run,
@@ -187,7 +190,8 @@ export class IpmiClient {
           );
         }, deadlineMs),
       };
-      this.queue.push(job);
+      if (urgent) this.queue.splice(urgentQueued, 0, job);
+      else this.queue.push(job);
       this.pump();
     });
   }
