@@ -85,7 +85,12 @@ export async function startChaosWebhook(secret: string): Promise<ChaosWebhook> {
         return;
       }
       if (request.signatureValid !== true) tally.badSignatures++;
-      const n = JSON.parse(request.body.toString("utf8")) as Notification;
+      const n = parseNotification(request.body);
+      if (n === undefined) {
+        tally.unknown++;
+        res.writeHead(400).end();
+        return;
+      }
       const at = Date.now();
       if (n.event.text === HEALTH_TEXT)
         tally.health.push({ bmc: n.bmc.name, status: n.status, id: n.id, at, detail: n.detail ?? "" });
@@ -98,6 +103,18 @@ export async function startChaosWebhook(secret: string): Promise<ChaosWebhook> {
   hook.url = catcher.url;
   hook.close = catcher.close;
   return hook;
+}
+
+/** The body as a notification, or undefined when it is not one (a stray request). */
+function parseNotification(body: Buffer): Notification | undefined {
+  try {
+    const n = JSON.parse(body.toString("utf8")) as Partial<Notification>;
+    return typeof n.event?.eventData === "string" && typeof n.bmc?.name === "string"
+      ? (n as Notification)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ChaosMail {

@@ -117,7 +117,7 @@ export interface DeliveryWorkerOptions extends WorkerSettings {
   connection: RedisTarget;
   /** Sinks by receiver name. The caller owns them (the worker does not close them). */
   sinks: ReadonlyMap<string, Sink>;
-  /** Deliveries in flight at once (default 16). */
+  /** Deliveries in flight at once (default 64: each waits on a receiver, not on this CPU). */
   concurrency?: number;
   /** The retry policy of every sink (see deliverWithRetries). */
   retry?: RetryOptions;
@@ -220,7 +220,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       count(receiver, outcome, attempts);
       return { outcome, attempts };
     },
-    { ...options, connection, prefix, concurrency: options.concurrency ?? 16 },
+    { ...options, connection, prefix, concurrency: options.concurrency ?? 64 },
   );
   worker.on("error", () => undefined); // connection errors: BullMQ reconnects
   worker.on("failed", (job, err) => {
