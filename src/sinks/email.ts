@@ -1,4 +1,3 @@
-import { connect, type Socket } from "node:net";
 import nodemailer from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type { DeliveryResult, Notification, Sink } from "./sink.js";
@@ -34,32 +33,34 @@ export type { EmailTemplate, EmailTemplates };
  */
 const PERMANENT_CODES = new Set(["EAUTH", "EENVELOPE", "EMESSAGE", "EREQUIRETLS"]);
 const MAX_REASON = 300;
-/**
- * nodemailer's getSocket: a TCP connection to the relay with Nagle's algorithm off (nodemailer then
- * speaks SMTP over it, upgrading it to TLS for `secure`), failing after connectionTimeout.
- */
-function noDelayConnection(
-  options: { host?: string; port?: number; connectionTimeout?: number },
-  callback: (err: Error | null, socket?: { connection: Socket }) => void,
-): void {
-  const socket = connect({ host: options.host, port: options.port ?? 25, noDelay: true });
-  const fail = (err: Error) => {
-    socket.destroy();
-    callback(err);
-  };
-  socket.setTimeout(options.connectionTimeout ?? 30_000, () =>
-    fail(Object.assign(new Error("connection timeout"), { code: "ETIMEDOUT" })),
-  );
-  socket.once("error", fail);
-  socket.once("connect", () => {
-    socket.setTimeout(0);
-    socket.off("error", fail);
-    callback(null, { connection: socket });
+/** A send's deadline, in transport timeouts: connect, greeting and the transaction, each one. */
+const SEND_DEADLINE_TIMEOUTS = 3;
+
+/** `sending`, or an ETIMEDOUT failure (retryable) once `ms` have passed. */
+async function withDeadline<T>(sending: Promise<T>, ms: number): Promise<T> {
+  sending.catch(() => undefined); // a late failure after the deadline is nobody's
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`no end to the send within ${ms} ms`), { code: "ETIMEDOUT" })),
+      ms,
+    );
   });
+  try {
+    return await Promise.race([sending, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-/** Connections to the relay at once, and messages sent over one before it is replaced. */
-const SMTP_CONNECTIONS = 4;
+/**
+ * Connections to the relay at once, and messages sent over one before it is replaced. nodemailer
+ * writes a message in pieces, so with Nagle's algorithm on, each message waits out the relay's
+ * delayed ACK (40 ms on Linux): about 22 messages a second a connection. Turning Nagle off through
+ * nodemailer's getSocket left its pool hung after a relay reset the connections (nodemailer 7.0.13),
+ * so the pool is wider instead.
+ */
+const SMTP_CONNECTIONS = 16;
 const SMTP_MESSAGES_PER_CONNECTION = 100;
 
 /**
@@ -72,6 +73,8 @@ export class EmailSink implements Sink {
   private readonly transporter: nodemailer.Transporter<SMTPPool.SentMessageInfo>;
   private readonly templates: EmailTemplates;
   private readonly secrets: string[];
+  /** The most one send may take, whatever nodemailer's own timeouts (each is per step, not per send). */
+  private readonly deadlineMs: number;
 
   constructor(private readonly options: EmailSinkOptions) {
     if (options.to.length === 0) throw new RangeError(`email sink ${options.name}: no recipients`);
@@ -79,6 +82,7 @@ export class EmailSink implements Sink {
     this.templates = { ...defaultEmailTemplates, ...options.templates };
     const t = options.transport;
     const timeout = t.timeoutMs ?? 30_000;
+    this.deadlineMs = SEND_DEADLINE_TIMEOUTS * timeout;
     this.transporter = nodemailer.createTransport({
       host: t.host,
       port: t.port,
@@ -89,9 +93,6 @@ export class EmailSink implements Sink {
       connectionTimeout: timeout,
       greetingTimeout: timeout,
       socketTimeout: timeout,
-      // Nagle off: nodemailer writes a message in pieces, and the relay's delayed ACK of the first held
-      // the rest back 40 ms, every message (22 a second a connection).
-      getSocket: noDelayConnection,
       pool: true,
       maxConnections: SMTP_CONNECTIONS,
       maxMessages: SMTP_MESSAGES_PER_CONNECTION,
@@ -115,13 +116,16 @@ export class EmailSink implements Sink {
       return { outcome: "permanent", reason: this.redact(`template failed: ${errorMessage(err)}`) };
     }
     try {
-      const info = await this.transporter.sendMail({
-        from: this.options.from,
-        to: this.options.to,
-        ...message,
-        messageId: messageId(n.id),
-        headers: { "X-Petgate-Notification-Id": n.id },
-      });
+      const info = await withDeadline(
+        this.transporter.sendMail({
+          from: this.options.from,
+          to: this.options.to,
+          ...message,
+          messageId: messageId(n.id),
+          headers: { "X-Petgate-Notification-Id": n.id },
+        }),
+        this.deadlineMs,
+      );
       // Some recipients accepted: resending would duplicate for them, so this counts as delivered.
       if (info.accepted.length > 0) return { outcome: "delivered" };
       return { outcome: "permanent", reason: this.redact(`all recipients rejected: ${info.response}`) };

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { EmailSink, type EmailSinkOptions } from "../../src/sinks/email.js";
 import { defaultHtml, defaultSubject, defaultText } from "../../src/sinks/templates/email.js";
@@ -248,6 +249,32 @@ describe("EmailSink against a real SMTP server", () => {
     const result = await sink(await freeTcpPort()).send(sampleNotification());
     expect(result.outcome).toBe("retryable");
     expect(result.outcome === "retryable" && result.reason).toContain("ECONNREFUSED");
+  });
+
+  it("a relay that trickles its reply forever (never idle, never done) is retryable at the send's deadline", async () => {
+    const trickle = createServer((socket) => {
+      socket.on("error", () => undefined);
+      socket.write("220 slow.example ESMTP\r\n");
+      // The EHLO reply, one byte every 50 ms and never its end: no socket timeout ever fires.
+      socket.once("data", () => {
+        const timer = setInterval(() => socket.write("2"), 50);
+        socket.on("close", () => clearInterval(timer));
+      });
+    });
+    await new Promise<void>((r) => trickle.listen(0, "127.0.0.1", r));
+    const sockets = new Set<Socket>();
+    trickle.on("connection", (s) => sockets.add(s));
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => trickle.close(() => r()));
+    });
+    const result = await sink((trickle.address() as AddressInfo).port, {}, { timeoutMs: 300 }).send(
+      sampleNotification(),
+    );
+    expect(result.outcome).toBe("retryable");
+    expect(result.outcome === "retryable" && result.reason).toMatch(
+      /ETIMEDOUT.*no end to the send within 900 ms/,
+    );
   });
 
   it("a server that never greets is retryable after the timeout", async () => {
