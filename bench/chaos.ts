@@ -48,7 +48,8 @@ try {
     listen: "127.93.255.254:1162",
     workers: 2,
     health: { interval: "5s", probe_deadline: "2s", failures_before_alert: 2 },
-    drainTimeoutMs: Math.max(5 * 60_000, durationMs),
+    // Past the plan's rate the backlog drains after the last PET: time for it to, while it moves.
+    drainTimeoutMs: Math.max(10 * 60_000, 6 * durationMs),
     rssBoundBytes: 1024 * 1024 * 1024,
     log: (line) => process.stderr.write(`${line}\n`),
     verbose: values.verbose === true,
