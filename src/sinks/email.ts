@@ -1,3 +1,4 @@
+import { connect, type Socket } from "node:net";
 import nodemailer from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type { DeliveryResult, Notification, Sink } from "./sink.js";
@@ -33,6 +34,33 @@ export type { EmailTemplate, EmailTemplates };
  */
 const PERMANENT_CODES = new Set(["EAUTH", "EENVELOPE", "EMESSAGE", "EREQUIRETLS"]);
 const MAX_REASON = 300;
+/**
+ * nodemailer's getSocket: a TCP connection to the relay with Nagle's algorithm off, which nodemailer
+ * then speaks SMTP over (and upgrades to TLS for `secure`). nodemailer writes a message in pieces, so
+ * with Nagle on each message waited out the relay's delayed ACK, 40 ms on Linux: 22 messages a second
+ * a connection. When the connection fails, nodemailer is left to connect by itself and report the
+ * failure: an error given back from getSocket leaves a dead resource counted in its pool for good
+ * (nodemailer 7.0.13), which hung every send once all of them were.
+ */
+function noDelayConnection(
+  options: { host?: string; port?: number; connectionTimeout?: number },
+  callback: (err: null, socket: { connection: Socket } | false) => void,
+): void {
+  const socket = connect({ host: options.host, port: options.port ?? 25, noDelay: true });
+  const giveUp = () => {
+    socket.destroy();
+    callback(null, false);
+  };
+  socket.setTimeout(options.connectionTimeout ?? 30_000, giveUp);
+  socket.once("error", giveUp);
+  socket.once("connect", () => {
+    socket.setTimeout(0);
+    socket.off("timeout", giveUp);
+    socket.off("error", giveUp);
+    callback(null, { connection: socket });
+  });
+}
+
 /** A send's deadline, in transport timeouts: connect, greeting and the transaction, each one. */
 const SEND_DEADLINE_TIMEOUTS = 3;
 
@@ -53,14 +81,8 @@ async function withDeadline<T>(sending: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/**
- * Connections to the relay at once, and messages sent over one before it is replaced. nodemailer
- * writes a message in pieces, so with Nagle's algorithm on, each message waits out the relay's
- * delayed ACK (40 ms on Linux): about 22 messages a second a connection. Turning Nagle off through
- * nodemailer's getSocket left its pool hung after a relay reset the connections (nodemailer 7.0.13),
- * so the pool is wider instead.
- */
-const SMTP_CONNECTIONS = 16;
+/** Connections to the relay at once, and messages sent over one before it is replaced. */
+const SMTP_CONNECTIONS = 8;
 const SMTP_MESSAGES_PER_CONNECTION = 100;
 
 /**
@@ -93,6 +115,7 @@ export class EmailSink implements Sink {
       connectionTimeout: timeout,
       greetingTimeout: timeout,
       socketTimeout: timeout,
+      getSocket: noDelayConnection,
       pool: true,
       maxConnections: SMTP_CONNECTIONS,
       maxMessages: SMTP_MESSAGES_PER_CONNECTION,

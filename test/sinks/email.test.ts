@@ -1,5 +1,6 @@
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { startTcpGate } from "../../bench/tcp-gate.js";
 import { EmailSink, type EmailSinkOptions } from "../../src/sinks/email.js";
 import { defaultHtml, defaultSubject, defaultText } from "../../src/sinks/templates/email.js";
 import { sampleNotification } from "../support/http-receiver.js";
@@ -249,6 +250,23 @@ describe("EmailSink against a real SMTP server", () => {
     const result = await sink(await freeTcpPort()).send(sampleNotification());
     expect(result.outcome).toBe("retryable");
     expect(result.outcome === "retryable" && result.reason).toContain("ECONNREFUSED");
+  });
+
+  it("after the relay reset every connection for a while, the pool sends again once it is back", async () => {
+    const server = await smtp();
+    const gate = await startTcpGate(server.port);
+    cleanups.push(() => gate.close());
+    const s = sink(gate.port, {}, { timeoutMs: 1000 });
+    const burst = (from: number) =>
+      Promise.all(Array.from({ length: 24 }, (_, i) => s.send(sampleNotification({ id: `n${from + i}` }))));
+    expect(new Set((await burst(0)).map((r) => r.outcome))).toEqual(new Set(["delivered"]));
+    gate.setUp(false);
+    // More failed connection attempts than the pool has connections: none may stay counted in it.
+    for (let round = 0; round < 3; round++)
+      expect(new Set((await burst(100 * (round + 1))).map((r) => r.outcome))).toEqual(new Set(["retryable"]));
+    gate.setUp(true);
+    expect(new Set((await burst(1000)).map((r) => r.outcome))).toEqual(new Set(["delivered"]));
+    expect(server.messages).toHaveLength(48);
   });
 
   it("a relay that trickles its reply forever (never idle, never done) is retryable at the send's deadline", async () => {
