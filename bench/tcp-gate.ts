@@ -27,7 +27,9 @@ export async function startTcpGate(targetPort: number, up = true): Promise<TcpGa
       client.resetAndDestroy();
       return;
     }
-    const upstream = createConnection(targetPort, "127.0.0.1");
+    // Nagle off both ways: a proxy that held small writes for the delayed ACK would add 40 ms a message.
+    client.setNoDelay(true);
+    const upstream = createConnection({ port: targetPort, host: "127.0.0.1", noDelay: true });
     sockets.add(upstream);
     upstream.on("close", () => sockets.delete(upstream));
     upstream.on("error", () => client.destroy());
