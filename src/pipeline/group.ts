@@ -11,9 +11,11 @@ import { alertFingerprint, notificationLabels, type Route, STATUS_LABELS } from 
  *     (resending the rest would only collapse into delivered markers, at a Redis round trip each).
  *   - If nothing changed, its firing alerts are resent once repeat_interval has passed since the
  *     last batch (so at the first group_interval tick after that).
- *   - A resolved notification replaces its alert's firing one (same alertFingerprint). It is sent
- *     only if the receiver was told the alert was firing, then leaves the group; a group left empty
- *     is gone, and the next notification for it starts a new group (with group_wait again).
+ *   - A resolved notification replaces its alert's firing one (same alertFingerprint), is sent, and
+ *     leaves the group; a group left empty is gone, and the next notification for it starts a new
+ *     group (with group_wait again). It is not sent when it replaced the firing one here before that
+ *     went out: the receiver never heard the alert fire. A group only knows what its own process
+ *     sent, so a resolved notification whose firing one another worker process sent is sent.
  * Pure: no timers. The caller calls due(now) at nextDue() (or on any tick) and sends what it returns.
  */
 
@@ -42,8 +44,8 @@ interface Group {
   readonly labels: Record<string, string>;
   /** The latest notification of each alert, by alertFingerprint. */
   readonly alerts: Map<string, Notification>;
-  /** Alerts the receiver was sent as firing (their resolved notification is worth sending). */
-  readonly notifiedFiring: Set<string>;
+  /** Alerts whose firing notification a resolved one replaced before it went out (never to be sent). */
+  readonly unsentFiring: Set<string>;
   /** Alerts whose latest notification the receiver has not been sent. */
   readonly changed: Set<string>;
   nextFlushAt: number;
@@ -76,7 +78,7 @@ export class Grouper {
         route,
         labels,
         alerts: new Map(),
-        notifiedFiring: new Set(),
+        unsentFiring: new Set(),
         changed: new Set(),
         nextFlushAt: this.clock() + route.groupWaitMs,
         lastSentAt: undefined,
@@ -97,7 +99,11 @@ export class Grouper {
       return;
     }
     // Replaced before its batch went out: `held` never will.
-    if (held && group.changed.has(fingerprint)) this.discarded.push({ receiver, notification: held });
+    if (held && group.changed.has(fingerprint)) {
+      this.discarded.push({ receiver, notification: held });
+      if (held.status === "firing" && notification.status === "resolved") group.unsentFiring.add(fingerprint);
+    }
+    if (notification.status === "firing") group.unsentFiring.delete(fingerprint);
     group.alerts.set(fingerprint, notification);
     group.changed.add(fingerprint);
   }
@@ -127,19 +133,18 @@ export class Grouper {
     if (group.changed.size === 0 && !repeat) return undefined;
     const send = alerts.filter(
       ([fp, n]) =>
-        (repeat || group.changed.has(fp)) && (n.status === "firing" || group.notifiedFiring.has(fp)),
+        (repeat || group.changed.has(fp)) && (n.status === "firing" || !group.unsentFiring.has(fp)),
     );
     for (const [fp, n] of alerts) {
       if (n.status === "firing") continue;
       // Resolved, and not sent because the receiver never heard it fire: dropped.
-      if (!group.notifiedFiring.has(fp) && group.changed.has(fp))
+      if (group.unsentFiring.has(fp) && group.changed.has(fp))
         this.discarded.push({ receiver: group.route.receiver, notification: n });
       group.alerts.delete(fp);
-      group.notifiedFiring.delete(fp);
+      group.unsentFiring.delete(fp);
     }
     group.changed.clear();
     if (send.length === 0) return undefined;
-    for (const [fp] of firing) group.notifiedFiring.add(fp);
     group.lastSentAt = now;
     return {
       receiver: group.route.receiver,

@@ -119,6 +119,14 @@ describe("grouping timeline", () => {
     expect(g.grouper.takeDiscarded()).toEqual([]);
   });
 
+  it("sends a resolved notification whose firing one it never held (another worker process sent it)", () => {
+    const g = setup(config);
+    g.add(notification("bmc-07", "A", "resolved"));
+    expect(shown(g.due(30 * S))).toEqual(["ops A:resolved"]);
+    expect(g.grouper.size).toBe(0);
+    expect(discarded(g.grouper)).toEqual([]);
+  });
+
   it("ignores a redelivered notification and a late copy of a resolved alert's firing", () => {
     const g = setup(config);
     g.add(notification("bmc-07", "A"));
