@@ -8,9 +8,9 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type ChaosSummary, defaultPlan, runChaos } from "./chaos/harness.js";
-import { repoRoot } from "./chaos/processes.js";
 import { raiseRmemMax } from "./kernel.js";
 import { killAll } from "./receivers.js";
+import { repoRoot } from "./root.js";
 
 const { values } = parseArgs({
   options: {

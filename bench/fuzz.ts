@@ -5,11 +5,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { fuzzListener, type ListenerResult, listenerSeeds, ROOT } from "./fuzz/listener.js";
+import { fuzzListener, type ListenerResult, listenerSeeds } from "./fuzz/listener.js";
 import { exchangesOf, fuzzParser, type ParserResult, pongExchange } from "./fuzz/parser.js";
 import { fuzzSimulator, type SimResult, simSeeds, startSimTarget } from "./fuzz/simulator.js";
 import { Tally } from "./fuzz/tally.js";
 import { machineInfo } from "./kernel.js";
+import { repoRoot } from "./root.js";
 
 /** Shares of the packets: the UDP targets are paced by their receivers, the decoders run in-process. */
 export const SPLIT = { listener: 0.3, simulator: 0.2, parser: 0.5 } as const;
@@ -117,7 +118,6 @@ const outcomeList = (o: Record<string, number>) =>
 
 export function summaryTable(s: FuzzSummary): string {
   const { listener: l, simulator: m, parser: p } = s;
-  const rate = (packets: number, seconds: number) => n(Math.round(packets / seconds));
   const listenerOutcomes = {
     ...l.stats.rejected,
     pet: l.stats.pet,
@@ -125,40 +125,47 @@ export function summaryTable(s: FuzzSummary): string {
     petMalformed: l.stats.petMalformed,
     reports: l.stats.reports,
   };
-  const rows: string[][] = [
-    [
+  const row = (
+    target: string,
+    packets: number,
+    outcomes: string,
+    counts: { crashes: number; unaccounted: number; kernelDrops?: number },
+    seconds: number,
+  ) => [
+    target,
+    n(packets),
+    outcomes,
+    n(counts.crashes),
+    n(counts.unaccounted),
+    counts.kernelDrops === undefined ? "–" : n(counts.kernelDrops),
+    seconds.toFixed(1),
+    n(Math.round(packets / seconds)),
+  ];
+  const rows = [
+    row(
       "listener (UDP)",
-      n(l.sent),
+      l.sent,
       `received ${n(l.stats.received)}: ${outcomeList(listenerOutcomes)}` +
         (l.stats.internalErrors > 0
           ? ` (${n(l.stats.internalErrors)} of them after an exception the listener caught)`
           : ""),
-      n(l.crashes),
-      n(l.unaccounted),
-      n(l.kernelDrops),
-      l.seconds.toFixed(1),
-      rate(l.sent, l.seconds),
-    ],
-    [
+      l,
+      l.seconds,
+    ),
+    row(
       "simulator (UDP)",
-      n(m.sent),
+      m.sent,
       `received ${n(m.counters.datagrams ?? 0)}: requests ${n(m.counters.requests ?? 0)}, ignored ${n(m.counters.ignored ?? 0)}, sessions opened ${n(m.counters.sessionsOpened ?? 0)}, replies ${n(m.replies)}`,
-      n(m.crashes),
-      n(m.unaccounted),
-      n(m.kernelDrops),
-      m.seconds.toFixed(1),
-      rate(m.sent, m.seconds),
-    ],
-    [
+      m,
+      m.seconds,
+    ),
+    row(
       "client parser",
-      n(p.packets),
+      p.packets,
       outcomeList(p.outcomes),
-      n(p.crashes),
-      "0",
-      "–",
-      p.seconds.toFixed(1),
-      rate(p.packets, p.seconds),
-    ],
+      { crashes: p.crashes, unaccounted: 0 },
+      p.seconds,
+    ),
   ];
   const head = ["target", "packets", "outcomes", "crashes", "uncounted", "kernel drops", "s", "packets/s"];
   return [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
@@ -181,7 +188,7 @@ async function main(): Promise<void> {
   );
   const summary = await runFuzz({ count, seed });
   process.stdout.write(`\n${summaryTable(summary)}\n\n`);
-  const dir = join(ROOT, "bench/results");
+  const dir = join(repoRoot, "bench/results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `fuzz-${values.quick ? "quick" : "latest"}.json`);
   writeFileSync(

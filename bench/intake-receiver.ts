@@ -11,7 +11,7 @@ import { Redis } from "ioredis";
 import { DEFAULT_PREFIX, INGEST_QUEUE, type IngestJobData } from "../src/pipeline/queues.js";
 import { startRedisChild } from "../src/serve/redis-child.js";
 import { loopbackSocket, receiveBufferOf } from "./kernel.js";
-import { type Receiver, stopChild, track, until } from "./receivers.js";
+import { fileSize, type Receiver, stopChild, track, until } from "./receivers.js";
 
 /** Bytes appended to the AOF so far: grows while the listener is still queueing. */
 function aofBytes(dataDir: string): number {
@@ -25,7 +25,6 @@ function aofBytes(dataDir: string): number {
 
 /** Bytes in the spool (one QueuedEvent per line, src/pipeline/spool.ts). */
 const spoolFile = (dataDir: string) => join(dataDir, "spool.ndjson");
-const sizeOf = (file: string) => (existsSync(file) ? statSync(file).size : 0);
 
 /** Event ids in the spool. */
 function spooledEvents(dataDir: string): string[] {
@@ -98,7 +97,7 @@ export function petgateDurableReceiver(repoRoot: string, receiveBufferBytes: num
         pid: child.pid,
         receiveBuffer: receiveBufferOf(port),
         note,
-        progress: () => aofBytes(dataDir) + sizeOf(spoolFile(dataDir)),
+        progress: () => aofBytes(dataDir) + fileSize(spoolFile(dataDir)),
         async stop() {
           const socket = loopbackSocket(port);
           // SIGTERM: the listener closes, Ingest flushes, the embedded Redis shuts down (AOF fsync'd).

@@ -96,7 +96,8 @@ export async function countLines(path: string, prefix?: string): Promise<number>
   return count;
 }
 
-function fileSize(path: string): number {
+/** A file's size in bytes; 0 when it does not exist (yet). */
+export function fileSize(path: string): number {
   try {
     return statSync(path).size;
   } catch {

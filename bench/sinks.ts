@@ -7,14 +7,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startMailCatcher, startWebhookCatcher } from "../src/serve/catchers.js";
 import { EmailSink } from "../src/sinks/email.js";
 import type { Notification, Sink } from "../src/sinks/sink.js";
 import { WebhookSink } from "../src/sinks/webhook.js";
+import { repoRoot } from "./root.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const { values } = parseArgs({ options: { messages: { type: "string" }, concurrency: { type: "string" } } });
 const messages = Number(values.messages ?? 2000);
 const concurrency = Number(values.concurrency ?? 64);
@@ -96,8 +95,8 @@ try {
 }
 
 const result = { cpus: cpus().length, node: process.version, loadAverage: loadavg()[0], rows };
-mkdirSync(join(root, "bench/results"), { recursive: true });
-writeFileSync(join(root, "bench/results/sinks-latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
+writeFileSync(join(repoRoot, "bench/results/sinks-latest.json"), `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(
   [
     "| sink | sends in flight | messages | messages/s | CPU per message (both ends) |",

@@ -20,6 +20,7 @@ import { type RedisChild, startRedisChild } from "../../src/serve/redis-child.js
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
 import { stopChild } from "../receivers.js";
+import { percentile } from "../stats.js";
 import { built, type PetgateProcess, rssOf, runPetgate, startPetgate } from "./processes.js";
 import {
   type ChaosMail,
@@ -553,22 +554,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
       ),
       check("the harness ran every fault", errors.length === 0, errors.join("; ") || "ok"),
     ];
+    const { log: _log, verbose: _verbose, ...options } = o;
     return {
       date: new Date().toISOString(),
       node: process.version,
-      options: {
-        bmcs: o.bmcs,
-        rate: o.rate,
-        durationMs: o.durationMs,
-        plan: o.plan,
-        firstBmc: o.firstBmc,
-        bmcPort: o.bmcPort,
-        listen: o.listen,
-        workers: o.workers,
-        health: o.health,
-        drainTimeoutMs: o.drainTimeoutMs,
-        rssBoundBytes: o.rssBoundBytes,
-      },
+      options,
       sent: report.sent,
       sendErrors: report.errors,
       acked: report.acks,
@@ -640,7 +630,9 @@ function latencies(
   }
   if (all.length === 0) return null;
   all.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    Math.round(all[Math.min(all.length - 1, Math.ceil((p / 100) * all.length) - 1)] ?? 0);
-  return { p50: pct(50), p99: pct(99), max: Math.round(all[all.length - 1] ?? 0) };
+  return {
+    p50: Math.round(percentile(all, 50)),
+    p99: Math.round(percentile(all, 99)),
+    max: Math.round(all[all.length - 1] ?? 0),
+  };
 }

@@ -1,21 +1,10 @@
 // The chaos soak's child processes: petgate roles as operators run them (`node bin/petgate.js serve
 // --role …`), each killed when the harness exits however it exits (receivers.ts track/killAll).
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { track } from "../receivers.js";
-
-/** The checkout: the nearest directory up from this module with a package.json (from dist/ or not). */
-export const repoRoot = ((): string => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json")) || dir.endsWith("/dist")) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error("no package.json above bench/chaos");
-    dir = up;
-  }
-  return dir;
-})();
+import { repoRoot } from "../root.js";
 
 /** A built script of this checkout (npm scripts and npm test build dist/ first). */
 export const built = (path: string) => join(repoRoot, "dist", path);

@@ -5,7 +5,7 @@
 import dgram from "node:dgram";
 import { once } from "node:events";
 import { eventDataWithIndex, petDatagramMaker } from "../pet-datagram.js";
-import { repoRoot } from "./processes.js";
+import { repoRoot } from "../root.js";
 
 export interface SenderOptions {
   port: number;

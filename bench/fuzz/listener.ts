@@ -1,29 +1,20 @@
 // Target 1: petgate's TrapListener on a real UDP socket on 127.0.0.1, fed SNMP v1/v2c/v3 traps and
 // informs carrying PETs (and not), as net-snmp encodes them, and their mutants.
 import dgram from "node:dgram";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import snmp from "net-snmp";
 import { type ListenerStats, TrapListener, type UsmUser } from "../../src/pet/listener.js";
 import { encodeSpecificTrap } from "../../src/pet/specific-trap.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import {
-  decodePetVarbind,
-  encodePetVarbind,
-  PET_ENTERPRISE_OID,
-  PET_VARBIND_OID,
-} from "../../src/pet/varbind.js";
+import { encodePetVarbind, PET_ENTERPRISE_OID, PET_VARBIND_OID } from "../../src/pet/varbind.js";
+import { PET_FIXTURE, petDatagramMaker } from "../pet-datagram.js";
+import { repoRoot } from "../root.js";
 import { berFields, mutants, type Seed, sampled } from "./mutate.js";
 import { pacedSend, type SendResult } from "./udp.js";
 
-/** The checkout: this module runs from bench/ under vitest and from dist/bench/ when built. */
-export const ROOT = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
-  return dir;
-})();
-const FIXTURE = join(ROOT, "test/fixtures/snmp/pet-v1-dell-chassis-intrusion.hex");
+/** The real SNMPv1 PET fixture datagram, every seed's starting point. */
+const FIXTURE = Buffer.from(readFileSync(join(repoRoot, PET_FIXTURE), "utf8").trim(), "hex");
 export const V3_USER: UsmUser = {
   name: "petgate",
   level: "authPriv",
@@ -52,8 +43,7 @@ async function capture(
 
 /** PET varbinds: the fixture's event, then the same with other sensors, offsets and severities. */
 function petVariants(): { specificTrap: number; octets: Buffer }[] {
-  const fixture = Buffer.from(readFileSync(FIXTURE, "utf8").trim(), "hex");
-  const base = decodePetVarbind(fixture.subarray(fixture.length - 47));
+  const { base } = petDatagramMaker(repoRoot);
   return [
     [0x05, 0x6f, 0, 0x01],
     [0x01, 0x01, 9, 0x10],
@@ -77,8 +67,7 @@ function petVariants(): { specificTrap: number; octets: Buffer }[] {
 
 /** Valid datagrams of every kind the listener tells apart, from net-snmp's encoders. */
 export async function listenerSeeds(): Promise<Seed[]> {
-  const fixture = Buffer.from(readFileSync(FIXTURE, "utf8").trim(), "hex");
-  const packets: Buffer[] = [fixture];
+  const packets: Buffer[] = [FIXTURE];
   const pet = (p: { specificTrap: number; octets: Buffer }) => ({
     oid: `${PET_ENTERPRISE_OID}.${p.specificTrap}`,
     varbinds: [{ oid: PET_VARBIND_OID, type: snmp.ObjectType.OctetString, value: p.octets }],
@@ -171,10 +160,9 @@ export async function fuzzListener(
     );
     const stats = listener.stats();
     keep = true;
-    const fixture = Buffer.from(readFileSync(FIXTURE, "utf8").trim(), "hex");
     await pacedSend(
       listener.address(),
-      [fixture],
+      [FIXTURE],
       { counted: () => listener.stats().received },
       { window: 1 },
     );

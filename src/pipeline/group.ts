@@ -1,4 +1,5 @@
 import type { Notification } from "../sinks/sink.js";
+import type { DeliverJobData } from "./deliver.js";
 import { alertFingerprint, notificationLabels, type Route, STATUS_LABELS } from "./route.js";
 
 /*
@@ -33,10 +34,8 @@ export interface Batch {
   readonly notifications: readonly Notification[];
 }
 
-export interface Discarded {
-  readonly receiver: string;
-  readonly notification: Notification;
-}
+/** A delivery that will never go out (see takeDiscarded). */
+export type Discarded = Readonly<DeliverJobData>;
 
 interface Group {
   readonly key: string;

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { withTimeout } from "../io/timeout.js";
 import type { TrapEvent } from "../pet/trap.js";
 import { eventId, type QueuedEvent } from "./event.js";
 import {
@@ -258,12 +259,4 @@ export class Ingest {
       this.log(`spool replay stopped (${String(err)}); will retry`);
     }
   }
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

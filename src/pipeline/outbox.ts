@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Notification } from "../sinks/sink.js";
-import { deliveryId } from "./deliver.js";
+import { type DeliverJobData, deliveryId } from "./deliver.js";
 
 /*
  * The deliveries an events worker has decided on but still holds in a group (group.ts keeps groups in
@@ -14,10 +14,7 @@ import { deliveryId } from "./deliver.js";
  *   <prefix>:outbox:data   hash   delivery id → { receiver, notification } as JSON
  */
 
-export interface HeldDelivery {
-  receiver: string;
-  notification: Notification;
-}
+export type HeldDelivery = DeliverJobData;
 
 const STALE = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))

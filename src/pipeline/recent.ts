@@ -211,7 +211,6 @@ export class RecentEvents {
     };
   }
 
-  /** Drops the oldest entries beyond `max`, and their delivery hashes: one script call. */
   /** Drops the entries beyond the newest `max`, with their delivery hashes. */
   async trim(): Promise<void> {
     await this.redis.eval(TRIM, 2, this.index, this.entries, String(this.max), this.deliveryPrefix);

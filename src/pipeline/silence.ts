@@ -142,10 +142,14 @@ export class SilenceStore {
   /** Pending and active silences; with `all`, also the expired ones still retained. Ordered by end. */
   async list(now: number, options: { all?: boolean } = {}): Promise<Silence[]> {
     await this.purge(now);
-    const all = Object.values(await this.redis.hgetall(this.hashKey)).map((j) => JSON.parse(j) as Silence);
-    return all
+    return (await this.all())
       .filter((s) => options.all === true || silenceState(s, now) !== "expired")
       .sort((a, b) => Date.parse(a.endsAt) - Date.parse(b.endsAt) || a.id.localeCompare(b.id));
+  }
+
+  /** Every stored silence, as read (silencedBy tells the active ones apart). */
+  private async all(): Promise<Silence[]> {
+    return Object.values(await this.redis.hgetall(this.hashKey)).map((j) => JSON.parse(j) as Silence);
   }
 
   /** Ends a silence now (a pending one never starts). */
@@ -169,7 +173,7 @@ export class SilenceStore {
    * the silences is in flight share it (an events worker asks once per notification).
    */
   async silencing(n: Notification, now: number): Promise<Silence[]> {
-    this.reading ??= this.list(now).finally(() => {
+    this.reading ??= this.all().finally(() => {
       this.reading = undefined;
     });
     return silencedBy(await this.reading, n, now);

@@ -1,6 +1,7 @@
 import { connect, type Socket } from "node:net";
 import nodemailer from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
+import { withTimeout } from "../io/timeout.js";
 import type { DeliveryResult, Notification, Sink } from "./sink.js";
 import { defaultEmailTemplates, type EmailTemplate, type EmailTemplates } from "./templates/email.js";
 
@@ -64,23 +65,6 @@ function noDelayConnection(
 /** A send's deadline, in transport timeouts: connect, greeting and the transaction, each one. */
 const SEND_DEADLINE_TIMEOUTS = 3;
 
-/** `sending`, or an ETIMEDOUT failure (retryable) once `ms` have passed. */
-async function withDeadline<T>(sending: Promise<T>, ms: number): Promise<T> {
-  sending.catch(() => undefined); // a late failure after the deadline is nobody's
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error(`no end to the send within ${ms} ms`), { code: "ETIMEDOUT" })),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([sending, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Connections to the relay at once, and messages sent over one before it is replaced. */
 const SMTP_CONNECTIONS = 8;
 const SMTP_MESSAGES_PER_CONNECTION = 100;
@@ -139,15 +123,16 @@ export class EmailSink implements Sink {
       return { outcome: "permanent", reason: this.redact(`template failed: ${errorMessage(err)}`) };
     }
     try {
-      const info = await withDeadline(
-        this.transporter.sendMail({
-          from: this.options.from,
-          to: this.options.to,
-          ...message,
-          messageId: messageId(n.id),
-          headers: { "X-Petgate-Notification-Id": n.id },
-        }),
-        this.deadlineMs,
+      const sending = this.transporter.sendMail({
+        from: this.options.from,
+        to: this.options.to,
+        ...message,
+        messageId: messageId(n.id),
+        headers: { "X-Petgate-Notification-Id": n.id },
+      });
+      sending.catch(() => undefined); // a late failure after the deadline is nobody's
+      const info = await withTimeout(sending, this.deadlineMs, () =>
+        Object.assign(new Error(`no end to the send within ${this.deadlineMs} ms`), { code: "ETIMEDOUT" }),
       );
       // Some recipients accepted: resending would duplicate for them, so this counts as delivered.
       if (info.accepted.length > 0) return { outcome: "delivered" };

@@ -37,8 +37,6 @@ export interface IpmiClientOptions {
 }
 
 interface Job {
-  /** Ahead of ordinary calls in the queue, and not refused by maxQueued (health probes). */
-  urgent: boolean;
   enqueued: number;
   deadline: number;
   run: (session: RmcpPlusSession, deadline: number) => Promise<unknown>;
@@ -81,6 +79,8 @@ export class IpmiClient {
   private receiving: RmcpPlusSession | undefined;
   private opening: Promise<RmcpPlusSession> | undefined;
   private readonly queue: Job[] = [];
+  /** Urgent calls (health probes): taken before `queue`, and not counted against maxQueued. */
+  private readonly urgentQueue: Job[] = [];
   private inFlight = 0;
   private closed = false;
   private keepAlive: NodeJS.Timeout | undefined;
@@ -124,7 +124,7 @@ export class IpmiClient {
   }
 
   stats(): IpmiClientStats {
-    return { inFlight: this.inFlight, queued: this.queue.length, ...this.counters };
+    return { inFlight: this.inFlight, queued: this.queue.length + this.urgentQueue.length, ...this.counters };
   }
 
   /** Closes the session (Close Session, best effort within one attempt timeout) and the socket. */
@@ -132,7 +132,7 @@ export class IpmiClient {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.keepAlive);
-    for (const job of this.queue.splice(0)) {
+    for (const job of [...this.urgentQueue.splice(0), ...this.queue.splice(0)]) {
       clearTimeout(job.timer);
       job.reject(new IpmiClosedError(this.name));
     }
@@ -155,20 +155,19 @@ export class IpmiClient {
   private enqueue<T>(run: Job["run"], repeatable: boolean, options: CallOptions): Promise<T> {
     const { deadlineMs = this.o.deadlineMs, urgent = false } = options;
     if (this.closed) return Promise.reject(new IpmiClosedError(this.name));
-    const urgentQueued = this.queue.filter((j) => j.urgent).length;
-    if (!urgent && this.queue.length - urgentQueued >= this.o.maxQueued) {
+    if (!urgent && this.queue.length >= this.o.maxQueued) {
       this.counters.failures++;
       return Promise.reject(
         new IpmiRefusedError(
           this.name,
-          `${this.queue.length - urgentQueued} calls already waiting (maxQueued); the BMC is not keeping up`,
+          `${this.queue.length} calls already waiting (maxQueued); the BMC is not keeping up`,
         ),
       );
     }
     const started = Date.now();
+    const lane = urgent ? this.urgentQueue : this.queue;
     return new Promise<T>((resolve, reject) => {
       const job: Job = {
-        urgent,
         enqueued: started,
         deadline: started + deadlineMs,
         run,
@@ -177,9 +176,9 @@ export class IpmiClient {
         reject,
         // A call that never leaves the queue still ends at its deadline.
         timer: setTimeout(() => {
-          const at = this.queue.indexOf(job);
+          const at = lane.indexOf(job);
           if (at < 0) return;
-          this.queue.splice(at, 1);
+          lane.splice(at, 1);
           this.counters.failures++;
           reject(
             new IpmiTimeoutError(
@@ -190,15 +189,14 @@ export class IpmiClient {
           );
         }, deadlineMs),
       };
-      if (urgent) this.queue.splice(urgentQueued, 0, job);
-      else this.queue.push(job);
+      lane.push(job);
       this.pump();
     });
   }
 
   private pump(): void {
-    while (this.inFlight < this.o.maxInFlight && this.queue.length > 0) {
-      const job = this.queue.shift() as Job;
+    while (this.inFlight < this.o.maxInFlight && this.urgentQueue.length + this.queue.length > 0) {
+      const job = (this.urgentQueue.shift() ?? this.queue.shift()) as Job;
       clearTimeout(job.timer);
       if (Date.now() >= job.deadline) {
         this.counters.failures++;
