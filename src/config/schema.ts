@@ -277,6 +277,12 @@ const httpSchema = z
     token: secretRef("API token")
       .optional()
       .describe("bearer token required by mutating API calls: env or file; absent: they are refused"),
+    allowedHosts: z
+      .array(z.string().regex(/^(\*|\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?)$/, "a host name, .domain or *"))
+      .default([])
+      .describe(
+        "Host header names answered besides IP literals, localhost and this machine's name (DNS rebinding defence): name, .domain (and below) or *",
+      ),
   })
   .strict();
 

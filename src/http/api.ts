@@ -125,11 +125,22 @@ const ERROR_TEXT: Record<number, string> = {
   503: "Redis did not answer",
 };
 
+/** Not a fault of our own code or data (those are 500s): a Redis error, a lost connection, a timeout. */
+function redisFailure(err: unknown): boolean {
+  return !(
+    err instanceof RangeError ||
+    err instanceof TypeError ||
+    err instanceof SyntaxError ||
+    err instanceof ReferenceError
+  );
+}
+
 /** The JSON API under /api. Every Redis read is bounded: a Redis that does not answer is a 503. */
 export function apiRoutes(ctx: ApiContext): Route[] {
   const redis = <T>(work: Promise<T>) =>
     withTimeout(work, REDIS_TIMEOUT_MS, `no answer within ${REDIS_TIMEOUT_MS} ms`).catch((err: unknown) => {
-      if (err instanceof SilenceError) throw err;
+      // Only a Redis failure is an outage; our own errors (a SilenceError, a fault) are not.
+      if (err instanceof SilenceError || !redisFailure(err)) throw err;
       throw new HttpError(503, "redis-unavailable", `Redis: ${(err as Error).message}`);
     });
   const withState = (s: Silence, now: number): z.infer<typeof silenceSchema> => ({

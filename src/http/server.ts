@@ -10,6 +10,7 @@ import { RecentEvents } from "../pipeline/recent.js";
 import { SilenceStore } from "../pipeline/silence.js";
 import { petgateVersion } from "../sinks/webhook.js";
 import { apiRoutes, type BmcInfo } from "./api.js";
+import { type AllowedHosts, hostAllowedBy } from "./host-check.js";
 import { openQueues, PipelineMetrics, REDIS_TIMEOUT_MS } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
 import { PAGE_CSP, PAGE_HTML, PAGE_SCRIPT } from "./page.js";
@@ -31,6 +32,8 @@ export interface HttpOptions {
   workers?: Workers;
   /** Enables the mutating calls (bearer token); without it they are refused with 403. */
   token?: string;
+  /** Host names served besides IP literals, localhost and this machine's name (host-check.ts). */
+  allowedHosts?: AllowedHosts;
   /** The metrics the events worker feeds (onProcessed); default: a fresh set without those. */
   metrics?: PipelineMetrics;
   /** The inventory for /api/bmcs (only name, host, port and labels are shown). */
@@ -88,6 +91,21 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
 
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   const authorize = bearerCheck(options.token);
+  const hostAllowed = hostAllowedBy(options.allowedHosts ?? []);
+  app.addHook("onRequest", async (req) => {
+    if (!hostAllowed(req.headers.host))
+      throw new HttpError(
+        403,
+        "host-not-allowed",
+        "the Host header names no host this server answers for: add the name to http.allowedHosts",
+      );
+  });
+  app.addHook("onSend", async (_req, reply) => {
+    reply.header("x-content-type-options", "nosniff");
+    const type = String(reply.getHeader("content-type") ?? "");
+    if (type.startsWith("text/html") && !reply.hasHeader("content-security-policy"))
+      reply.header("content-security-policy", DEFAULT_HTML_CSP);
+  });
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof HttpError) return reply.code(err.status).send(err.body());
     const status = err.statusCode ?? 500;
@@ -143,6 +161,10 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
     },
   };
 }
+
+/** For HTML that sets no policy of its own (the demo's catcher page): no script, no framing. */
+const DEFAULT_HTML_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const readinessSchema = z.object({
   ok: z.boolean(),

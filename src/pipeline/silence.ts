@@ -116,8 +116,11 @@ export class SilenceStore {
     if (input.createdBy.trim() === "") throw new SilenceError("missing-field", "a silence needs an author");
     if (input.comment.trim() === "") throw new SilenceError("missing-field", "a silence needs a comment");
     const startsAt = Math.max(input.startsAt ?? now, now);
-    if (!Number.isFinite(input.endsAt) || !Number.isFinite(startsAt))
-      throw new SilenceError("invalid-time", "start and end must be valid times");
+    if (!representable(input.endsAt) || !representable(startsAt))
+      throw new SilenceError(
+        "invalid-time",
+        `start and end must be valid times, no later than ${iso(MAX_TIME_MS)} (the latest a date can be)`,
+      );
     if (input.endsAt <= startsAt)
       throw new SilenceError("invalid-time", "the silence would end before it starts (or now)");
     const silence: Silence = {
@@ -201,6 +204,13 @@ export class SilenceStore {
       .zrem(this.endsKey, ...old)
       .exec();
   }
+}
+
+/** ECMA-262 §21.4.1.1: a time value is at most 8.64e15 ms either side of the epoch. */
+const MAX_TIME_MS = 8.64e15;
+
+function representable(ms: number): boolean {
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME_MS;
 }
 
 function iso(ms: number): string {

@@ -165,6 +165,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
         ...(intake && { intake }),
         ...(workers && { workers }),
         ...(token && { token }),
+        allowedHosts: config.http.allowedHosts,
         ...(metrics && { metrics }),
         bmcs: inventoryInfo(config),
         ...(catchers && { extraRoutes: (app) => catcherRoutes(app, catchers) }),

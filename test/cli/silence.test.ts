@@ -157,6 +157,25 @@ describe("petgate silence", () => {
     await expect(silenceCommand([...args, "--redis", "/nonexistent/redis.sock"])).rejects.toThrow(message);
   });
 
+  it("refuses a silence ending past the latest representable date in one line (exit 1), storing nothing", async () => {
+    const result = await silence(
+      "add",
+      "--redis",
+      server.socket,
+      "-m",
+      'bmc="a"',
+      "-d",
+      "99999999999w",
+      "-c",
+      "x",
+    );
+    expect(result).toMatchObject({ code: 1, out: "" });
+    expect(result.err).toBe(
+      "petgate silence add: start and end must be valid times, no later than +275760-09-13T00:00:00.000Z (the latest a date can be)\n",
+    );
+    expect(await redis.exists("petgate:silences")).toBe(0);
+  });
+
   it("exits 1 with a message when Redis cannot be reached", async () => {
     const result = await silence("list", "--redis", `${server.dir}/missing.sock`);
     expect(result.code).toBe(1);

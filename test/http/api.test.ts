@@ -164,6 +164,8 @@ describe("silences", () => {
       [{ ...MAINTENANCE, matchers: ['bmc=~".*"'] }, "matchers"],
       [{ ...MAINTENANCE, endsAt: "2030-01-01T00:00:00Z" }, "duration"],
       [{ ...MAINTENANCE, duration: "soon" }, "duration"],
+      // Past the latest date there is (year 275760): a bad request, not a Redis outage.
+      [{ ...MAINTENANCE, duration: "99999999999w" }, "endsAt"],
       [{ ...MAINTENANCE, colour: "red" }, "colour"],
     ] as const) {
       const r = await post(body, API_TOKEN);

@@ -104,6 +104,17 @@ describe("silences in Redis", () => {
     expect(await store.isSilenced(notification("bmc-07"), T0 + 2 * H)).toBe(false);
   });
 
+  it("refuses a silence whose end or start lies past the latest date there is, writing nothing", async () => {
+    for (const [endsAt, startsAt] of [
+      [8.64e15 + 1, undefined],
+      [Number.POSITIVE_INFINITY, undefined],
+      [T0 + H, 8.64e15 + 1],
+    ]) {
+      await expect(add(['bmc="bmc-01"'], endsAt, startsAt)).rejects.toMatchObject({ code: "invalid-time" });
+    }
+    expect(await redis.exists("test:silences", "test:silences:ends")).toBe(0);
+  });
+
   it("does not silence before startsAt (pending)", async () => {
     const s = await add(['bmc="bmc-07"'], T0 + 2 * H, T0 + H);
     expect(silenceState(s, T0)).toBe("pending");
