@@ -150,7 +150,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
 
   const connection = createRedis(options.connection, "worker");
   connection.on("error", () => undefined); // BullMQ reconnects; jobs wait
-  const book = new RedisAlertBook(connection, prefix);
+  const book = new RedisAlertBook(connection, prefix, config.listener.unknownSeverity);
   const silences = new SilenceStore(connection, { prefix });
   const deliver = deliverQueue(connection, prefix);
   const inhibitor = new Inhibitor(config.inhibit_rules);
@@ -181,7 +181,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   const group = async (n: Notification): Promise<string[]> => {
     const routes = matchRoutes(tree, n);
     const now = Date.now();
-    const waiting = routes.filter((r) => grouper.flushAt(n, r) > now);
+    const waiting = routes.filter((r) => grouper.flushAt(n, r, now) > now);
     const toHold = receiversOf(waiting);
     await outbox.hold(n, toHold);
     for (const r of toHold) held.add(deliveryId(n.id, r));

@@ -60,11 +60,12 @@ export class Grouper {
 
   /**
    * When the group `notification` would join under `route` is next looked at (ms): now + group_wait
-   * for a new group. At or before now: due() would send it at once.
+   * for a new group. At or before now: due() would send it at once. The caller's `now`, so that a
+   * millisecond passing between its clock read and ours never makes a group_wait 0 group wait.
    */
-  flushAt(notification: Notification, route: Route): number {
+  flushAt(notification: Notification, route: Route, now: number): number {
     const { key } = groupOf(route, notification);
-    return this.groups.get(key)?.nextFlushAt ?? this.clock() + route.groupWaitMs;
+    return this.groups.get(key)?.nextFlushAt ?? now + route.groupWaitMs;
   }
 
   /** Puts a notification into its group under `route` (one of matchRoutes' results). */

@@ -182,6 +182,17 @@ describe("grouping timeline", () => {
     expect(shown(g.due(30 * S))).toEqual(["pager A:firing"]);
   });
 
+  it("tells a new group_wait 0 group due at the caller's now, whatever time passed meanwhile", () => {
+    const fan = notification("bmc-01", "FAN1 low");
+    let clock = T0;
+    const grouper = new Grouper(() => ++clock); // a millisecond passes at every read
+    const [route] = matchRoutes(compileRoutes(routesSchema.parse({ ...config, group_wait: "0s" })), fan);
+    if (!route) throw new Error("no route");
+    expect(grouper.flushAt(fan, route, T0)).toBe(T0);
+    grouper.add(fan, route);
+    expect(grouper.flushAt(fan, route, T0 + 10 * S)).toBe(T0 + 1);
+  });
+
   it("uses each route's own timings", () => {
     const g = setup({
       ...config,
