@@ -49,6 +49,9 @@ const usmUser = z
     }
   });
 
+/** An IP address or CIDR block, as src/net/address.ts's AddressAllowList takes them. */
+const addressOrCidr = z.string().refine((s) => parseCidr(s) !== undefined, "not an IP address or CIDR block");
+
 export const listenerSchema = z
   .object({
     bind: z
@@ -58,7 +61,7 @@ export const listenerSchema = z
       .describe("UDP HOST:PORT; default 0.0.0.0:162 as root, else 0.0.0.0:1162"),
     communities: z.array(z.string().min(1)).default(["public"]).describe("SNMPv1/v2c communities accepted"),
     allowSources: z
-      .array(z.string().refine((s) => parseCidr(s) !== undefined, "not an IP address or CIDR block"))
+      .array(addressOrCidr)
       .default([])
       .describe("source addresses or CIDR blocks accepted; empty accepts any"),
     receiveBufferBytes: z
@@ -70,6 +73,16 @@ export const listenerSchema = z
         "UDP receive buffer asked for; Linux caps it at net.core.rmem_max (a 100k burst needs ~64 MiB)",
       ),
     users: z.array(usmUser).default([]).describe("SNMPv3 USM users (traps and informs)"),
+  })
+  .strict();
+
+/** A PET's source address is not proof of its sender (UDP): PET Acknowledge goes to known BMCs only. */
+const ackSchema = z
+  .object({
+    allowSources: z
+      .array(addressOrCidr)
+      .default([])
+      .describe("sources besides the inventory's BMCs sent PET Acknowledge (to UDP 623); empty: none"),
   })
   .strict();
 
@@ -329,6 +342,9 @@ export const configSchema = z
     listener: listenerSchema
       .default(listenerSchema.parse({}))
       .describe("SNMP trap listener (petgate listen)"),
+    ack: ackSchema
+      .default({ allowSources: [] })
+      .describe("PET Acknowledge: sent to inventory BMCs (their host:port) and to ack.allowSources only"),
     defaults: z
       .object(bmcConnection)
       .strict()
@@ -338,7 +354,7 @@ export const configSchema = z
     pef: pefSchema.optional().describe("the PEF and alerting every BMC should have (petgate pef plan/apply)"),
     routes: routesSchema.optional().describe("routing: the route tree (Alertmanager-like)"),
     inhibit_rules: inhibitRulesSchema.describe("alerts that mute others while they fire"),
-    storm: stormSchema.default({ limit: 20, per: "1m" }).describe("per-BMC storm control"),
+    storm: stormSchema.default(stormSchema.parse({})).describe("storm control, per BMC and fleet-wide"),
     receivers: z
       .array(receiverSchema)
       .optional()

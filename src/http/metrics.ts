@@ -108,6 +108,20 @@ export class PipelineMetrics {
           [{ durability: "replayed" }, s.replayed],
         ];
       });
+      counter(
+        "petgate_pet_acks_total",
+        "PET Acknowledge requests, by outcome (not_allowed: the source is no inventory BMC nor in ack.allowSources; nothing sent)",
+        ["outcome"],
+        () => {
+          const s = intake.acknowledger.stats();
+          return [
+            [{ outcome: "acknowledged" }, s.acknowledged],
+            [{ outcome: "rejected" }, s.rejected],
+            [{ outcome: "no_answer" }, s.noAnswer],
+            [{ outcome: "not_allowed" }, s.notAllowed],
+          ];
+        },
+      );
     }
     if (workers) {
       counter(

@@ -9,7 +9,7 @@ import {
 } from "../ipmi/message.js";
 import { decodeRmcp, encodeRmcp, RmcpClass } from "../ipmi/rmcp.js";
 import { AuthType, decodeIpmi15, encodeIpmi15 } from "../ipmi/session15.js";
-import type { TrapEvent } from "./trap.js";
+import type { TrapEvent, TrapSource } from "./trap.js";
 import { decodePetVarbind } from "./varbind.js";
 
 /** The RMCP port BMCs (and FreeIPMI's ipmi-pet) use for PET Acknowledge. */
@@ -21,12 +21,29 @@ export type PetAckOutcome =
   /** The BMC answered another completion code (e.g. D5h from a BMC without PET Acknowledge support). */
   | "rejected"
   /** No answer after every attempt, or the acknowledgement could not be built or sent. */
-  | "no-answer";
+  | "no-answer"
+  /** Nothing sent: the PET's source is not a destination the acknowledger may send to. */
+  | "not-allowed";
+
+/** Where one PET's acknowledgement goes. */
+export interface AckDestination {
+  address: string;
+  port: number;
+}
+
+export interface PetAcknowledgerOptions {
+  /**
+   * The destination of the acknowledgement of a PET from `source`; undefined: none is sent (counted
+   * as notAllowed). Default: the source's address, UDP 623 (tools and tests; the gateway passes
+   * AckDestinations, ack-destinations.ts).
+   */
+  destination?: (source: TrapSource) => AckDestination | undefined;
+}
 
 export interface PetAckOptions {
-  /** The BMC's address; default the PET's source address (the datagram's, not the claimed agent-addr). */
+  /** The BMC's address, chosen by the caller; default the acknowledger's destination for the PET's source. */
   address?: string;
-  /** Default 623. */
+  /** Default the destination's (623 for a PET's source). */
   port?: number;
   /** Per attempt; default 1000. */
   timeoutMs?: number;
@@ -49,6 +66,8 @@ export interface PetAckStats {
   failed: number;
   /** Datagrams received that answered no pending acknowledgement (late, foreign or undecodable). */
   stray: number;
+  /** PETs whose source is no allowed destination: nothing was sent. */
+  notAllowed: number;
 }
 
 interface Waiter {
@@ -61,7 +80,8 @@ const RQ_SEQ_MAX = 0x3f;
 
 /**
  * Sends PET Acknowledge (S/E 17h, PROTOCOL.md §1) the way FreeIPMI's ipmi-pet does: session-less, IPMI
- * 1.5, auth type none, session 0, to UDP 623 of the BMC that sent the PET. Answers are matched by the
+ * 1.5, auth type none, session 0, to the BMC that sent the PET (UDP 623 of its source, or where the
+ * `destination` option says: nowhere for a source it does not know). Answers are matched by the
  * BMC's address and port and the request's rqSeq. One UDP socket per address family, opened on first
  * use. Never throws: every outcome is a PetAckOutcome and a counter.
  */
@@ -83,11 +103,27 @@ export class PetAcknowledger {
     completionCodes: {},
     failed: 0,
     stray: 0,
+    notAllowed: 0,
   };
+  private readonly destination: (source: TrapSource) => AckDestination | undefined;
+
+  constructor(options: PetAcknowledgerOptions = {}) {
+    this.destination = options.destination ?? ((source) => ({ address: source.address, port: PET_ACK_PORT }));
+  }
 
   async acknowledge(event: TrapEvent & { kind: "pet" }, options: PetAckOptions = {}): Promise<PetAckOutcome> {
     this.counters.requests++;
-    const outcome = await this.exchange(event, options).catch(() => "failed" as const);
+    const to =
+      options.address === undefined
+        ? this.destination(event.source)
+        : { address: options.address, port: PET_ACK_PORT };
+    if (to === undefined) {
+      this.counters.notAllowed++;
+      return "not-allowed";
+    }
+    const outcome = await this.exchange(event, { ...to, port: options.port ?? to.port }, options).catch(
+      () => "failed" as const,
+    );
     // Every rqSeq pending towards the BMC (a burst from it): refused at once, no Error built per PET.
     if (outcome === "failed" || outcome === "full") this.counters.failed++;
     if (typeof outcome !== "number") {
@@ -129,11 +165,12 @@ export class PetAcknowledger {
    */
   private async exchange(
     event: TrapEvent & { kind: "pet" },
+    to: AckDestination,
     options: PetAckOptions,
   ): Promise<number | "no-answer" | "full"> {
     if (this.closed) throw new Error("PetAcknowledger is closed");
-    const address = unmapIpv4(options.address ?? event.source.address);
-    const port = options.port ?? PET_ACK_PORT;
+    const address = unmapIpv4(to.address);
+    const { port } = to;
     const timeoutMs = options.timeoutMs ?? 1000;
     const attempts = 1 + Math.max(0, options.retries ?? 2);
     if ((this.pendingTo.get(`${address}|${port}`) ?? 0) >= RQ_SEQ_MAX) return "full";
@@ -260,6 +297,6 @@ function waiterKey(address: string, port: number, rqSeq: number): string {
 }
 
 /** "::ffff:192.0.2.1" → "192.0.2.1", so a dual-stack listener's sources reach the IPv4 socket. */
-function unmapIpv4(address: string): string {
+export function unmapIpv4(address: string): string {
   return address.startsWith("::ffff:") && isIPv4(address.slice(7)) ? address.slice(7) : address;
 }

@@ -35,7 +35,8 @@ import { StormControl } from "./storm.js";
  * BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
  *
  *   enrich ─▶ AlertBook.next (firing / resolved / nothing) ─▶ inhibit (observe, then check)
- *     ─▶ silences ─▶ storm control ─▶ matchRoutes ─▶ Grouper.add (one group per route and labels)
+ *     ─▶ silences ─▶ storm control (per BMC, then fleet-wide) ─▶ matchRoutes
+ *     ─▶ Grouper.add (one group per route and labels)
  *   every tickMs, and at once when a group is due already (group_wait 0): Grouper.due ─▶ batches
  *     ─▶ enqueueDeliveryJobs (one DELIVER job per notification of a batch, for the batch's receiver)
  *
@@ -44,7 +45,7 @@ import { StormControl } from "./storm.js";
  *
  * State: the alert book is in Redis (RedisAlertBook), so a retried batch or another worker process
  * sees it. Inhibition sources and storm buckets are per process (in memory): with several events
- * workers each inhibits and storm-limits what it processed itself.
+ * workers each inhibits and storm-limits what it processed itself (the fleet limit is per process too).
  *
  * Grouping (group.ts, Grouper) decides WHEN notifications go out: a notification is added to its
  * group under each matched route, and a timer loop (every `tickMs`) enqueues what grouper.due()
@@ -78,6 +79,8 @@ export interface EventsWorkerOptions extends WorkerSettings {
   enrichDeadlineMs?: number;
   /** How often due groups and storm summaries are looked for; default 1000 ms. */
   tickMs?: number;
+  /** The clock of storm control (per BMC and fleet-wide windows); default Date.now. */
+  stormClock?: () => number;
   log?: (message: string) => void;
   /**
    * How often held deliveries of stopped workers are looked for (default 10 s), and how long past the
@@ -155,6 +158,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   const deliver = deliverQueue(connection, prefix);
   const inhibitor = new Inhibitor(config.inhibit_rules);
   const storm = new StormControl(config.storm);
+  const stormClock = options.stormClock ?? Date.now;
   const pool = new BmcPool({ keepAliveMs: 0 });
   const sdr = new SdrCache();
   const breaker = new CircuitBreaker();
@@ -242,7 +246,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     inhibitor.observe(n);
     if (inhibitor.isInhibited(n)) return "inhibited";
     if (await silences.isSilenced(n, Date.now())) return "silenced";
-    if (!storm.admit(n, Date.now())) return "storm";
+    if (!storm.admit(n, stormClock())) return "storm";
     return "sent";
   };
 
@@ -299,7 +303,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   let tick: Promise<void> | undefined;
   const runTick = () => {
     if (tick) return;
-    const summaries = storm.due(Date.now());
+    const summaries = storm.due(stormClock());
     tick = Promise.all([
       flushGroups(Date.now()).catch((err: unknown) => log(`group batch not enqueued: ${String(err)}`)),
       sweepOutbox(Date.now()).catch((err: unknown) => log(`outbox sweep failed: ${String(err)}`)),

@@ -3,6 +3,7 @@ import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
 import type { HostPort } from "../net/address.js";
 import { PetAcknowledger } from "../pet/ack.js";
+import { AckDestinations } from "../pet/ack-destinations.js";
 import { TrapListener } from "../pet/listener.js";
 import type { RetryOptions } from "../sinks/retry.js";
 import type { Sink } from "../sinks/sink.js";
@@ -40,19 +41,25 @@ export interface IntakeOptions {
 export interface Intake {
   listener: TrapListener;
   ingest: Ingest;
+  /** PET Acknowledge, to inventory BMCs and ack.allowSources only (ack-destinations.ts). */
+  acknowledger: PetAcknowledger;
   /** The listener stops, Ingest flushes what it took (to Redis or the spool), the ack socket closes. */
   close(): Promise<void>;
 }
 
 /**
  * The listener into Ingest. A PET is acknowledged (PET Acknowledge to its sender) only once Ingest
- * holds it durably, queued or spooled; a BMC whose destination wants no ack ignores it (or answers D5h).
+ * holds it durably, queued or spooled, and only when its source is an inventory BMC or in
+ * ack.allowSources; a BMC whose destination wants no ack ignores it (or answers D5h).
  */
 export async function startIntake(options: IntakeOptions): Promise<Intake> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
   const ingest = await Ingest.start({ connection: options.redis, prefix, spoolFile: options.spoolFile, log });
-  const acknowledger = new PetAcknowledger();
+  const destinations = AckDestinations.fromConfig(options.config);
+  // In the background: intake does not wait for DNS; a BMC known by name is acknowledged once resolved.
+  void destinations.resolveNames();
+  const acknowledger = new PetAcknowledger({ destination: (source) => destinations.to(source) });
   const listener = await TrapListener.start(
     { ...listenerOptions(options.config.listener), ...(options.listen && { bind: options.listen }) },
     (event) => {
@@ -69,6 +76,7 @@ export async function startIntake(options: IntakeOptions): Promise<Intake> {
   return {
     listener,
     ingest,
+    acknowledger,
     async close() {
       await listener.close();
       await ingest.close();

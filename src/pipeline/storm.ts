@@ -5,12 +5,18 @@ import type { Notification } from "../sinks/sink.js";
 import { formatDuration, parseDuration } from "./route.js";
 
 /*
- * Storm control per BMC: a token bucket of `limit` notifications, refilled at `limit` per `per`.
- * A notification that finds the bucket empty opens a storm window of length `per`: it and every
- * further notification from that BMC until the window ends are held back (counted, not kept), and
- * when the window ends one summary notification says how many were held:
+ * Storm control, per BMC and fleet-wide. Per BMC: a token bucket of `limit` notifications, refilled
+ * at `limit` per `per`. A notification that finds the bucket empty opens a storm window of length
+ * `per`: it and every further notification from that BMC until the window ends are held back
+ * (counted, not kept), and when the window ends one summary notification says how many were held:
  *   "bmc-07: 137 events suppressed in the last minute, 12 critical"
  * ("critical" counts critical and non-recoverable). After the window the bucket decides again.
+ *
+ * A BMC is known by its source address, which UDP lets anyone forge: a flood from many spoofed
+ * sources passes every per-BMC bucket. So what a BMC's bucket lets through (its storm summaries too)
+ * then meets one fleet bucket (`fleet.limit` per `fleet.per`), with the same windows, whose summary
+ * also says from how many sources and names the top sources and alerts:
+ *   "fleet: 1150 events suppressed in the last minute from 50 sources"
  * Pure: the caller passes the time, and calls due(now) at nextDue() to collect the summaries.
  */
 
@@ -21,6 +27,8 @@ const stormWindow = z.string().superRefine((s, ctx) => {
     ctx.addIssue({ code: "custom", message: (err as Error).message });
   }
 });
+
+const FLEET_DEFAULTS = { limit: 100, per: "1m" };
 
 /** `storm:` in petgate.yml. */
 export const stormSchema = z
@@ -34,13 +42,46 @@ export const stormSchema = z
     per: stormWindow
       .default("1m")
       .describe("the rate's period, and how long a storm window holds a BMC's notifications"),
+    fleet: z
+      .object({
+        limit: z
+          .number()
+          .int()
+          .positive()
+          .default(FLEET_DEFAULTS.limit)
+          .describe(
+            "notifications all sources together may send per `per` (and in a burst) before the rest are held",
+          ),
+        per: stormWindow
+          .default(FLEET_DEFAULTS.per)
+          .describe("the fleet rate's period, and how long a fleet storm window holds every notification"),
+      })
+      .strict()
+      .default(FLEET_DEFAULTS)
+      .describe(
+        "fleet-wide storm control, after the per-BMC one: bounds a flood from many (spoofed) sources",
+      ),
   })
   .strict();
 
 export type StormConfig = z.infer<typeof stormSchema>;
 
+/** A limit and period in ms (tests, and the parsed config). */
+export interface StormRate {
+  limit: number;
+  perMs: number;
+}
+
 /** The event text of a storm summary: a route or silence can match it (event="Event storm"). */
 export const STORM_EVENT = "Event storm";
+
+/** The BMC name of the fleet storm summary. */
+export const FLEET = "fleet";
+
+/** Sources and alerts a fleet window names at most; more are counted, not named (bounded memory). */
+const MAX_TRACKED = 1_000;
+/** Sources and alerts the fleet summary lists. */
+const TOP = 5;
 
 const RANK: Readonly<Record<PetSeverity, number>> = {
   unspecified: 0,
@@ -52,112 +93,263 @@ const RANK: Readonly<Record<PetSeverity, number>> = {
   "non-recoverable": 6,
 };
 
-interface Storm {
-  readonly startedAt: number;
-  readonly bmc: Notification["bmc"];
-  held: number;
-  critical: number;
-  worst: PetSeverity;
+/** What a storm window held. */
+class Held {
+  count = 0;
+  critical = 0;
+
+  constructor(public worst: PetSeverity) {}
+
+  add(n: Notification): void {
+    this.count += 1;
+    if (RANK[n.severity] >= RANK.critical) this.critical += 1;
+    if (RANK[n.severity] > RANK[this.worst]) this.worst = n.severity;
+  }
 }
 
-interface BmcState {
-  tokens: number;
-  updatedAt: number;
-  storm?: Storm;
+/** A fleet window's tally: besides Held, how many per source (BMC name) and per alert, bounded. */
+class FleetHeld extends Held {
+  readonly sources = new Tally();
+  readonly alerts = new Tally();
+
+  override add(n: Notification): void {
+    super.add(n);
+    this.sources.add(n.bmc.name);
+    this.alerts.add(alertName(n));
+  }
 }
 
-export class StormControl {
-  private readonly limit: number;
-  private readonly perMs: number;
-  private readonly bmcs = new Map<string, BmcState>();
+/** Counts per key, naming at most MAX_TRACKED keys; the rest are counted as untracked. */
+class Tally {
+  readonly counts = new Map<string, number>();
+  untracked = 0;
 
-  constructor(config: StormConfig | { limit: number; perMs: number }) {
-    this.limit = config.limit;
-    this.perMs = "perMs" in config ? config.perMs : parseDuration(config.per);
-    if (!(this.limit > 0 && this.perMs > 0)) throw new RangeError("storm limit and period must be positive");
+  add(key: string): void {
+    const n = this.counts.get(key);
+    if (n !== undefined) this.counts.set(key, n + 1);
+    else if (this.counts.size < MAX_TRACKED) this.counts.set(key, 1);
+    else this.untracked += 1;
   }
 
-  /** Whether `n` goes on (true) or is held back into its BMC's storm summary (false). */
+  /** "300 sources", or "more than 1000 sources" once keys went untracked. */
+  distinct(what: string): string {
+    return `${this.untracked > 0 ? "more than " : ""}${this.counts.size} ${what}`;
+  }
+
+  /** The TOP largest counts, as "key (n)". */
+  top(): string {
+    return [...this.counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP)
+      .map(([key, n]) => `${key} (${n})`)
+      .join(", ");
+  }
+}
+
+function alertName(n: Notification): string {
+  return [n.event.sensorType, n.event.text].filter((part) => part).join(": ") || "SNMP trap";
+}
+
+interface Window<T extends Held> {
+  readonly startedAt: number;
+  readonly held: T;
+}
+
+/**
+ * A token bucket of `limit` notifications refilled at `limit` per `perMs`, and its storm window: what
+ * finds the bucket empty, and everything after it until the window ends, is held.
+ */
+class Throttle<T extends Held> {
+  private tokens: number;
+  private updatedAt: number;
+  window: Window<T> | undefined;
+
+  constructor(
+    private readonly rate: StormRate,
+    now: number,
+    private readonly tally: (first: Notification) => T,
+  ) {
+    this.tokens = rate.limit;
+    this.updatedAt = now;
+  }
+
+  /** Whether `n` goes on (true) or is held in the window (false). */
   admit(n: Notification, now: number): boolean {
-    const name = n.bmc.name;
-    let state = this.bmcs.get(name);
-    if (!state) {
-      state = { tokens: this.limit, updatedAt: now };
-      this.bmcs.set(name, state);
-    }
-    this.refill(state, now);
-    if (!state.storm && state.tokens >= 1) {
-      state.tokens -= 1;
+    this.refill(now);
+    if (!this.window && this.tokens >= 1) {
+      this.tokens -= 1;
       return true;
     }
-    state.storm ??= { startedAt: now, bmc: n.bmc, held: 0, critical: 0, worst: n.severity };
-    const storm = state.storm;
-    storm.held += 1;
-    if (RANK[n.severity] >= RANK.critical) storm.critical += 1;
-    if (RANK[n.severity] > RANK[storm.worst]) storm.worst = n.severity;
+    this.window ??= { startedAt: now, held: this.tally(n) };
+    this.window.held.add(n);
     return false;
   }
 
-  /** The summaries of the storm windows that have ended by `now`. */
-  due(now: number): Notification[] {
-    const summaries: Notification[] = [];
-    for (const [name, state] of this.bmcs) {
-      const storm = state.storm;
-      if (storm && storm.startedAt + this.perMs <= now) {
-        summaries.push(this.summary(storm));
-        state.storm = undefined;
-      }
-      this.refill(state, now);
-      // A BMC back to a full bucket is as good as one never seen: forget it.
-      if (!state.storm && state.tokens >= this.limit) this.bmcs.delete(name);
+  get endsAt(): number | undefined {
+    return this.window && this.window.startedAt + this.rate.perMs;
+  }
+
+  /** The window, if it has ended by `now` (it is then closed). */
+  ended(now: number): Window<T> | undefined {
+    const window = this.window;
+    if (window && window.startedAt + this.rate.perMs > now) return undefined;
+    this.window = undefined;
+    this.refill(now);
+    return window;
+  }
+
+  /** No window open and a full bucket: as good as one never used. */
+  idle(now: number): boolean {
+    this.refill(now);
+    return !this.window && this.tokens >= this.rate.limit;
+  }
+
+  private refill(now: number): void {
+    const elapsed = Math.max(0, now - this.updatedAt);
+    this.tokens = Math.min(this.rate.limit, this.tokens + (elapsed * this.rate.limit) / this.rate.perMs);
+    this.updatedAt = Math.max(this.updatedAt, now);
+  }
+}
+
+/** A BMC's window tally: which BMC the summary is about. */
+class BmcHeld extends Held {
+  constructor(
+    readonly bmc: Notification["bmc"],
+    worst: PetSeverity,
+  ) {
+    super(worst);
+  }
+}
+
+export class StormControl {
+  private readonly rate: StormRate;
+  private readonly fleetRate: StormRate | undefined;
+  private readonly bmcs = new Map<string, Throttle<BmcHeld>>();
+  /** Made on first use (a bucket starts full at the time it is first asked). */
+  private fleet: Throttle<FleetHeld> | undefined;
+
+  /** Without `fleet` (a StormRate), there is no fleet-wide limit. */
+  constructor(config: StormConfig | (StormRate & { fleet?: StormRate })) {
+    const rate = (c: StormRate | { limit: number; per: string }): StormRate => {
+      const r = { limit: c.limit, perMs: "perMs" in c ? c.perMs : parseDuration(c.per) };
+      if (!(r.limit > 0 && r.perMs > 0)) throw new RangeError("storm limit and period must be positive");
+      return r;
+    };
+    this.rate = rate(config);
+    this.fleetRate = config.fleet && rate(config.fleet);
+  }
+
+  /** Whether `n` goes on (true) or is held back into its BMC's or the fleet's storm summary (false). */
+  admit(n: Notification, now: number): boolean {
+    const name = n.bmc.name;
+    let bmc = this.bmcs.get(name);
+    if (!bmc) {
+      bmc = new Throttle(this.rate, now, (first) => new BmcHeld(first.bmc, first.severity));
+      this.bmcs.set(name, bmc);
     }
+    return bmc.admit(n, now) && this.fleetAdmits(n, now);
+  }
+
+  /**
+   * The summaries of the storm windows that have ended by `now`: each BMC's, if the fleet bucket
+   * lets it through (else it is held and counted in the fleet's), and the fleet's.
+   */
+  due(now: number): Notification[] {
+    const fleetWindow = this.fleet?.ended(now);
+    const summaries: Notification[] = [];
+    for (const [name, bmc] of this.bmcs) {
+      const window = bmc.ended(now);
+      if (window) {
+        const summary = this.bmcSummary(window);
+        if (this.fleetAdmits(summary, now)) summaries.push(summary);
+      }
+      if (bmc.idle(now)) this.bmcs.delete(name);
+    }
+    if (fleetWindow) summaries.push(this.fleetSummary(fleetWindow));
+    if (this.fleet?.idle(now)) this.fleet = undefined;
     return summaries;
   }
 
   /** When the first open storm window ends (ms), or undefined when there is none. */
   nextDue(): number | undefined {
-    let next: number | undefined;
-    for (const { storm } of this.bmcs.values())
-      if (storm && (next === undefined || storm.startedAt + this.perMs < next))
-        next = storm.startedAt + this.perMs;
+    let next = this.fleet?.endsAt;
+    for (const bmc of this.bmcs.values()) {
+      const endsAt = bmc.endsAt;
+      if (endsAt !== undefined && (next === undefined || endsAt < next)) next = endsAt;
+    }
     return next;
   }
 
-  /** Whether a BMC's notifications are being held right now. */
+  /** Whether a BMC's notifications are being held right now (by its own window). */
   storming(bmc: string): boolean {
-    return this.bmcs.get(bmc)?.storm !== undefined;
+    return this.bmcs.get(bmc)?.window !== undefined;
   }
 
-  private refill(state: BmcState, now: number): void {
-    const elapsed = Math.max(0, now - state.updatedAt);
-    state.tokens = Math.min(this.limit, state.tokens + (elapsed * this.limit) / this.perMs);
-    state.updatedAt = Math.max(state.updatedAt, now);
+  private fleetAdmits(n: Notification, now: number): boolean {
+    if (!this.fleetRate) return true;
+    this.fleet ??= new Throttle(this.fleetRate, now, (first) => new FleetHeld(first.severity));
+    return this.fleet.admit(n, now);
   }
 
-  private summary(storm: Storm): Notification {
-    const endsAt = storm.startedAt + this.perMs;
-    const period = this.perMs === 60_000 ? "minute" : formatDuration(this.perMs);
-    const events = storm.held === 1 ? "1 event" : `${storm.held} events`;
-    const critical = storm.critical > 0 ? `, ${storm.critical} critical` : "";
-    const start = new Date(storm.startedAt).toISOString();
+  private bmcSummary({ startedAt, held }: Window<BmcHeld>): Notification {
+    const critical = held.critical > 0 ? `, ${held.critical} critical` : "";
+    return stormSummary({
+      key: `storm|${held.bmc.name}`,
+      startedAt,
+      perMs: this.rate.perMs,
+      held,
+      bmc: held.bmc,
+      summary: (events, period) => `${held.bmc.name}: ${events} suppressed in the last ${period}${critical}`,
+    });
+  }
+
+  private fleetSummary({ startedAt, held }: Window<FleetHeld>): Notification {
+    const critical = held.critical > 0 ? `, ${held.critical} critical` : "";
+    const sources = held.sources.distinct("sources");
     return {
-      version: 1,
-      id: createHash("sha256").update(`storm|${storm.bmc.name}|${start}`).digest("hex").slice(0, 32),
-      status: "firing",
-      severity: storm.worst,
-      summary: `${storm.bmc.name}: ${events} suppressed in the last ${period}${critical}`,
-      bmc: storm.bmc,
-      event: {
-        time: null,
-        sensorType: null,
-        sensorNumber: 0,
-        text: STORM_EVENT,
-        direction: "assertion",
-        eventData: "",
-      },
-      enrichment: "none",
-      receivedAt: new Date(endsAt).toISOString(),
-      startsAt: start,
+      ...stormSummary({
+        key: "storm|fleet",
+        startedAt,
+        perMs: this.fleetRate?.perMs ?? 0,
+        held,
+        bmc: { name: FLEET, address: "", labels: {} },
+        summary: (events, period) =>
+          `${FLEET}: ${events} suppressed in the last ${period} from ${sources}${critical}`,
+      }),
+      detail: `Top sources: ${held.sources.top()}. Top alerts: ${held.alerts.top()}.`,
     };
   }
+}
+
+/** A storm summary notification: firing, at the window's worst severity, event text STORM_EVENT. */
+function stormSummary(o: {
+  key: string;
+  startedAt: number;
+  perMs: number;
+  held: Held;
+  bmc: Notification["bmc"];
+  summary: (events: string, period: string) => string;
+}): Notification {
+  const period = o.perMs === 60_000 ? "minute" : formatDuration(o.perMs);
+  const events = o.held.count === 1 ? "1 event" : `${o.held.count} events`;
+  const start = new Date(o.startedAt).toISOString();
+  return {
+    version: 1,
+    id: createHash("sha256").update(`${o.key}|${start}`).digest("hex").slice(0, 32),
+    status: "firing",
+    severity: o.held.worst,
+    summary: o.summary(events, period),
+    bmc: o.bmc,
+    event: {
+      time: null,
+      sensorType: null,
+      sensorNumber: 0,
+      text: STORM_EVENT,
+      direction: "assertion",
+      eventData: "",
+    },
+    enrichment: "none",
+    receivedAt: new Date(o.startedAt + o.perMs).toISOString(),
+    startsAt: start,
+  };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { STORM_EVENT, StormControl, stormSchema } from "../../src/pipeline/storm.js";
+import { FLEET, STORM_EVENT, StormControl, stormSchema } from "../../src/pipeline/storm.js";
 import type { Notification } from "../../src/sinks/sink.js";
 import { notification as baseNotification } from "../support/notifications.js";
 
@@ -82,8 +82,85 @@ describe("storm control", () => {
   });
 
   it("takes the config from petgate.yml", () => {
-    expect(stormSchema.parse({})).toEqual({ limit: 20, per: "1m" });
+    expect(stormSchema.parse({})).toEqual({ limit: 20, per: "1m", fleet: { limit: 100, per: "1m" } });
     expect(stormSchema.safeParse({ per: "0s" }).success).toBe(false);
     expect(stormSchema.safeParse({ limit: 0 }).success).toBe(false);
+    expect(stormSchema.safeParse({ fleet: { per: "0s" } }).success).toBe(false);
+    expect(stormSchema.safeParse({ fleet: { rate: 5 } }).success).toBe(false);
+  });
+});
+
+describe("fleet-wide storm control", () => {
+  /** `count` notifications from `sources` distinct (spoofed) sources, round robin, all at `at`. */
+  const flood = (storm: StormControl, sources: number, count: number, at: number) =>
+    Array.from({ length: count }, (_, i) =>
+      storm.admit(notification(`127.0.${i % sources}.1`, i % 10 === 0 ? "critical" : "non-critical"), at),
+    );
+
+  it("holds a flood from many sources, each under its own limit, past the fleet limit, and sums it up once", () => {
+    // The issue's flood: 1,250 traps from 50 sources, 25 each, under a per-source limit of 25.
+    const storm = new StormControl({ limit: 25, perMs: 60 * S, fleet: { limit: 100, perMs: 60 * S } });
+    const passed = flood(storm, 50, 1250, T0);
+    expect(passed.filter(Boolean)).toHaveLength(100);
+    expect(passed.slice(0, 100).every(Boolean)).toBe(true);
+    expect([...Array(50).keys()].some((i) => storm.storming(`127.0.${i}.1`))).toBe(false);
+
+    expect(storm.nextDue()).toBe(T0 + 60 * S);
+    expect(storm.due(T0 + 60 * S - 1)).toEqual([]);
+    const [summary, ...more] = storm.due(T0 + 60 * S);
+    expect(more).toEqual([]);
+    expect(summary).toMatchObject({
+      status: "firing",
+      severity: "critical",
+      summary: "fleet: 1150 events suppressed in the last minute from 50 sources, 115 critical",
+      bmc: { name: FLEET },
+      event: { text: STORM_EVENT },
+      startsAt: new Date(T0).toISOString(),
+      receivedAt: new Date(T0 + 60 * S).toISOString(),
+    });
+    // Sources by how many were held (23 each), alerts by name: the top five of each.
+    expect(summary?.detail).toBe(
+      "Top sources: 127.0.0.1 (23), 127.0.1.1 (23), 127.0.2.1 (23), 127.0.3.1 (23), 127.0.4.1 (23). " +
+        "Top alerts: Temperature: Upper Critical - going high (1150).",
+    );
+    expect(storm.due(T0 + 120 * S)).toEqual([]);
+    expect(storm.nextDue()).toBeUndefined();
+  });
+
+  it("lets the fleet limit through again once the window has closed", () => {
+    const storm = new StormControl({ limit: 100, perMs: 60 * S, fleet: { limit: 10, perMs: 60 * S } });
+    expect(flood(storm, 20, 40, T0).filter(Boolean)).toHaveLength(10);
+    expect(storm.due(T0 + 60 * S).map((n) => n.summary)).toEqual([
+      "fleet: 30 events suppressed in the last minute from 20 sources, 3 critical",
+    ]);
+    expect(flood(storm, 20, 40, T0 + 60 * S).filter(Boolean)).toHaveLength(10);
+  });
+
+  it("passes a BMC's storm summary through the fleet bucket: held, it is counted in the fleet's", () => {
+    const storm = new StormControl({ limit: 1, perMs: 10 * S, fleet: { limit: 2, perMs: 20 * S } });
+    // Three BMCs, two notifications each: each BMC's second is held by its own bucket; of the three
+    // firsts the fleet takes two.
+    const passed = ["bmc-1", "bmc-2", "bmc-3"].flatMap((b) => [
+      storm.admit(notification(b), T0),
+      storm.admit(notification(b), T0),
+    ]);
+    expect(passed).toEqual([true, false, true, false, false, false]);
+    // bmc-3's first opened the fleet window; the BMC windows end first, the fleet's still holds.
+    expect(storm.due(T0 + 10 * S)).toEqual([]);
+    const [fleet, ...more] = storm.due(T0 + 20 * S);
+    expect(more).toEqual([]);
+    expect(fleet?.summary).toBe("fleet: 4 events suppressed in the last 20s from 3 sources");
+    expect(fleet?.detail).toBe(
+      "Top sources: bmc-3 (2), bmc-1 (1), bmc-2 (1). Top alerts: Event storm (3), Temperature: Upper Critical - going high (1).",
+    );
+  });
+
+  it("names at most 1000 sources, counting the rest", () => {
+    const storm = new StormControl({ limit: 1, perMs: 60 * S, fleet: { limit: 1, perMs: 60 * S } });
+    flood(storm, 1201, 1201, T0);
+    const [summary] = storm.due(T0 + 60 * S);
+    expect(summary?.summary).toMatch(
+      /^fleet: 1200 events suppressed in the last minute from more than 1000 sources/,
+    );
   });
 });
