@@ -186,11 +186,11 @@ export function apiRoutes(ctx: ApiContext): Route[] {
       summary: "The inventory, with each BMC's health and last recent event",
       responses: { 200: { description: "the BMCs by name", schema: bmcsResponse }, ...errors(503) },
       async handle() {
-        const [health, latest] = await redis(
-          Promise.all([readHealth(ctx.redis, ctx.prefix), ctx.recent.latestByBmc()]),
-        );
+        const health = await redis(readHealth(ctx.redis, ctx.prefix));
         const byName = new Map(health.map((h) => [h.name, h]));
         const names = [...new Set([...ctx.bmcs.map((b) => b.name), ...byName.keys()])];
+        // One index head per BMC shown, however many events senders stored.
+        const latest = await redis(ctx.recent.latest(names));
         const inventory = new Map(ctx.bmcs.map((b) => [b.name, b]));
         const body: z.infer<typeof bmcsResponse> = {
           bmcs: names.map((name) => {

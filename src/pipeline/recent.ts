@@ -11,17 +11,27 @@ import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
  * and any HTTP process reads.
  *
  *   <prefix>:recent                       zset   event id scored by when it was processed (ms)
+ *   <prefix>:recent:by-bmc:<bmc>          zset   the same, of one BMC's entries
+ *   <prefix>:recent:by-severity:<sev>     zset   the same, of one severity's entries
+ *   <prefix>:recent:by-status:<status>    zset   the same, of the firing or the resolved entries
  *   <prefix>:recent:events                hash   event id → the entry as JSON (without deliveries)
  *   <prefix>:recent:delivery:<notif. id>  hash   receiver → DeliveryState as JSON
  *
+ * A read touches only the entries it returns: filters walk the indexes (ids and scores only), so
+ * what a request costs does not grow with what senders stored. An entry is at most
+ * RECENT_ENTRY_MAX_BYTES: trap-supplied text beyond that is cut, and the entry says so.
  * Only the newest `max` entries are kept (trim(): the recorder trims at most once a second, so the
- * index may briefly hold more); trimming an entry drops its delivery hash. A delivery
- * recorded for a notification with no entry (a BMC health alert, or an entry already trimmed) expires
- * after ORPHAN_DELIVERY_TTL_SECONDS; recording the entry later adopts it (PERSIST).
+ * index may briefly hold more); trimming an entry drops it from every index and drops its delivery
+ * hash. A delivery recorded for a notification with no entry (a BMC health alert, or an entry already
+ * trimmed) expires after ORPHAN_DELIVERY_TTL_SECONDS; recording the entry later adopts it (PERSIST).
  */
 
 const DEFAULT_RECENT_MAX = 1000;
 const ORPHAN_DELIVERY_TTL_SECONDS = 3600;
+/** Serialized bytes of one stored entry, at most (a 60 KB varbind would otherwise cost 60 KB per read). */
+export const RECENT_ENTRY_MAX_BYTES = 4096;
+/** What is kept of each trap-supplied string of an entry that had to be cut. */
+const CUT_TEXT_CHARS = 200;
 
 const deliveryStateSchema = z.object({
   status: z.enum(["pending", "delivered", "dead-lettered"]),
@@ -58,9 +68,31 @@ export const recentEventSchema = z.object({
   outcome: z.string().describe("sent, unchanged, inhibited, silenced or storm"),
   notification: z.string().nullable(),
   receivers: z.array(z.string()),
+  varbinds: z
+    .array(
+      z.object({
+        oid: z.string(),
+        type: z.string(),
+        value: z.union([z.string(), z.number()]).nullable(),
+        hex: z.string().optional(),
+        truncatedFrom: z.number().optional().describe("the value's length as received, when cut"),
+      }),
+    )
+    .nullable()
+    .describe("a trap that is no PET: its variable bindings as received; null for a PET"),
+  truncated: z
+    .object({
+      bytes: z.number().describe("the entry's size before it was cut (serialized bytes)"),
+      fields: z.array(z.string()).describe('those cut short or in part: "event", "varbinds"'),
+    })
+    .nullable()
+    .describe(`null, or how the trap-supplied text was cut to fit ${RECENT_ENTRY_MAX_BYTES} bytes`),
   deliveries: z.record(z.string(), deliveryStateSchema).describe("by receiver"),
 });
 export type RecentEvent = z.infer<typeof recentEventSchema>;
+type StoredEvent = Omit<RecentEvent, "deliveries">;
+/** What LIST and LATEST answer: stored entries as JSON, null where there is none. */
+type Found = (string | null)[];
 
 export interface RecentFilter {
   bmc?: string;
@@ -83,6 +115,8 @@ export interface RecentEventsOptions {
 export class RecentEvents {
   private readonly index: string;
   private readonly entries: string;
+  /** "<prefix>:recent:": the by-bmc, by-severity and by-status indexes are named under it. */
+  private readonly indexPrefix: string;
   private readonly deliveryPrefix: string;
   private readonly max: number;
   private readonly names: Map<string, string>;
@@ -95,6 +129,7 @@ export class RecentEvents {
     const prefix = options.prefix ?? DEFAULT_PREFIX;
     this.index = `${prefix}:recent`;
     this.entries = `${prefix}:recent:events`;
+    this.indexPrefix = `${prefix}:recent:`;
     this.deliveryPrefix = `${prefix}:recent:delivery:`;
     this.max = options.max ?? DEFAULT_RECENT_MAX;
     if (!Number.isInteger(this.max) || this.max < 1) throw new RangeError(`max ${this.max} is not ≥ 1`);
@@ -103,21 +138,20 @@ export class RecentEvents {
 
   /** Records one processed event (an events worker's onProcessed); trim() drops the oldest. */
   async record(p: ProcessedEvent, now = Date.now()): Promise<RecentEvent> {
-    const entry = this.entry(p, now);
-    const { deliveries: _, ...stored } = entry;
+    const { deliveries, ...whole } = this.entry(p, now);
+    const stored = fitted(whole);
     const tx = this.redis
       .multi()
-      .zadd(this.index, now, entry.id)
-      .hset(this.entries, entry.id, JSON.stringify(stored));
-    if (entry.notification !== null && entry.receivers.length > 0) {
-      const key = this.deliveryKey(entry.notification);
-      const pending = JSON.stringify({ status: "pending", at: entry.processedAt } satisfies DeliveryState);
+      .eval(RECORD, 2, this.index, this.entries, stored.id, now, JSON.stringify(stored), this.indexPrefix);
+    if (stored.notification !== null && stored.receivers.length > 0) {
+      const key = this.deliveryKey(stored.notification);
+      const pending = JSON.stringify({ status: "pending", at: stored.processedAt } satisfies DeliveryState);
       // NX: a delivery recorded before this entry (a fast receiver) is kept.
-      for (const r of entry.receivers) tx.hsetnx(key, r, pending);
+      for (const r of stored.receivers) tx.hsetnx(key, r, pending);
       tx.persist(key);
     }
     await tx.exec();
-    return entry;
+    return { ...stored, deliveries };
   }
 
   /** Records a delivery worker's outcome for one receiver of a notification. */
@@ -142,27 +176,55 @@ export class RecentEvents {
     );
   }
 
-  /** The entries that pass the filter, newest first, with their deliveries. */
+  /** The entries that pass the filter, newest first, with their deliveries: only those are read. */
   async list(filter: RecentFilter = {}): Promise<RecentEvent[]> {
-    const limit = filter.limit ?? 100;
-    const ids = await this.redis.zrevrangebyscore(this.index, "+inf", filter.since ?? "-inf");
-    if (ids.length === 0) return [];
-    const found: Omit<RecentEvent, "deliveries">[] = [];
-    for (const json of await this.redis.hmget(this.entries, ...ids)) {
-      if (json === null) continue; // trimmed meanwhile
-      const e = JSON.parse(json) as Omit<RecentEvent, "deliveries">;
-      if (filter.bmc !== undefined && e.bmc !== filter.bmc) continue;
-      if (filter.severity !== undefined && e.severity !== filter.severity) continue;
-      if (filter.status !== undefined && e.status !== filter.status) continue;
-      found.push(e);
-      if (found.length >= limit) break;
-    }
-    const withDeliveries = found.filter((e) => e.notification !== null);
+    const indexes = [
+      ...(filter.bmc !== undefined ? [this.indexKey("bmc", filter.bmc)] : []),
+      ...(filter.severity !== undefined ? [this.indexKey("severity", filter.severity)] : []),
+      ...(filter.status !== undefined ? [this.indexKey("status", filter.status)] : []),
+    ];
+    if (indexes.length === 0) indexes.push(this.index);
+    const found = await this.redis.eval(
+      LIST,
+      1 + indexes.length,
+      this.entries,
+      ...indexes,
+      filter.since ?? "-inf",
+      filter.limit ?? 100,
+    );
+    return this.withDeliveries(found as Found);
+  }
+
+  /** The newest entry of each of these BMCs (one index head and one entry read per BMC). */
+  async latest(bmcs: readonly string[]): Promise<Map<string, RecentEvent>> {
+    if (bmcs.length === 0) return new Map();
+    const keys = bmcs.map((b) => this.indexKey("bmc", b));
+    const found = await this.redis.eval(LATEST, 1 + keys.length, this.entries, ...keys);
+    return new Map((await this.withDeliveries(found as Found)).map((e) => [e.bmc, e]));
+  }
+
+  /** Drops the entries beyond the newest `max`, from every index, with their delivery hashes. */
+  async trim(): Promise<void> {
+    await this.redis.eval(
+      TRIM,
+      2,
+      this.index,
+      this.entries,
+      String(this.max),
+      this.deliveryPrefix,
+      this.indexPrefix,
+    );
+  }
+
+  /** The stored entries (null where none) with the delivery state of each receiver. */
+  private async withDeliveries(jsons: Found): Promise<RecentEvent[]> {
+    const found = jsons.filter((j) => j !== null).map((j) => JSON.parse(j) as StoredEvent);
+    const withNotification = found.filter((e) => e.notification !== null);
     const pipeline = this.redis.pipeline();
-    for (const e of withDeliveries) pipeline.hgetall(this.deliveryKey(e.notification as string));
+    for (const e of withNotification) pipeline.hgetall(this.deliveryKey(e.notification as string));
     const replies = (await pipeline.exec()) ?? [];
     const deliveries = new Map<string, Record<string, DeliveryState>>();
-    withDeliveries.forEach((e, i) => {
+    withNotification.forEach((e, i) => {
       const [err, fields] = replies[i] ?? [null, {}];
       if (err) throw err;
       // In the order of the event's receivers (Redis hashes keep none).
@@ -173,13 +235,6 @@ export class RecentEvents {
       deliveries.set(e.id, Object.fromEntries(states));
     });
     return found.map((e) => ({ ...e, deliveries: deliveries.get(e.id) ?? {} }));
-  }
-
-  /** The newest entry of each BMC among those kept. */
-  async latestByBmc(): Promise<Map<string, RecentEvent>> {
-    const latest = new Map<string, RecentEvent>();
-    for (const e of await this.list({ limit: this.max })) if (!latest.has(e.bmc)) latest.set(e.bmc, e);
-    return latest;
   }
 
   private entry(p: ProcessedEvent, now: number): RecentEvent {
@@ -207,13 +262,15 @@ export class RecentEvents {
       outcome: p.outcome,
       notification: n?.id ?? null,
       receivers,
+      varbinds: trap.kind === "trap" ? trap.varbinds : null,
+      truncated: null,
       deliveries: Object.fromEntries(receivers.map((r) => [r, { status: "pending", at }])),
     };
   }
 
-  /** Drops the entries beyond the newest `max`, with their delivery hashes. */
-  async trim(): Promise<void> {
-    await this.redis.eval(TRIM, 2, this.index, this.entries, String(this.max), this.deliveryPrefix);
+  /** The name the Lua INDEXES function gives the same index. */
+  private indexKey(by: "bmc" | "severity" | "status", value: string): string {
+    return `${this.indexPrefix}by-${by}:${value}`;
   }
 
   private deliveryKey(notificationId: string): string {
@@ -222,12 +279,134 @@ export class RecentEvents {
 }
 
 /**
- * Trims the index to ARGV[1] entries, oldest first, with their entries and delivery hashes. Atomic, so
- * that two recorders trimming at once do not both read the same excess.
- * The delivery keys are named from the entries (not in KEYS); with the `{petgate}` prefix on Redis
- * Cluster they are in the same slot.
+ * The entry as stored: whole when it fits RECENT_ENTRY_MAX_BYTES; else its trap-supplied text (the
+ * event, which names a generic trap's OID, and the varbinds) cut to CUT_TEXT_CHARS a string, then
+ * trailing varbinds left out until it fits. The other fields come from the tables, the BMC's SDR
+ * and the configuration, and are kept whole: the page and the API need them.
  */
-const TRIM = `
+function fitted(entry: StoredEvent): StoredEvent {
+  const bytes = Buffer.byteLength(JSON.stringify(entry));
+  if (bytes <= RECENT_ENTRY_MAX_BYTES) return entry;
+  const cut = new Set<string>();
+  const short = (field: string, text: string): string => {
+    if (text.length <= CUT_TEXT_CHARS) return text;
+    cut.add(field);
+    return `${text.slice(0, CUT_TEXT_CHARS)}…`;
+  };
+  const varbinds = (entry.varbinds ?? []).map((v) => ({
+    ...v,
+    oid: short("varbinds", v.oid),
+    value: typeof v.value === "string" ? short("varbinds", v.value) : v.value,
+    ...(v.hex !== undefined && { hex: short("varbinds", v.hex) }),
+  }));
+  const event = entry.event === null ? null : short("event", entry.event);
+  // Sized with "varbinds" among the cut fields, whether or not any will be left out.
+  const base = Buffer.byteLength(
+    JSON.stringify({
+      ...entry,
+      event,
+      varbinds: [],
+      truncated: { bytes, fields: [...new Set([...cut, "varbinds"])] },
+    }),
+  );
+  let room = RECENT_ENTRY_MAX_BYTES - base;
+  let kept = 0;
+  for (const v of varbinds) {
+    room -= Buffer.byteLength(JSON.stringify(v)) + 1; // and its comma
+    if (room < 0) break;
+    kept++;
+  }
+  if (kept < varbinds.length) cut.add("varbinds");
+  return {
+    ...entry,
+    event,
+    varbinds: entry.varbinds === null ? null : varbinds.slice(0, kept),
+    truncated: { bytes, fields: [...cut] },
+  };
+}
+
+/**
+ * The index keys of an entry (ARGV prefix "<prefix>:recent:"), as RecentEvents.indexKey names them.
+ * Every script that names keys from an entry (not in KEYS) relies on the `{petgate}` prefix putting
+ * them in one Redis Cluster slot.
+ */
+const INDEXES = `
+local function indexes(prefix, entry)
+  local keys = { prefix .. 'by-bmc:' .. entry.bmc, prefix .. 'by-severity:' .. entry.severity }
+  if type(entry.status) == 'string' then keys[3] = prefix .. 'by-status:' .. entry.status end
+  return keys
+end
+`;
+
+/**
+ * Stores an entry (ARGV id, score, JSON, index prefix) in KEYS[2] and every index it belongs to; a
+ * copy recorded again leaves the indexes of its former entry.
+ */
+const RECORD = `${INDEXES}
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old then
+  local ok, entry = pcall(cjson.decode, old)
+  if ok then for _, key in ipairs(indexes(ARGV[4], entry)) do redis.call('ZREM', key, ARGV[1]) end end
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+for _, key in ipairs(indexes(ARGV[4], cjson.decode(ARGV[3]))) do redis.call('ZADD', key, ARGV[2], ARGV[1]) end
+return 1`;
+
+/**
+ * The entries (KEYS[1]) newest first that every index of KEYS[2..] holds, scored at or after ARGV[1],
+ * at most ARGV[2] of them. It walks the smallest index and asks the others with ZSCORE, so it reads
+ * ids and scores, never an entry it does not return.
+ */
+const LIST = `
+local since, limit = ARGV[1], tonumber(ARGV[2])
+local walk, size, others = KEYS[2], redis.call('ZCARD', KEYS[2]), {}
+for i = 3, #KEYS do
+  local n = redis.call('ZCARD', KEYS[i])
+  if n < size then
+    table.insert(others, walk)
+    walk, size = KEYS[i], n
+  else
+    table.insert(others, KEYS[i])
+  end
+end
+local ids, offset = {}, 0
+while #ids < limit do
+  local page = redis.call('ZREVRANGEBYSCORE', walk, '+inf', since, 'LIMIT', offset, limit)
+  if #page == 0 then break end
+  offset = offset + #page
+  for _, id in ipairs(page) do
+    local everywhere = true
+    for _, key in ipairs(others) do
+      if not redis.call('ZSCORE', key, id) then
+        everywhere = false
+        break
+      end
+    end
+    if everywhere then
+      table.insert(ids, id)
+      if #ids == limit then break end
+    end
+  end
+end
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[1], unpack(ids))`;
+
+/** The newest entry (KEYS[1]) of each index of KEYS[2..], false where it has none. */
+const LATEST = `
+local found = {}
+for i = 2, #KEYS do
+  local id = redis.call('ZREVRANGE', KEYS[i], 0, 0)[1]
+  found[i - 1] = id and redis.call('HGET', KEYS[1], id) or false
+end
+return found`;
+
+/**
+ * Trims the index to ARGV[1] entries, oldest first, with their entries, their places in the other
+ * indexes (ARGV[3] prefix) and their delivery hashes (ARGV[2] prefix). Atomic, so that two recorders
+ * trimming at once do not both read the same excess.
+ */
+const TRIM = `${INDEXES}
 local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
 if excess <= 0 then return 0 end
 local old = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
@@ -235,7 +414,10 @@ for _, id in ipairs(old) do
   local json = redis.call('HGET', KEYS[2], id)
   if json then
     local ok, entry = pcall(cjson.decode, json)
-    if ok and type(entry.notification) == 'string' then redis.call('DEL', ARGV[2] .. entry.notification) end
+    if ok then
+      if type(entry.notification) == 'string' then redis.call('DEL', ARGV[2] .. entry.notification) end
+      for _, key in ipairs(indexes(ARGV[3], entry)) do redis.call('ZREM', key, id) end
+    end
     redis.call('HDEL', KEYS[2], id)
   end
 end

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHttp } from "../../src/http/server.js";
-import { createRedis } from "../../src/pipeline/queues.js";
-import type { RecentEvent } from "../../src/pipeline/recent.js";
+import { eventId } from "../../src/pipeline/event.js";
+import { createRedis, DEFAULT_PREFIX } from "../../src/pipeline/queues.js";
+import { RECENT_ENTRY_MAX_BYTES, type RecentEvent, RecentEvents } from "../../src/pipeline/recent.js";
 import { SensorNumber } from "../../src/sim/default-sdr.js";
 import { setSensorValue } from "../../src/sim/sensors.js";
 import { waitFor } from "../support/listener.js";
-import { startRedis } from "../support/redis.js";
+import { genericTrap, startRedis } from "../support/redis.js";
+import { commandsDuring, hashFieldsRead } from "../support/redis-monitor.js";
 import { SIM_PASSWORD } from "../support/sim.js";
 import { API_TOKEN, getJson, type Stack, startStack } from "./stack.js";
 
@@ -320,4 +322,95 @@ describe("health, readiness and the OpenAPI document", () => {
       expect(t).not.toContain(API_TOKEN);
     }
   });
+});
+
+describe("a flood of large traps", () => {
+  /*
+   * Anyone who can send a trap writes recent events. 1,000 traps of ~60 KB each (30 varbinds of
+   * 2,000 bytes, every one distinct) are recorded the way the events worker records them; what one
+   * API request reads must not grow with them. Counted with Redis MONITOR, not timed.
+   */
+  const BMCS = Array.from({ length: 20 }, (_, k) => ({
+    name: `bmc-${k}`,
+    host: `127.46.0.${k + 1}`,
+    port: 623,
+    labels: {},
+  }));
+
+  it("leaves each API request reading a bounded number of entries, each entry cut to its limit, and /readyz ready", async () => {
+    const redis = await startRedis();
+    const connection = createRedis(redis.socket, "worker");
+    const observer = createRedis(redis.socket, "worker");
+    const http = await startHttp({
+      bind: { host: "127.0.0.1", port: 0 },
+      redis: connection,
+      bmcs: BMCS,
+      log: () => undefined,
+    });
+    const url = `http://127.0.0.1:${http.address().port}`;
+    const store = new RecentEvents(observer, { inventory: BMCS });
+    const entriesKey = `${DEFAULT_PREFIX}:recent:events`;
+    const flood = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const values = Array.from({ length: 30 }, (_, v) => Buffer.alloc(2_000, `trap ${i} varbind ${v} `));
+        const trap = genericTrap(BMCS[i % BMCS.length]?.host ?? "", `1.3.6.1.4.1.99999.0.${i}`, values);
+        await store.record(
+          { event: { id: eventId(trap), trap }, enrichment: "unknown-bmc", enrichMs: 0, outcome: "sent" },
+          1_700_000_000_000 + i,
+        );
+      }
+      await store.trim();
+    };
+    const cost = async (path: string) => {
+      let status = 0;
+      let bytes = 0;
+      const commands = await commandsDuring(observer, async () => {
+        const r = await fetch(`${url}${path}`);
+        status = r.status;
+        bytes = (await r.arrayBuffer()).byteLength;
+      });
+      return { status, bytes, entriesRead: hashFieldsRead(commands, entriesKey).length };
+    };
+    try {
+      await flood(0, 100);
+      const before = [await cost("/api/events?limit=10"), await cost("/api/bmcs")];
+      await flood(100, 1_000);
+      const after = [await cost("/api/events?limit=10"), await cost("/api/bmcs")];
+
+      expect(await observer.zcard(`${DEFAULT_PREFIX}:recent`)).toBe(1_000);
+      // 10 entries for ?limit=10, one per inventory BMC for /api/bmcs: with 100 stored as with 1,000.
+      expect(before.map((c) => [c.status, c.entriesRead])).toEqual([
+        [200, 10],
+        [200, BMCS.length],
+      ]);
+      expect(after.map((c) => [c.status, c.entriesRead])).toEqual([
+        [200, 10],
+        [200, BMCS.length],
+      ]);
+      const [events, bmcs] = after;
+      expect(events?.bytes).toBeLessThanOrEqual(10 * (RECENT_ENTRY_MAX_BYTES + 512));
+      expect(bmcs?.bytes).toBeLessThanOrEqual(BMCS.length * (RECENT_ENTRY_MAX_BYTES + 1024));
+
+      const stored = await observer.hvals(entriesKey);
+      expect(stored).toHaveLength(1_000);
+      for (const json of stored) {
+        expect(Buffer.byteLength(json)).toBeLessThanOrEqual(RECENT_ENTRY_MAX_BYTES);
+        expect(JSON.parse(json).truncated?.fields).toContain("varbinds");
+      }
+
+      // 16 requests at once, as 8 pages polling would make them, all answer; readiness still sees Redis.
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => fetch(`${url}${i % 2 ? "/api/bmcs" : "/api/events?limit=100"}`)),
+      );
+      await Promise.all(answers.map((r) => r.arrayBuffer()));
+      expect(answers.map((r) => r.status)).toEqual(Array(16).fill(200));
+      const ready = await getJson<{ ok: boolean }>(`${url}/readyz`);
+      expect([ready.status, ready.body.ok]).toEqual([200, true]);
+    } finally {
+      await http.close();
+      observer.disconnect();
+      connection.disconnect();
+      await redis.dispose();
+    }
+  }, 60_000);
 });

@@ -1,10 +1,12 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PetSeverity } from "../../src/pet/tables/severity.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/event.js";
 import type { ProcessedEvent } from "../../src/pipeline/events-worker.js";
 import { buildNotification } from "../../src/pipeline/notification.js";
-import { RecentEvents } from "../../src/pipeline/recent.js";
-import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
+import { RECENT_ENTRY_MAX_BYTES, type RecentEvent, RecentEvents } from "../../src/pipeline/recent.js";
+import { genericTrap, petTrap, startRedis, type TestRedis } from "../support/redis.js";
+import { commandsDuring, hashFieldsRead } from "../support/redis-monitor.js";
 
 /*
  * The recent-events store on a real redis-server, with processed events as the events worker hands
@@ -107,6 +109,213 @@ describe("RecentEvents", () => {
       notification: null,
       deliveries: {},
       direction: "deassertion",
+    });
+  });
+});
+
+/** One recorded entry of a test table: its BMC, severity and status as the pipeline decided them. */
+interface Row {
+  id: string;
+  bmc: string;
+  severity: RecentEvent["severity"];
+  status: "firing" | "resolved" | null;
+  at: number;
+}
+
+/**
+ * Event `sequence` of BMC `bmc-<k>` (sender 127.44.1.<k>); with a status, its notification has that
+ * status and severity, without one the event made no notification (its PET's own severity).
+ */
+function processedFor(
+  sequence: number,
+  k: number,
+  severity: PetSeverity,
+  status: Row["status"],
+): ProcessedEvent {
+  const trap = petTrap(sequence, { address: `127.44.1.${k}`, port: 623 });
+  const event: QueuedEvent = { id: eventId(trap), trap };
+  if (status === null) return { event, enrichment: "ok", enrichMs: 1, outcome: "unchanged" };
+  const built = buildNotification(event, {
+    status: "ok",
+    bmc: { name: `bmc-${k}`, address: trap.source.address, labels: {} },
+  });
+  const notification = { ...built, severity, status };
+  return { event, enrichment: "ok", enrichMs: 1, outcome: "sent", notification, receivers: ["webhook"] };
+}
+
+const INVENTORY = [0, 1, 2, 3].map((k) => ({ name: `bmc-${k}`, host: `127.44.1.${k}` }));
+
+describe("RecentEvents filters", () => {
+  const prefix = "filters";
+  const rows: Row[] = [];
+
+  beforeAll(async () => {
+    const store = new RecentEvents(writer, { prefix, inventory: INVENTORY });
+    for (let i = 0; i < 90; i++) {
+      const k = i % 3;
+      const status = i % 5 === 0 ? null : i % 2 === 0 ? "firing" : "resolved";
+      const p = processedFor(100 + i, k, i % 4 === 0 ? "critical" : "non-critical", status);
+      const at = 50_000 + i * 10;
+      const e = await store.record(p, at);
+      rows.push({ id: e.id, bmc: `bmc-${k}`, severity: e.severity, status, at });
+    }
+  });
+
+  /** What the filter should return, from the table alone. */
+  const expected = (f: {
+    bmc?: string;
+    severity?: string;
+    status?: string;
+    since?: number;
+    limit?: number;
+  }) =>
+    rows
+      .filter(
+        (r) =>
+          (f.bmc === undefined || r.bmc === f.bmc) &&
+          (f.severity === undefined || r.severity === f.severity) &&
+          (f.status === undefined || r.status === f.status) &&
+          (f.since === undefined || r.at >= f.since),
+      )
+      .reverse()
+      .slice(0, f.limit ?? 100)
+      .map((r) => r.id);
+
+  it.each([
+    { name: "by BMC", filter: { bmc: "bmc-1", limit: 5 } },
+    { name: "by severity", filter: { severity: "critical" as const, limit: 4 } },
+    { name: "by status", filter: { status: "resolved" as const } },
+    { name: "by time", filter: { since: 50_000 + 75 * 10, limit: 5 } },
+    {
+      name: "by BMC, severity, status and time at once",
+      filter: {
+        bmc: "bmc-2",
+        severity: "non-critical" as const,
+        status: "firing" as const,
+        since: 50_200,
+        limit: 3,
+      },
+    },
+    { name: "by a BMC with no event", filter: { bmc: "bmc-3" } },
+  ])("answers $name with exactly the entries that match, and reads no other entry", async ({ filter }) => {
+    const store = new RecentEvents(reader, { prefix });
+    let listed: RecentEvent[] = [];
+    const commands = await commandsDuring(writer, async () => {
+      listed = await store.list(filter);
+    });
+    const want = expected(filter);
+    expect(listed.map((e) => e.id)).toEqual(want);
+    expect(hashFieldsRead(commands, `${prefix}:recent:events`).sort()).toEqual([...want].sort());
+  });
+
+  it("names each BMC's newest entry, reading one entry per BMC asked about", async () => {
+    const store = new RecentEvents(reader, { prefix });
+    let latest = new Map<string, RecentEvent>();
+    const commands = await commandsDuring(writer, async () => {
+      latest = await store.latest(["bmc-0", "bmc-1", "bmc-3"]);
+    });
+    const newest = (bmc: string) => rows.filter((r) => r.bmc === bmc).at(-1)?.id;
+    expect([...latest].map(([bmc, e]) => [bmc, e.id])).toEqual([
+      ["bmc-0", newest("bmc-0")],
+      ["bmc-1", newest("bmc-1")],
+    ]);
+    expect(hashFieldsRead(commands, `${prefix}:recent:events`)).toHaveLength(2);
+  });
+});
+
+describe("RecentEvents indexes and size", () => {
+  it("drops trimmed entries from the BMC, severity and status indexes too", async () => {
+    const prefix = "trim-indexes";
+    const store = new RecentEvents(writer, { prefix, max: 4, inventory: INVENTORY });
+    // bmc-3's only entries are the oldest: trimming leaves nothing of it.
+    const plan: [number, PetSeverity, Row["status"]][] = [
+      [3, "critical", "firing"],
+      [3, "critical", null],
+      [0, "critical", "resolved"],
+      [1, "non-critical", "firing"],
+      [0, "critical", null],
+      [1, "critical", "firing"],
+      [2, "non-critical", "resolved"],
+    ];
+    for (const [i, [k, severity, status]] of plan.entries())
+      await store.record(processedFor(300 + i, k, severity, status), 70_000 + i);
+    await store.trim();
+
+    const kept = await reader.zrange(`${prefix}:recent`, 0, -1);
+    expect(kept).toHaveLength(4);
+    const indexKeys = await reader.keys(`${prefix}:recent:by-*`);
+    const members = (await Promise.all(indexKeys.map((k) => reader.zrange(k, 0, -1)))).flat();
+    expect(new Set(members)).toEqual(new Set(kept));
+    // Each kept entry is in its BMC's, its severity's and (with a status) its status's index.
+    expect(members).toHaveLength(4 + 4 + 3);
+    expect(indexKeys).not.toContain(`${prefix}:recent:by-bmc:bmc-3`);
+    expect(await store.list({ bmc: "bmc-3" })).toEqual([]);
+    expect(await reader.hlen(`${prefix}:recent:events`)).toBe(4);
+  });
+
+  it("moves an event recorded again to the indexes of its new entry", async () => {
+    const prefix = "again";
+    const store = new RecentEvents(writer, { prefix, inventory: INVENTORY });
+    const first = processedFor(400, 1, "critical", "firing");
+    await store.record(first, 80_000);
+    await store.record({ ...first, outcome: "unchanged", notification: undefined, receivers: [] }, 80_001);
+    expect(await store.list({ status: "firing" })).toEqual([]);
+    expect(await store.list({ severity: "critical" })).toEqual([]);
+    expect((await store.list({ bmc: "bmc-1" })).map((e) => e.outcome)).toEqual(["unchanged"]);
+  });
+
+  it("keeps a trap's varbinds whole when the entry fits", async () => {
+    const store = new RecentEvents(writer, { prefix: "whole" });
+    const trap = genericTrap("127.44.2.1", "1.3.6.1.4.1.99999.0.7", [Buffer.from("fan tray 2 removed")]);
+    const p: ProcessedEvent = {
+      event: { id: eventId(trap), trap },
+      enrichment: "none",
+      enrichMs: 0,
+      outcome: "sent",
+    };
+    const entry = await store.record(p);
+    expect(entry).toMatchObject({
+      event: "trap 1.3.6.1.4.1.99999.0.7",
+      varbinds: [{ oid: "1.3.6.1.4.1.99999.1.1", type: "OctetString", value: "fan tray 2 removed" }],
+      truncated: null,
+    });
+    expect((await store.list())[0]).toEqual(entry);
+  });
+
+  it(`cuts the trap-supplied text of an entry to ${RECENT_ENTRY_MAX_BYTES} bytes and says what it cut`, async () => {
+    const prefix = "cut";
+    const store = new RecentEvents(writer, { prefix });
+    const longOid = `1.3.6.1.4.1.99999.${Array.from({ length: 120 }, (_, i) => 1000 + i).join(".")}`;
+    const values = Array.from({ length: 30 }, (_, i) => Buffer.alloc(2000, `varbind ${i} `));
+    const trap = genericTrap("127.44.2.2", longOid, values);
+    const p: ProcessedEvent = {
+      event: { id: eventId(trap), trap },
+      enrichment: "none",
+      enrichMs: 0,
+      outcome: "sent",
+    };
+    await store.record(p);
+
+    const stored = (await reader.hget(`${prefix}:recent:events`, p.event.id)) ?? "";
+    expect(Buffer.byteLength(stored)).toBeLessThanOrEqual(RECENT_ENTRY_MAX_BYTES);
+    const [entry] = await store.list();
+    if (!entry?.varbinds || !entry.truncated) throw new Error(`not cut: ${stored.slice(0, 200)}`);
+    expect(entry.truncated.bytes).toBeGreaterThan(30 * 500);
+    expect(entry.truncated.fields.sort()).toEqual(["event", "varbinds"]);
+    expect(entry.event).toBe(`${`trap ${longOid}`.slice(0, 200)}…`);
+    // The first varbinds are kept, each value cut short; the rest left out.
+    expect(entry.varbinds.length).toBeGreaterThan(0);
+    expect(entry.varbinds.length).toBeLessThan(30);
+    expect(entry.varbinds[0]).toMatchObject({
+      oid: "1.3.6.1.4.1.99999.1.1",
+      value: expect.stringMatching(/^varbind 0 .{190}…$/),
+    });
+    // What the page and the API need is whole.
+    expect(entry).toMatchObject({
+      bmc: "127.44.2.2",
+      source: "127.44.2.2",
+      severity: "information",
+      outcome: "sent",
     });
   });
 });

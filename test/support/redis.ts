@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import snmp from "net-snmp";
 import { decodePet } from "../../src/pet/event.js";
-import type { TrapEvent } from "../../src/pet/trap.js";
+import { type TrapEvent, trapEventFrom } from "../../src/pet/trap.js";
 import { decodePetVarbind, encodePetVarbind, PET_ENTERPRISE_OID } from "../../src/pet/varbind.js";
 import { type RedisChild, startRedisChild } from "../../src/serve/redis-child.js";
 import { DELL_CHASSIS_INTRUSION, hexBytes } from "../pet/vectors.js";
@@ -70,4 +71,29 @@ export function petTrap(sequence: number, source = { address: "192.0.2.10", port
     pet: decoded.event,
     varbind: octets.toString("hex"),
   };
+}
+
+/**
+ * A generic SNMPv2c trap as the listener hands it over (through trapEventFrom): trap OID `trapOid`,
+ * and one OCTET STRING varbind per value, under an enterprise of no PET.
+ */
+export function genericTrap(address: string, trapOid: string, values: Buffer[]): TrapEvent {
+  const result = trapEventFrom({
+    pdu: {
+      type: snmp.PduType.TrapV2,
+      community: "public",
+      varbinds: [
+        { oid: "1.3.6.1.2.1.1.3.0", type: snmp.ObjectType.TimeTicks, value: 4200 },
+        { oid: "1.3.6.1.6.3.1.1.4.1.0", type: snmp.ObjectType.OID, value: trapOid },
+        ...values.map((value, i) => ({
+          oid: `1.3.6.1.4.1.99999.1.${i + 1}`,
+          type: snmp.ObjectType.OctetString,
+          value,
+        })),
+      ],
+    },
+    rinfo: { address, port: 162 },
+  });
+  if (!result.ok) throw new Error(result.error.message);
+  return result.event;
 }
