@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Redis, RedisOptions } from "ioredis";
 import { readSecret } from "../config/load.js";
@@ -11,9 +10,12 @@ import { type Intake, startIntake, startWorkers, type Workers } from "../pipelin
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../pipeline/queues.js";
 import { buildSinks } from "../sinks/build.js";
 import type { Sink } from "../sinks/sink.js";
+import { prepareDataDir, withPath } from "./data-dir.js";
 import { catcherRoutes, type Demo, startDemo } from "./demo.js";
+import { listenerExposure } from "./exposure.js";
 import { lockDataDir } from "./lock.js";
 import { type RedisChild, startRedisChild } from "./redis-child.js";
+import { StartAborted, untilAborted, waitForRedis } from "./start-up.js";
 
 export type Role = "listener" | "worker" | "http";
 export const ROLES: readonly Role[] = ["listener", "worker", "http"];
@@ -42,6 +44,8 @@ export interface ServeOptions {
   /** The demo's first simulated BMC (the others on the next loopback addresses); default the demo's. */
   demoBmcs?: HostPort;
   log: (message: string) => void;
+  /** Stops the start-up at any step (SIGTERM): what started is stopped and serve rejects with StartAborted. */
+  signal?: AbortSignal;
 }
 
 export interface Service {
@@ -62,10 +66,12 @@ const DEMO_LISTEN: HostPort = { host: "127.0.0.1", port: 1162 };
 
 /**
  * Starts the roles asked for on one Redis: $PETGATE_REDIS, else config `redis.url`, else a private
- * redis-server under the data dir. Every part started is stopped again if a later one fails.
+ * redis-server under the data dir. Intake comes first: the listener spools while a configured Redis
+ * does not answer, and the workers and HTTP start once it does. Every part started is stopped again
+ * if a later one fails or the signal aborts.
  */
 export async function serve(options: ServeOptions): Promise<Service> {
-  const { roles, dataDir, log } = options;
+  const { roles, dataDir, log, signal } = options;
   const all = ROLES.every((r) => roles.has(r));
   if (options.demo && !all) throw new ServeError("--demo runs all roles in one process; drop --role");
   // The simulated BMCs are told where to send their PETs before the listener binds.
@@ -103,12 +109,12 @@ export async function serve(options: ServeOptions): Promise<Service> {
   };
   try {
     if (embedded || roles.has("listener") || options.demo) {
-      mkdirSync(dataDir, { recursive: true });
-      release = lockDataDir(dataDir);
+      prepareDataDir(dataDir, log);
+      release = await lockDataDir(dataDir).catch(withPath("data dir"));
     }
     let target: RedisTarget;
     if (configured === undefined) {
-      child = await startRedisChild({ dataDir, log });
+      child = await startRedisChild({ dataDir, log, ...(signal && { signal }) });
       target = child.socket;
     } else {
       const password = options.redisUrl === undefined ? options.config?.redis?.password : undefined;
@@ -117,12 +123,16 @@ export async function serve(options: ServeOptions): Promise<Service> {
 
     const listen = options.listen ?? (options.demo ? DEMO_LISTEN : undefined);
     if (options.demo)
-      demo = await startDemo({
-        dataDir,
-        listenerAddress: listen ?? DEMO_LISTEN,
-        log,
-        ...(options.demoBmcs && { firstBmc: options.demoBmcs }),
-      });
+      demo = await untilAborted(
+        startDemo({
+          dataDir,
+          listenerAddress: listen ?? DEMO_LISTEN,
+          log,
+          ...(options.demoBmcs && { firstBmc: options.demoBmcs }),
+        }),
+        signal,
+        (d) => d.close(),
+      );
     const config = demo?.config ?? options.config;
     if (!config) throw new ServeError("no configuration");
     const prefix = config.redis?.prefix ?? DEFAULT_PREFIX;
@@ -131,34 +141,47 @@ export async function serve(options: ServeOptions): Promise<Service> {
       options.http ?? (roles.has("http") ? parseHostPort(config.http.bind, DEFAULT_HTTP) : undefined);
     // Events processed here are counted on this process's /metrics.
     const metrics = httpBind && new PipelineMetrics();
-    if (roles.has("worker")) {
-      sinks = buildSinks(config);
-      workers = await startWorkers({
-        config,
-        redis: target,
-        prefix,
-        sinks,
-        ...(metrics && { onProcessed: metrics.onProcessed }),
-        log,
-      });
-    }
     if (roles.has("listener")) {
       const spoolFile = join(dataDir, "spool.ndjson");
-      intake = await startIntake({
-        config,
-        redis: target,
-        prefix,
-        spoolFile,
-        ...(listen && { listen }),
-        log,
-      });
+      intake = await untilAborted(
+        startIntake({
+          config,
+          redis: target,
+          prefix,
+          spoolFile,
+          ...(listen && { listen }),
+          log,
+        }).catch(withPath("spool")),
+        signal,
+        (i) => i.close(),
+      );
+      const { host, port } = intake.listener.address();
+      log(`listening for SNMP traps on udp ${host}:${port}`);
+      for (const warning of listenerExposure(intake.listener.address(), config.listener)) log(warning);
+    }
+    if (roles.has("worker") || httpBind)
+      await waitForRedis(target, child?.socket ?? withoutPassword(configured ?? ""), signal, log);
+    if (roles.has("worker")) {
+      sinks = buildSinks(config);
+      workers = await untilAborted(
+        startWorkers({
+          config,
+          redis: target,
+          prefix,
+          sinks,
+          ...(metrics && { onProcessed: metrics.onProcessed }),
+          log,
+        }),
+        signal,
+        (w) => w.close(),
+      );
     }
     if (httpBind) {
       connection = createRedis(target, "worker");
       connection.on("error", () => undefined); // /readyz reports it
       const token = config.http.token && readSecret(config.http.token, "http.token");
       const catchers = demo?.catchers;
-      http = await startHttp({
+      const started = startHttp({
         bind: httpBind,
         redis: connection,
         prefix,
@@ -171,6 +194,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
         ...(catchers && { extraRoutes: (app) => catcherRoutes(app, catchers) }),
         log,
       });
+      http = await untilAborted(started, signal, (h) => h.close());
     }
     return {
       roles: ROLES.filter((r) => roles.has(r)),
@@ -183,7 +207,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
     };
   } catch (err) {
     await close().catch(() => undefined);
-    throw err;
+    throw signal?.aborted ? new StartAborted() : err;
   }
 }
 
