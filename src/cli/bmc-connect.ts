@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { IpmiClient } from "../ipmi/client/client.js";
 import { PrivilegeLevel } from "../ipmi/commands/app.js";
 import { parseHostPort } from "../net/address.js";
+import { atMostOne, secretFromEnv, secretFromFile, warnCommandLineSecret } from "./secrets.js";
 import { UsageError } from "./usage.js";
 
 /** Connection options every `petgate bmc` subcommand takes, in ipmitool's letters where it has them. */
@@ -13,6 +13,8 @@ export const CONNECT_OPTIONS = {
   "cipher-suite": { type: "string", short: "C" },
   kg: { type: "string", short: "k" },
   "kg-hex": { type: "string" },
+  "kg-env": { type: "string" },
+  "kg-file": { type: "string" },
   privilege: { type: "string", short: "L" },
   timeout: { type: "string" },
   "allow-insecure": { type: "boolean" },
@@ -26,7 +28,9 @@ export const CONNECT_HELP = `connection:
   --password-file FILE    the password is the file's first line
                           (neither: asked for on the terminal; never a plain argument)
   -C N                    cipher suite: 17 (default), 16, 15, 3, 2, 1
-  -k KEY | --kg-hex HEX   the BMC key K_g, as text or hex
+  --kg-env VAR            the BMC key K_g, in hex, is in environment variable VAR
+  --kg-file FILE          the BMC key K_g, in hex, is the file's first line
+  -k KEY | --kg-hex HEX   the same as text or hex on the command line (shown by ps: warns)
   -L LEVEL                ADMINISTRATOR (default), OPERATOR or USER
   --timeout MS            deadline of each call (default 5000)
   --allow-insecure        permit cipher suite 0 (no authentication at all)
@@ -43,12 +47,7 @@ export async function connect(values: ConnectValues): Promise<IpmiClient> {
   if (!values.user) throw new UsageError("-U USER is required");
   const { host, port } = parseHostPort(values.host, { host: "", port: 623 });
   const privilege = PrivilegeLevel[privilegeName(values.privilege ?? "ADMINISTRATOR")];
-  const kg =
-    values["kg-hex"] !== undefined
-      ? hexKey(values["kg-hex"])
-      : values.kg !== undefined
-        ? Buffer.from(values.kg, "latin1")
-        : undefined;
+  const kg = bmcKey(values);
   return new IpmiClient({
     host,
     port,
@@ -71,28 +70,38 @@ function privilegeName(text: string): "Administrator" | "Operator" | "User" {
   return name as "Administrator" | "Operator" | "User";
 }
 
-function hexKey(text: string): Buffer {
-  const digits = text.replace(/^0x/i, "");
-  if (!/^([0-9a-f]{2}){1,20}$/i.test(digits))
-    throw new UsageError("--kg-hex: expected up to 20 bytes of hex");
+/** The BMC key K_g (IPMI 2.0 §13.31), from the environment or a file; -k and --kg-hex still work, with a warning. */
+function bmcKey(values: ConnectValues): Buffer | undefined {
+  atMostOne({
+    "-k": values.kg,
+    "--kg-hex": values["kg-hex"],
+    "--kg-env": values["kg-env"],
+    "--kg-file": values["kg-file"],
+  });
+  if (values["kg-env"] !== undefined) return hexKey("--kg-env", secretFromEnv("--kg-env", values["kg-env"]));
+  if (values["kg-file"] !== undefined)
+    return hexKey("--kg-file", secretFromFile("--kg-file", values["kg-file"]));
+  const instead = "--kg-env VAR or --kg-file FILE";
+  if (values["kg-hex"] !== undefined) {
+    warnCommandLineSecret("bmc", "--kg-hex", instead);
+    return hexKey("--kg-hex", values["kg-hex"]);
+  }
+  if (values.kg === undefined) return undefined;
+  warnCommandLineSecret("bmc", "-k", instead);
+  return Buffer.from(values.kg, "latin1");
+}
+
+function hexKey(flag: string, text: string): Buffer {
+  const digits = text.trim().replace(/^0x/i, "");
+  if (!/^([0-9a-f]{2}){1,20}$/i.test(digits)) throw new UsageError(`${flag}: expected up to 20 bytes of hex`);
   return Buffer.from(digits, "hex");
 }
 
 async function password(values: ConnectValues): Promise<string> {
-  if (values["password-env"] !== undefined) {
-    const value = process.env[values["password-env"]];
-    if (value === undefined) throw new UsageError(`--password-env: ${values["password-env"]} is not set`);
-    return value;
-  }
-  if (values["password-file"] !== undefined) {
-    try {
-      return readFileSync(values["password-file"], "utf8").split(/\r?\n/)[0] ?? "";
-    } catch (err) {
-      throw new UsageError(
-        `--password-file: cannot read ${values["password-file"]} (${(err as NodeJS.ErrnoException).code})`,
-      );
-    }
-  }
+  atMostOne({ "--password-env": values["password-env"], "--password-file": values["password-file"] });
+  if (values["password-env"] !== undefined) return secretFromEnv("--password-env", values["password-env"]);
+  if (values["password-file"] !== undefined)
+    return secretFromFile("--password-file", values["password-file"]);
   if (!process.stdin.isTTY)
     throw new UsageError("no password: give --password-env VAR or --password-file FILE");
   return promptHidden("Password: ");

@@ -16,6 +16,8 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
       options: { ...options, help: { type: "boolean", short: "h" } },
       allowPositionals: true,
       strict: true,
+      // In order, for options that pair with the one before (petgate sim --user NAME --password-env VAR).
+      tokens: true,
     });
     if ((parsed.values as { help?: boolean }).help) {
       process.stdout.write(`${help}\n`);

@@ -7,15 +7,16 @@ const simUser = z
   .object({
     name: z.string().min(1).max(16).describe("user name"),
     password: z.string().max(20).optional().describe("password (the simulator's own test users only)"),
-    passwordEnv: z.string().optional().describe("environment variable holding the password"),
+    passwordEnv: z.string().min(1).optional().describe("environment variable holding the password"),
+    passwordFile: z.string().min(1).optional().describe("file whose first line is the password"),
     privilege: z
       .enum(["user", "operator", "administrator"])
       .default("administrator")
       .describe("highest privilege"),
   })
   .strict()
-  .refine((u) => (u.password === undefined) !== (u.passwordEnv === undefined), {
-    message: "give exactly one of password or passwordEnv",
+  .refine((u) => [u.password, u.passwordEnv, u.passwordFile].filter((p) => p !== undefined).length === 1, {
+    message: "give exactly one of password, passwordEnv or passwordFile",
   });
 
 const hostPort = z.string().refine((s) => {
@@ -41,7 +42,11 @@ export const simConfigSchema = z
       .enum(["address", "port"])
       .default("address")
       .describe("a fleet on consecutive loopback addresses or ports"),
-    users: z.array(simUser).min(1).optional().describe("users; default admin with --password-env"),
+    users: z
+      .array(simUser)
+      .min(1)
+      .optional()
+      .describe("users, read at every start (never stored in stateDir); default admin with --password-env"),
     kg: hex(20).optional().describe("BMC key K_g (hex)"),
     guid: hex(16).optional().describe("system GUID of the first BMC (hex); later ones count up"),
     manufacturerId: z
@@ -53,9 +58,17 @@ export const simConfigSchema = z
       .describe("IANA manufacturer ID (default Intel)"),
     productId: z.number().int().min(0).max(0xffff).default(0x0100).describe("product ID"),
     sdr: z.string().default("default").describe('SDR repository: "default" or a JSON file'),
-    stateDir: z.string().optional().describe("keeps SEL, PEF, LAN and user settings across restarts"),
+    stateDir: z
+      .string()
+      .optional()
+      .describe("keeps SEL, PEF and LAN settings across restarts (files 0600 in a 0700 directory)"),
     trapPort: z.number().int().min(1).max(65535).default(162).describe("UDP port PETs are sent to"),
     control: hostPort.optional().describe("HTTP control API HOST:PORT"),
+    controlTokenEnv: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("environment variable holding the control API's bearer token (required on every request)"),
     rebootMs: z.number().int().min(0).default(3000).describe("how long a cold reset keeps the BMC silent"),
   })
   .strict();

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { HostPort } from "../net/address.js";
@@ -15,12 +16,35 @@ import type { BmcSimulator } from "./simulator.js";
  *   POST /bmcs/N/faults              {"hang":true} {"wedged":true} {"slowMs":500} {"dropPercent":20} {"garbage":true}
  *   POST /bmcs/N/reboot              a cold reset, as `mc reset cold` does
  *   GET  /counters                   the fleet's totals
+ *
+ * With a token, every request needs `Authorization: Bearer TOKEN` (else 401). Bodies are at most
+ * MAX_BODY_BYTES (else 413).
  */
-export async function startControlApi(fleet: SimulatorFleet, listen: HostPort): Promise<Server> {
+export async function startControlApi(
+  fleet: SimulatorFleet,
+  listen: HostPort,
+  options: { token?: string } = {},
+): Promise<Server> {
+  const expected = options.token === undefined ? undefined : digest(options.token);
   const server = createServer((req, res) => {
+    if (expected && !authorized(req, expected)) {
+      send(
+        res,
+        401,
+        { error: "a bearer token is required (Authorization: Bearer TOKEN)" },
+        {
+          "www-authenticate": "Bearer",
+        },
+      );
+      return;
+    }
     route(fleet, req)
       .then(({ status, body }) => send(res, status, body))
-      .catch((err: Error) => send(res, 400, { error: err.message }));
+      .catch((err: Error) =>
+        err instanceof BodyTooLarge
+          ? send(res, 413, { error: err.message }, { connection: "close" })
+          : send(res, 400, { error: err.message }),
+      );
   });
   server.listen(listen.port, listen.host);
   await once(server, "listening");
@@ -94,14 +118,65 @@ function summary(sim: BmcSimulator, index: number) {
 const ok = (body: unknown) => ({ status: 200, body });
 const notFound = () => ({ status: 404, body: { error: "no such resource" } });
 
-async function json(req: IncomingMessage): Promise<unknown> {
-  let text = "";
-  for await (const chunk of req) text += chunk;
-  return text ? JSON.parse(text) : {};
+/** Every request body the API takes is a small JSON object. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+class BodyTooLarge extends Error {
+  constructor() {
+    super(`request body over ${MAX_BODY_BYTES} bytes`);
+  }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
+/** The body as JSON, read up to MAX_BODY_BYTES; past that the rest is discarded unread into memory. */
+function json(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+      req.resume();
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off("data", onData);
+      req.resume();
+      reject(new BodyTooLarge());
+    };
+    req.on("data", onData);
+    req.on("error", reject);
+    req.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      try {
+        resolve(text ? JSON.parse(text) : {});
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+/** SHA-256 of a token: equal-length values for timingSafeEqual, whatever was sent. */
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}
+
+function authorized(req: IncomingMessage, expected: Buffer): boolean {
+  const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? "");
+  return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), expected);
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(
     `${JSON.stringify(body, (_k, v) => (v && v.type === "Buffer" ? Buffer.from(v.data).toString("hex") : v))}\n`,
   );

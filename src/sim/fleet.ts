@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { readSecret } from "../config/load.js";
 import { privilegeLevel, type SimConfig, simAddresses } from "./config.js";
 import { defaultSensorRepository, loadSensorRepository } from "./default-sdr.js";
 import { BmcSimulator, type SimulatorCounters } from "./simulator.js";
@@ -27,7 +28,7 @@ export class SimulatorFleet {
   static async start(config: SimConfig, options: FleetOptions = {}): Promise<SimulatorFleet> {
     const users = (config.users ?? []).map((u) => ({
       name: u.name,
-      password: u.password ?? process.env[u.passwordEnv as string] ?? "",
+      password: userPassword(u),
       maxPrivilege: privilegeLevel(u.privilege),
       enabled: true,
     }));
@@ -88,6 +89,14 @@ export class SimulatorFleet {
     clearInterval(this.timer);
     await Promise.all(this.simulators.map((s) => s.stop()));
   }
+}
+
+/** A user's password from where the config says; the error names the place, never a value. */
+function userPassword(user: NonNullable<SimConfig["users"]>[number]): string {
+  if (user.password !== undefined) return user.password;
+  const ref =
+    user.passwordEnv !== undefined ? { env: user.passwordEnv } : { file: user.passwordFile as string };
+  return readSecret(ref, `user ${user.name}'s password`);
 }
 
 /** The fleet's GUIDs count up from the first in their last two bytes. */

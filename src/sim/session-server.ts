@@ -308,9 +308,14 @@ export class SessionServer {
       });
     if (!session || session.active) return fail(0x02);
     const requested = m.role & 0x0f;
+    // 09h: a role no privilege level names (IPMI 2.0 §13.20: 1 callback … 5 OEM).
+    if (requested === 0 || requested > 5) return fail(0x09);
     const user = this.authority.users.find((u) => u.enabled && u.name === m.username);
     if (!user) return fail(0x0d);
-    if (requested === 0 || requested > 5 || requested > user.maxPrivilege) return fail(0x09);
+    // Username/privilege lookup (role bit 4 clear) wants a user of that name and that very privilege.
+    // Name-only lookup takes any role: the session starts at user level and Set Session Privilege
+    // Level refuses a level above the user's limit with 81h, as OpenBMC's netipmid does.
+    if ((m.role & 0x10) === 0 && requested !== user.maxPrivilege) return fail(0x0d);
     session.maxPrivilege = Math.min(session.maxPrivilege, requested);
     session.user = user;
     session.exchange = {

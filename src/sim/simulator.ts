@@ -1,6 +1,6 @@
 import dgram from "node:dgram";
 import { once } from "node:events";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { getChannelAuthCapabilities, getChannelCipherSuites } from "../ipmi/commands/app.js";
 import { petAcknowledge } from "../ipmi/commands/sensor-event.js";
@@ -13,13 +13,14 @@ import { highestSeverity, matchEventFilters, runAlertPolicies } from "./pef-engi
 import { PetSender, petGuid } from "./pet-sender.js";
 import { type Faults, SessionServer } from "./session-server.js";
 import { BmcState, type BmcStateOptions, type UserAccount } from "./state.js";
+import { prepareStateDir, writeStateFile } from "./state-file.js";
 
 export interface BmcSimulatorOptions extends Omit<BmcStateOptions, "ipAddress"> {
   address: HostPort;
   /** Users besides the default admin (user 2). */
   extraUsers?: Omit<UserAccount, "id">[];
   kg?: Buffer;
-  /** Where SEL, PEF, LAN and users persist, as JSON; absent = volatile. */
+  /** Where SEL, PEF and LAN settings persist, as JSON (0600 in a 0700 directory); absent = volatile. */
   stateFile?: string;
   /** UDP port PETs go to on each destination. */
   trapPort: number;
@@ -64,10 +65,14 @@ export class BmcSimulator {
 
   static async start(options: BmcSimulatorOptions): Promise<BmcSimulator> {
     const stateOptions: BmcStateOptions = { ...options, ipAddress: options.address.host };
+    if (options.stateFile) prepareStateDir(dirname(options.stateFile));
     const state =
       options.stateFile && existsSync(options.stateFile)
         ? BmcState.fromJSON(JSON.parse(readFileSync(options.stateFile, "utf8")), stateOptions)
         : new BmcState(stateOptions);
+    // Written at once, so a store an older version left (passwords in it, mode 0644) is replaced now.
+    const savedJson = JSON.stringify(state.toJSON());
+    if (options.stateFile) writeStateFile(options.stateFile, savedJson);
     for (const user of options.extraUsers ?? []) {
       if (!state.users.some((u) => u.name === user.name))
         state.users.push({ id: state.users.length + 1, ...user });
@@ -110,6 +115,7 @@ export class BmcSimulator {
     socket.bind(options.address.port, options.address.host);
     await once(socket, "listening");
     simulator = new BmcSimulator(state, channelAccess, server, pets, socket, options);
+    simulator.savedJson = savedJson;
     state.onSelEvent = (record) => {
       void simulator?.alert(record).catch((err: Error) => options.log?.(`PEF: ${err.message}`));
     };
@@ -197,9 +203,7 @@ export class BmcSimulator {
     if (!file) return;
     const json = JSON.stringify(this.state.toJSON());
     if (json === this.savedJson) return;
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(`${file}.tmp`, json);
-    renameSync(`${file}.tmp`, file);
+    writeStateFile(file, json);
     this.savedJson = json;
   }
 

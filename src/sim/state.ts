@@ -202,11 +202,14 @@ export interface BmcStateOptions {
   now?: () => number;
 }
 
-/** What toJSON() keeps: the BMC's non-volatile store. Buffers serialize as {type: "Buffer", data}. */
+/**
+ * What toJSON() keeps: the BMC's non-volatile store. Buffers serialize as {type: "Buffer", data}.
+ * Users are not in it: they come from the command line or config at every start (no IPMI command
+ * of the simulator changes them), so a changed or removed user takes effect and no password is on disk.
+ */
 export interface PersistedBmcState {
   version: 1;
   systemGuid: Buffer;
-  users: UserAccount[];
   sel: Omit<SelLog, "capacity">;
   pef: PefConfig;
   lan: LanConfig;
@@ -316,7 +319,7 @@ export class BmcState {
     return this.reservations[what];
   }
 
-  /** The BMC's non-volatile store (SEL, PEF, LAN, users, GUID), for a state directory. */
+  /** The BMC's non-volatile store (SEL, PEF, LAN, GUID), for a state directory. */
   toJSON(): PersistedBmcState {
     const lan = clone(this.lan.committed);
     lan.destinations[0] = defaultDestination();
@@ -324,19 +327,20 @@ export class BmcState {
     return clone({
       version: 1,
       systemGuid: this.systemGuid,
-      users: this.users,
       sel,
       pef: this.pef.committed,
       lan,
     });
   }
 
-  /** A BMC restarted from its store: what toJSON() kept replaces the defaults the options give. */
+  /**
+   * A BMC restarted from its store: what toJSON() kept replaces the defaults the options give. The
+   * users a store of an older version holds are ignored: the options' users win.
+   */
   static fromJSON(json: unknown, options: BmcStateOptions): BmcState {
     const stored = reviveBuffers(json) as PersistedBmcState;
     if (stored?.version !== 1) throw new Error("BMC state: unknown format (expected version 1)");
     const state = new BmcState({ ...options, systemGuid: stored.systemGuid });
-    state.users = stored.users;
     state.sel = { ...stored.sel, capacity: state.sel.capacity };
     state.pef = new ConfigStore(stored.pef);
     state.lan = new ConfigStore(stored.lan);

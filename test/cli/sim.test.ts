@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -59,6 +59,87 @@ describe("petgate sim", () => {
       await d.exited;
     }
     expect(d.stderr()).toMatch(/stopped; counters \{"datagrams":\d+,"requests":\d+,"sessionsOpened":2/);
+  });
+
+  it("restarted with a changed --user: the new password logs in, the old one and a removed user do not", async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), "petgate-sim-cli-")), "state");
+    const port = await freeUdpPort();
+    const logsIn = (user: string, password: string, privilege: string) =>
+      run("ipmitool", [
+        ...lanplus({ port, user, password, suite: "17", privilege }),
+        "chassis",
+        "status",
+      ]).then(
+        () => true,
+        () => false,
+      );
+    const start = (users: string[], env: NodeJS.ProcessEnv) =>
+      petgateDaemon(
+        [
+          "sim",
+          "--listen",
+          `127.0.0.1:${port}`,
+          "--password-env",
+          "ADMIN_PW",
+          ...users,
+          "--state-dir",
+          stateDir,
+        ],
+        /BMC\(s\) on udp/,
+        { ADMIN_PW: "adm-Pw-1", ...env },
+      );
+    const stop = async (d: Awaited<ReturnType<typeof start>>) => {
+      d.child.kill("SIGTERM");
+      await d.exited;
+      return d.stderr();
+    };
+
+    const first = await start(
+      ["--user", "ops:operator", "--password-env", "OPS_PW", "--user", "gone:gone-Pw-1:user"],
+      { OPS_PW: "ops-Old-1" },
+    );
+    let firstErr: string;
+    try {
+      expect(await logsIn("ops", "ops-Old-1", "OPERATOR")).toBe(true);
+      expect(await logsIn("gone", "gone-Pw-1", "USER")).toBe(true);
+      // The password from the environment is not in the process's command line; the literal one is.
+      const cmdline = readFileSync(`/proc/${first.child.pid}/cmdline`, "utf8");
+      expect(cmdline).not.toContain("ops-Old-1");
+      expect(cmdline).toContain("gone-Pw-1");
+    } finally {
+      firstErr = await stop(first);
+    }
+    expect(firstErr).toContain(
+      "petgate sim: warning: --user gone:PASSWORD puts a secret on the command line, where ps shows it; use --user gone --password-env VAR\n",
+    );
+
+    const second = await start(["--user", "ops:operator", "--password-env", "OPS_PW"], {
+      OPS_PW: "ops-New-2",
+    });
+    let secondErr: string;
+    try {
+      expect(await logsIn("ops", "ops-New-2", "OPERATOR")).toBe(true);
+      expect(await logsIn("ops", "ops-Old-1", "OPERATOR")).toBe(false);
+      expect(await logsIn("gone", "gone-Pw-1", "USER")).toBe(false);
+    } finally {
+      secondErr = await stop(second);
+    }
+    const file = join(stateDir, `127.0.0.1_${port}.json`);
+    expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const stored = readFileSync(file, "utf8");
+    for (const secret of ["adm-Pw-1", "ops-Old-1", "ops-New-2", "gone-Pw-1"]) {
+      expect(stored).not.toContain(secret);
+      expect(firstErr + secondErr).not.toContain(secret);
+    }
+  });
+
+  it("wants a password for each --user NAME right after it, and says so", async () => {
+    const r = await petgate(["sim", "--user", "ops:operator", "--user", "viewer", "--password-env", "PW"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "petgate sim: --user ops: no password; follow it with --password-env VAR or --password-file FILE\n",
+    );
   });
 
   it("refuses a bad config with the path of each problem", async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -153,6 +153,91 @@ describe("the non-volatile store (--state-dir)", () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe("the non-volatile store's files", () => {
+  const login = (port: number, username: string, password: string) =>
+    new IpmiClient({
+      host: "127.0.0.1",
+      port,
+      username,
+      password,
+      cipherSuite: 17,
+      keepAliveMs: 0,
+      attemptTimeoutMs: 150,
+      deadlineMs: 1000,
+    }).execute(getDeviceId, undefined);
+
+  it("are 0600 in a 0700 directory it makes, whatever the umask, and hold no user or password", async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), "petgate-sim-state-")), "made", "here");
+    const port = sims.port + 2;
+    const config = simConfigSchema.parse({
+      listen: `127.0.0.1:${port}`,
+      stateDir,
+      users: [
+        { name: "admin", password: SIM_PASSWORD },
+        { name: "ops", password: "ops-Pass-1", privilege: "operator" },
+      ],
+    });
+    const umask = process.umask(0);
+    let fleet: SimulatorFleet;
+    try {
+      fleet = await SimulatorFleet.start(config);
+    } finally {
+      process.umask(umask);
+    }
+    await fleet.stop();
+    const file = join(stateDir, `127.0.0.1_${port}.json`);
+    expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const text = readFileSync(file, "utf8");
+    expect(text).not.toContain(SIM_PASSWORD);
+    expect(text).not.toContain("ops-Pass-1");
+    expect(Object.keys(JSON.parse(text))).not.toContain("users");
+  });
+
+  it("of an older version (users and passwords in them, 0644) yield to the configured users and are rewritten", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "petgate-sim-state-"));
+    const port = sims.port + 3;
+    const file = join(stateDir, `127.0.0.1_${port}.json`);
+    const configWith = (users: object[]) =>
+      simConfigSchema.parse({ listen: `127.0.0.1:${port}`, stateDir, users });
+    await (await SimulatorFleet.start(configWith([{ name: "admin", password: SIM_PASSWORD }]))).stop();
+    const old = JSON.parse(readFileSync(file, "utf8"));
+    old.users = [
+      { id: 1, name: "", password: "", maxPrivilege: 4, enabled: false },
+      { id: 2, name: "admin", password: "old-Admin-1", maxPrivilege: 4, enabled: true },
+      { id: 3, name: "gone", password: "gone-Pass-1", maxPrivilege: 4, enabled: true },
+    ];
+    writeFileSync(file, JSON.stringify(old), { mode: 0o644 });
+    chmodSync(file, 0o644);
+
+    const fleet = await SimulatorFleet.start(configWith([{ name: "admin", password: "new-Admin-2" }]));
+    try {
+      const text = readFileSync(file, "utf8");
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(text).not.toContain("old-Admin-1");
+      expect(text).not.toContain("gone-Pass-1");
+      await expect(login(port, "admin", "new-Admin-2")).resolves.toMatchObject({ deviceId: 0x20 });
+      await expect(login(port, "admin", "old-Admin-1")).rejects.toMatchObject({ step: "rakp2" });
+      await expect(login(port, "gone", "gone-Pass-1")).rejects.toThrow(/status 13 \(unauthorized name\)/);
+    } finally {
+      await fleet.stop();
+    }
+  });
+
+  it("are refused in an existing directory open to other users, naming it", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "petgate-sim-state-"));
+    chmodSync(stateDir, 0o755);
+    const config = simConfigSchema.parse({
+      listen: `127.0.0.1:${sims.port + 4}`,
+      stateDir,
+      users: [{ name: "admin", password: SIM_PASSWORD }],
+    });
+    await expect(SimulatorFleet.start(config)).rejects.toThrow(
+      `--state-dir ${stateDir} is open to other users (mode 0755): chmod 700 ${stateDir}`,
+    );
   });
 });
 

@@ -111,10 +111,17 @@ describe("the simulator's RMCP+ server side", () => {
   it("refuses a wrong password (RAKP 2 mismatch seen by the console) and a role above the user's", async () => {
     await using wrong = client({ cipherSuite: 17, password: "guess" });
     await expect(wrong.execute(getDeviceId, undefined)).rejects.toMatchObject({ step: "rakp2" });
+    // Name-only lookup: RAKP completes and Set Session Privilege Level answers 81h (IPMI 2.0 §22.18).
     await using viewer = client({ cipherSuite: 17, username: "viewer", password: "look-only", privilege: 4 });
     const err = await viewer.execute(getDeviceId, undefined).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IpmiAuthError);
-    expect(String(err)).toMatch(/status 9 \(invalid role\)/);
+    expect(err).toMatchObject({ step: "set-session-privilege" });
+    expect(String(err)).toMatch(
+      /completion code 81h .*the requested role ADMINISTRATOR is above this user's privilege limit/,
+    );
+    expect(String(err)).not.toMatch(/user name/);
+    await using asUser = client({ cipherSuite: 17, username: "viewer", password: "look-only", privilege: 2 });
+    expect(await asUser.execute(getDeviceId, undefined)).toEqual(DEVICE);
   });
 
   it("a RAKP 3 naming an active session (a guessed session ID) is refused and does not end it", async () => {

@@ -56,6 +56,25 @@ export interface SessionOptions {
   log: (line: string) => void;
 }
 
+/** Privilege levels as ipmitool's and petgate bmc's -L name them (IPMI 2.0 §6.8). */
+const PRIVILEGE_NAMES = ["none", "CALLBACK", "USER", "OPERATOR", "ADMINISTRATOR", "OEM"];
+
+function aboveUserLimit(privilege: number): string {
+  const level = PRIVILEGE_NAMES[privilege] ?? `level ${privilege}`;
+  return `the requested role ${level} is above this user's privilege limit: ask for a lower one`;
+}
+
+/**
+ * What a refused RAKP 1 means for a person (IPMI 2.0 §13.21, Table 13-15). BMCs that check the role
+ * there answer 09h or 0Ah for one above the user's limit (FreeIPMI reads both so); 0Dh is a name
+ * the BMC does not know.
+ */
+function rakp2Hint(status: number, privilege: number): string {
+  if (status === 0x09 || status === 0x0a) return `; ${aboveUserLimit(privilege)}`;
+  if (status === 0x0d) return "; check the user name";
+  return "";
+}
+
 /** Sends one datagram to the BMC. */
 export type Send = (packet: Buffer) => void;
 
@@ -285,7 +304,7 @@ export class RmcpPlusSession {
       throw new IpmiAuthError(
         name,
         "rakp2",
-        `BMC answered status ${rakp2.status} (${rmcpPlusStatusName(rakp2.status)}); check the user name`,
+        `BMC answered status ${rakp2.status} (${rmcpPlusStatusName(rakp2.status)})${rakp2Hint(rakp2.status, privilege)}`,
       );
     }
     const exchange: RakpExchange = {
@@ -341,9 +360,10 @@ export class RmcpPlusSession {
     try {
       this.privilege = (await this.execute(setSessionPrivilegeLevel, { privilege }, deadline)).privilege;
     } catch (err) {
-      if (err instanceof CompletionCodeError)
-        throw new IpmiAuthError(name, "set-session-privilege", err.message);
-      throw err;
+      if (!(err instanceof CompletionCodeError)) throw err;
+      // 80h, 81h: the level is not available to this user, or above its limit (IPMI 2.0 §22.18).
+      const hint = err.code === 0x80 || err.code === 0x81 ? `; ${aboveUserLimit(privilege)}` : "";
+      throw new IpmiAuthError(name, "set-session-privilege", `${err.message}${hint}`);
     }
   }
 
