@@ -176,3 +176,18 @@ describe("Prometheus", () => {
     }
   });
 });
+
+describe("PET Acknowledge", () => {
+  it("counts a PET from a source outside the inventory and ack.allowSources as not_allowed", async () => {
+    const target = `udp:127.0.0.1:${stack.pipeline.listener.address().port}`;
+    const sender = { version: "1", community: "public" } as const;
+    await netSnmp(
+      "snmptrap",
+      petArgs(sender, target, DELL_CHASSIS_INTRUSION.specificTrap, DELL_CHASSIS_INTRUSION.hex),
+    );
+    await waitFor("the refused acknowledgement", async () =>
+      (await samples()).get('petgate_pet_acks_total{outcome="not_allowed"}') === 1 ? true : undefined,
+    );
+    expect(stack.pipeline.acknowledger.stats()).toMatchObject({ notAllowed: 1 });
+  });
+});
