@@ -3,6 +3,9 @@
  * this module (not in .html/.js files) so that `tsc` carries them into dist/ and the server finds them
  * wherever it runs from. The script polls the JSON API every 2 s and builds the DOM with textContent
  * only: event texts come from the network and are never parsed as HTML.
+ * An open page costs the gateway little: one poll at a time (each reads a bounded number of entries,
+ * src/pipeline/recent.ts), none while the page is hidden, and after a failed poll it waits twice as
+ * long, up to 30 s, so that a struggling gateway is not pressed harder by every browser left open.
  */
 
 export const PAGE_HTML = `<!doctype html>
@@ -62,6 +65,10 @@ export const PAGE_HTML = `<!doctype html>
 export const PAGE_SCRIPT = `"use strict";
 (function () {
   var POLL_MS = 2000;
+  var MAX_POLL_MS = 30000;
+  var delay = POLL_MS;
+  var timer = null;
+  var polling = false;
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -147,8 +154,14 @@ export const PAGE_SCRIPT = `"use strict";
     return chip;
   }
 
+  function schedule() {
+    clearTimeout(timer);
+    timer = document.hidden ? null : setTimeout(refresh, delay);
+  }
+
   function refresh() {
     var status = document.getElementById("status");
+    polling = true;
     return Promise.all([getJson("api/events?limit=100"), getJson("api/bmcs"), getJson("api/queues")])
       .then(function (r) {
         replace(document.getElementById("events"), r[0].events.map(eventRow));
@@ -158,13 +171,26 @@ export const PAGE_SCRIPT = `"use strict";
         }));
         status.className = "";
         status.textContent = "updated " + new Date().toLocaleTimeString();
+        delay = POLL_MS;
       })
       .catch(function (err) {
         status.className = "offline";
         status.textContent = "offline: " + err.message;
+        delay = Math.min(delay * 2, MAX_POLL_MS);
       })
-      .then(function () { setTimeout(refresh, POLL_MS); });
+      .then(function () {
+        polling = false;
+        schedule();
+      });
   }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) schedule();
+    else if (!polling) {
+      clearTimeout(timer);
+      refresh();
+    }
+  });
 
   refresh();
 })();

@@ -87,6 +87,60 @@ describe("the web page", () => {
   });
 });
 
+describe("the web page's polling", () => {
+  it("polls only while visible, and waits longer after each failed poll", async () => {
+    const polled = await browser.newPage();
+    try {
+      // Timers that run only when told to, and the page's fetches counted in the page.
+      const t0 = Date.parse("2026-01-01T12:00:00Z");
+      await polled.clock.install({ time: t0 });
+      await polled.clock.pauseAt(t0 + 60_000);
+      await polled.addInitScript(`(() => {
+        const real = window.fetch.bind(window);
+        window.__fetches = 0;
+        window.fetch = (...args) => { window.__fetches++; return real(...args); };
+      })()`);
+      const fetches = async () => Number(await polled.evaluate("window.__fetches"));
+      const visible = (shown: boolean) =>
+        polled.evaluate(`(() => {
+          Object.defineProperty(document, "hidden", { configurable: true, get: () => ${!shown} });
+          document.dispatchEvent(new Event("visibilitychange"));
+        })()`);
+      const status = () => polled.locator("#status").textContent();
+      /** The page's status once a poll at the present (paused) time has succeeded. */
+      const updatedNow = async () =>
+        String(await polled.evaluate('"updated " + new Date().toLocaleTimeString()'));
+
+      await polled.goto(stack.url);
+      await expect.poll(status).toBe(await updatedNow());
+      expect(await fetches()).toBe(3); // events, BMCs, queues
+
+      await visible(false);
+      await polled.clock.runFor(60_000);
+      expect(await fetches()).toBe(3);
+      await visible(true); // back in view: a poll at once
+      await expect.poll(status).toBe(await updatedNow());
+      expect(await fetches()).toBe(6);
+
+      // A gateway that fails: the next poll comes after 4 s, not 2 s, the one after that after 8 s.
+      const failures = [503, 502, 504];
+      await polled.route("**/api/queues", (r) => r.fulfill({ status: failures.shift() ?? 500, body: "{}" }));
+      await polled.clock.runFor(2_000);
+      await expect.poll(status).toMatch(/HTTP 503$/);
+      await polled.clock.runFor(3_999);
+      expect(await fetches()).toBe(9);
+      await polled.clock.runFor(1);
+      await expect.poll(status).toMatch(/HTTP 502$/);
+      await polled.clock.runFor(7_999);
+      expect(await fetches()).toBe(12);
+      await polled.clock.runFor(1);
+      await expect.poll(status).toMatch(/HTTP 504$/);
+    } finally {
+      await polled.close();
+    }
+  });
+});
+
 function fail(): never {
   throw new Error("no simulated BMC");
 }
