@@ -258,8 +258,8 @@ async function step(
     listener: { bind: "127.0.0.1:0", communities: ["public"] },
     bmcs: [],
     // Each simulated BMC sends rate/100 notifications a second: storm control (default 20 a minute
-    // per BMC) would hold nearly all of them.
-    storm: { limit: 1_000_000, per: "1m" },
+    // per BMC, 100 fleet-wide) would hold nearly all of them.
+    storm: { limit: 1_000_000, per: "1m", fleet: { limit: 1_000_000, per: "1m" } },
     routes: {
       receiver: "webhook",
       group_wait: "0s",

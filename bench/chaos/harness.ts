@@ -197,8 +197,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosSummary> {
         labels: { site: "chaos" },
       },
       bmcs: sims.map((s, b) => ({ name: bmcName(b), host: `${s.address.host}:${s.address.port}` })),
-      // Every PET is its own alert; each BMC sends rate/N a second, far above the default storm limit.
-      storm: { limit: 1_000_000, per: "1m" },
+      // Every PET is its own alert; each BMC sends rate/N a second, far above the default storm limits.
+      storm: { limit: 1_000_000, per: "1m", fleet: { limit: 1_000_000, per: "1m" } },
       routes: {
         receiver: "webhook",
         group_by: ["..."],

@@ -89,7 +89,7 @@ function rawConfig(receivers: string[], extra: { groupInterval?: string; health?
     listener: { bind: "127.0.0.1:0", communities: ["public"] },
     bmcs: [],
     // All PETs come from one address (one BMC): no storm control at these counts.
-    storm: { limit: 1000, per: "1m" },
+    storm: { limit: 1000, per: "1m", fleet: { limit: 1000, per: "1m" } },
     routes: {
       receiver: receivers[0],
       group_wait: "0s",
