@@ -472,6 +472,17 @@ bad("OEM second field overruns (C2 'ok' C9 'x')", [0xc2, ...ascii("ok"), 0xc9, .
 bad("invalid BCD+ nibble F in OEM field", [0x41, 0xf1, 0xc1]);
 add("malformed: specific trap not a number", "xyz", { ed: [0x00, 0xff, 0xff] }, { batch: false });
 
+// 15. Bytes outside the PET and IPMI tables that BMCs send (issue 13): decoded, not refused.
+add("severity 0Ch (outside Table 3-2)", specific(0x0c, 0x6f, 0x00), {
+  severity: 0x0c,
+  ed: [0x00, 0xff, 0xff],
+});
+add("threshold offset 0Dh (outside Table 42-2) with severity 40h, MBTemp", specific(0x01, 0x01, 0x0d), {
+  ed: [0x5d, 0xa5, 0x90],
+  sensorNumber: 0x01,
+  severity: 0x40,
+});
+
 // ---------------------------------------------------------------------------------------------
 // Running the tools
 // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ describe("configuration", () => {
       allowSources: [],
       receiveBufferBytes: 64 * 1024 * 1024,
       users: [],
+      unknownSeverity: "critical",
     });
   });
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseCidr, parseHostPort } from "../net/address.js";
+import { DEFAULT_UNKNOWN_SEVERITY, PET_TABLE_SEVERITIES } from "../pet/tables/severity.js";
 import { inhibitRulesSchema } from "../pipeline/inhibit.js";
 import { duration, routesSchema } from "../pipeline/route.js";
 import { stormSchema } from "../pipeline/storm.js";
@@ -73,6 +74,12 @@ export const listenerSchema = z
         "UDP receive buffer asked for; Linux caps it at net.core.rmem_max (a 100k burst needs ~64 MiB)",
       ),
     users: z.array(usmUser).default([]).describe("SNMPv3 USM users (traps and informs)"),
+    unknownSeverity: z
+      .enum(PET_TABLE_SEVERITIES)
+      .default(DEFAULT_UNKNOWN_SEVERITY)
+      .describe(
+        "what a PET whose severity byte is outside PET 1.0 Table 3-2 alerts at (its raw byte is kept and shown)",
+      ),
   })
   .strict();
 

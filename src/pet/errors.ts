@@ -4,7 +4,6 @@ export type PetDecodeErrorCode =
   | "too-short"
   | "too-long"
   | "bad-specific-trap"
-  | "bad-severity"
   | "bad-utc-offset"
   | "oem-overrun";
 

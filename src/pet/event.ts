@@ -8,7 +8,7 @@ import { eventReadingClass, eventReadingTypeName, genericOffsetText } from "./ta
 import { manufacturerName } from "./tables/manufacturers.js";
 import { sensorSpecificOffsetText } from "./tables/sensor-specific.js";
 import { sensorTypeName } from "./tables/sensor-types.js";
-import { type PetSeverity, petSeverity } from "./tables/severity.js";
+import { type PetEventSeverity, petSeverity } from "./tables/severity.js";
 import { decodePetVarbind, formatGuid, PET_EPOCH_UNIX, type PetVarbind } from "./varbind.js";
 
 /** A decoded Platform Event Trap: the varbind's fields plus what the specific trap and the tables say. */
@@ -21,12 +21,19 @@ export interface PetEvent {
   eventReadingTypeName: string | null;
   eventOffset: number;
   eventDirection: "assertion" | "deassertion";
-  /** The offset's meaning from the IPMI 2.0 tables; null when no table defines it. */
+  /**
+   * The offset's meaning from the IPMI 2.0 tables, or "Event Offset = 0Ch" (as FreeIPMI ipmi-pet
+   * prints it) for an offset no table defines; null only when the sensor's type is not known ("NA"
+   * without an SDR).
+   */
   event: string | null;
   /** Spec-defined meaning of event data 2 and 3, when event data 1 says they carry one. */
   eventData2Text: string | null;
   eventData3Text: string | null;
-  severity: PetSeverity;
+  /** PET 1.0 Table 3-2; "unknown" for a byte the table does not define. */
+  severity: PetEventSeverity;
+  /** PET byte 26, the event severity as sent. */
+  severityRaw: number;
   guid: string;
   sequence: number;
   /** ISO-8601: with "Z" when the BMC gave its UTC offset, else BMC-local wall-clock time without a zone. */
@@ -81,13 +88,6 @@ export function decodePet(
 }
 
 function buildEvent(specificTrap: number | "NA", v: PetVarbind, lookupSensor?: SensorLookup): PetEvent {
-  const severity = petSeverity(v.severityCode);
-  if (severity === undefined) {
-    throw new PetDecodeError(
-      "bad-severity",
-      `event severity 0x${hexByte(v.severityCode)} is not one of 00 01 02 04 08 10 20 (PET 1.0 Table 3-2)`,
-    );
-  }
   const trap =
     specificTrap === "NA"
       ? {
@@ -121,7 +121,8 @@ function buildEvent(specificTrap: number | "NA", v: PetVarbind, lookupSensor?: S
         : offsetText(sensorType, eventReadingType, trap.offset),
     eventData2Text: detail.eventData2 ?? null,
     eventData3Text: detail.eventData3 ?? null,
-    severity,
+    severity: petSeverity(v.severityCode) ?? "unknown",
+    severityRaw: v.severityCode,
     guid: formatGuid(v.guid),
     sequence: v.sequence,
     ...eventTime(v.localTimestamp, v.utcOffsetMinutes),
@@ -143,16 +144,16 @@ function buildEvent(specificTrap: number | "NA", v: PetVarbind, lookupSensor?: S
   };
 }
 
-function offsetText(sensorType: number, eventReadingType: number, offset: number): string | null {
-  switch (eventReadingClass(eventReadingType)) {
-    case "threshold":
-    case "generic":
-      return genericOffsetText(eventReadingType, offset) ?? null;
-    case "sensor-specific":
-      return sensorSpecificOffsetText(sensorType, offset) ?? null;
-    default:
-      return null;
-  }
+/** The tables' text for an offset; an offset they do not define (threshold 0Ch–0Eh, …) by number. */
+function offsetText(sensorType: number, eventReadingType: number, offset: number): string {
+  const cls = eventReadingClass(eventReadingType);
+  const text =
+    cls === "threshold" || cls === "generic"
+      ? genericOffsetText(eventReadingType, offset)
+      : cls === "sensor-specific"
+        ? sensorSpecificOffsetText(sensorType, offset)
+        : undefined;
+  return text ?? `${cls === "oem" ? "OEM " : ""}Event Offset = ${hexByte(offset)}h`;
 }
 
 function eventTime(

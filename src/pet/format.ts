@@ -1,3 +1,4 @@
+import { hexByte } from "../ipmi/bytes.js";
 import type { PetEvent } from "./event.js";
 
 /** One human line for a PET, the fields in the order an operator reads them. */
@@ -10,5 +11,7 @@ export function formatPetLine(e: PetEvent): string {
   const sensor = `${e.sensorTypeName ?? "N/A"} sensor #${e.sensorNumber}`;
   const entity = e.entityId === 0 ? "" : ` on ${e.entityName} ${e.entityInstance}`;
   const vendor = e.manufacturerName ?? `manufacturer ${e.manufacturerId}`;
-  return `${time} ${e.severity.toUpperCase()} ${sensor}${entity}: ${what} (${e.eventDirection}) | ${vendor}, system ID ${e.systemId}, GUID ${e.guid}, seq ${e.sequence}`;
+  const severity =
+    e.severity === "unknown" ? `UNKNOWN SEVERITY ${hexByte(e.severityRaw)}h` : e.severity.toUpperCase();
+  return `${time} ${severity} ${sensor}${entity}: ${what} (${e.eventDirection}) | ${vendor}, system ID ${e.systemId}, GUID ${e.guid}, seq ${e.sequence}`;
 }

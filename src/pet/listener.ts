@@ -4,7 +4,7 @@ import { isIPv6 } from "node:net";
 import snmp from "net-snmp";
 import { AddressAllowList, type HostPort } from "../net/address.js";
 import type { SensorLookup } from "./event.js";
-import { type ReceivedNotification, type TrapEvent, trapEventFrom } from "./trap.js";
+import { type MalformedTrapCode, type ReceivedNotification, type TrapEvent, trapEventFrom } from "./trap.js";
 
 export interface UsmUser {
   name: string;
@@ -39,6 +39,8 @@ export interface ListenerStats {
   /** SNMPv3 engine discovery and USM reports answered. */
   reports: number;
   rejected: Record<RejectReason, number>;
+  /** Of rejected.malformed, the notifications net-snmp parsed that name no trap, by why. */
+  malformedTraps: Record<MalformedTrapCode, number>;
   /** Exceptions thrown while handling a datagram (a bug, not bad input); each is also logged. */
   internalErrors: number;
 }
@@ -64,6 +66,7 @@ export class TrapListener {
     petMalformed: 0,
     reports: 0,
     rejected: { source: 0, community: 0, auth: 0, malformed: 0, "unsupported-pdu": 0 },
+    malformedTraps: { "trap-oid-missing": 0, "trap-oid-type": 0, "oid-too-long": 0 },
     internalErrors: 0,
   };
   /** Per datagram: whether a callback counted it, and whether net-snmp answered it. */
@@ -126,8 +129,14 @@ export class TrapListener {
           this.counters.rejected[rejectReason(error)]++;
           return;
         }
-        const event = trapEventFrom(notification, options.lookupSensor);
+        const result = trapEventFrom(notification, options.lookupSensor);
         this.counted = true;
+        if (!result.ok) {
+          this.counters.rejected.malformed++;
+          this.counters.malformedTraps[result.error.code]++;
+          return;
+        }
+        const { event } = result;
         if (event.kind === "pet") this.counters.pet++;
         else if (event.petError) this.counters.petMalformed++;
         else this.counters.nonPet++;
@@ -169,7 +178,8 @@ export class TrapListener {
   }
 
   stats(): ListenerStats {
-    return { ...this.counters, rejected: { ...this.counters.rejected } };
+    const { rejected, malformedTraps } = this.counters;
+    return { ...this.counters, rejected: { ...rejected }, malformedTraps: { ...malformedTraps } };
   }
 
   close(): Promise<void> {

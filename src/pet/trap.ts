@@ -14,6 +14,17 @@ const SNMP_TRAP_ENTERPRISE_OID = "1.3.6.1.6.3.1.1.4.3.0";
  */
 const PET_V2_TRAP_OID = new RegExp(`^${PET_ENTERPRISE_OID.replaceAll(".", "\\.")}\\.(?:0\\.)?(\\d+)$`);
 
+/** RFC 2578 §3.5: an OBJECT IDENTIFIER has at most 128 sub-identifiers. */
+const MAX_OID_ARCS = 128;
+/** Varbinds of a generic trap kept; the rest are only counted (varbindsLeftOut). */
+export const MAX_VARBINDS = 32;
+/**
+ * Bytes of an OCTET STRING value kept (characters of another string value): twice a DisplayString's
+ * 255 (RFC 2579), so text is whole, while a trap cannot make a stored event as large as its datagram
+ * times the hex and text it is kept as.
+ */
+export const MAX_VALUE_BYTES = 512;
+
 export interface TrapSource {
   address: string;
   port: number;
@@ -39,6 +50,8 @@ export interface VarbindJson {
   value: string | number | null;
   /** Raw bytes of an OCTET STRING, hex. */
   hex?: string;
+  /** Set when the value was cut to MAX_VALUE_BYTES: its length as received. */
+  truncatedFrom?: number;
 }
 
 interface TrapEnvelope {
@@ -56,7 +69,10 @@ export type TrapEvent =
     })
   | (TrapEnvelope & {
       kind: "trap";
+      /** At most MAX_VARBINDS. */
       varbinds: VarbindJson[];
+      /** Varbinds past MAX_VARBINDS, not kept. */
+      varbindsLeftOut?: number;
       /** Set when the trap claims to be a PET but its varbind would not decode; the trap is kept. */
       petError?: { code: PetDecodeErrorCode; message: string };
     });
@@ -77,12 +93,33 @@ export interface ReceivedNotification {
   rinfo: { address: string; port: number };
 }
 
-/** Turns a received SNMP notification into a PET event, or a generic trap event for anything else. */
-export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLookup): TrapEvent {
+/** Why a notification net-snmp could parse is still no trap petgate can name. */
+export type MalformedTrapCode = "trap-oid-missing" | "trap-oid-type" | "oid-too-long";
+
+export interface MalformedTrap {
+  code: MalformedTrapCode;
+  message: string;
+}
+
+export type TrapResult = { ok: true; event: TrapEvent } | { ok: false; error: MalformedTrap };
+
+type Varbind = ReceivedNotification["pdu"]["varbinds"][number];
+
+/**
+ * Turns a received SNMP notification into a PET event, or a generic trap event for anything else;
+ * a notification without a trap OID (RFC 3416 §4.2.6) is malformed.
+ */
+export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLookup): TrapResult {
   const { pdu } = n;
   const isV1 = pdu.type === snmp.PduType.Trap;
+  const trapOid = isV1 ? v1TrapOid(pdu) : v2TrapOid(pdu.varbinds);
+  if (typeof trapOid !== "string") return { ok: false, error: trapOid };
+  const tooLong = [trapOid, ...pdu.varbinds.map((vb) => vb.oid)].find((oid) => oidArcs(oid) > MAX_OID_ARCS);
+  if (tooLong !== undefined) {
+    const message = `an OID has ${oidArcs(tooLong)} sub-identifiers; at most ${MAX_OID_ARCS} (RFC 2578 §3.5)`;
+    return { ok: false, error: { code: "oid-too-long", message } };
+  }
   const varbinds = isV1 ? pdu.varbinds : pdu.varbinds.filter((vb) => !V2_HEADER_OIDS.has(vb.oid));
-  const trapOid = isV1 ? v1TrapOid(pdu) : String(varbindValue(pdu.varbinds, SNMP_TRAP_OID) ?? "");
   const snmpContext: SnmpContext = {
     version: isV1 ? "v1" : pdu.user !== undefined ? "v3" : "v2c",
     pdu: pdu.type === snmp.PduType.InformRequest ? "inform" : "trap",
@@ -90,8 +127,8 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
     ...(pdu.user !== undefined && { user: pdu.user }),
     trapOid,
   };
-  const agentAddress = isV1 ? pdu.agentAddr : varbindValue(pdu.varbinds, SNMP_TRAP_ADDRESS_OID);
-  const enterprise = isV1 ? pdu.enterprise : varbindValue(pdu.varbinds, SNMP_TRAP_ENTERPRISE_OID);
+  const agentAddress = isV1 ? pdu.agentAddr : typedValue(pdu.varbinds, SNMP_TRAP_ADDRESS_OID, "IpAddress");
+  const enterprise = isV1 ? pdu.enterprise : typedValue(pdu.varbinds, SNMP_TRAP_ENTERPRISE_OID, "OID");
   const uptime = isV1 ? pdu.upTime : varbindValue(pdu.varbinds, SYS_UPTIME_OID);
   if (typeof agentAddress === "string") snmpContext.agentAddress = agentAddress;
   if (typeof enterprise === "string") snmpContext.enterprise = enterprise;
@@ -104,13 +141,26 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
 
   const specific = petSpecificTrap(trapOid);
   const octets = varbindValue(varbinds, PET_VARBIND_OID);
+  let petError: { code: PetDecodeErrorCode; message: string } | undefined;
   if (specific !== undefined && Buffer.isBuffer(octets)) {
     const decoded = decodePet(specific, octets, lookupSensor);
-    if (decoded.ok) return { ...envelope, kind: "pet", pet: decoded.event, varbind: octets.toString("hex") };
-    const { code, message } = decoded.error;
-    return { ...envelope, kind: "trap", varbinds: varbinds.map(varbindJson), petError: { code, message } };
+    if (decoded.ok) {
+      return {
+        ok: true,
+        event: { ...envelope, kind: "pet", pet: decoded.event, varbind: octets.toString("hex") },
+      };
+    }
+    petError = { code: decoded.error.code, message: decoded.error.message };
   }
-  return { ...envelope, kind: "trap", varbinds: varbinds.map(varbindJson) };
+  const left = varbinds.length - MAX_VARBINDS;
+  const event: TrapEvent = {
+    ...envelope,
+    kind: "trap",
+    varbinds: varbinds.slice(0, MAX_VARBINDS).map(varbindJson),
+    ...(left > 0 && { varbindsLeftOut: left }),
+    ...(petError && { petError }),
+  };
+  return { ok: true, event };
 }
 
 const V2_HEADER_OIDS = new Set([
@@ -119,6 +169,30 @@ const V2_HEADER_OIDS = new Set([
   SNMP_TRAP_ADDRESS_OID,
   SNMP_TRAP_ENTERPRISE_OID,
 ]);
+
+/**
+ * RFC 3416 §4.2.6: snmpTrapOID.0, an OBJECT IDENTIFIER, is the second varbind. It is looked for by
+ * name wherever it is (a sender that puts it elsewhere still names its trap unambiguously); the
+ * first one counts.
+ */
+function v2TrapOid(varbinds: readonly Varbind[]): string | MalformedTrap {
+  const vb = varbinds.find((v) => v.oid === SNMP_TRAP_OID);
+  if (vb === undefined) {
+    return { code: "trap-oid-missing", message: "no snmpTrapOID.0 varbind (RFC 3416 §4.2.6)" };
+  }
+  if (vb.type !== snmp.ObjectType.OID || typeof vb.value !== "string") {
+    const type = snmp.ObjectType[vb.type] ?? String(vb.type);
+    const message = `snmpTrapOID.0 is ${type}, not an OBJECT IDENTIFIER (RFC 3416 §4.2.6)`;
+    return { code: "trap-oid-type", message };
+  }
+  return vb.value;
+}
+
+function oidArcs(oid: string): number {
+  let arcs = 1;
+  for (let i = oid.indexOf("."); i !== -1; i = oid.indexOf(".", i + 1)) arcs++;
+  return arcs;
+}
 
 /** RFC 3584 §3.1.2 mapping of an SNMPv1 trap header to an snmpTrapOID. */
 function v1TrapOid(pdu: ReceivedNotification["pdu"]): string {
@@ -132,23 +206,35 @@ function petSpecificTrap(trapOid: string): number | undefined {
   return specific === undefined ? undefined : Number(specific);
 }
 
-function varbindValue(varbinds: ReceivedNotification["pdu"]["varbinds"], oid: string): unknown {
+function varbindValue(varbinds: readonly Varbind[], oid: string): unknown {
   return varbinds.find((vb) => vb.oid === oid)?.value;
 }
 
-function varbindJson(vb: ReceivedNotification["pdu"]["varbinds"][number]): VarbindJson {
+/** A header varbind's value when it has the type RFC 3584 §3.1 gives it; else it is left out. */
+function typedValue(varbinds: readonly Varbind[], oid: string, type: "OID" | "IpAddress"): unknown {
+  const vb = varbinds.find((v) => v.oid === oid);
+  return vb?.type === snmp.ObjectType[type] ? vb.value : undefined;
+}
+
+function varbindJson(vb: Varbind): VarbindJson {
   const type = snmp.ObjectType[vb.type] ?? String(vb.type);
-  if (Buffer.isBuffer(vb.value)) {
-    const printable = /^[\x20-\x7e\t\r\n]*$/.test(vb.value.toString("latin1"));
+  const { value } = vb;
+  const cut = (length: number) => (length > MAX_VALUE_BYTES ? { truncatedFrom: length } : {});
+  if (Buffer.isBuffer(value)) {
+    const kept = value.subarray(0, MAX_VALUE_BYTES);
+    const printable = /^[\x20-\x7e\t\r\n]*$/.test(kept.toString("latin1"));
     return {
       oid: vb.oid,
       type,
-      value: printable ? vb.value.toString("latin1") : null,
-      hex: vb.value.toString("hex"),
+      value: printable ? kept.toString("latin1") : null,
+      hex: kept.toString("hex"),
+      ...cut(value.length),
     };
   }
-  const { value } = vb;
-  if (typeof value === "number" || typeof value === "string") return { oid: vb.oid, type, value };
+  if (typeof value === "string") {
+    return { oid: vb.oid, type, value: value.slice(0, MAX_VALUE_BYTES), ...cut(value.length) };
+  }
+  if (typeof value === "number") return { oid: vb.oid, type, value };
   if (typeof value === "bigint") return { oid: vb.oid, type, value: value.toString() };
   return { oid: vb.oid, type, value: null };
 }

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../pet/tables/severity.js";
 import type { Notification } from "../sinks/sink.js";
 import type { QueuedEvent } from "./event.js";
 import { alertKey, buildNotification, type EnrichmentFacts } from "./notification.js";
@@ -28,10 +29,11 @@ return 0
 export class RedisAlertBook {
   readonly key: string;
 
-  /** On a connection the caller owns (and closes). */
+  /** On a connection the caller owns (and closes); a PET of severity "unknown" fires at `unknownSeverity`. */
   constructor(
     private readonly redis: Redis,
     prefix = "petgate",
+    private readonly unknownSeverity: PetSeverity = DEFAULT_UNKNOWN_SEVERITY,
   ) {
     this.key = `${prefix}:alerts`;
   }
@@ -39,7 +41,9 @@ export class RedisAlertBook {
   /** The notification to send for this event, or undefined when it changes nothing. */
   async next(event: QueuedEvent, facts: EnrichmentFacts): Promise<Notification | undefined> {
     const key = alertKey(event, facts);
-    if (key === undefined) return buildNotification(event, facts);
+    const build = (resolves?: { firing: Notification; at: string }) =>
+      buildNotification(event, facts, resolves, this.unknownSeverity);
+    if (key === undefined) return build();
     const direction = event.trap.kind === "pet" ? event.trap.pet.eventDirection : "assertion";
     for (let attempt = 0; attempt < 10; attempt++) {
       const raw = await this.redis.hget(this.key, key);
@@ -49,13 +53,12 @@ export class RedisAlertBook {
         if (!held) return undefined;
         if (held.status === "resolved") {
           // A re-run of the event that resolved it gives the same notification; any other, nothing.
-          const again =
-            held.id === buildNotification(event, facts, { firing: held, at: held.endsAt ?? "" }).id;
+          const again = held.id === build({ firing: held, at: held.endsAt ?? "" }).id;
           return again ? held : undefined;
         }
-        next = buildNotification(event, facts, { firing: held, at: event.trap.receivedAt });
+        next = build({ firing: held, at: event.trap.receivedAt });
       } else {
-        next = buildNotification(event, facts);
+        next = build();
         if (held?.status === "firing") return held.id === next.id ? held : undefined;
       }
       const set = await this.redis.eval(COMPARE_AND_SET, 1, this.key, key, raw ?? "", JSON.stringify(next));

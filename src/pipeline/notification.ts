@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { PetSeverity } from "../pet/tables/severity.js";
+import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../pet/tables/severity.js";
+import type { TrapEvent } from "../pet/trap.js";
 import type { Notification } from "../sinks/sink.js";
 import type { QueuedEvent } from "./event.js";
 
@@ -34,9 +35,25 @@ export function alertKey(event: QueuedEvent, facts: EnrichmentFacts): string | u
   ].join("/");
 }
 
-/** A PET with severity "ok" still alerts at the level it resolves; other traps default to information. */
-function severityOf(event: QueuedEvent): PetSeverity {
-  return event.trap.kind === "pet" ? event.trap.pet.severity : "information";
+/**
+ * A PET alerts at its own severity ("ok" too: the level it resolves at), or at `unknownSeverity` when
+ * its severity byte is outside PET 1.0 Table 3-2; other traps default to information.
+ */
+function severityOf(event: QueuedEvent, unknownSeverity: PetSeverity): PetSeverity {
+  if (event.trap.kind !== "pet") return "information";
+  const { severity } = event.trap.pet;
+  return severity === "unknown" ? unknownSeverity : severity;
+}
+
+/** A generic trap's varbinds for a person: `OID = "text"`, `OID = 0xHEX` or `OID = 42`, on one line. */
+function varbindsText(trap: Extract<TrapEvent, { kind: "trap" }>): string | undefined {
+  const parts = trap.varbinds.map((vb) => {
+    const value =
+      vb.hex === undefined ? String(vb.value) : vb.value === null ? `0x${vb.hex}` : `"${vb.value}"`;
+    return `${vb.oid} = ${value}${vb.truncatedFrom === undefined ? "" : ` (cut from ${vb.truncatedFrom} bytes)`}`;
+  });
+  if (trap.varbindsLeftOut) parts.push(`${trap.varbindsLeftOut} more varbind(s) left out`);
+  return parts.length > 0 ? `varbinds: ${parts.join("; ")}` : undefined;
 }
 
 /**
@@ -48,6 +65,7 @@ export function buildNotification(
   event: QueuedEvent,
   facts: EnrichmentFacts,
   resolves?: { firing: Notification; at: string },
+  unknownSeverity: PetSeverity = DEFAULT_UNKNOWN_SEVERITY,
 ): Notification {
   const trap = event.trap;
   const status = resolves ? "resolved" : "firing";
@@ -55,13 +73,15 @@ export function buildNotification(
   const pet = trap.kind === "pet" ? trap.pet : undefined;
   const sensorName = facts.sensor?.name ?? (pet ? `sensor #${pet.sensorNumber}` : trap.snmp.trapOid);
   const text = pet?.event ?? (pet ? `offset ${pet.eventOffset}` : `trap ${trap.snmp.trapOid}`);
-  const severity = resolves?.firing.severity ?? severityOf(event);
+  const severity = resolves?.firing.severity ?? severityOf(event, unknownSeverity);
+  const detail = trap.kind === "trap" ? varbindsText(trap) : undefined;
   const notification: Notification = {
     version: 1,
     id: createHash("sha256").update(`${event.id}|${status}`).digest("hex").slice(0, 32),
     status,
     severity,
     summary: `${bmc.name}: ${pet?.sensorTypeName ?? "SNMP"} ${sensorName}: ${text}`,
+    ...(detail !== undefined && { detail }),
     bmc,
     event: {
       time: pet?.time ?? null,
@@ -69,6 +89,7 @@ export function buildNotification(
       sensorNumber: pet?.sensorNumber ?? 0,
       text: pet?.event ?? null,
       direction: pet?.eventDirection ?? "assertion",
+      ...(pet?.severity === "unknown" && { severityRaw: pet.severityRaw }),
       eventData: pet?.eventData ?? "",
     },
     enrichment: facts.status,

@@ -1,3 +1,5 @@
+import { hexByte } from "../ipmi/bytes.js";
+import { escapeControls } from "./escape.js";
 import type { DeliveryResult, Notification, Sink } from "./sink.js";
 
 export interface AlertmanagerSinkOptions {
@@ -126,7 +128,7 @@ export function toPostableAlert(
   const labels: Record<string, string> = {};
   const put = (name: string, value: string | null | undefined) => {
     // Prometheus treats an empty label value as an absent label; Alertmanager would drop it anyway.
-    if (value !== null && value !== undefined && value !== "") labels[name] = value;
+    if (value !== null && value !== undefined && value !== "") labels[name] = escapeControls(value);
   };
   for (const [k, v] of Object.entries(extraLabels)) put(k, v);
   for (const [k, v] of Object.entries(n.bmc.labels)) put(labelName(k), v);
@@ -142,15 +144,16 @@ export function toPostableAlert(
   put("event", n.event.text);
 
   const annotations: Record<string, string> = {
-    summary: n.summary,
+    summary: escapeControls(n.summary),
     description: describe(n),
     notification_id: n.id,
     event_data: n.event.eventData,
     enrichment: n.enrichment,
     received_at: n.receivedAt,
   };
-  if (n.sensor) annotations.sensor = n.sensor.name;
-  if (n.event.time !== null) annotations.event_time = n.event.time;
+  if (n.sensor) annotations.sensor = escapeControls(n.sensor.name);
+  if (n.event.time !== null) annotations.event_time = escapeControls(n.event.time);
+  if (n.event.severityRaw !== undefined) annotations.pet_severity = `${hexByte(n.event.severityRaw)}h`;
 
   const alert: PostableAlert = { labels, annotations, startsAt: n.startsAt };
   // Without endsAt Alertmanager keeps a firing alert for resolve_timeout; an endsAt in the past resolves it.
@@ -190,7 +193,8 @@ function describe(n: Notification): string {
   lines.push(
     `Event data ${n.event.eventData}; BMC time ${n.event.time ?? "unknown"}; enrichment ${n.enrichment}.`,
   );
-  return lines.join("\n");
+  // Our line breaks; within a line, what came from a trap or a BMC is escaped.
+  return lines.map(escapeControls).join("\n");
 }
 
 /** Alertmanager answers errors with a JSON string ("start time must be before end time"). */

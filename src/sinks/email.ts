@@ -2,6 +2,7 @@ import { connect, type Socket } from "node:net";
 import nodemailer from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import { withTimeout } from "../io/timeout.js";
+import { escapeControls } from "./escape.js";
 import type { DeliveryResult, Notification, Sink } from "./sink.js";
 import { defaultEmailTemplates, type EmailTemplate, type EmailTemplates } from "./templates/email.js";
 
@@ -114,7 +115,8 @@ export class EmailSink implements Sink {
     let message: { subject: string; text: string; html: string };
     try {
       message = {
-        subject: this.templates.subject(n),
+        // A header line whatever template made it: a control character in it is shown, not obeyed.
+        subject: escapeControls(this.templates.subject(n)),
         text: this.templates.text(n),
         html: this.templates.html(n),
       };

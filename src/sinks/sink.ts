@@ -9,6 +9,7 @@ export interface Notification {
   /** Deterministic per event and status: the idempotency key receivers may deduplicate on. */
   id: string;
   status: "firing" | "resolved";
+  /** What the alert fires at: the PET's severity, or `listener.unknownSeverity` when that is "unknown". */
   severity: PetSeverity;
   /** One line for subjects and titles: "bmc-07: Temperature CPU1 Temp: Upper Critical - going high". */
   summary: string;
@@ -23,6 +24,8 @@ export interface Notification {
     /** The offset's meaning ("Upper Critical - going high"). */
     text: string | null;
     direction: "assertion" | "deassertion";
+    /** PET byte 26, given when it is outside PET 1.0 Table 3-2 (the PET's severity is "unknown"). */
+    severityRaw?: number;
     /** The 8 event-data bytes, hex. */
     eventData: string;
   };

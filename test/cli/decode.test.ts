@@ -42,6 +42,16 @@ describe("petgate decode", () => {
     });
   });
 
+  it("decodes a PET with a severity byte outside PET 1.0 Table 3-2 (exit 0), naming the byte", async () => {
+    const severity40 = DELL_CHASSIS_INTRUSION.hex.replace("202004207318", "202040207318");
+    const r = await petgate(["decode", "356224", severity40]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("UNKNOWN SEVERITY 40h Physical Security sensor #115");
+    expect(r.stdout).toContain("General Chassis Intrusion");
+    const json = await petgate(["decode", "--json", "356224", severity40]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ severity: "unknown", severityRaw: 0x40 });
+  });
+
   it("exits 1 with a one-line reason on malformed input", async () => {
     const r = await petgate(["decode", "356224", "0x44", "0x45"]);
     expect(r.code).toBe(1);

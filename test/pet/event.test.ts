@@ -94,10 +94,25 @@ describe("decodePet", () => {
     ]);
   });
 
-  it("refuses a severity that is not one PET code", () => {
-    const r = decodePet(356224, hexBytes(DELL_CHASSIS_INTRUSION.hex.replace("202004207318", "202003207318")));
-    expect(r.ok).toBe(false);
-    expect(!r.ok && r.error.message).toMatch(/severity 0x03 is not one of/);
+  it("decodes a PET whose severity byte is outside PET 1.0 Table 3-2, as unknown with the byte kept", () => {
+    for (const byte of ["03", "0c", "40"]) {
+      const hex = DELL_CHASSIS_INTRUSION.hex.replace("202004207318", `2020${byte}207318`);
+      expect(decoded(356224, hex)).toMatchObject({
+        severity: "unknown",
+        severityRaw: Number.parseInt(byte, 16),
+        event: "General Chassis Intrusion",
+        sensorTypeName: "Physical Security",
+        manufacturerName: "Dell Inc.",
+      });
+    }
+    expect(decoded(356224, DELL_CHASSIS_INTRUSION.hex)).toMatchObject({ severity: "ok", severityRaw: 0x04 });
+  });
+
+  it('names a threshold offset Table 42-2 does not define (0Ch–0Eh) as ipmi-pet does: "Event Offset = 0Ch"', () => {
+    const upperCriticalHigh = decoded(0x01010c, IBM_IMM2_CORRECTABLE_ECC.hex);
+    expect(upperCriticalHigh).toMatchObject({ eventOffset: 0x0c, event: "Event Offset = 0Ch" });
+    expect(decoded(0x01010e, IBM_IMM2_CORRECTABLE_ECC.hex).event).toBe("Event Offset = 0Eh");
+    expect(decoded(0x01700e, IBM_IMM2_CORRECTABLE_ECC.hex).event).toBe("OEM Event Offset = 0Eh");
   });
 
   it("never throws: any bytes and any specific trap give an event or a PetDecodeError", () => {

@@ -1,6 +1,8 @@
+import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { TrapListener, type UsmUser } from "../../src/pet/listener.js";
+import { MAX_VALUE_BYTES, MAX_VARBINDS } from "../../src/pet/trap.js";
 import {
   netSnmp,
   outcomes,
@@ -205,5 +207,117 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
     expect(event.kind === "trap" && event.petError).toMatchObject({ code: "too-short" });
     expect(listener.stats()).toMatchObject({ received: 1, petMalformed: 1 });
     expect(outcomes(listener.stats())).toBe(1);
+  });
+});
+
+/** A real snmptrap datagram, captured on a plain UDP socket so that a test can alter its bytes. */
+async function capture(args: (target: string) => string[]): Promise<Buffer> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", r));
+  const got = new Promise<Buffer>((r) => socket.once("message", r));
+  await netSnmp("snmptrap", args(`udp:127.0.0.1:${socket.address().port}`));
+  const packet = await got;
+  socket.close();
+  return packet;
+}
+
+async function sendDatagram(packet: Buffer, port: number): Promise<void> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve, reject) =>
+    socket.send(packet, port, "127.0.0.1", (err) => (err ? reject(err) : resolve())),
+  );
+  socket.close();
+}
+
+/** BER of trap OID 1.3.6.1.4.1.99999.0.1 (10 content bytes), as the value of snmpTrapOID.0. */
+const TRAP_OID = "1.3.6.1.4.1.99999.0.1";
+const TRAP_OID_TLV = Buffer.from("060a2b06010401868d1f0001", "hex");
+/** The name snmpTrapOID.0 (1.3.6.1.6.3.1.1.4.1.0), BER. */
+const SNMP_TRAP_OID_NAME = Buffer.from("060a2b060106030101040100", "hex");
+
+function replaced(packet: Buffer, from: Buffer, to: Buffer): Buffer {
+  const at = packet.indexOf(from);
+  expect(at, `${from.toString("hex")} in the datagram`).toBeGreaterThan(0);
+  expect(to.length).toBe(from.length);
+  const out = Buffer.from(packet);
+  to.copy(out, at);
+  return out;
+}
+
+describe("the trap OID (RFC 3416 §4.2.6) and bounds of a generic trap", () => {
+  let v2cTrap: Buffer;
+  beforeAll(async () => {
+    v2cTrap = await capture((t) => [...securityArgs(V2C), t, "", TRAP_OID, "1.3.6.1.4.1.99999.1", "s", "x"]);
+  });
+
+  it("takes a v2c trap whose snmpTrapOID.0 is an OBJECT IDENTIFIER (the datagram as sent)", async () => {
+    running = await startListener();
+    await sendDatagram(v2cTrap, running.listener.address().port);
+    const event = await waitFor("the trap", () => running?.events[0]);
+    expect(event.snmp.trapOid).toBe(TRAP_OID);
+  });
+
+  it("counts a v2c trap whose snmpTrapOID.0 is an OctetString as malformed, and hands nothing on", async () => {
+    running = await startListener();
+    const { listener, events } = running;
+    // The same bytes with the value's tag OCTET STRING (04) and CR/LF text in place of the OID.
+    const text = Buffer.concat([Buffer.from("040a", "hex"), Buffer.from("\r\nBcc: x\r\n", "latin1")]);
+    await sendDatagram(replaced(v2cTrap, TRAP_OID_TLV, text), listener.address().port);
+    await waitFor("the datagram's outcome", () => outcomes(listener.stats()) === 1 || undefined);
+    expect(listener.stats()).toMatchObject({
+      received: 1,
+      nonPet: 0,
+      rejected: { malformed: 1 },
+      malformedTraps: { "trap-oid-type": 1 },
+    });
+    expect(events).toEqual([]);
+  });
+
+  it("counts a v2c trap without snmpTrapOID.0 as malformed", async () => {
+    running = await startListener();
+    const { listener, events } = running;
+    // snmpTrapOID.0 renamed to …4.1.1: the varbind list no longer names a trap.
+    const other = Buffer.from("060a2b060106030101040101", "hex");
+    await sendDatagram(replaced(v2cTrap, SNMP_TRAP_OID_NAME, other), listener.address().port);
+    await waitFor("the datagram's outcome", () => outcomes(listener.stats()) === 1 || undefined);
+    expect(listener.stats()).toMatchObject({
+      rejected: { malformed: 1 },
+      malformedTraps: { "trap-oid-missing": 1 },
+    });
+    expect(events).toEqual([]);
+  });
+
+  it(`keeps ${MAX_VARBINDS} varbinds of a generic trap and ${MAX_VALUE_BYTES} bytes of a value, marking what was cut`, async () => {
+    running = await startListener();
+    const { target, events, listener } = running;
+    const long = "ab".repeat(2000);
+    const varbinds = Array.from({ length: MAX_VARBINDS + 8 }, (_, i) => [
+      `1.3.6.1.4.1.99999.2.${i}`,
+      "i",
+      String(i),
+    ]);
+    await netSnmp("snmptrap", [
+      ...securityArgs(V2C),
+      target,
+      "",
+      TRAP_OID,
+      "1.3.6.1.4.1.99999.1",
+      "x",
+      long,
+      ...varbinds.flat(),
+    ]);
+    const event = await waitFor("the trap", () => events[0]);
+    if (event.kind !== "trap") throw new Error("expected a generic trap");
+    expect(event.varbinds).toHaveLength(MAX_VARBINDS);
+    expect(event.varbindsLeftOut).toBe(9);
+    expect(event.varbinds[0]).toEqual({
+      oid: "1.3.6.1.4.1.99999.1",
+      type: "OctetString",
+      value: null,
+      hex: long.slice(0, 2 * MAX_VALUE_BYTES),
+      truncatedFrom: 2000,
+    });
+    expect(event.varbinds[1]).toEqual({ oid: "1.3.6.1.4.1.99999.2.0", type: "Integer", value: 0 });
+    expect(listener.stats()).toMatchObject({ nonPet: 1 });
   });
 });

@@ -3,14 +3,23 @@ import { decodePet } from "../../src/pet/event.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/event.js";
 import { AlertBook, buildNotification, type EnrichmentFacts } from "../../src/pipeline/notification.js";
+import { compileRoutes, matchRoutes, routesSchema } from "../../src/pipeline/route.js";
+import { StormControl } from "../../src/pipeline/storm.js";
+import { toPostableAlert } from "../../src/sinks/alertmanager.js";
+import { defaultSubject, defaultText } from "../../src/sinks/templates/email.js";
 
 /** Temperature sensor 1, UCR going high at local 2012-05-07 19:11:50 UTC+60; `seq` varies the PET. */
-function varbind(seq: number): string {
-  return `a123456789abcdefa123456789abcdef${seq.toString(16).padStart(4, "0")}1afd41f6003c2020102001070109ffff000000000019000012910f02c1`;
+function varbind(seq: number, severity = "10"): string {
+  return `a123456789abcdefa123456789abcdef${seq.toString(16).padStart(4, "0")}1afd41f6003c2020${severity}2001070109ffff000000000019000012910f02c1`;
 }
 
-function pet(specificTrap: number, seq: number, receivedAt = "2026-11-21T10:00:00.000Z"): QueuedEvent {
-  const decoded = decodePet(specificTrap, Buffer.from(varbind(seq), "hex"));
+function pet(
+  specificTrap: number,
+  seq: number,
+  receivedAt = "2026-11-21T10:00:00.000Z",
+  severity = "10",
+): QueuedEvent {
+  const decoded = decodePet(specificTrap, Buffer.from(varbind(seq, severity), "hex"));
   if (!decoded.ok) throw decoded.error;
   const trap: TrapEvent = {
     kind: "pet",
@@ -23,7 +32,7 @@ function pet(specificTrap: number, seq: number, receivedAt = "2026-11-21T10:00:0
       trapOid: `1.3.6.1.4.1.3183.1.1.0.${specificTrap}`,
     },
     pet: decoded.event,
-    varbind: varbind(seq),
+    varbind: varbind(seq, severity),
   };
   return { id: eventId(trap), trap };
 }
@@ -79,5 +88,36 @@ describe("notifications", () => {
     expect(resolved?.id).not.toBe(firing?.id);
     expect(book.size).toBe(0);
     expect(book.next(pet(65929, 4), facts)).toBeUndefined(); // nothing open to resolve
+  });
+
+  it("alert at listener.unknownSeverity for a PET severity byte outside PET 1.0 Table 3-2, with the byte", () => {
+    const unknown = pet(65801, 1, undefined, "40");
+    expect(unknown.trap.kind === "pet" && unknown.trap.pet).toMatchObject({
+      severity: "unknown",
+      severityRaw: 0x40,
+    });
+    expect(buildNotification(unknown, facts)).toMatchObject({
+      severity: "critical",
+      event: { severityRaw: 0x40 },
+    });
+    const n = buildNotification(unknown, facts, undefined, "non-critical");
+    expect(n.severity).toBe("non-critical");
+    expect(buildNotification(pet(65801, 1), facts).event.severityRaw).toBeUndefined();
+
+    // Everything downstream that looks at the severity takes it.
+    const tree = compileRoutes(
+      routesSchema.parse({
+        receiver: "default",
+        routes: [{ receiver: "warn", matchers: ['severity="non-critical"'] }],
+      }),
+    );
+    expect(matchRoutes(tree, n).map((r) => r.receiver)).toEqual(["warn"]);
+    expect(new StormControl({ limit: 1, perMs: 60_000 }).admit(n, 0)).toBe(true);
+    expect(toPostableAlert(n)).toMatchObject({
+      labels: { severity: "non-critical", event: "Upper Critical - going high" },
+      annotations: { pet_severity: "40h" },
+    });
+    expect(defaultSubject(n)).toMatch(/^\[NON-CRITICAL\] bmc-07 /);
+    expect(defaultText(n)).toContain("non-critical (PET severity 40h, outside PET 1.0 Table 3-2)");
   });
 });

@@ -50,14 +50,14 @@ describe("default email templates", () => {
     expect(defaultSubject(n)).toBe("[RESOLVED] bmc-07 Temperature CPU1 Temp: Upper Critical - going high");
   });
 
-  it("subject falls back to the sensor number and event data, and drops line breaks", () => {
+  it("subject falls back to the sensor number and event data, and shows line breaks as escapes", () => {
     const n = sampleNotification({
       severity: "non-critical",
       bmc: { name: "bmc\r\nBcc: x@y", address: "10.0.0.1", labels: {} },
       event: { ...sampleNotification().event, sensorType: null, text: null },
     });
     delete n.sensor;
-    expect(defaultSubject(n)).toBe("[NON-CRITICAL] bmc Bcc: x@y sensor #48: event data 0159ff0000000000");
+    expect(defaultSubject(n)).toBe("[NON-CRITICAL] bmc\\r\\nBcc: x@y sensor #48: event data 0159ff0000000000");
   });
 
   it("text body shows BMC, event, sensor context, enrichment and the notification id", () => {

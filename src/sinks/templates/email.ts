@@ -1,3 +1,5 @@
+import { hexByte } from "../../ipmi/bytes.js";
+import { escapeControls } from "../escape.js";
 import type { Notification } from "../sink.js";
 
 /** One email template: a pure function of the notification. Options may replace any of the three. */
@@ -17,12 +19,6 @@ const ENRICHMENT_TEXT: Readonly<Record<Notification["enrichment"], string>> = {
   none: "none (not a PET, or the BMC gave no sensor context)",
 };
 
-/** Strips CR/LF and other controls: BMC-supplied strings end up in a header line. */
-function oneLine(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-  return s.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
-}
-
 /** "Temperature CPU1 Temp: Upper Critical - going high" — the sensor and what happened to it. */
 function eventLine(n: Notification): string {
   const sensor = n.sensor?.name ?? `sensor #${n.event.sensorNumber}`;
@@ -33,7 +29,7 @@ function eventLine(n: Notification): string {
 /** "[CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high", "[RESOLVED] …" when resolved. */
 export function defaultSubject(n: Notification): string {
   const tag = n.status === "resolved" ? "RESOLVED" : n.severity.toUpperCase();
-  return oneLine(`[${tag}] ${n.bmc.name} ${eventLine(n)}`);
+  return escapeControls(`[${tag}] ${n.bmc.name} ${eventLine(n)}`);
 }
 
 function labelsText(labels: Record<string, string>): string {
@@ -54,8 +50,28 @@ function sensorNumberText(num: number): string {
   return `0x${num.toString(16).padStart(2, "0")} (${num})`;
 }
 
-/** The rows both bodies show, grouped by section, so text and HTML cannot drift apart. */
+/** "critical", or "critical (PET severity 03h, outside PET 1.0 Table 3-2)" for a PET of unknown severity. */
+function severityText(n: Notification): string {
+  const raw = n.event.severityRaw;
+  return raw === undefined
+    ? n.severity
+    : `${n.severity} (PET severity ${hexByte(raw)}h, outside PET 1.0 Table 3-2)`;
+}
+
+/** The first line of both bodies. */
+function heading(n: Notification): string {
+  return escapeControls(`${n.status === "resolved" ? "RESOLVED" : "FIRING"}: ${n.summary}`);
+}
+
+/**
+ * The rows both bodies show, grouped by section, so text and HTML cannot drift apart; every value
+ * with its control characters escaped, as values come from traps and BMCs.
+ */
 function sections(n: Notification): Array<[string, Array<[string, string]>]> {
+  return rawSections(n).map(([title, rows]) => [title, rows.map(([k, v]) => [k, escapeControls(v)])]);
+}
+
+function rawSections(n: Notification): Array<[string, Array<[string, string]>]> {
   const out: Array<[string, Array<[string, string]>]> = [
     [
       "BMC",
@@ -90,7 +106,7 @@ function sections(n: Notification): Array<[string, Array<[string, string]>]> {
   }
   const alert: Array<[string, string]> = [
     ["Status", n.status],
-    ["Severity", n.severity],
+    ["Severity", severityText(n)],
     ["Enrichment", ENRICHMENT_TEXT[n.enrichment]],
     ["Received", n.receivedAt],
     ["Starts at", n.startsAt],
@@ -102,7 +118,7 @@ function sections(n: Notification): Array<[string, Array<[string, string]>]> {
 }
 
 export function defaultText(n: Notification): string {
-  const lines = [`${n.status === "resolved" ? "RESOLVED" : "FIRING"}: ${n.summary}`, ""];
+  const lines = [heading(n), ""];
   for (const [title, rows] of sections(n)) {
     const width = Math.max(...rows.map(([k]) => k.length)) + 1;
     lines.push(title);
@@ -119,7 +135,6 @@ export function escapeHtml(s: string): string {
 
 export function defaultHtml(n: Notification): string {
   const colour = n.status === "resolved" ? "#2e7d32" : n.severity === "ok" ? "#2e7d32" : "#c62828";
-  const heading = `${n.status === "resolved" ? "RESOLVED" : "FIRING"}: ${n.summary}`;
   const body = sections(n)
     .map(
       ([title, rows]) =>
@@ -134,7 +149,7 @@ export function defaultHtml(n: Notification): string {
   return `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(defaultSubject(n))}</title></head>
 <body style="font-family:sans-serif;font-size:14px">
-<h2 style="color:${colour};margin:0 0 8px">${escapeHtml(heading)}</h2>
+<h2 style="color:${colour};margin:0 0 8px">${escapeHtml(heading(n))}</h2>
 ${body}
 <p style="color:#666;font-size:12px;margin-top:24px">Sent by petgate</p>
 </body></html>

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TrapEvent } from "../../src/pet/trap.js";
+import { eventId } from "../../src/pipeline/event.js";
+import { buildNotification } from "../../src/pipeline/notification.js";
+import { AlertmanagerSink, type PostableAlert } from "../../src/sinks/alertmanager.js";
+import { EmailSink } from "../../src/sinks/email.js";
+import { escapeControls } from "../../src/sinks/escape.js";
+import type { Notification } from "../../src/sinks/sink.js";
+import { WebhookSink } from "../../src/sinks/webhook.js";
+import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
+import { netSnmp, type RunningListener, securityArgs, startListener, waitFor } from "../support/listener.js";
+import { parseMessage, startSmtp, type TestSmtp } from "../support/smtp.js";
+
+/*
+ * What a trap says reaches the receivers as data: a v2c trap sent over UDP by net-snmp's snmptrap,
+ * received by the listener, made a notification as the pipeline makes it, and delivered by each sink
+ * to a real receiver (SMTP server, HTTP server).
+ */
+
+/** Text a trap carries as an OctetString (printable: kept as text, not hex). */
+const INJECTION = "door open\r\nBcc: victim@example.test\r\n\r\nforged body";
+const ESCAPED = "door open\\r\\nBcc: victim@example.test\\r\\n\\r\\nforged body";
+
+let listener: RunningListener;
+let smtp: TestSmtp;
+let http: HttpReceiver;
+let notification: Notification;
+
+beforeAll(async () => {
+  [listener, smtp, http] = await Promise.all([startListener(), startSmtp(), startHttpReceiver()]);
+  await netSnmp("snmptrap", [
+    ...securityArgs({ version: "2c", community: "public" }),
+    listener.target,
+    "",
+    "1.3.6.1.4.1.99999.0.1",
+    "1.3.6.1.4.1.99999.1",
+    "s",
+    INJECTION,
+  ]);
+  const trap: TrapEvent = await waitFor("the trap", () => listener.events[0]);
+  notification = buildNotification({ id: eventId(trap), trap }, { status: "unknown-bmc" });
+});
+
+afterAll(async () => {
+  await Promise.all([listener?.close(), smtp?.close(), http?.close()]);
+});
+
+describe("trap-supplied text in every sink", () => {
+  it("escapes controls as visible \\r \\n \\xNN \\uNNNN, and leaves other text alone", () => {
+    expect(escapeControls(INJECTION)).toBe(ESCAPED);
+    expect(escapeControls(ESCAPED)).toBe(ESCAPED);
+    expect(escapeControls("a\u001b[2Jb\u0085c\u2028d\u202ee")).toBe("a\\x1b[2Jb\\x85c\\u2028d\\u202ee");
+    expect(escapeControls("CPU1 Temp: 92 °C, tab\there")).toBe("CPU1 Temp: 92 °C, tab\\there");
+  });
+
+  it("email: the Bcc: line stays text in both bodies, no header or recipient is added", async () => {
+    const sink = new EmailSink({
+      name: "email",
+      transport: { host: "127.0.0.1", port: smtp.port, timeoutMs: 5_000 },
+      from: "petgate@example.test",
+      to: ["ops@example.test"],
+    });
+    try {
+      expect(await sink.send(notification)).toEqual({ outcome: "delivered" });
+    } finally {
+      await sink.close();
+    }
+    const mail = await waitFor("the mail", () => smtp.messages[0]);
+    expect(mail.to).toEqual(["ops@example.test"]);
+    const { headers, parts } = parseMessage(mail.raw);
+    expect([...headers.keys()].map((h) => h.toLowerCase())).not.toContain("bcc");
+    const text = parts.find((p) => p.contentType === "text/plain")?.body ?? "";
+    const html = parts.find((p) => p.contentType === "text/html")?.body ?? "";
+    expect(text).not.toMatch(/^Bcc:/m);
+    expect(text).toContain(`1.3.6.1.4.1.99999.1 = "${ESCAPED}"`);
+    expect(html).not.toMatch(/^Bcc:/m);
+    expect(html).toContain("door open\\r\\nBcc: victim@example.test");
+  });
+
+  it("webhook: the JSON body carries the text as sent, and no header carries any of it", async () => {
+    const sink = new WebhookSink({ name: "webhook", url: http.url, timeoutMs: 5_000 });
+    try {
+      expect(await sink.send(notification)).toEqual({ outcome: "delivered" });
+    } finally {
+      await sink.close();
+    }
+    const request = await waitFor("the POST", () => http.requests.at(-1));
+    const body = JSON.parse(request.body.toString("utf8")) as Notification;
+    expect(body.detail).toContain(INJECTION);
+    for (const value of Object.values(request.headers)) expect(String(value)).not.toMatch(/victim|door/);
+  });
+
+  it("Alertmanager: labels and annotations carry the text escaped", async () => {
+    const sink = new AlertmanagerSink({ name: "am", url: http.url, timeoutMs: 5_000 });
+    const before = http.requests.length;
+    expect(await sink.send(notification)).toEqual({ outcome: "delivered" });
+    const request = await waitFor("the POST", () => http.requests[before]);
+    const [alert] = JSON.parse(request.body.toString("utf8")) as PostableAlert[];
+    const values = [...Object.values(alert?.labels ?? {}), ...Object.values(alert?.annotations ?? {})];
+    expect(values.join("\n")).toContain(ESCAPED);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters is the point
+    for (const value of values) expect(value.split("\n").join("")).not.toMatch(/[\u0000-\u001f\u007f\u202e]/);
+    for (const value of Object.values(request.headers)) expect(String(value)).not.toMatch(/victim|door/);
+  });
+});
