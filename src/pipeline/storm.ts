@@ -131,9 +131,10 @@ class Tally {
     else this.untracked += 1;
   }
 
-  /** "300 sources", or "more than 1000 sources" once keys went untracked. */
-  distinct(what: string): string {
-    return `${this.untracked > 0 ? "more than " : ""}${this.counts.size} ${what}`;
+  /** "1 source", "300 sources", or "more than 1000 sources" once keys went untracked. */
+  distinct(noun: string): string {
+    const n = this.counts.size;
+    return `${this.untracked > 0 ? "more than " : ""}${n} ${noun}${n === 1 && this.untracked === 0 ? "" : "s"}`;
   }
 
   /** The TOP largest counts, as "key (n)". */
@@ -305,7 +306,7 @@ export class StormControl {
 
   private fleetSummary({ startedAt, held }: Window<FleetHeld>): Notification {
     const critical = held.critical > 0 ? `, ${held.critical} critical` : "";
-    const sources = held.sources.distinct("sources");
+    const sources = held.sources.distinct("source");
     return {
       ...stormSummary({
         key: "storm|fleet",

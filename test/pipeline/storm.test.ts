@@ -155,7 +155,13 @@ describe("fleet-wide storm control", () => {
     );
   });
 
-  it("names at most 1000 sources, counting the rest", () => {
+  it("says from how many sources, naming at most 1000 of them", () => {
+    const one = new StormControl({ limit: 5, perMs: 60 * S, fleet: { limit: 1, perMs: 60 * S } });
+    flood(one, 1, 2, T0);
+    expect(one.due(T0 + 60 * S)[0]?.summary).toBe(
+      "fleet: 1 event suppressed in the last minute from 1 source",
+    );
+
     const storm = new StormControl({ limit: 1, perMs: 60 * S, fleet: { limit: 1, perMs: 60 * S } });
     flood(storm, 1201, 1201, T0);
     const [summary] = storm.due(T0 + 60 * S);
