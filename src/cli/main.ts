@@ -60,6 +60,12 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`petgate ${name}: ${err.message}\n`);
       return 2;
     }
+    // A file the command could not use ("EACCES: permission denied, open '/x'"): the line says it all.
+    const { syscall, path } = err as NodeJS.ErrnoException;
+    if (syscall !== undefined && path !== undefined) {
+      process.stderr.write(`petgate ${name}: ${(err as Error).message}\n`);
+      return 1;
+    }
     throw err;
   }
 }

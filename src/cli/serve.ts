@@ -3,10 +3,12 @@ import { resolve } from "node:path";
 import { ConfigError, loadConfig, SecretError } from "../config/load.js";
 import type { HostPort } from "../net/address.js";
 import { parseHostPort } from "../net/address.js";
+import { DataDirError } from "../serve/data-dir.js";
 import { DemoError } from "../serve/demo.js";
 import { DataDirInUseError } from "../serve/lock.js";
 import { RedisChildError } from "../serve/redis-child.js";
 import { ROLES, type Role, ServeError, type Service, serve } from "../serve/serve.js";
+import { StartAborted } from "../serve/start-up.js";
 import { ReceiverError } from "../sinks/build.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
@@ -79,14 +81,19 @@ export async function serveCommand(argv: string[]): Promise<number> {
         demoBmcs: hostPort("--demo-bmcs", values["demo-bmcs"], { host: "127.77.0.1", port: 1623 }),
       }),
       log,
+      signal: stopping.signal,
     });
   } catch (err) {
+    if (err instanceof StartAborted) {
+      log("stopped during start-up");
+      return 0;
+    }
     if (!STARTUP_ERRORS.some((E) => err instanceof E) && !isBindError(err)) throw err;
     log((err as Error).message);
     return 1;
   }
   banner(service, dataDir);
-  await stopping;
+  await stopping.stopped;
   log("stopping: intake, then workers, HTTP and Redis (signal again to force)");
   await service.close();
   log("stopped");
@@ -99,6 +106,7 @@ const STARTUP_ERRORS = [
   SecretError,
   ReceiverError,
   ServeError,
+  DataDirError,
   DataDirInUseError,
   RedisChildError,
   DemoError,
@@ -133,28 +141,30 @@ function hostPort(flag: string, text: string, defaults: HostPort): HostPort {
   }
 }
 
-/** Resolves at the first SIGTERM or SIGINT; a second one exits 1 at once. */
-function stopSignal(): Promise<void> {
-  return new Promise((done) => {
-    let signalled = false;
+/**
+ * The first SIGTERM or SIGINT aborts `signal` (a start-up under way stops) and resolves `stopped`;
+ * a second one exits 1 at once.
+ */
+function stopSignal(): { signal: AbortSignal; stopped: Promise<void> } {
+  const controller = new AbortController();
+  const stopped = new Promise<void>((done) => {
     const onSignal = (signal: NodeJS.Signals) => {
-      if (signalled) {
+      if (controller.signal.aborted) {
         log(`${signal} again: exiting without finishing the shutdown`);
         process.exit(1);
       }
-      signalled = true;
+      controller.abort();
       done();
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
   });
+  return { signal: controller.signal, stopped };
 }
 
 function banner(service: Service, dataDir: string): void {
   const redis = service.embeddedRedis ? `embedded redis-server, socket ${service.redis}` : service.redis;
   log(`roles ${service.roles.join(", ")}; Redis: ${redis}`);
-  if (service.listener)
-    log(`listening for SNMP traps on udp ${service.listener.host}:${service.listener.port}`);
   const { http, demo } = service;
   const url = http && `http://${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}`;
   if (url) log(`HTTP API, /metrics and the web page on ${url}/`);

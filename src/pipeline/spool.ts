@@ -51,7 +51,7 @@ export class Spool {
   /** Opens (creating) a spool. A torn last line left by a crash is terminated so later lines stay whole. */
   static async open(file: string): Promise<Spool> {
     const spool = new Spool(file);
-    spool.fh = await open(file, "a+");
+    spool.fh = await openPrivate(file, "a+");
     const { size } = await spool.fh.stat();
     if (size > 0) {
       const last = Buffer.alloc(1);
@@ -156,7 +156,7 @@ export class Spool {
       result.replayed += batch.length;
       batch = [];
       batchBytes = 0;
-      await writeFile(this.offsetFile, String(offset));
+      await writeFile(this.offsetFile, String(offset), { mode: FILE_MODE });
     };
     try {
       for await (const line of lines) {
@@ -194,7 +194,7 @@ export class Spool {
   }
 
   private async handle(): Promise<FileHandle> {
-    this.fh ??= await open(this.file, "a");
+    this.fh ??= await openPrivate(this.file, "a");
     return this.fh;
   }
 
@@ -202,6 +202,21 @@ export class Spool {
     const run = this.lock.then(fn);
     this.lock = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** Spooled events hold alert contents, communities and SNMPv3 user names: for the owner only. */
+const FILE_MODE = 0o600;
+
+/** Opens (creating) a file readable by its owner only, whatever the umask or its former mode. */
+async function openPrivate(file: string, flags: "a" | "a+"): Promise<FileHandle> {
+  const fh = await open(file, flags, FILE_MODE);
+  try {
+    if (((await fh.stat()).mode & 0o777) !== FILE_MODE) await fh.chmod(FILE_MODE);
+    return fh;
+  } catch (err) {
+    await fh.close();
+    throw err;
   }
 }
 

@@ -1,10 +1,16 @@
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, chmodSync, constants, mkdirSync } from "node:fs";
 import { createConnection } from "node:net";
 import { delimiter, join, resolve } from "node:path";
 import { lockDataDir } from "./lock.js";
 
-export type RedisChildErrorCode = "not-installed" | "in-use" | "socket-path" | "exited" | "timeout";
+export type RedisChildErrorCode =
+  | "not-installed"
+  | "in-use"
+  | "socket-path"
+  | "exited"
+  | "timeout"
+  | "aborted";
 
 /** The embedded Redis could not be started; says why and what to do, with redis-server's last log lines. */
 export class RedisChildError extends Error {
@@ -25,6 +31,8 @@ export interface RedisChildOptions {
   binary?: string;
   /** How long to wait for the first PONG; a large AOF answers LOADING for a while (default 60 s). */
   startTimeoutMs?: number;
+  /** Stops the wait for the first PONG (petgate was signalled): redis-server is stopped again. */
+  signal?: AbortSignal;
 }
 
 export interface RedisChild {
@@ -70,7 +78,8 @@ export async function startRedisChild(options: RedisChildOptions): Promise<Redis
     );
   if (inUse.has(dir)) throw inUseError(dir, "this process already runs a redis-server on it");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const release = lockDataDir(dir);
+  chmodSync(dir, 0o700); // mkdir's mode is masked by the umask
+  const release = await lockDataDir(dir);
   inUse.add(dir);
   try {
     // A redis-server left behind by a petgate that could not stop it still owns the socket and the AOF.
@@ -102,9 +111,16 @@ async function launch(
   // Its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) must reach only
   // petgate, which stops Redis last, after the workers are done with it.
   const spawnOptions: SpawnOptions = { stdio: ["ignore", "pipe", "pipe"], detached: true };
-  const proc = setpriv
-    ? spawn(setpriv, ["--pdeathsig", "TERM", binary, ...args], spawnOptions)
-    : spawn(binary, args, spawnOptions);
+  // redis-server creates its AOF and RDB files with the umask it inherits: owner only.
+  const umask = process.umask(0o077);
+  let proc: ChildProcess;
+  try {
+    proc = setpriv
+      ? spawn(setpriv, ["--pdeathsig", "TERM", binary, ...args], spawnOptions)
+      : spawn(binary, args, spawnOptions);
+  } finally {
+    process.umask(umask);
+  }
   const tail: string[] = [];
   const onOutput = (chunk: Buffer) => {
     for (const line of chunk.toString().split("\n")) {
@@ -135,6 +151,12 @@ async function launch(
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   const lastLines = () => (tail.length > 0 ? `; its last log lines:\n${tail.join("\n")}` : "");
   while (!(await ping(socket))) {
+    if (options.signal?.aborted) {
+      stopping = true;
+      proc.kill("SIGTERM");
+      await exited;
+      throw new RedisChildError("aborted", "stopped before redis-server answered");
+    }
     if (exit !== undefined)
       throw new RedisChildError(
         "exited",

@@ -1,18 +1,31 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { encodeSpecificTrap } from "../../src/pet/specific-trap.js";
 import { decodePetVarbind, encodePetVarbind } from "../../src/pet/varbind.js";
+import type { QueuedEvent } from "../../src/pipeline/event.js";
 import type { RecentEvent } from "../../src/pipeline/recent.js";
+import { type RedisChild, startRedisChild } from "../../src/serve/redis-child.js";
 import type { Notification } from "../../src/sinks/sink.js";
 import { DELL_CHASSIS_INTRUSION, hexBytes } from "../pet/vectors.js";
 import { PETGATE, petgate, petgateDaemon } from "../support/cli.js";
 import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
 import { netSnmp, petArgs, waitFor } from "../support/listener.js";
-import { freeUdpPort } from "../support/ports.js";
+import { freeTcpPort, freeUdpPort } from "../support/ports.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 
 /*
@@ -329,5 +342,192 @@ describe("petgate serve", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(join(cwd, "petgate.yml"));
     expect(r.stderr).toContain("petgate serve --demo");
+  });
+});
+
+/** The sensor numbers of the PETs in a data dir's spool, in spool order. */
+function spooledSensors(dataDir: string): number[] {
+  const file = join(dataDir, "spool.ndjson");
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => {
+      const { trap } = JSON.parse(line) as QueuedEvent;
+      return trap.kind === "pet" ? trap.pet.sensorNumber : -1;
+    });
+}
+
+/** `petgate serve ARGS` until it says it waits for Redis; its trap port from the log. */
+async function serveWaiting(args: string[], env: NodeJS.ProcessEnv) {
+  const d = await petgateDaemon(["serve", ...args], /petgate: waiting for Redis at .*\n/, env);
+  daemons.push(d);
+  const trapPort = Number(d.stderr().match(/listening for SNMP traps on udp 127\.0\.0\.1:(\d+)/)?.[1]);
+  return { ...d, trapPort };
+}
+
+describe("petgate serve start-up without Redis", () => {
+  it("binds the listener, spools PETs, says which Redis it waits for, and stops at SIGTERM with exit 0", async () => {
+    const dataDir = tempDir();
+    const missing = join(tempDir(), "redis.sock"); // nothing listens there
+    const s = await serveWaiting(
+      [
+        ...["--config", configFile("http://127.0.0.1:9/hook"), "--listen", "127.0.0.1:0"],
+        ...["--http", "127.0.0.1:0", "--data-dir", dataDir],
+      ],
+      { PETGATE_REDIS: missing },
+    );
+    expect(s.match[0]).toContain(`waiting for Redis at ${missing} (`);
+    await sendPets(s.trapPort, [1, 2, 3]);
+    await waitFor("three PETs spooled", () => spooledSensors(dataDir).length >= 3 || undefined, 15_000);
+    expect(await signalled(s)).toBe(0);
+    expect(s.stderr()).toContain("petgate: stopped during start-up");
+    expect(spooledSensors(dataDir).sort()).toEqual([1, 2, 3]);
+  });
+
+  it("a worker waiting for a Redis URL shows it without its password, and SIGTERM stops it", async () => {
+    const url = `redis://:hunter2@127.0.0.1:${await freeTcpPort()}`;
+    const s = await serveWaiting(["--config", configFile("http://127.0.0.1:9/hook"), "--role", "worker"], {
+      PETGATE_REDIS: url,
+    });
+    expect(s.match[0]).toContain(`waiting for Redis at ${url.replace("hunter2", "***")} (`);
+    expect(await signalled(s)).toBe(0);
+    expect(s.stderr()).not.toContain("hunter2");
+  });
+
+  it("when Redis comes up later, starts the workers and HTTP and delivers what it spooled", async () => {
+    const hook = await startHook();
+    const redisDir = tempDir();
+    const dataDir = tempDir();
+    // Where startRedisChild will put its socket once started.
+    const s = await serveWaiting(
+      [
+        ...["--config", configFile(hook.url), "--listen", "127.0.0.1:0"],
+        ...["--http", "127.0.0.1:0", "--data-dir", dataDir],
+      ],
+      { PETGATE_REDIS: join(redisDir, "redis", "redis.sock") },
+    );
+    await sendPets(s.trapPort, [4, 5]);
+    await waitFor("two PETs spooled", () => spooledSensors(dataDir).length >= 2 || undefined, 15_000);
+    let later: RedisChild | undefined = await startRedisChild({ dataDir: redisDir, log: () => undefined });
+    try {
+      await waitFor("ready", () => s.stderr().includes("petgate: ready\n") || undefined, 15_000);
+      await waitFor("both PETs delivered", () => hook.requests.length >= 2 || undefined, 15_000);
+      expect(
+        bodies(hook)
+          .map((n) => n.event.sensorNumber)
+          .sort(),
+      ).toEqual([4, 5]);
+      expect(await signalled(s)).toBe(0);
+      expect(s.stderr()).toContain("petgate: stopped\n");
+    } finally {
+      await later?.stop();
+      later = undefined;
+    }
+  });
+});
+
+describe("petgate serve data dir", () => {
+  /** Every path under `dir` (itself included) whose mode lets group or other users in, with that mode. */
+  function readableByOthers(dir: string): string[] {
+    const found: string[] = [];
+    const walk = (path: string) => {
+      const { mode } = lstatSync(path);
+      if ((mode & 0o077) !== 0) found.push(`${path} ${(mode & 0o777).toString(8)}`);
+      if (lstatSync(path).isDirectory()) for (const e of readdirSync(path)) walk(join(path, e));
+    };
+    walk(dir);
+    return found;
+  }
+
+  it("makes its data dir, spool, lock and embedded Redis files private whatever the umask", async () => {
+    const dataDir = join(tempDir(), "data");
+    const umask = process.umask(0);
+    let s: Awaited<ReturnType<typeof serve>>;
+    try {
+      s = await serve(
+        [
+          ...["--config", configFile("http://127.0.0.1:9/hook"), "--listen", "127.0.0.1:0"],
+          ...["--http", "127.0.0.1:0", "--data-dir", dataDir],
+        ],
+        { PETGATE_REDIS: undefined },
+      );
+    } finally {
+      process.umask(umask);
+    }
+    for (const f of ["spool.ndjson", "petgate.lock", "redis/redis.sock", "redis/appendonlydir"])
+      expect(existsSync(join(dataDir, f)), f).toBe(true);
+    expect(lstatSync(join(dataDir, "spool.ndjson")).mode & 0o777).toBe(0o600);
+    expect(readableByOthers(dataDir)).toEqual([]);
+    expect(await signalled(s)).toBe(0);
+  });
+
+  it("makes an earlier petgate's data dir that others can read private, and says so", async () => {
+    const dataDir = tempDir();
+    chmodSync(dataDir, 0o755);
+    writeFileSync(join(dataDir, "spool.ndjson"), "", { mode: 0o644 });
+    chmodSync(join(dataDir, "spool.ndjson"), 0o644);
+    const s = await serve([
+      ...["--config", configFile("http://127.0.0.1:9/hook"), "--role", "listener"],
+      ...["--listen", "127.0.0.1:0", "--data-dir", dataDir],
+    ]);
+    expect(s.stderr()).toContain(`data dir ${dataDir} was readable by other users (mode 0755)`);
+    expect(readableByOthers(dataDir)).toEqual([]);
+    expect(await signalled(s)).toBe(0);
+  });
+
+  it("refuses a directory other users can read that is not a petgate data dir, in one line", async () => {
+    const dataDir = tempDir();
+    chmodSync(dataDir, 0o755);
+    writeFileSync(join(dataDir, "notes.txt"), "");
+    const r = await startFails(dataDir);
+    expect(r.stderr).toBe(
+      `petgate: data dir ${dataDir}: other users can read it (mode 0755): chmod 700 it, or give another --data-dir\n`,
+    );
+    expect(lstatSync(dataDir).mode & 0o777).toBe(0o755);
+  });
+
+  /** `petgate serve --role listener` on `dataDir`: exits 1. */
+  async function startFails(dataDir: string) {
+    const r = await petgate(
+      [
+        "serve",
+        ...["--config", configFile("http://127.0.0.1:9/hook"), "--role", "listener"],
+        ...["--listen", "127.0.0.1:0", "--data-dir", dataDir],
+      ],
+      "",
+      { PETGATE_REDIS: redis.socket },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    return r;
+  }
+
+  it("a data dir that is a file, or below a file: one line naming it and the cause, exit 1", async () => {
+    const file = join(tempDir(), "data");
+    writeFileSync(file, "");
+    expect((await startFails(file)).stderr).toBe(`petgate: data dir ${file}: not a directory\n`);
+    const below = join(file, "sub");
+    expect((await startFails(below)).stderr).toBe(
+      `petgate: data dir ${below}: a part of the path is not a directory\n`,
+    );
+  });
+
+  // The tests run as root, whom file modes do not stop: sysfs refuses new entries to everyone.
+  it("a data dir or spool where nothing may be written: one line naming it and the cause, exit 1", async () => {
+    const dir = `/sys/petgate-test-${process.pid}`;
+    expect((await startFails(dir)).stderr).toMatch(
+      new RegExp(`^petgate: data dir ${dir}: (operation not permitted|permission denied)\n$`),
+    );
+    const dataDir = tempDir();
+    const spool = join(dataDir, "spool.ndjson");
+    symlinkSync(`/sys/petgate-spool-${process.pid}`, spool);
+    expect((await startFails(dataDir)).stderr).toBe(`petgate: spool ${spool}: permission denied\n`);
+    // A spool that is a directory.
+    const other = tempDir();
+    mkdirSync(join(other, "spool.ndjson"));
+    expect((await startFails(other)).stderr).toBe(
+      `petgate: spool ${join(other, "spool.ndjson")}: is a directory\n`,
+    );
   });
 });
