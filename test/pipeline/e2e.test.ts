@@ -22,7 +22,7 @@ import type { Notification, Sink } from "../../src/sinks/sink.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
 import { type Alertmanager, startAlertmanager } from "../support/alertmanager.js";
 import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
-import { waitFor } from "../support/listener.js";
+import { netSnmp, petArgs, waitFor } from "../support/listener.js";
 import { CPU_TEMP_UCR_FILTERS } from "../support/pef-fixtures.js";
 import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
 import { SIM_PASSWORD } from "../support/sim.js";
@@ -47,7 +47,7 @@ const sinks = new Map<string, Sink>();
 const clients: IpmiClient[] = [];
 
 const config: Config = configSchema.parse({
-  listener: { bind: "127.0.0.1:0", communities: ["public"] },
+  listener: { bind: "127.0.0.1:0", communities: ["public"], unknownSeverity: "non-critical" },
   bmcs: BMC_HOSTS.map((host, i) => ({
     name: `bmc-${i + 1}`,
     host: `${host}:623`,
@@ -251,6 +251,36 @@ describe("end to end: BMC → PET → queue → enrichment → receivers", () =>
     // Both PETs (assertion, deassertion) were acknowledged after queueing, so none was resent.
     await waitFor("the PET acknowledgements", () => fleet.counters().acksReceived === 2 || undefined, 10_000);
     expect(fleet.counters().retransmissions).toBe(0);
+  }, 30_000);
+
+  it("alerts at listener.unknownSeverity for a PET whose severity byte is outside PET 1.0 Table 3-2", async () => {
+    const before = webhook.requests.length;
+    const mails = smtp.messages.length;
+    // Temperature UCR going high with severity 40h, from a sender not in the inventory.
+    const varbind =
+      "a123456789abcdefa123456789abcdef00071afd41f6003c2020402001070109ffff000000000019000012910f02c1";
+    const target = `udp:127.0.0.1:${pipeline.listener.address().port}`;
+    await netSnmp("snmptrap", petArgs({ version: "2c", community: "public" }, target, 65801, varbind));
+
+    await waitFor("its webhook", () => webhook.requests.length > before || undefined, 20_000);
+    expect(webhookBodies()[before]).toMatchObject({
+      status: "firing",
+      severity: "non-critical",
+      event: { severityRaw: 0x40, text: "Upper Critical - going high" },
+    });
+    await waitFor("its mail", () => smtp.messages.length > mails || undefined, 20_000);
+    expect(textBody(smtp.messages[mails]?.raw ?? "")).toContain(
+      "non-critical (PET severity 40h, outside PET 1.0 Table 3-2)",
+    );
+    const [alert] = await waitFor(
+      "its Alertmanager alert",
+      async () => {
+        const alerts = (await activeAlerts()).filter((a) => a.labels.bmc === "127.0.0.1");
+        return alerts.length > 0 ? alerts : undefined;
+      },
+      20_000,
+    );
+    expect(alert?.labels.severity).toBe("non-critical");
   }, 30_000);
 });
 
