@@ -45,7 +45,10 @@ function severityOf(event: QueuedEvent, unknownSeverity: PetSeverity): PetSeveri
   return severity === "unknown" ? unknownSeverity : severity;
 }
 
-/** A generic trap's varbinds for a person: `OID = "text"`, `OID = 0xHEX` or `OID = 42`, on one line. */
+/**
+ * A generic trap's varbinds for a person, `OID = "text"`, `OID = 0xHEX` or `OID = 42` joined into one
+ * line; the text as the trap sent it (each sink escapes it for what it renders).
+ */
 function varbindsText(trap: Extract<TrapEvent, { kind: "trap" }>): string | undefined {
   const parts = trap.varbinds.map((vb) => {
     const value =

@@ -1,13 +1,13 @@
-/**
- * Trap- and BMC-supplied text as data: every control character (C0, DEL, C1), the Unicode line and
- * paragraph separators and the bidirectional overrides become visible escapes ("\r", "\n", "\t",
- * "\x1b", "\u202e"), so no such text can start a line, a header or a reordering in what a sink
- * renders. A backslash is left as it is: the result is the same escaped once or twice.
- */
+/** C0, DEL and C1 controls, the Unicode line and paragraph separators, the bidirectional overrides. */
 const UNSAFE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
 
 const NAMED: Readonly<Record<string, string>> = { "\r": "\\r", "\n": "\\n", "\t": "\\t" };
 
+/**
+ * Trap- and BMC-supplied text as data, for every sink: each unsafe character becomes a visible
+ * escape ("\r", "\n", "\t", "\x1b", "\u202e"), so no such text can start a line or a header, or
+ * reorder what is shown. A backslash is left as it is, so escaping twice changes nothing.
+ */
 export function escapeControls(text: string): string {
   return text.replace(UNSAFE, (c) => {
     const code = c.charCodeAt(0);
