@@ -58,7 +58,7 @@ export async function simCommand(argv: string[]): Promise<number> {
     },
     HELP,
   );
-  const { users, admin } = userFlags(tokens);
+  const { users, adminPassword } = userFlags(tokens);
   atMostOne({ "--kg": values.kg, "--kg-env": values["kg-env"], "--kg-file": values["kg-file"] });
   if (values.kg !== undefined) warnCommandLineSecret("sim", "--kg", "--kg-env VAR or --kg-file FILE");
   const kg =
@@ -95,12 +95,6 @@ export async function simCommand(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const adminPassword =
-    admin === undefined
-      ? undefined
-      : "env" in admin
-        ? secretFromEnv("--password-env", admin.env)
-        : secretFromFile("--password-file", admin.file);
   const controlToken =
     config.controlTokenEnv === undefined
       ? undefined
@@ -141,7 +135,6 @@ export async function simCommand(argv: string[]): Promise<number> {
 }
 
 const PRIVILEGES = new Set(["user", "operator", "administrator"]);
-type PasswordSource = { env: string } | { file: string };
 type UserConfig = NonNullable<SimConfig["users"]>[number];
 
 /**
@@ -151,10 +144,10 @@ type UserConfig = NonNullable<SimConfig["users"]>[number];
  */
 function userFlags(tokens: readonly { kind: string; name?: string; value?: string | undefined }[]): {
   users: UserConfig[];
-  admin?: PasswordSource;
+  adminPassword?: string;
 } {
   const users: UserConfig[] = [];
-  let admin: PasswordSource | undefined;
+  let adminPassword: string | undefined;
   let waiting: { name: string; privilege: string } | undefined;
   const noPassword = (u: { name: string }) =>
     new UsageError(
@@ -180,18 +173,18 @@ function userFlags(tokens: readonly { kind: string; name?: string; value?: strin
       continue;
     }
     if (token.name !== "password-env" && token.name !== "password-file") continue;
-    const source: PasswordSource =
-      token.name === "password-env" ? { env: token.value } : { file: token.value };
+    const flag = `--${token.name}`;
+    const password =
+      token.name === "password-env" ? secretFromEnv(flag, token.value) : secretFromFile(flag, token.value);
     if (waiting) {
-      const password = "env" in source ? { passwordEnv: source.env } : { passwordFile: source.file };
-      users.push({ ...waiting, ...password } as UserConfig);
+      users.push({ ...waiting, password } as UserConfig);
       waiting = undefined;
-    } else if (admin) {
+    } else if (adminPassword !== undefined) {
       throw new UsageError("a second --password-env or --password-file that follows no --user NAME");
     } else {
-      admin = source;
+      adminPassword = password;
     }
   }
   if (waiting) throw noPassword(waiting);
-  return { users, ...(admin && { admin }) };
+  return { users, ...(adminPassword !== undefined && { adminPassword }) };
 }

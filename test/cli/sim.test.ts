@@ -113,9 +113,9 @@ describe("petgate sim", () => {
       "petgate sim: warning: --user gone:PASSWORD puts a secret on the command line, where ps shows it; use --user gone --password-env VAR\n",
     );
 
-    const second = await start(["--user", "ops:operator", "--password-env", "OPS_PW"], {
-      OPS_PW: "ops-New-2",
-    });
+    const passwordFile = join(stateDir, "..", "ops-password");
+    writeFileSync(passwordFile, "ops-New-2\n", { mode: 0o600 });
+    const second = await start(["--user", "ops:operator", "--password-file", passwordFile], {});
     let secondErr: string;
     try {
       expect(await logsIn("ops", "ops-New-2", "OPERATOR")).toBe(true);
