@@ -1,5 +1,6 @@
 import {
   appendFileSync,
+  chmodSync,
   existsSync,
   mkdtempSync,
   readFileSync,
@@ -126,5 +127,35 @@ describe("Spool", () => {
     expect(spool.stats().skippedLines).toBe(1);
     expect(spool.isEmpty()).toBe(true);
     await spool.close();
+  });
+
+  it("keeps its files for their owner only (0600), whatever the umask, and narrows a wider one", async () => {
+    const mode = (path: string) => statSync(path).mode & 0o777;
+    const umask = process.umask(0);
+    try {
+      const spool = await Spool.open(file);
+      expect(mode(file)).toBe(0o600);
+      await spool.append(events(0, 3));
+      // A replay moves the spool aside, records its progress and starts a new spool.
+      let calls = 0;
+      await spool.replay(async () => {
+        expect(mode(`${file}.replaying`)).toBe(0o600);
+        calls++;
+        if (calls === 1) {
+          await spool.append(events(10, 1));
+          expect(mode(file)).toBe(0o600);
+        }
+        // Written after each consumed batch.
+        if (calls === 2) expect(mode(`${file}.replaying.offset`)).toBe(0o600);
+      }, 1);
+      expect(calls).toBe(4);
+      expect(mode(file)).toBe(0o600);
+      await spool.close();
+    } finally {
+      process.umask(umask);
+    }
+    chmodSync(file, 0o644); // as an older petgate left it
+    await (await Spool.open(file)).close();
+    expect(mode(file)).toBe(0o600);
   });
 });
