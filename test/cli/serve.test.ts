@@ -513,6 +513,18 @@ describe("petgate serve data dir", () => {
     );
   });
 
+  it("any other file it cannot use (the embedded Redis's dir is a file): one line, exit 1", async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, "redis"), "");
+    const r = await petgate(
+      ["serve", "--config", configFile("http://127.0.0.1:9/hook"), "--data-dir", dataDir],
+      "",
+      { PETGATE_REDIS: undefined },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`petgate serve: EEXIST: file already exists, mkdir '${join(dataDir, "redis")}'\n`);
+  });
+
   // The tests run as root, whom file modes do not stop: sysfs refuses new entries to everyone.
   it("a data dir or spool where nothing may be written: one line naming it and the cause, exit 1", async () => {
     const dir = `/sys/petgate-test-${process.pid}`;
