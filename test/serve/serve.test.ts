@@ -82,7 +82,9 @@ describe("serve", () => {
     });
     cleanup.push(() => service.close());
     // Its holder by pid and start time (proc(5) stat field 22).
-    expect(readFileSync(join(dataDir, "petgate.lock"), "utf8")).toMatch(new RegExp(`^${process.pid} \\d+\n$`));
+    expect(readFileSync(join(dataDir, "petgate.lock"), "utf8")).toMatch(
+      new RegExp(`^${process.pid} \\d+\n$`),
+    );
     await waitFor("the replayed event's notification", () => hook.requests[0], 15_000);
     const n = JSON.parse(hook.requests[0]?.body.toString("utf8") ?? "") as Notification;
     expect(n.summary).toContain("Physical Security");
