@@ -57,7 +57,9 @@ describe("default email templates", () => {
       event: { ...sampleNotification().event, sensorType: null, text: null },
     });
     delete n.sensor;
-    expect(defaultSubject(n)).toBe("[NON-CRITICAL] bmc\\r\\nBcc: x@y sensor #48: event data 0159ff0000000000");
+    expect(defaultSubject(n)).toBe(
+      "[NON-CRITICAL] bmc\\r\\nBcc: x@y sensor #48: event data 0159ff0000000000",
+    );
   });
 
   it("text body shows BMC, event, sensor context, enrichment and the notification id", () => {
