@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, openSync, readFileSync } from "node:fs";
 import { ConfigError, loadConfig, readSecret, SecretError } from "../config/load.js";
 import { configSchema, type ListenerConfig } from "../config/schema.js";
 import { NdjsonWriter } from "../io/ndjson.js";
@@ -54,7 +54,12 @@ export async function listenCommand(argv: string[]): Promise<number> {
     throw err;
   }
 
-  const out = values.out === undefined ? process.stdout : createWriteStream(values.out, { flags: "a" });
+  // Opened before the listener binds, so a path it cannot use is a one-line start-up error (main.ts);
+  // owner-only, like the spool: the events carry communities and alert text.
+  const out =
+    values.out === undefined
+      ? process.stdout
+      : createWriteStream("", { fd: openSync(values.out, "a", 0o600), flags: "a" });
   const writer = new NdjsonWriter(out);
   const listener = await TrapListener.start(options, (event) => writer.write(event));
   const { host, port } = listener.address();
@@ -64,8 +69,16 @@ export async function listenCommand(argv: string[]): Promise<number> {
       `${granted} granted${rmemMaxNote(requested, granted)}\n`,
   );
 
-  await Promise.race([once(process, "SIGINT"), once(process, "SIGTERM")]);
+  const [failed] = await Promise.race([
+    once(process, "SIGINT"),
+    once(process, "SIGTERM"),
+    once(out, "error") as Promise<[Error]>,
+  ]);
   await listener.close();
+  if (failed instanceof Error) {
+    process.stderr.write(`petgate listen: cannot write ${values.out ?? "stdout"}: ${failed.message}\n`);
+    return 1;
+  }
   await writer.flush();
   if (out !== process.stdout) out.end();
   process.stderr.write(`petgate: stopped; counters ${JSON.stringify(listener.stats())}\n`);

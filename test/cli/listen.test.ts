@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -32,6 +32,21 @@ describe("petgate listen", () => {
     expect(await d.exited).toBe(0);
     const counters = JSON.parse(d.stderr().match(/counters (\{.*\})/)?.[1] ?? "null");
     expect(counters).toMatchObject({ received: 1, pet: 1, nonPet: 0, rejected: { malformed: 0 } });
+  });
+
+  it("refuses an --out it cannot open in one line naming the path, before it binds (exit 1)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "petgate-listen-"));
+    const r = await petgate(["listen", "--bind", "127.0.0.1:0", "--out", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`petgate listen: EISDIR: illegal operation on a directory, open '${dir}'\n`);
+  });
+
+  it("writes --out owner-only (0600): its events carry communities and alert text", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "petgate-listen-")), "events.ndjson");
+    const d = await petgateDaemon(["listen", "--bind", "127.0.0.1:0", "--out", out], /udp 127\.0\.0\.1:\d+;/);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    d.child.kill("SIGINT");
+    expect(await d.exited).toBe(0);
   });
 
   it("fails start-up on a bad config, naming each bad line's path, without a stack trace", async () => {
