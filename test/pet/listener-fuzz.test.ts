@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  netSnmp,
+  captureSnmptrap,
   outcomes,
   petArgs,
   type RunningListener,
@@ -18,17 +18,6 @@ const V1_PET = Buffer.from(
 );
 const V3 = { user: "petgate", authKey: "auth-passphrase-1", privKey: "priv-passphrase-1" };
 
-/** Real datagrams from net-snmp's snmptrap, captured on a plain UDP socket. */
-async function capture(argsFor: (target: string) => string[]): Promise<Buffer> {
-  const sink = dgram.createSocket("udp4");
-  await new Promise<void>((r) => sink.bind(0, "127.0.0.1", r));
-  const got = new Promise<Buffer>((r) => sink.once("message", r));
-  await netSnmp("snmptrap", argsFor(`udp:127.0.0.1:${sink.address().port}`));
-  const packet = await got;
-  sink.close();
-  return packet;
-}
-
 let running: RunningListener;
 let seeds: Buffer[];
 
@@ -36,10 +25,10 @@ beforeAll(async () => {
   const v3 = { version: "3" as const, ...V3, engineId: "0x80001f8880c0ffee0001" };
   seeds = [
     V1_PET,
-    await capture((t) =>
+    await captureSnmptrap((t) =>
       petArgs({ version: "2c", community: "public" }, t, 356224, DELL_CHASSIS_INTRUSION.hex),
     ),
-    await capture((t) => petArgs(v3, t, 356224, DELL_CHASSIS_INTRUSION.hex)),
+    await captureSnmptrap((t) => petArgs(v3, t, 356224, DELL_CHASSIS_INTRUSION.hex)),
   ];
   running = await startListener({
     users: [

@@ -4,6 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { TrapListener, type UsmUser } from "../../src/pet/listener.js";
 import { MAX_VALUE_BYTES, MAX_VARBINDS } from "../../src/pet/trap.js";
 import {
+  captureSnmptrap,
   netSnmp,
   outcomes,
   PET_ENTERPRISE,
@@ -210,17 +211,6 @@ describe("trap listener with net-snmp's snmptrap as the sender", () => {
   });
 });
 
-/** A real snmptrap datagram, captured on a plain UDP socket so that a test can alter its bytes. */
-async function capture(args: (target: string) => string[]): Promise<Buffer> {
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", r));
-  const got = new Promise<Buffer>((r) => socket.once("message", r));
-  await netSnmp("snmptrap", args(`udp:127.0.0.1:${socket.address().port}`));
-  const packet = await got;
-  socket.close();
-  return packet;
-}
-
 async function sendDatagram(packet: Buffer, port: number): Promise<void> {
   const socket = dgram.createSocket("udp4");
   await new Promise<void>((resolve, reject) =>
@@ -247,7 +237,15 @@ function replaced(packet: Buffer, from: Buffer, to: Buffer): Buffer {
 describe("the trap OID (RFC 3416 §4.2.6) and bounds of a generic trap", () => {
   let v2cTrap: Buffer;
   beforeAll(async () => {
-    v2cTrap = await capture((t) => [...securityArgs(V2C), t, "", TRAP_OID, "1.3.6.1.4.1.99999.1", "s", "x"]);
+    v2cTrap = await captureSnmptrap((t) => [
+      ...securityArgs(V2C),
+      t,
+      "",
+      TRAP_OID,
+      "1.3.6.1.4.1.99999.1",
+      "s",
+      "x",
+    ]);
   });
 
   it("takes a v2c trap whose snmpTrapOID.0 is an OBJECT IDENTIFIER (the datagram as sent)", async () => {

@@ -1,14 +1,13 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import type { TrapEvent } from "../../src/pet/trap.js";
 import { type DeliveryWorker, startDeliveryWorker } from "../../src/pipeline/deliver.js";
 import { eventId } from "../../src/pipeline/event.js";
 import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
 import { INGEST_JOB, ingestQueue } from "../../src/pipeline/queues.js";
 import type { Notification, Sink } from "../../src/sinks/sink.js";
 import { waitFor } from "../support/listener.js";
-import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
+import { assertedPetFrom, startRedis, type TestRedis } from "../support/redis.js";
 
 /*
  * Grouping in the events worker: two alerts of one group that arrive within group_wait reach the
@@ -36,13 +35,6 @@ const config = configSchema.parse({
   receivers: [{ name: "ops", webhook: { url: "http://127.0.0.1:9/unused" } }],
 });
 
-/** A PET from its own BMC (address and GUID), so that each is an alert of its own. */
-function trapFrom(address: string, guid: string): TrapEvent {
-  const trap = petTrap(1, { address, port: 623 });
-  if (trap.kind !== "pet") throw new Error("not a PET");
-  return { ...trap, pet: { ...trap.pet, guid, eventDirection: "assertion" } };
-}
-
 beforeAll(async () => {
   redis = await startRedis();
   producer = new Redis(redis.socket, { maxRetriesPerRequest: null });
@@ -69,8 +61,8 @@ describe("grouping in the events worker", () => {
     const queue = ingestQueue(producer);
     try {
       const traps = [
-        trapFrom("192.0.2.21", "11111111-1111-1111-1111-111111111111"),
-        trapFrom("192.0.2.22", "22222222-2222-2222-2222-222222222222"),
+        assertedPetFrom("192.0.2.21", "11111111-1111-1111-1111-111111111111"),
+        assertedPetFrom("192.0.2.22", "22222222-2222-2222-2222-222222222222"),
       ];
       // As a listener hands them over: one INGEST batch each, a moment apart.
       for (const trap of traps) await queue.add(INGEST_JOB, { events: [{ id: eventId(trap), trap }] });

@@ -9,7 +9,7 @@ import { INGEST_JOB, ingestQueue } from "../../src/pipeline/queues.js";
 import { FLEET } from "../../src/pipeline/storm.js";
 import type { Notification, Sink } from "../../src/sinks/sink.js";
 import { waitFor } from "../support/listener.js";
-import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
+import { assertedPetFrom, startRedis, type TestRedis } from "../support/redis.js";
 
 /*
  * A flood from many (spoofed) sources, each under its per-BMC storm limit, through the events worker
@@ -44,10 +44,7 @@ const config = configSchema.parse({
 
 /** A PET asserted by a source of its own (address and GUID), so that each is an alert of its own. */
 function trapFrom(i: number): TrapEvent {
-  const trap = petTrap(i, { address: `127.0.${i}.1`, port: 623 });
-  if (trap.kind !== "pet") throw new Error("not a PET");
-  const guid = `00000000-0000-0000-0000-${i.toString(16).padStart(12, "0")}`;
-  return { ...trap, pet: { ...trap.pet, guid, eventDirection: "assertion" } };
+  return assertedPetFrom(`127.0.${i}.1`, `00000000-0000-0000-0000-${i.toString(16).padStart(12, "0")}`, i);
 }
 
 beforeAll(async () => {

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import dgram from "node:dgram";
 import { promisify } from "node:util";
 import { type ListenerOptions, type ListenerStats, TrapListener } from "../../src/pet/listener.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
@@ -41,6 +42,17 @@ export async function netSnmp(tool: "snmptrap" | "snmpinform", args: string[]): 
     env: { ...process.env, SNMPCONFPATH: "/nonexistent", MIBS: "", MIBDIRS: "/nonexistent" },
     timeout: 15_000,
   });
+}
+
+/** A real snmptrap datagram, captured on a plain UDP socket so that a test can use or alter its bytes. */
+export async function captureSnmptrap(argsFor: (target: string) => string[]): Promise<Buffer> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", r));
+  const got = new Promise<Buffer>((r) => socket.once("message", r));
+  await netSnmp("snmptrap", argsFor(`udp:127.0.0.1:${socket.address().port}`));
+  const packet = await got;
+  socket.close();
+  return packet;
 }
 
 export async function waitFor<T>(

@@ -73,6 +73,13 @@ export function petTrap(sequence: number, source = { address: "192.0.2.10", port
   };
 }
 
+/** An asserted PET from a BMC of its own (address and GUID), so that each is an alert of its own. */
+export function assertedPetFrom(address: string, guid: string, sequence = 1): TrapEvent {
+  const trap = petTrap(sequence, { address, port: 623 });
+  if (trap.kind !== "pet") throw new Error("not a PET");
+  return { ...trap, pet: { ...trap.pet, guid, eventDirection: "assertion" } };
+}
+
 /**
  * A generic SNMPv2c trap as the listener hands it over (through trapEventFrom): trap OID `trapOid`,
  * and one OCTET STRING varbind per value, under an enterprise of no PET.
