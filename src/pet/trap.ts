@@ -114,7 +114,10 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
   const isV1 = pdu.type === snmp.PduType.Trap;
   const trapOid = isV1 ? v1TrapOid(pdu) : v2TrapOid(pdu.varbinds);
   if (typeof trapOid !== "string") return { ok: false, error: trapOid };
-  const tooLong = [trapOid, ...pdu.varbinds.map((vb) => vb.oid)].find((oid) => oidArcs(oid) > MAX_OID_ARCS);
+  const enterprise = isV1 ? pdu.enterprise : typedValue(pdu.varbinds, SNMP_TRAP_ENTERPRISE_OID, "OID");
+  const oids = [trapOid, ...pdu.varbinds.map((vb) => vb.oid)];
+  if (typeof enterprise === "string") oids.push(enterprise);
+  const tooLong = oids.find((oid) => oidArcs(oid) > MAX_OID_ARCS);
   if (tooLong !== undefined) {
     const message = `an OID has ${oidArcs(tooLong)} sub-identifiers; at most ${MAX_OID_ARCS} (RFC 2578 §3.5)`;
     return { ok: false, error: { code: "oid-too-long", message } };
@@ -128,7 +131,6 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
     trapOid,
   };
   const agentAddress = isV1 ? pdu.agentAddr : typedValue(pdu.varbinds, SNMP_TRAP_ADDRESS_OID, "IpAddress");
-  const enterprise = isV1 ? pdu.enterprise : typedValue(pdu.varbinds, SNMP_TRAP_ENTERPRISE_OID, "OID");
   const uptime = isV1 ? pdu.upTime : varbindValue(pdu.varbinds, SYS_UPTIME_OID);
   if (typeof agentAddress === "string") snmpContext.agentAddress = agentAddress;
   if (typeof enterprise === "string") snmpContext.enterprise = enterprise;

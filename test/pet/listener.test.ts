@@ -285,6 +285,39 @@ describe("the trap OID (RFC 3416 §4.2.6) and bounds of a generic trap", () => {
     expect(events).toEqual([]);
   });
 
+  // An enterprise of 128 BER content bytes that net-snmp's tools take (33 arcs, most of five bytes),
+  // and the same 128 bytes as 129 sub-identifiers of one byte each: past RFC 2578 §3.5.
+  const LONG_ARC = 0xffffffff;
+  const ENTERPRISE = `1.3.6.1.4.1.${Array(24).fill(LONG_ARC).join(".")}.1.1.1`;
+  const ENTERPRISE_TLV = Buffer.concat([
+    Buffer.from("068180", "hex"),
+    Buffer.from("2b06010401", "hex"),
+    Buffer.from("8fffffff7f".repeat(24), "hex"),
+    Buffer.from("010101", "hex"),
+  ]);
+  const ENTERPRISE_129_ARCS_TLV = Buffer.concat([Buffer.from("0681802b", "hex"), Buffer.alloc(127, 1)]);
+  it.each([
+    ["SNMPv1 enterprise", (t: string) => ["-v", "1", "-c", "public", t, ENTERPRISE, "", "0", "0", ""]],
+    [
+      "SNMPv2 snmpTrapEnterprise.0",
+      (t: string) => [...securityArgs(V2C), t, "", TRAP_OID, "1.3.6.1.6.3.1.1.4.3.0", "o", ENTERPRISE],
+    ],
+  ])("counts a trap whose %s has more than 128 sub-identifiers as malformed", async (_, argsFor) => {
+    const packet = await captureSnmptrap(argsFor);
+    running = await startListener();
+    const { listener, events } = running;
+    await sendDatagram(packet, listener.address().port);
+    const taken = await waitFor("the trap as sent", () => events[0]);
+    expect(taken.snmp.enterprise).toBe(ENTERPRISE);
+    await sendDatagram(replaced(packet, ENTERPRISE_TLV, ENTERPRISE_129_ARCS_TLV), listener.address().port);
+    await waitFor("the datagram's outcome", () => outcomes(listener.stats()) === 2 || undefined);
+    expect(listener.stats()).toMatchObject({
+      rejected: { malformed: 1 },
+      malformedTraps: { "oid-too-long": 1 },
+    });
+    expect(events).toHaveLength(1);
+  });
+
   it(`keeps ${MAX_VARBINDS} varbinds of a generic trap and ${MAX_VALUE_BYTES} bytes of a value, marking what was cut`, async () => {
     running = await startListener();
     const { target, events, listener } = running;
