@@ -92,13 +92,22 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   const authorize = bearerCheck(options.token);
   const hostAllowed = hostAllowedBy(options.allowedHosts ?? []);
+  // One line a minute at most: a scraper or proxy using a name petgate was not told of shows up in
+  // the log, and a rebinding page's requests cannot flood it.
+  let lastRefusalLogged = Number.NEGATIVE_INFINITY;
   app.addHook("onRequest", async (req) => {
-    if (!hostAllowed(req.headers.host))
-      throw new HttpError(
-        403,
-        "host-not-allowed",
-        "the Host header names no host this server answers for: add the name to http.allowedHosts",
+    if (hostAllowed(req.headers.host)) return;
+    if (Date.now() - lastRefusalLogged >= 60_000) {
+      lastRefusalLogged = Date.now();
+      log(
+        `http: refused Host ${JSON.stringify(String(req.headers.host).slice(0, 100))}: not an IP literal, localhost, this host's name or in http.allowedHosts (further refusals unlogged for a minute)`,
       );
+    }
+    throw new HttpError(
+      403,
+      "host-not-allowed",
+      "the Host header names no host this server answers for: add the name to http.allowedHosts",
+    );
   });
   app.addHook("onSend", async (_req, reply) => {
     reply.header("x-content-type-options", "nosniff");

@@ -77,6 +77,21 @@ describe("HTTP hardening", () => {
     },
   );
 
+  it("logs the first refused Host, quoted, and not every refusal after it", async () => {
+    const lines: string[] = [];
+    const quiet = await startHttp({ bind: { host: "127.0.0.1", port: 0 }, redis, log: (l) => lines.push(l) });
+    try {
+      const at = quiet.address().port;
+      expect((await get(at, "/metrics", 'scrape".attacker.example')).status).toBe(403);
+      expect((await get(at, "/metrics", "second.attacker.example")).status).toBe(403);
+      expect(lines).toEqual([
+        'http: refused Host "scrape\\".attacker.example": not an IP literal, localhost, this host\'s name or in http.allowedHosts (further refusals unlogged for a minute)',
+      ]);
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it("sends X-Content-Type-Options: nosniff on every response, errors included", async () => {
     const host = `127.0.0.1:${port}`;
     for (const [path, status] of [
