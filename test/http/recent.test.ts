@@ -223,6 +223,40 @@ describe("RecentEvents filters", () => {
   });
 });
 
+describe("RecentEvents filters that rarely meet", () => {
+  it("walk 1,000 ids in a few pages by rank, each id asked about once, for limit 1", async () => {
+    const prefix = "apart";
+    const store = new RecentEvents(writer, { prefix, inventory: INVENTORY });
+    // bmc-0's 1,000 entries are all non-critical; the 1,000 critical entries are bmc-1's.
+    for (let batch = 0; batch < 20; batch++)
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) => {
+          const i = batch * 100 + j;
+          const [k, severity]: [number, PetSeverity] = i % 2 === 0 ? [0, "non-critical"] : [1, "critical"];
+          return store.record(processedFor(10_000 + i, k, severity, "firing"), 90_000 + i);
+        }),
+      );
+
+    let listed: RecentEvent[] | undefined;
+    const commands = await commandsDuring(writer, async () => {
+      listed = await new RecentEvents(reader, { prefix }).list({
+        bmc: "bmc-0",
+        severity: "critical",
+        limit: 1,
+      });
+    });
+    expect(listed).toEqual([]);
+    const named = (name: string) => commands.filter(([c = ""]) => c.toLowerCase() === name);
+    const ranges = commands.filter(([c = ""]) => /^z(rev)?range/i.test(c));
+    // One index walked in pages of 256 (an offset re-skipped per page would be quadratic), the other
+    // asked once per id walked.
+    expect(ranges.length).toBeLessThanOrEqual(Math.ceil(1000 / 256));
+    expect(ranges.flat()).not.toContainEqual(expect.stringMatching(/^limit$/i));
+    expect(named("zscore")).toHaveLength(1000);
+    expect(hashFieldsRead(commands, `${prefix}:recent:events`)).toEqual([]);
+  });
+});
+
 describe("RecentEvents indexes and size", () => {
   it("drops trimmed entries from the BMC, severity and status indexes too", async () => {
     const prefix = "trim-indexes";
