@@ -1,4 +1,4 @@
-import { parseHostPort } from "../net/address.js";
+import { type HostPort, parseHostPort } from "../net/address.js";
 import { readSecret } from "./load.js";
 import type { Config } from "./schema.js";
 
@@ -15,6 +15,11 @@ export interface BmcTarget {
   labels: Record<string, string>;
 }
 
+/** Where an inventory entry's `host` (HOST[:PORT]) points: its LAN channel, UDP 623 by default. */
+export function bmcHostPort(host: string): HostPort {
+  return parseHostPort(host, { host: "", port: 623 });
+}
+
 /** Resolves the inventory; a secret that cannot be read names the BMC and where it looked. */
 export function resolveBmcs(config: Config, names?: readonly string[]): BmcTarget[] {
   const unknown = names?.filter((n) => !config.bmcs.some((b) => b.name === n)) ?? [];
@@ -23,7 +28,7 @@ export function resolveBmcs(config: Config, names?: readonly string[]): BmcTarge
     .filter((b) => !names || names.includes(b.name))
     .map((entry) => {
       const b = { ...config.defaults, ...entry, labels: { ...config.defaults.labels, ...entry.labels } };
-      const { host, port } = parseHostPort(b.host, { host: "", port: 623 });
+      const { host, port } = bmcHostPort(b.host);
       const what = `bmcs.${b.name}`;
       const password =
         b.password ??

@@ -1,9 +1,13 @@
 import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
+import { isIP, isIPv6, SocketAddress } from "node:net";
+import { bmcHostPort } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
-import { AddressAllowList, type HostPort, parseHostPort } from "../net/address.js";
+import { AddressAllowList, type HostPort } from "../net/address.js";
 import { type AckDestination, PET_ACK_PORT, unmapIpv4 } from "./ack.js";
 import type { TrapSource } from "./trap.js";
+
+/** The addresses a host name resolves to (default: the system resolver, dns.lookup). */
+export type ResolveHost = (host: string) => Promise<readonly { address: string }[]>;
 
 /**
  * Where PET Acknowledge may go. A PET's source address proves nothing (UDP is spoofed at will), so an
@@ -19,6 +23,7 @@ export class AckDestinations {
   constructor(
     bmcs: readonly HostPort[],
     private readonly allowSources: AddressAllowList,
+    private readonly resolve: ResolveHost = (host) => lookup(host, { all: true }),
   ) {
     for (const bmc of bmcs) {
       if (isIP(bmc.host) === 0) this.named.push(bmc);
@@ -26,10 +31,11 @@ export class AckDestinations {
     }
   }
 
-  static fromConfig(config: Pick<Config, "bmcs" | "ack">): AckDestinations {
+  static fromConfig(config: Pick<Config, "bmcs" | "ack">, resolve?: ResolveHost): AckDestinations {
     return new AckDestinations(
-      config.bmcs.map((b) => parseHostPort(b.host, { host: "", port: PET_ACK_PORT })),
+      config.bmcs.map((b) => bmcHostPort(b.host)),
       new AddressAllowList(config.ack.allowSources),
+      resolve,
     );
   }
 
@@ -39,7 +45,7 @@ export class AckDestinations {
    * else the first.
    */
   to(source: TrapSource): AckDestination | undefined {
-    const address = unmapIpv4(source.address);
+    const address = canonicalAddress(source.address);
     const ports = this.ports.get(address);
     if (ports) return { address, port: ports.includes(source.port) ? source.port : (ports[0] as number) };
     // An empty allow-list allows everything (the listener's sense); here it allows nothing.
@@ -55,16 +61,27 @@ export class AckDestinations {
   async resolveNames(): Promise<void> {
     await Promise.all(
       this.named.map(async (bmc) => {
-        const found = await lookup(bmc.host, { all: true }).catch(() => []);
-        for (const { address } of found) this.addPort(unmapIpv4(address), bmc.port);
+        const found = await this.resolve(bmc.host).catch(() => []);
+        for (const { address } of found) this.addPort(address, bmc.port);
       }),
     );
   }
 
   private addPort(address: string, port: number): void {
-    const key = unmapIpv4(address.toLowerCase()); // as Node reports sources
+    const key = canonicalAddress(address);
     const ports = this.ports.get(key) ?? [];
     if (!ports.includes(port)) ports.push(port);
     this.ports.set(key, ports);
   }
+}
+
+/**
+ * An address as Node reports a PET's source: IPv4-mapped IPv6 as IPv4, other IPv6 in the RFC 5952
+ * text form (lower case, longest zero run compressed: "2001:DB8:0::1" is "2001:db8::1"), zone kept.
+ */
+function canonicalAddress(address: string): string {
+  if (!isIPv6(address)) return address;
+  const [plain = "", zone] = address.split("%");
+  const text = new SocketAddress({ address: plain, family: "ipv6" }).address;
+  return unmapIpv4(zone === undefined ? text : `${text}%${zone}`);
 }
