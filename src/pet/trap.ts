@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import snmp from "net-snmp";
 import type { PetDecodeErrorCode } from "./errors.js";
 import { decodePet, type PetEvent, type SensorLookup } from "./event.js";
@@ -71,6 +72,11 @@ export type TrapEvent =
       kind: "trap";
       /** At most MAX_VARBINDS. */
       varbinds: VarbindJson[];
+      /**
+       * SHA-256 of every varbind as received, before any was cut (hex): traps that differ only past
+       * MAX_VARBINDS or MAX_VALUE_BYTES are still different events.
+       */
+      varbindsDigest: string;
       /** Varbinds past MAX_VARBINDS, not kept. */
       varbindsLeftOut?: number;
       /** Set when the trap claims to be a PET but its varbind would not decode; the trap is kept. */
@@ -159,6 +165,7 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
     ...envelope,
     kind: "trap",
     varbinds: varbinds.slice(0, MAX_VARBINDS).map(varbindJson),
+    varbindsDigest: digest(varbinds),
     ...(left > 0 && { varbindsLeftOut: left }),
     ...(petError && { petError }),
   };
@@ -216,6 +223,15 @@ function varbindValue(varbinds: readonly Varbind[], oid: string): unknown {
 function typedValue(varbinds: readonly Varbind[], oid: string, type: "OID" | "IpAddress"): unknown {
   const vb = varbinds.find((v) => v.oid === oid);
   return vb?.type === snmp.ObjectType[type] ? vb.value : undefined;
+}
+
+function digest(varbinds: readonly Varbind[]): string {
+  const h = createHash("sha256");
+  for (const { oid, type, value } of varbinds) {
+    const bytes = Buffer.isBuffer(value) ? value : Buffer.from(String(value), "utf8");
+    h.update(`${oid}|${type}|${typeof value}|${bytes.length}|`).update(bytes);
+  }
+  return h.digest("hex");
 }
 
 function varbindJson(vb: Varbind): VarbindJson {

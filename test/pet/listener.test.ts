@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { TrapListener, type UsmUser } from "../../src/pet/listener.js";
 import { MAX_VALUE_BYTES, MAX_VARBINDS } from "../../src/pet/trap.js";
+import { eventId } from "../../src/pipeline/event.js";
 import {
   captureSnmptrap,
   netSnmp,
@@ -316,6 +317,30 @@ describe("the trap OID (RFC 3416 §4.2.6) and bounds of a generic trap", () => {
       malformedTraps: { "oid-too-long": 1 },
     });
     expect(events).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      `past byte ${MAX_VALUE_BYTES} of a value`,
+      ["1.3.6.1.4.1.99999.1", "s", "a".repeat(MAX_VALUE_BYTES + 88)],
+    ],
+    [
+      `in varbind ${MAX_VARBINDS + 1}`,
+      Array.from({ length: MAX_VARBINDS + 1 }, (_, i) => [`1.3.6.1.4.1.99999.2.${i}`, "i", "1"]).flat(),
+    ],
+  ])("gives traps that differ only %s different ids, and copies of one the same", async (_, varbinds) => {
+    const packet = await captureSnmptrap((t) => [...securityArgs(V2C), t, "", TRAP_OID, ...varbinds]);
+    // That value is the datagram's last byte ("a" or the INTEGER 1): flipped, only the cut part differs.
+    const other = Buffer.from(packet);
+    other[other.length - 1] ^= 1;
+    running = await startListener();
+    const { listener, events } = running;
+    for (const datagram of [packet, packet, other]) await sendDatagram(datagram, listener.address().port);
+    await waitFor("three traps", () => events.length === 3 || undefined);
+    const kept = events.map((e) => (e.kind === "trap" ? JSON.stringify(e.varbinds) : e.kind));
+    expect(new Set(kept).size).toBe(1);
+    const ids = events.map(eventId);
+    expect(ids.map((id) => ids.filter((other) => other === id).length).sort()).toEqual([1, 2, 2]);
   });
 
   it(`keeps ${MAX_VARBINDS} varbinds of a generic trap and ${MAX_VALUE_BYTES} bytes of a value, marking what was cut`, async () => {

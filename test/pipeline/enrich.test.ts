@@ -217,6 +217,7 @@ describe("events that cannot be enriched", () => {
       source: { address: sims.host, port: 40_000 },
       snmp: { version: "v2c", pdu: "trap", community: "public", trapOid: "1.3.6.1.6.3.1.1.5.3" },
       varbinds: [],
+      varbindsDigest: "",
     };
     expect(await enrich({ id: eventId(trap), trap }, ctx)).toEqual({
       status: "none",
