@@ -1,5 +1,9 @@
-/** C0, DEL and C1 controls, the Unicode line and paragraph separators, the bidirectional overrides. */
-const UNSAFE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+/**
+ * C0, DEL and C1 controls, the Unicode line and paragraph separators, the bidirectional marks,
+ * embeddings, overrides and isolates (UAX #9: LRM, RLM, ALM; LRE…RLO; LRI…PDI), and the byte order
+ * mark U+FEFF (a zero-width no-break space mid-text).
+ */
+const UNSAFE = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/gu;
 
 const NAMED: Readonly<Record<string, string>> = { "\r": "\\r", "\n": "\\n", "\t": "\\t" };
 

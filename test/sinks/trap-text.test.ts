@@ -51,6 +51,7 @@ describe("trap-supplied text in every sink", () => {
     expect(escapeControls(ESCAPED)).toBe(ESCAPED);
     expect(escapeControls("a\u001b[2Jb\u0085c\u2028d\u202ee")).toBe("a\\x1b[2Jb\\x85c\\u2028d\\u202ee");
     expect(escapeControls("CPU1 Temp: 92 °C, tab\there")).toBe("CPU1 Temp: 92 °C, tab\\there");
+    expect(escapeControls("a\u200eb\u200fc\u061cd\ufeffe")).toBe("a\\u200eb\\u200fc\\u061cd\\ufeffe");
   });
 
   it("email: the Bcc: line stays text in both bodies, no header or recipient is added", async () => {
