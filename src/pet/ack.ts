@@ -34,17 +34,13 @@ export interface AckDestination {
 export interface PetAcknowledgerOptions {
   /**
    * The destination of the acknowledgement of a PET from `source`; undefined: none is sent (counted
-   * as notAllowed). Default: the source's address, UDP 623 (tools and tests; the gateway passes
-   * AckDestinations, ack-destinations.ts).
+   * as notAllowed). No default: a PET's source is spoofed at will, so acknowledging it as such would
+   * reflect UDP to anyone (the gateway passes AckDestinations, ack-destinations.ts).
    */
-  destination?: (source: TrapSource) => AckDestination | undefined;
+  destination: (source: TrapSource) => AckDestination | undefined;
 }
 
 export interface PetAckOptions {
-  /** The BMC's address, chosen by the caller; default the acknowledger's destination for the PET's source. */
-  address?: string;
-  /** Default the destination's (623 for a PET's source). */
-  port?: number;
   /** Per attempt; default 1000. */
   timeoutMs?: number;
   /** Resends after the first attempt; default 2. */
@@ -80,8 +76,8 @@ const RQ_SEQ_MAX = 0x3f;
 
 /**
  * Sends PET Acknowledge (S/E 17h, PROTOCOL.md §1) the way FreeIPMI's ipmi-pet does: session-less, IPMI
- * 1.5, auth type none, session 0, to the BMC that sent the PET (UDP 623 of its source, or where the
- * `destination` option says: nowhere for a source it does not know). Answers are matched by the
+ * 1.5, auth type none, session 0, to where the `destination` option says for the PET's source (the
+ * BMC that sent it; nowhere for a source it does not know). Answers are matched by the
  * BMC's address and port and the request's rqSeq. One UDP socket per address family, opened on first
  * use. Never throws: every outcome is a PetAckOutcome and a counter.
  */
@@ -107,23 +103,18 @@ export class PetAcknowledger {
   };
   private readonly destination: (source: TrapSource) => AckDestination | undefined;
 
-  constructor(options: PetAcknowledgerOptions = {}) {
-    this.destination = options.destination ?? ((source) => ({ address: source.address, port: PET_ACK_PORT }));
+  constructor(options: PetAcknowledgerOptions) {
+    this.destination = options.destination;
   }
 
   async acknowledge(event: TrapEvent & { kind: "pet" }, options: PetAckOptions = {}): Promise<PetAckOutcome> {
     this.counters.requests++;
-    const to =
-      options.address === undefined
-        ? this.destination(event.source)
-        : { address: options.address, port: PET_ACK_PORT };
+    const to = this.destination(event.source);
     if (to === undefined) {
       this.counters.notAllowed++;
       return "not-allowed";
     }
-    const outcome = await this.exchange(event, { ...to, port: options.port ?? to.port }, options).catch(
-      () => "failed" as const,
-    );
+    const outcome = await this.exchange(event, to, options).catch(() => "failed" as const);
     // Every rqSeq pending towards the BMC (a burst from it): refused at once, no Error built per PET.
     if (outcome === "failed" || outcome === "full") this.counters.failed++;
     if (typeof outcome !== "number") {

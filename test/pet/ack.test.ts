@@ -1,7 +1,7 @@
 import dgram from "node:dgram";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { checksum } from "../../src/ipmi/message.js";
-import { PetAcknowledger } from "../../src/pet/ack.js";
+import { PET_ACK_PORT, PetAcknowledger } from "../../src/pet/ack.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import { decodePetVarbind, encodePetVarbind } from "../../src/pet/varbind.js";
 import { type IpmiSim, startIpmiSim } from "../support/ipmi-sim.js";
@@ -14,12 +14,19 @@ type PetTrap = Extract<TrapEvent, { kind: "pet" }>;
 let receiver: RunningListener;
 let sims: Awaited<ReturnType<typeof startSims>>;
 let ipmiSim: IpmiSim;
-const acknowledger = new PetAcknowledger();
+/** The simulator's LAN channel: where its PETs come from, and where their acknowledgements go. */
+const SIM = "127.41.0.1";
+/** An acknowledger whose every acknowledgement goes to 127.0.0.1:`port`. */
+const towardsLoopback = (port: number) =>
+  new PetAcknowledger({ destination: () => ({ address: "127.0.0.1", port }) });
+const acknowledger = new PetAcknowledger({
+  destination: (source) => (source.address === SIM ? { address: SIM, port: PET_ACK_PORT } : undefined),
+});
 
 beforeAll(async () => {
   receiver = await startListener();
   // BMCs take PET Acknowledge on UDP 623: the simulator gets a loopback address of its own.
-  sims = await startSims({ listen: "127.41.0.1:623", trapPort: receiver.listener.address().port });
+  sims = await startSims({ listen: `${SIM}:${PET_ACK_PORT}`, trapPort: receiver.listener.address().port });
   await provisionPefWithIpmitool((...args) => sims.ipmitool("17", ...args), {
     ack: { timeoutSeconds: 1, retries: 3 },
   });
@@ -75,33 +82,39 @@ it("an acknowledgement of another PET (wrong sequence) does not stop the resends
   expect(pets(pet.pet.sequence)).toHaveLength(copies);
 });
 
+it("sends nothing for a PET whose source has no destination, whatever the source", async () => {
+  const [pet] = receiver.events.filter((e): e is PetTrap => e.kind === "pet");
+  if (pet === undefined) throw new Error("no PET received");
+  const before = acknowledger.stats();
+  expect(await acknowledger.acknowledge({ ...pet, source: { address: "127.0.0.1", port: 623 } })).toBe(
+    "not-allowed",
+  );
+  expect(acknowledger.stats()).toMatchObject({
+    requests: before.requests + 1,
+    sent: before.sent,
+    notAllowed: 1,
+  });
+});
+
 it("reports OpenIPMI ipmi_sim's D5 answer as rejected", async () => {
   const [pet] = receiver.events.filter((e): e is PetTrap => e.kind === "pet");
   if (pet === undefined) throw new Error("no PET received");
-  const toIpmiSim: PetTrap = { ...pet, source: { address: "127.0.0.1", port: 0 } };
-  const before = acknowledger.stats().rejected;
-  expect(await acknowledger.acknowledge(toIpmiSim, { port: ipmiSim.port })).toBe("rejected");
-  const stats = acknowledger.stats();
-  expect(stats.rejected).toBe(before + 1);
-  expect(stats.completionCodes).toEqual({ d5: 1 });
+  const toIpmiSim = towardsLoopback(ipmiSim.port);
+  try {
+    expect(await toIpmiSim.acknowledge(pet)).toBe("rejected");
+    expect(toIpmiSim.stats()).toMatchObject({ rejected: 1, completionCodes: { d5: 1 } });
+  } finally {
+    await toIpmiSim.close();
+  }
 });
 
 it("gives up with no-answer after its retries when nothing answers, without throwing", async () => {
   const [pet] = receiver.events.filter((e): e is PetTrap => e.kind === "pet");
   if (pet === undefined) throw new Error("no PET received");
   const silent = await freeUdpPort();
-  const own = new PetAcknowledger();
+  const own = towardsLoopback(silent);
   try {
-    expect(
-      await own.acknowledge(
-        { ...pet, source: { address: "127.0.0.1", port: 0 } },
-        {
-          port: silent,
-          timeoutMs: 50,
-          retries: 2,
-        },
-      ),
-    ).toBe("no-answer");
+    expect(await own.acknowledge(pet, { timeoutMs: 50, retries: 2 })).toBe("no-answer");
     expect(await own.acknowledge({ ...pet, varbind: "00" })).toBe("no-answer");
     expect(own.stats()).toMatchObject({ requests: 2, sent: 3, resent: 2, noAnswer: 2, failed: 1 });
   } finally {
@@ -114,17 +127,14 @@ it("refuses at once, as no-answer, an acknowledgement towards a BMC with all 63 
   const [pet] = receiver.events.filter((e): e is PetTrap => e.kind === "pet");
   if (pet === undefined) throw new Error("no PET received");
   const silent = await freeUdpPort();
-  const own = new PetAcknowledger();
-  const towards = { ...pet, source: { address: "127.0.0.1", port: 0 } };
+  const own = towardsLoopback(silent);
   try {
-    const pending = Array.from({ length: 63 }, () =>
-      own.acknowledge(towards, { port: silent, timeoutMs: 300, retries: 0 }),
-    );
-    expect(await own.acknowledge(towards, { port: silent, timeoutMs: 300, retries: 0 })).toBe("no-answer");
+    const pending = Array.from({ length: 63 }, () => own.acknowledge(pet, { timeoutMs: 300, retries: 0 }));
+    expect(await own.acknowledge(pet, { timeoutMs: 300, retries: 0 })).toBe("no-answer");
     expect(own.stats()).toMatchObject({ requests: 64, sent: 63, failed: 1, noAnswer: 1 });
     expect(new Set(await Promise.all(pending))).toEqual(new Set(["no-answer"]));
     // Once they have timed out, the BMC's rqSeq values are free again.
-    await own.acknowledge(towards, { port: silent, timeoutMs: 50, retries: 0 });
+    await own.acknowledge(pet, { timeoutMs: 50, retries: 0 });
     expect(own.stats()).toMatchObject({ requests: 65, sent: 64, failed: 1, noAnswer: 65 });
   } finally {
     await own.close();
@@ -152,7 +162,8 @@ it("frames the acknowledgement as FreeIPMI does: RMCP, IPMI 1.5 auth none, sessi
     bmc.send(reply, rinfo.port, rinfo.address);
   });
   try {
-    const outcome = await acknowledger.acknowledge(pet, { address: "127.0.0.1", port: bmc.address().port });
+    const own = towardsLoopback(bmc.address().port);
+    const outcome = await own.acknowledge(pet).finally(() => own.close());
     expect(outcome).toBe("acknowledged");
     const v = decodePetVarbind(Buffer.from(pet.varbind, "hex"));
     const datagram = got[0] ?? Buffer.alloc(0);
