@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { fsError } from "./data-dir.js";
 
 /** Another live process holds the data dir. */
 export class DataDirInUseError extends Error {
@@ -29,34 +30,46 @@ interface Holder {
  * restart), is taken over and a restart replays the spool. Resolves to the release function, which
  * removes the lock only while it is still ours.
  *
- * The lock appears whole or not at all (link(2) of a written temp file: EEXIST when held). Taking a
- * stale lock over is serialised by a second lock, `petgate.lock.takeover`, taken the same way: its
- * holder re-reads the stale lock, removes it and links its own, so two starters never both win.
+ * The lock appears whole or not at all (link(2) of a written temp file: EEXIST when held). A stale
+ * lock is removed only by the holder of `<lock>.takeover`, itself taken the same way (a stale
+ * `.takeover` under `.takeover.takeover`, and so on), so no one ever removes a lock another has
+ * just taken, and two starters never both win.
  */
 export async function lockDataDir(dataDir: string): Promise<() => void> {
   const file = join(dataDir, "petgate.lock");
   const self = holderText({ pid: process.pid, start: processStart(process.pid) });
+  try {
+    await acquire(file, self, (holder) => {
+      throw new DataDirInUseError(dataDir, holder.pid);
+    });
+  } catch (err) {
+    // Named as the operator knows it, not as the temp file that link(2) takes the lock from.
+    throw (err as NodeJS.ErrnoException).code === undefined ? err : fsError(file, err, "data dir lock");
+  }
+  return () => removeIfHolds(file, self);
+}
+
+/** Links `file` holding `self`; `whileHeld` says what to do while a running process holds it. */
+async function acquire(
+  file: string,
+  self: string,
+  whileHeld: (holder: Holder) => Promise<void>,
+): Promise<void> {
   for (;;) {
-    if (tryLink(file, self)) return () => removeIfHolds(file, self);
+    if (tryLink(file, self)) return;
     const text = readOrEmpty(file);
     const holder = parseHolder(text);
-    if (holder && isRunning(holder)) throw new DataDirInUseError(dataDir, holder.pid);
+    if (holder && isRunning(holder)) await whileHeld(holder);
     // "" is a lock released meanwhile; an unparsable one was not written by petgate's link: stale.
-    if (text !== "") await takeOver(file, text, self);
+    else if (text !== "") await takeOver(file, text, self);
   }
 }
 
 /** Under the take-over lock, removes `file` if it still holds the stale `text`. */
 async function takeOver(file: string, text: string, self: string): Promise<void> {
   const takeover = `${file}.takeover`;
-  for (;;) {
-    if (tryLink(takeover, self)) break;
-    const held = readOrEmpty(takeover);
-    const holder = parseHolder(held);
-    // Its holder is taking a lock over now (a few system calls): wait for it.
-    if (holder && isRunning(holder)) await delay(5);
-    else if (held !== "") removeStale(takeover, held);
-  }
+  // Its holder is taking a lock over now (a few system calls): wait for it.
+  await acquire(takeover, self, () => delay(5));
   try {
     if (readOrEmpty(file) === text) rmSync(file, { force: true });
   } finally {
@@ -64,40 +77,18 @@ async function takeOver(file: string, text: string, self: string): Promise<void>
   }
 }
 
-/**
- * Removes a take-over lock whose holder died in the middle (rename first: of two processes that
- * judged it stale only one moves it; a moved one that turns out not to be the stale one is put back).
- */
-function removeStale(takeover: string, text: string): void {
-  const aside = `${takeover}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  try {
-    renameSync(takeover, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw err;
-  }
-  if (readOrEmpty(aside) !== text) tryLinkFile(aside, takeover);
-  rmSync(aside, { force: true });
-}
-
 /** Creates `file` holding `text`, atomically: false if it exists. */
 function tryLink(file: string, text: string): boolean {
   const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
   writeFileSync(temp, text, { mode: 0o600, flag: "wx" });
   try {
-    return tryLinkFile(temp, file);
-  } finally {
-    rmSync(temp, { force: true });
-  }
-}
-
-function tryLinkFile(existing: string, file: string): boolean {
-  try {
-    linkSync(existing, file);
+    linkSync(temp, file);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw err;
+  } finally {
+    rmSync(temp, { force: true });
   }
 }
 
@@ -128,14 +119,14 @@ function parseHolder(text: string): Holder | undefined {
 
 /**
  * The holder is a running process and the very one that wrote the lock: same start time, or, for a
- * lock without one (older petgate), a command line that names petgate.
+ * lock without one (older petgate), a petgate process (not merely one whose arguments say petgate).
  */
 function isRunning(holder: Holder): boolean {
   const start = processStart(holder.pid);
   if (start !== undefined && holder.start !== undefined) return start === holder.start;
   if (holder.pid === process.pid) return false; // a lock of ours that we do not hold: left by a former us
   const command = commandLine(holder.pid);
-  if (command !== undefined) return command.includes("petgate");
+  if (command !== undefined) return isPetgate(command);
   try {
     process.kill(holder.pid, 0);
     return true;
@@ -159,11 +150,20 @@ function processStart(pid: number): string | undefined {
   }
 }
 
-/** proc(5) /proc/PID/cmdline, undefined where there is no such process or no /proc. */
-function commandLine(pid: number): string | undefined {
+/** proc(5) /proc/PID/cmdline as its arguments, undefined where there is no such process or no /proc. */
+function commandLine(pid: number): string[] | undefined {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Node running petgate's entry point: its script (the first argument after node's options) is
+ * `petgate` (an installed bin) or `petgate.js` (bin/petgate.js). `vim petgate.yml` is not.
+ */
+function isPetgate(command: string[]): boolean {
+  const script = command.slice(1).find((arg) => !arg.startsWith("-"));
+  return script !== undefined && ["petgate", "petgate.js"].includes(basename(script));
 }

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
+import { DataDirError } from "../../src/serve/data-dir.js";
 import { DataDirInUseError, lockDataDir } from "../../src/serve/lock.js";
 
 const cleanup: (() => unknown)[] = [];
@@ -66,34 +67,58 @@ function racer(dataDir: string): Racer {
 /** A pid that no process has now: a process that ran and exited. */
 const deadPid = () => spawnSync("true").pid as number;
 
+/**
+ * Four processes race for `petgate.lock` holding `stale` (and whatever `before` leaves in the data dir):
+ * exactly one wins, the losers name it, and its release leaves no lock file at all.
+ */
+async function race(stale: () => string, before: (dataDir: string) => void = () => undefined): Promise<void> {
+  for (let trial = 0; trial < 5; trial++) {
+    const dataDir = tempDir();
+    const file = join(dataDir, "petgate.lock");
+    writeFileSync(file, stale());
+    before(dataDir);
+    const racers = Array.from({ length: 4 }, () => racer(dataDir));
+    await Promise.all(racers.map((r) => r.said(/^set$/)));
+    for (const r of racers) r.child.stdin?.write("go\n");
+    const outcomes = await Promise.all(racers.map((r) => r.said(/^(won|lost)/)));
+    const winners = racers.filter((_, i) => outcomes[i] === "won");
+    expect(
+      outcomes.filter((o) => o === "won"),
+      `trial ${trial}: ${outcomes.join("; ")}`,
+    ).toHaveLength(1);
+    const winner = winners[0]?.child.pid;
+    for (const o of outcomes.filter((o) => o !== "won"))
+      expect(o).toBe(
+        `lost data dir ${dataDir} is in use by petgate process ${winner}: give each serve process its own --data-dir`,
+      );
+    // The losers are gone and the winner's lock is still there.
+    expect(readFileSync(file, "utf8")).toMatch(new RegExp(`^${winner}\\b`));
+    const exited = new Promise((r) => winners[0]?.child.once("exit", r));
+    winners[0]?.child.stdin?.end();
+    await exited;
+    expect(readdirSync(dataDir)).toEqual([]);
+  }
+}
+
+/** 5 trials of 4 node processes each: minutes, not seconds, on a loaded machine. */
+const RACE_TIMEOUT = 180_000;
+
 describe("the data dir lock", () => {
-  it("of four processes racing for a stale lock exactly one wins, five times over; the losers name it", async () => {
-    for (let trial = 0; trial < 5; trial++) {
-      const dataDir = tempDir();
-      const file = join(dataDir, "petgate.lock");
-      writeFileSync(file, `${deadPid()}\n`);
-      const racers = Array.from({ length: 4 }, () => racer(dataDir));
-      await Promise.all(racers.map((r) => r.said(/^set$/)));
-      for (const r of racers) r.child.stdin?.write("go\n");
-      const outcomes = await Promise.all(racers.map((r) => r.said(/^(won|lost)/)));
-      const winners = racers.filter((_, i) => outcomes[i] === "won");
-      expect(
-        outcomes.filter((o) => o === "won"),
-        `trial ${trial}: ${outcomes.join("; ")}`,
-      ).toHaveLength(1);
-      const winner = winners[0]?.child.pid;
-      for (const o of outcomes.filter((o) => o !== "won"))
-        expect(o).toBe(
-          `lost data dir ${dataDir} is in use by petgate process ${winner}: give each serve process its own --data-dir`,
-        );
-      // The losers are gone and the winner's lock is still there.
-      expect(readFileSync(file, "utf8")).toMatch(new RegExp(`^${winner}\\b`));
-      const exited = new Promise((r) => winners[0]?.child.once("exit", r));
-      winners[0]?.child.stdin?.end();
-      await exited;
-      expect(existsSync(file)).toBe(false);
-    }
-  });
+  it(
+    "of four processes racing for a stale lock exactly one wins, five times over; the losers name it",
+    () => race(() => `${deadPid()}\n`),
+    RACE_TIMEOUT,
+  );
+
+  it(
+    "of four processes racing for a stale lock whose take-over was left by a crash, exactly one wins",
+    () =>
+      race(
+        () => `${deadPid()} 1\n`,
+        (dataDir) => writeFileSync(join(dataDir, "petgate.lock.takeover"), `${deadPid()} 1\n`),
+      ),
+    RACE_TIMEOUT,
+  );
 
   it("takes over a stale lock whose pid now belongs to another program", async () => {
     const sleeper = spawn("sleep", ["60"]);
@@ -111,6 +136,40 @@ describe("the data dir lock", () => {
       );
       release();
     }
+  });
+
+  it("an older petgate's lock (pid only) is live only while that pid runs petgate, not whatever names it", async () => {
+    /** A live node process running `script` with `args`; its pid. */
+    const live = async (args: string[]) => {
+      const child = spawn(process.execPath, args, { stdio: "ignore" });
+      cleanup.push(() => child.kill("SIGKILL"));
+      await new Promise((r) => child.once("spawn", r));
+      return child.pid as number;
+    };
+    const idle = "setInterval(() => {}, 1000)";
+    const script = join(tempDir(), "petgate.js");
+    writeFileSync(script, idle);
+    const petgate = await live([script, "serve"]);
+    const editor = await live(["-e", idle, "petgate.yml", "/usr/bin/petgate"]);
+
+    const held = tempDir();
+    writeFileSync(join(held, "petgate.lock"), `${petgate}\n`);
+    await expect(lockDataDir(held)).rejects.toThrow(`is in use by petgate process ${petgate}`);
+
+    const stale = tempDir();
+    writeFileSync(join(stale, "petgate.lock"), `${editor}\n`);
+    const release = await lockDataDir(stale);
+    expect(readFileSync(join(stale, "petgate.lock"), "utf8")).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
+    release();
+  });
+
+  // As root file modes stop nothing; sysfs refuses new entries (EACCES; EROFS where it is mounted read-only).
+  it("a data dir where the lock cannot be written: the error names the lock, not its temp file", async () => {
+    const error = await lockDataDir("/sys/kernel").catch((err: Error) => err);
+    expect(error).toBeInstanceOf(DataDirError);
+    expect((error as Error).message).toMatch(
+      /^data dir lock \/sys\/kernel\/petgate\.lock: (permission denied|operation not permitted|read-only file system)$/,
+    );
   });
 
   it("refuses while its holder runs, and a release removes only a lock that is still ours", async () => {
