@@ -93,16 +93,28 @@ const RANK: Readonly<Record<PetSeverity, number>> = {
   "non-recoverable": 6,
 };
 
+/** How many events a notification stands for: one, or a storm summary's held events. */
+interface EventCount {
+  count: number;
+  critical: number;
+}
+
+const singleEvent = (n: Notification): EventCount => ({
+  count: 1,
+  critical: RANK[n.severity] >= RANK.critical ? 1 : 0,
+});
+
 /** What a storm window held. */
-class Held {
+class Held implements EventCount {
   count = 0;
   critical = 0;
 
   constructor(public worst: PetSeverity) {}
 
-  add(n: Notification): void {
-    this.count += 1;
-    if (RANK[n.severity] >= RANK.critical) this.critical += 1;
+  /** `n`, standing for `events` (a BMC's storm summary held by the fleet stands for what it held). */
+  add(n: Notification, events: EventCount): void {
+    this.count += events.count;
+    this.critical += events.critical;
     if (RANK[n.severity] > RANK[this.worst]) this.worst = n.severity;
   }
 }
@@ -112,10 +124,10 @@ class FleetHeld extends Held {
   readonly sources = new Tally();
   readonly alerts = new Tally();
 
-  override add(n: Notification): void {
-    super.add(n);
-    this.sources.add(n.bmc.name);
-    this.alerts.add(alertName(n));
+  override add(n: Notification, events: EventCount): void {
+    super.add(n, events);
+    this.sources.add(n.bmc.name, events.count);
+    this.alerts.add(alertName(n), events.count);
   }
 }
 
@@ -124,11 +136,11 @@ class Tally {
   readonly counts = new Map<string, number>();
   untracked = 0;
 
-  add(key: string): void {
+  add(key: string, count: number): void {
     const n = this.counts.get(key);
-    if (n !== undefined) this.counts.set(key, n + 1);
-    else if (this.counts.size < MAX_TRACKED) this.counts.set(key, 1);
-    else this.untracked += 1;
+    if (n !== undefined) this.counts.set(key, n + count);
+    else if (this.counts.size < MAX_TRACKED) this.counts.set(key, count);
+    else this.untracked += count;
   }
 
   /** "1 source", "300 sources", or "more than 1000 sources" once keys went untracked. */
@@ -153,6 +165,7 @@ function alertName(n: Notification): string {
 
 interface Window<T extends Held> {
   readonly startedAt: number;
+  readonly lengthMs: number;
   readonly held: T;
 }
 
@@ -168,21 +181,22 @@ class Throttle<T extends Held> {
   constructor(
     private readonly rate: StormRate,
     now: number,
-    private readonly tally: (first: Notification) => T,
+    /** The tally of a new window, from the notification that opens it. */
+    private readonly newHeld: (first: Notification) => T,
   ) {
     this.tokens = rate.limit;
     this.updatedAt = now;
   }
 
-  /** Whether `n` goes on (true) or is held in the window (false). */
-  admit(n: Notification, now: number): boolean {
+  /** Whether `n` goes on (true) or is held in the window (false), counted as `events`. */
+  admit(n: Notification, now: number, events: EventCount = singleEvent(n)): boolean {
     this.refill(now);
     if (!this.window && this.tokens >= 1) {
       this.tokens -= 1;
       return true;
     }
-    this.window ??= { startedAt: now, held: this.tally(n) };
-    this.window.held.add(n);
+    this.window ??= { startedAt: now, lengthMs: this.rate.perMs, held: this.newHeld(n) };
+    this.window.held.add(n, events);
     return false;
   }
 
@@ -262,7 +276,7 @@ export class StormControl {
       const window = bmc.ended(now);
       if (window) {
         const summary = this.bmcSummary(window);
-        if (this.fleetAdmits(summary, now)) summaries.push(summary);
+        if (this.fleetAdmits(summary, now, window.held)) summaries.push(summary);
       }
       if (bmc.idle(now)) this.bmcs.delete(name);
     }
@@ -286,32 +300,32 @@ export class StormControl {
     return this.bmcs.get(bmc)?.window !== undefined;
   }
 
-  private fleetAdmits(n: Notification, now: number): boolean {
+  private fleetAdmits(n: Notification, now: number, events?: EventCount): boolean {
     if (!this.fleetRate) return true;
     this.fleet ??= new Throttle(this.fleetRate, now, (first) => new FleetHeld(first.severity));
-    return this.fleet.admit(n, now);
+    return this.fleet.admit(n, now, events);
   }
 
-  private bmcSummary({ startedAt, held }: Window<BmcHeld>): Notification {
+  private bmcSummary({ startedAt, lengthMs, held }: Window<BmcHeld>): Notification {
     const critical = held.critical > 0 ? `, ${held.critical} critical` : "";
     return stormSummary({
       key: `storm|${held.bmc.name}`,
       startedAt,
-      perMs: this.rate.perMs,
+      lengthMs,
       held,
       bmc: held.bmc,
       summary: (events, period) => `${held.bmc.name}: ${events} suppressed in the last ${period}${critical}`,
     });
   }
 
-  private fleetSummary({ startedAt, held }: Window<FleetHeld>): Notification {
+  private fleetSummary({ startedAt, lengthMs, held }: Window<FleetHeld>): Notification {
     const critical = held.critical > 0 ? `, ${held.critical} critical` : "";
     const sources = held.sources.distinct("source");
     return {
       ...stormSummary({
         key: "storm|fleet",
         startedAt,
-        perMs: this.fleetRate?.perMs ?? 0,
+        lengthMs,
         held,
         bmc: { name: FLEET, address: "", labels: {} },
         summary: (events, period) =>
@@ -323,24 +337,31 @@ export class StormControl {
 }
 
 /** A storm summary notification: firing, at the window's worst severity, event text STORM_EVENT. */
-function stormSummary(o: {
+function stormSummary({
+  key,
+  startedAt,
+  lengthMs,
+  held,
+  bmc,
+  summary,
+}: {
   key: string;
   startedAt: number;
-  perMs: number;
+  lengthMs: number;
   held: Held;
   bmc: Notification["bmc"];
   summary: (events: string, period: string) => string;
 }): Notification {
-  const period = o.perMs === 60_000 ? "minute" : formatDuration(o.perMs);
-  const events = o.held.count === 1 ? "1 event" : `${o.held.count} events`;
-  const start = new Date(o.startedAt).toISOString();
+  const period = lengthMs === 60_000 ? "minute" : formatDuration(lengthMs);
+  const events = held.count === 1 ? "1 event" : `${held.count} events`;
+  const start = new Date(startedAt).toISOString();
   return {
     version: 1,
-    id: createHash("sha256").update(`${o.key}|${start}`).digest("hex").slice(0, 32),
+    id: createHash("sha256").update(`${key}|${start}`).digest("hex").slice(0, 32),
     status: "firing",
-    severity: o.held.worst,
-    summary: o.summary(events, period),
-    bmc: o.bmc,
+    severity: held.worst,
+    summary: summary(events, period),
+    bmc,
     event: {
       time: null,
       sensorType: null,
@@ -350,7 +371,7 @@ function stormSummary(o: {
       eventData: "",
     },
     enrichment: "none",
-    receivedAt: new Date(o.startedAt + o.perMs).toISOString(),
+    receivedAt: new Date(startedAt + lengthMs).toISOString(),
     startsAt: start,
   };
 }

@@ -155,6 +155,24 @@ describe("fleet-wide storm control", () => {
     );
   });
 
+  it("counts a BMC's storm summary it holds as the events the summary stands for, criticals too", () => {
+    const storm = new StormControl({ limit: 1, perMs: 10 * S, fleet: { limit: 2, perMs: 20 * S } });
+    // Three BMCs, six notifications each: the first passes its BMC (the fleet takes two of the three),
+    // the five after it, two of them critical, are held and summed up by the BMC's window.
+    for (const b of ["bmc-1", "bmc-2", "bmc-3"]) {
+      storm.admit(notification(b), T0);
+      for (const severity of ["critical", "non-critical", "critical", "non-critical", "ok"] as const)
+        storm.admit(notification(b, severity), T0);
+    }
+    // The three BMC summaries ("5 events …, 2 critical") meet the fleet window bmc-3's first opened.
+    expect(storm.due(T0 + 10 * S)).toEqual([]);
+    const [fleet] = storm.due(T0 + 20 * S);
+    expect(fleet?.summary).toBe("fleet: 16 events suppressed in the last 20s from 3 sources, 6 critical");
+    expect(fleet?.detail).toBe(
+      "Top sources: bmc-3 (6), bmc-1 (5), bmc-2 (5). Top alerts: Event storm (15), Temperature: Upper Critical - going high (1).",
+    );
+  });
+
   it("says from how many sources, naming at most 1000 of them", () => {
     const one = new StormControl({ limit: 5, perMs: 60 * S, fleet: { limit: 1, perMs: 60 * S } });
     flood(one, 1, 2, T0);
