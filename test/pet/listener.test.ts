@@ -332,7 +332,7 @@ describe("the trap OID (RFC 3416 §4.2.6) and bounds of a generic trap", () => {
     const packet = await captureSnmptrap((t) => [...securityArgs(V2C), t, "", TRAP_OID, ...varbinds]);
     // That value is the datagram's last byte ("a" or the INTEGER 1): flipped, only the cut part differs.
     const other = Buffer.from(packet);
-    other[other.length - 1] ^= 1;
+    other.writeUInt8(other.readUInt8(other.length - 1) ^ 1, other.length - 1);
     running = await startListener();
     const { listener, events } = running;
     for (const datagram of [packet, packet, other]) await sendDatagram(datagram, listener.address().port);
