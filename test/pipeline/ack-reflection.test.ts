@@ -98,10 +98,11 @@ it("sends no acknowledgement for a PET from a source neither in the inventory no
   await waitFor(
     "the other source's PET at the acknowledger",
     () => intake.acknowledger.stats().requests === 1,
+    20_000,
   );
   // Then a source ack.allowSources covers: its acknowledgement comes to its UDP 623, the other's none.
   await sendPet(allowed);
-  const ack = await waitFor("the allowed source's acknowledgement", () => allowed.received[0]);
+  const ack = await waitFor("the allowed source's acknowledgement", () => allowed.received[0], 20_000);
   expect(isPetAcknowledge(ack)).toBe(true);
   expect(other.received).toEqual([]);
   expect(intake.acknowledger.stats()).toMatchObject({ requests: 2, notAllowed: 1 });
@@ -109,7 +110,7 @@ it("sends no acknowledgement for a PET from a source neither in the inventory no
 
 it("acknowledges a PET from an inventory BMC at the host and port its inventory entry names", async () => {
   await sendPet(bmc);
-  const ack = await waitFor("the inventory BMC's acknowledgement", () => bmc.received[0]);
+  const ack = await waitFor("the inventory BMC's acknowledgement", () => bmc.received[0], 20_000);
   expect(isPetAcknowledge(ack)).toBe(true);
   expect(bmc.port).not.toBe(PET_ACK_PORT);
   expect(other.received).toEqual([]);

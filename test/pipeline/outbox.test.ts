@@ -5,15 +5,16 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import { deliverQueue, startDeliveryWorker } from "../../src/pipeline/deliver.js";
+import { type DeliverQueue, deliverQueue, startDeliveryWorker } from "../../src/pipeline/deliver.js";
 import { eventId } from "../../src/pipeline/event.js";
-import { startEventsWorker } from "../../src/pipeline/events-worker.js";
-import { INGEST_JOB, ingestQueue } from "../../src/pipeline/queues.js";
+import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
+import { INGEST_JOB, type IngestQueue, ingestQueue } from "../../src/pipeline/queues.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
 import { nodeDaemon } from "../support/cli.js";
 import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
 import { waitFor } from "../support/listener.js";
 import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
+import { commandsDuring } from "../support/redis-monitor.js";
 
 /*
  * An events worker process SIGKILLed while a notification waits in its group (group_wait): the
@@ -34,6 +35,7 @@ beforeAll(async () => {
   webhook = await startHttpReceiver();
   dir = mkdtempSync(join(tmpdir(), "petgate-outbox-"));
   client = new Redis(redis.socket);
+  await client.ping(); // connected, its ready check done: nothing in flight when a test starts MONITOR
 });
 afterAll(async () => {
   client?.disconnect();
@@ -55,34 +57,38 @@ it("a group due at once (group_wait 0) is on the DELIVER queue before its event'
     routes: { receiver: "ops", group_wait: "0s" },
     receivers: [{ name: "ops", webhook: { url: webhook.url } }],
   };
-  const commands: string[][] = [];
-  const monitor = await client.monitor();
-  monitor.on("monitor", (_time: string, args: string[]) => commands.push(args));
-  const worker = await startEventsWorker({
-    config: configSchema.parse(yml),
-    connection: redis.socket,
-    prefix,
-    inventory: [],
-    tickMs: 60_000, // no tick during the test: only the event's own flush can enqueue
-    log: () => undefined,
-  });
-  const ingest = ingestQueue(client, prefix);
-  const deliver = deliverQueue(client, prefix);
+  let ingest: IngestQueue | undefined;
+  let deliver: DeliverQueue | undefined;
+  let worker: EventsWorker | undefined;
   try {
     const trap = firingTrap();
-    const completed = new Promise<void>((resolve) => worker.worker.once("completed", () => resolve()));
-    await ingest.add(INGEST_JOB, { events: [{ id: eventId(trap), trap }] });
-    await completed;
-    const jobs = await deliver.getJobs(["waiting"]);
+    // Every command Redis ran from the worker's start until its batch completed. Nothing else talks to
+    // Redis while MONITOR starts: ioredis takes a MONITOR line read with MONITOR's OK for a stray reply.
+    const commands = await commandsDuring(client, async () => {
+      worker = await startEventsWorker({
+        config: configSchema.parse(yml),
+        connection: redis.socket,
+        prefix,
+        inventory: [],
+        tickMs: 60_000, // no tick during the test: only the event's own flush can enqueue
+        log: () => undefined,
+      });
+      ingest = ingestQueue(client, prefix);
+      deliver = deliverQueue(client, prefix);
+      const completed = new Promise<void>((resolve) => worker?.worker.once("completed", () => resolve()));
+      await ingest.add(INGEST_JOB, { events: [{ id: eventId(trap), trap }] });
+      await completed;
+    });
+    const jobs = (await deliver?.getJobs(["waiting"])) ?? [];
     expect(jobs.map((j) => j.data.receiver)).toEqual(["ops"]);
     expect(jobs[0]?.data.notification.status).toBe("firing");
+    expect(commands.some((c) => c.some((a) => a.startsWith(`${prefix}:ingest`)))).toBe(true);
     expect(commands.filter((c) => c.some((a) => a.startsWith(`${prefix}:outbox`)))).toEqual([]);
-    expect(worker.stats()).toMatchObject({ deliveries: 1, batches: 1 });
+    expect(worker?.stats()).toMatchObject({ deliveries: 1, batches: 1 });
   } finally {
-    monitor.disconnect();
-    await deliver.close();
-    await ingest.close();
-    await worker.close();
+    await deliver?.close();
+    await ingest?.close();
+    await worker?.close();
   }
 });
 

@@ -74,20 +74,27 @@ it("delivers at most the fleet limit of a many-source flood, then one summary of
   try {
     const traps = Array.from({ length: SOURCES }, (_, i) => trapFrom(i));
     await queue.add(INGEST_JOB, { events: traps.map((trap) => ({ id: eventId(trap), trap })) });
-    await waitFor("every event processed", () => {
-      const { sent = 0, storm = 0 } = events.stats().outcomes;
-      return sent + storm === SOURCES || undefined;
-    });
+    await waitFor(
+      "every event processed",
+      () => {
+        const { sent = 0, storm = 0 } = events.stats().outcomes;
+        return sent + storm === SOURCES || undefined;
+      },
+      20_000,
+    );
     await waitFor(
       "every enqueued delivery done",
       () => delivery.stats().outcomes.ops?.delivered === events.stats().deliveries || undefined,
+      20_000,
     );
     expect(events.stats().outcomes).toEqual({ sent: FLEET_LIMIT, storm: SOURCES - FLEET_LIMIT });
     expect(received).toHaveLength(FLEET_LIMIT);
 
     ahead = 60_000;
-    const summary = await waitFor("the fleet storm summary", () =>
-      received.find((n) => n.bmc.name === FLEET),
+    const summary = await waitFor(
+      "the fleet storm summary",
+      () => received.find((n) => n.bmc.name === FLEET),
+      20_000,
     );
     expect(summary.summary).toBe(
       `fleet: ${SOURCES - FLEET_LIMIT} events suppressed in the last minute from ${SOURCES - FLEET_LIMIT} sources`,
