@@ -2,7 +2,7 @@ import { connect, type Socket } from "node:net";
 import nodemailer from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import { withTimeout } from "../io/timeout.js";
-import { escapeControls } from "./escape.js";
+import { escapeStrings } from "./escape.js";
 import type { DeliveryResult, Notification, Sink } from "./sink.js";
 import { defaultEmailTemplates, type EmailTemplate, type EmailTemplates } from "./templates/email.js";
 
@@ -86,7 +86,7 @@ export class EmailSink implements Sink {
   constructor(private readonly options: EmailSinkOptions) {
     if (options.to.length === 0) throw new RangeError(`email sink ${options.name}: no recipients`);
     this.name = options.name;
-    this.templates = { ...defaultEmailTemplates, ...options.templates };
+    this.templates = { ...defaultEmailTemplates, ...escapingValues(options.templates ?? {}) };
     const t = options.transport;
     const timeout = t.timeoutMs ?? 30_000;
     this.deadlineMs = SEND_DEADLINE_TIMEOUTS * timeout;
@@ -115,8 +115,7 @@ export class EmailSink implements Sink {
     let message: { subject: string; text: string; html: string };
     try {
       message = {
-        // A header line whatever template made it: a control character in it is shown, not obeyed.
-        subject: escapeControls(this.templates.subject(n)),
+        subject: this.templates.subject(n),
         text: this.templates.text(n),
         html: this.templates.html(n),
       };
@@ -183,6 +182,20 @@ export class EmailSink implements Sink {
     for (const s of this.secrets) out = out.split(s).join("[redacted]");
     return out;
   }
+}
+
+/**
+ * Custom templates render the notification with its strings escaped (escapeStrings), so trap- and
+ * BMC-supplied text is data in whatever they make of it. The default templates escape each value
+ * they show themselves; nodemailer writes any line break left in a header as a space.
+ */
+function escapingValues(templates: Partial<EmailTemplates>): Partial<EmailTemplates> {
+  return Object.fromEntries(
+    Object.entries(templates).map(([part, template]) => [
+      part,
+      (n: Notification) => template(escapeStrings(n)),
+    ]),
+  );
 }
 
 /** The password as it can appear in an SMTP exchange: raw, and in AUTH PLAIN/LOGIN base64. */

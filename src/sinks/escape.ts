@@ -22,3 +22,17 @@ export function escapeControls(text: string): string {
 function hex(code: number, digits: number): string {
   return code.toString(16).padStart(digits, "0");
 }
+
+/**
+ * A copy of a JSON-like value (a notification) with every string in it escaped as escapeControls
+ * does, names of its records too: what code outside petgate's own templates renders or decodes from
+ * it shows trap- and BMC-supplied text as data. Hex and other plain text is unchanged.
+ */
+export function escapeStrings<T>(value: T): T {
+  if (typeof value === "string") return escapeControls(value) as T;
+  if (Array.isArray(value)) return value.map(escapeStrings) as T;
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([name, v]) => [escapeControls(name), escapeStrings(v)]),
+  ) as T;
+}

@@ -78,6 +78,36 @@ describe("trap-supplied text in every sink", () => {
     expect(html).toContain("door open\\r\\nBcc: victim@example.test");
   });
 
+  it("email with custom templates: they render the trap's text escaped, in the subject and both bodies", async () => {
+    const sink = new EmailSink({
+      name: "email",
+      transport: { host: "127.0.0.1", port: smtp.port, timeoutMs: 5_000 },
+      from: "petgate@example.test",
+      to: ["ops@example.test"],
+      templates: {
+        subject: (n) => `trap: ${n.detail}`,
+        text: (n) => `${n.summary}\n${n.detail}\n`,
+        html: (n) => `<pre>${n.detail}</pre>`,
+      },
+    });
+    const before = smtp.messages.length;
+    try {
+      expect(await sink.send(notification)).toEqual({ outcome: "delivered" });
+    } finally {
+      await sink.close();
+    }
+    const mail = await waitFor("the mail", () => smtp.messages[before]);
+    expect(mail.to).toEqual(["ops@example.test"]);
+    const { headers, parts } = parseMessage(mail.raw);
+    expect([...headers.keys()].map((h) => h.toLowerCase())).not.toContain("bcc");
+    expect(headers.get("subject")).toContain(ESCAPED);
+    for (const type of ["text/plain", "text/html"]) {
+      const body = parts.find((p) => p.contentType === type)?.body ?? "";
+      expect(body).toContain(ESCAPED);
+      expect(body).not.toMatch(/^Bcc:/m);
+    }
+  });
+
   it("webhook: the JSON body carries the text as sent, and no header carries any of it", async () => {
     const sink = new WebhookSink({ name: "webhook", url: http.url, timeoutMs: 5_000 });
     try {
