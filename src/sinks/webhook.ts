@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
+import { escapeStrings } from "./escape.js";
 import type { DeliveryResult, Notification, Sink } from "./sink.js";
 
 export interface WebhookSinkOptions {
@@ -52,7 +53,7 @@ function retryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
-/** POSTs the Notification JSON. Receivers deduplicate on the idempotency key (the notification id). */
+/** POSTs the Notification JSON, its text escaped. Receivers deduplicate on the idempotency key (the notification id). */
 export class WebhookSink implements Sink {
   readonly name: string;
   private readonly url: URL;
@@ -74,7 +75,9 @@ export class WebhookSink implements Sink {
   }
 
   async send(n: Notification): Promise<DeliveryResult> {
-    const body = Buffer.from(JSON.stringify(n), "utf8");
+    // Trap- and BMC-supplied text escaped as every sink shows it: JSON escaping alone gives a
+    // receiver back the CR/LF and ESC it would print. The raw bytes are hex fields, unchanged.
+    const body = Buffer.from(JSON.stringify(escapeStrings(n)), "utf8");
     const headers: Record<string, string> = {
       ...this.options.headers,
       "content-type": "application/json",

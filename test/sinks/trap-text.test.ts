@@ -108,7 +108,7 @@ describe("trap-supplied text in every sink", () => {
     }
   });
 
-  it("webhook: the JSON body carries the text as sent, and no header carries any of it", async () => {
+  it("webhook: the JSON body's strings carry the text escaped, and no header carries any of it", async () => {
     const sink = new WebhookSink({ name: "webhook", url: http.url, timeoutMs: 5_000 });
     try {
       expect(await sink.send(notification)).toEqual({ outcome: "delivered" });
@@ -117,7 +117,10 @@ describe("trap-supplied text in every sink", () => {
     }
     const request = await waitFor("the POST", () => http.requests.at(-1));
     const body = JSON.parse(request.body.toString("utf8")) as Notification;
-    expect(body.detail).toContain(INJECTION);
+    expect(body.detail).toContain(ESCAPED);
+    expect(body.detail).not.toMatch(/[\r\n]/);
+    expect(body.summary).toBe(notification.summary);
+    expect(body.event.eventData).toBe(notification.event.eventData);
     for (const value of Object.values(request.headers)) expect(String(value)).not.toMatch(/victim|door/);
   });
 
