@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { type Redis, ReplyError } from "ioredis";
+import { MaxRetriesPerRequestError } from "ioredis/built/errors/index.js";
 import { z } from "zod";
 import { withTimeout } from "../io/timeout.js";
 import { PET_SEVERITIES } from "../pet/tables/severity.js";
@@ -125,22 +126,51 @@ const ERROR_TEXT: Record<number, string> = {
   503: "Redis did not answer",
 };
 
-/** Not a fault of our own code or data (those are 500s): a Redis error, a lost connection, a timeout. */
-function redisFailure(err: unknown): boolean {
-  return !(
-    err instanceof RangeError ||
-    err instanceof TypeError ||
-    err instanceof SyntaxError ||
-    err instanceof ReferenceError
+/** A Redis read of the API had no answer within REDIS_TIMEOUT_MS. */
+export class RedisTimeoutError extends Error {
+  override readonly name = "RedisTimeoutError";
+}
+
+/** What ioredis rejects a command with when the connection is lost or not up (no offline queue). */
+const IOREDIS_CONNECTION_ERRORS = new Set([
+  "Connection is closed.",
+  "Stream isn't writeable and enableOfflineQueue options is false",
+]);
+/** Socket errors of the connection to Redis. */
+const SOCKET_ERRORS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+
+/**
+ * An outage of Redis (a 503): its error reply, ioredis giving up on a command or its connection, a
+ * socket error, or no answer in time. Anything else (a ZodError, an HttpError, a fault) is ours: a 500.
+ */
+export function redisFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err instanceof RedisTimeoutError ||
+    err instanceof ReplyError ||
+    err instanceof MaxRetriesPerRequestError ||
+    IOREDIS_CONNECTION_ERRORS.has(err.message) ||
+    SOCKET_ERRORS.has((err as NodeJS.ErrnoException).code ?? "")
   );
 }
 
 /** The JSON API under /api. Every Redis read is bounded: a Redis that does not answer is a 503. */
 export function apiRoutes(ctx: ApiContext): Route[] {
   const redis = <T>(work: Promise<T>) =>
-    withTimeout(work, REDIS_TIMEOUT_MS, `no answer within ${REDIS_TIMEOUT_MS} ms`).catch((err: unknown) => {
+    withTimeout(
+      work,
+      REDIS_TIMEOUT_MS,
+      () => new RedisTimeoutError(`no answer within ${REDIS_TIMEOUT_MS} ms`),
+    ).catch((err: unknown) => {
       // Only a Redis failure is an outage; our own errors (a SilenceError, a fault) are not.
-      if (err instanceof SilenceError || !redisFailure(err)) throw err;
+      if (!redisFailure(err)) throw err;
       throw new HttpError(503, "redis-unavailable", `Redis: ${(err as Error).message}`);
     });
   const withState = (s: Silence, now: number): z.infer<typeof silenceSchema> => ({
