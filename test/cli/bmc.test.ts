@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { simConfigSchema } from "../../src/sim/config.js";
@@ -7,6 +6,7 @@ import { SimulatorFleet } from "../../src/sim/fleet.js";
 import { petgate } from "../support/cli.js";
 import { type IpmiSim, startIpmiSim } from "../support/ipmi-sim.js";
 import { freeUdpPort } from "../support/ports.js";
+import { tempDir } from "../support/temp.js";
 
 let sim: IpmiSim;
 beforeAll(async () => {
@@ -107,7 +107,7 @@ describe("petgate bmc against petgate sim", () => {
     });
 
   it("takes K_g from --kg-env or --kg-file; -k and --kg-hex still work, with a warning that never shows it", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "petgate-bmc-kg-")), "kg");
+    const file = join(tempDir("petgate-bmc-kg-"), "kg");
     writeFileSync(file, `${KG_HEX}\n`, { mode: 0o600 });
     const [fromEnv, fromFile, hex, text, wrong] = await Promise.all([
       bmc("admin", ["--kg-env", "KG"], { KG: KG_HEX }),

@@ -1,56 +1,64 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DELL_CHASSIS_INTRUSION } from "../pet/vectors.js";
 import { petgate, petgateDaemon } from "../support/cli.js";
 import { netSnmp, petArgs, waitFor } from "../support/listener.js";
+import { tempDir } from "../support/temp.js";
 
 describe("petgate listen", () => {
   it("turns a real snmptrap PET into one NDJSON line and prints its counters on SIGINT", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "petgate-listen-"));
+    const dir = tempDir("petgate-listen-");
     const out = join(dir, "events.ndjson");
     const d = await petgateDaemon(
       ["listen", "--bind", "127.0.0.1:0", "--out", out],
       /udp 127\.0\.0\.1:(\d+);/,
     );
-    expect(d.stderr()).toMatch(/receive buffer \d+ bytes requested, \d+ granted/);
-    const target = `udp:127.0.0.1:${d.match[1]}`;
-    await netSnmp(
-      "snmptrap",
-      petArgs({ version: "1", community: "public" }, target, 356224, DELL_CHASSIS_INTRUSION.hex),
-    );
-    const line = await waitFor("the NDJSON line", () => {
-      try {
-        return readFileSync(out, "utf8").split("\n")[0] || undefined;
-      } catch {
-        return undefined;
-      }
-    });
-    expect(JSON.parse(line)).toMatchObject({ kind: "pet", pet: { event: "General Chassis Intrusion" } });
-    d.child.kill("SIGINT");
+    try {
+      expect(d.stderr()).toMatch(/receive buffer \d+ bytes requested, \d+ granted/);
+      const target = `udp:127.0.0.1:${d.match[1]}`;
+      await netSnmp(
+        "snmptrap",
+        petArgs({ version: "1", community: "public" }, target, 356224, DELL_CHASSIS_INTRUSION.hex),
+      );
+      const line = await waitFor("the NDJSON line", () => {
+        try {
+          return readFileSync(out, "utf8").split("\n")[0] || undefined;
+        } catch {
+          return undefined;
+        }
+      });
+      expect(JSON.parse(line)).toMatchObject({ kind: "pet", pet: { event: "General Chassis Intrusion" } });
+    } finally {
+      d.child.kill("SIGINT");
+      await d.exited;
+    }
     expect(await d.exited).toBe(0);
     const counters = JSON.parse(d.stderr().match(/counters (\{.*\})/)?.[1] ?? "null");
     expect(counters).toMatchObject({ received: 1, pet: 1, nonPet: 0, rejected: { malformed: 0 } });
   });
 
   it("refuses an --out it cannot open in one line naming the path, before it binds (exit 1)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "petgate-listen-"));
+    const dir = tempDir("petgate-listen-");
     const r = await petgate(["listen", "--bind", "127.0.0.1:0", "--out", dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`petgate listen: EISDIR: illegal operation on a directory, open '${dir}'\n`);
   });
 
   it("writes --out owner-only (0600): its events carry communities and alert text", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "petgate-listen-")), "events.ndjson");
+    const out = join(tempDir("petgate-listen-"), "events.ndjson");
     const d = await petgateDaemon(["listen", "--bind", "127.0.0.1:0", "--out", out], /udp 127\.0\.0\.1:\d+;/);
-    expect(statSync(out).mode & 0o777).toBe(0o600);
-    d.child.kill("SIGINT");
+    try {
+      expect(statSync(out).mode & 0o777).toBe(0o600);
+    } finally {
+      d.child.kill("SIGINT");
+      await d.exited;
+    }
     expect(await d.exited).toBe(0);
   });
 
   it("fails start-up on a bad config, naming each bad line's path, without a stack trace", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "petgate-config-"));
+    const dir = tempDir("petgate-config-");
     const file = join(dir, "petgate.yml");
     writeFileSync(
       file,
@@ -79,7 +87,7 @@ describe("petgate listen", () => {
   });
 
   it("reads SNMPv3 keys from the environment and never prints them", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "petgate-config-"));
+    const dir = tempDir("petgate-config-");
     const file = join(dir, "petgate.yml");
     writeFileSync(
       file,
@@ -108,11 +116,15 @@ describe("petgate listen", () => {
       /udp 127\.0\.0\.1:(\d+);/,
       env,
     );
-    const v3 = { version: "3" as const, user: "petgate", engineId: "0x80001f8880c0ffee0002" };
-    const keys = { authKey: env.PETGATE_TEST_AUTH, privKey: env.PETGATE_TEST_PRIV };
-    const target = `udp:127.0.0.1:${d.match[1]}`;
-    await netSnmp("snmptrap", petArgs({ ...v3, ...keys }, target, 356224, DELL_CHASSIS_INTRUSION.hex));
-    d.child.kill("SIGTERM");
+    try {
+      const v3 = { version: "3" as const, user: "petgate", engineId: "0x80001f8880c0ffee0002" };
+      const keys = { authKey: env.PETGATE_TEST_AUTH, privKey: env.PETGATE_TEST_PRIV };
+      const target = `udp:127.0.0.1:${d.match[1]}`;
+      await netSnmp("snmptrap", petArgs({ ...v3, ...keys }, target, 356224, DELL_CHASSIS_INTRUSION.hex));
+    } finally {
+      d.child.kill("SIGTERM");
+      await d.exited;
+    }
     expect(await d.exited).toBe(0);
     expect(d.stderr()).toMatch(/"pet":1/);
     expect(d.stderr()).not.toContain("s3cret");

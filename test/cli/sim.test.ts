@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -9,6 +8,7 @@ import { PET_ENTERPRISE, startListener, waitFor } from "../support/listener.js";
 import { lanplus } from "../support/login.js";
 import { freeUdpPort } from "../support/ports.js";
 import { provisionPefWithIpmitool } from "../support/sim.js";
+import { tempDir } from "../support/temp.js";
 
 const run = promisify(execFile);
 
@@ -17,7 +17,7 @@ describe("petgate sim", () => {
     // rmcpping knows only port 623: this BMC gets a loopback address of its own.
     const host = "127.21.0.1";
     const port = 623;
-    const dir = mkdtempSync(join(tmpdir(), "petgate-sim-cli-"));
+    const dir = tempDir("petgate-sim-cli-");
     const config = join(dir, "sim.yml");
     writeFileSync(
       config,
@@ -62,17 +62,22 @@ describe("petgate sim", () => {
   });
 
   it("restarted with a changed --user: the new password logs in, the old one and a removed user do not", async () => {
-    const stateDir = join(mkdtempSync(join(tmpdir(), "petgate-sim-cli-")), "state");
+    const stateDir = join(tempDir("petgate-sim-cli-"), "state");
     const port = await freeUdpPort();
-    const logsIn = (user: string, password: string, privilege: string) =>
-      run("ipmitool", [
-        ...lanplus({ port, user, password, suite: "17", privilege }),
-        "chassis",
-        "status",
-      ]).then(
-        () => true,
-        () => false,
+    // -v: ipmitool says why RAKP failed (RAKP 2's status or its HMAC), which a refusal must show.
+    const chassisStatus = (user: string, password: string, privilege: string) =>
+      run(
+        "ipmitool",
+        ["-v", ...lanplus({ port, user, password, suite: "17", privilege }), "chassis", "status"],
+        { timeout: 30_000 },
       );
+    const loggedIn = { stdout: expect.stringMatching(/System Power\s+: on/) };
+    /** RAKP 2 whose key exchange code, made with the BMC's password, fails with the one given (IPMI 2.0 §13.31). */
+    const wrongPassword = { stderr: expect.stringContaining("RAKP 2 HMAC is invalid") };
+    /** RAKP 2 with status 0Dh, unauthorized name (IPMI 2.0 §13.31). */
+    const unknownUser = {
+      stderr: expect.stringContaining("RAKP 2 message indicates an error : unauthorized name"),
+    };
     const start = (users: string[], env: NodeJS.ProcessEnv) =>
       petgateDaemon(
         [
@@ -100,8 +105,8 @@ describe("petgate sim", () => {
     );
     let firstErr: string;
     try {
-      expect(await logsIn("ops", "ops-Old-1", "OPERATOR")).toBe(true);
-      expect(await logsIn("gone", "gone-Pw-1", "USER")).toBe(true);
+      await expect(chassisStatus("ops", "ops-Old-1", "OPERATOR")).resolves.toMatchObject(loggedIn);
+      await expect(chassisStatus("gone", "gone-Pw-1", "USER")).resolves.toMatchObject(loggedIn);
       // The password from the environment is not in the process's command line; the literal one is.
       const cmdline = readFileSync(`/proc/${first.child.pid}/cmdline`, "utf8");
       expect(cmdline).not.toContain("ops-Old-1");
@@ -118,9 +123,9 @@ describe("petgate sim", () => {
     const second = await start(["--user", "ops:operator", "--password-file", passwordFile], {});
     let secondErr: string;
     try {
-      expect(await logsIn("ops", "ops-New-2", "OPERATOR")).toBe(true);
-      expect(await logsIn("ops", "ops-Old-1", "OPERATOR")).toBe(false);
-      expect(await logsIn("gone", "gone-Pw-1", "USER")).toBe(false);
+      await expect(chassisStatus("ops", "ops-New-2", "OPERATOR")).resolves.toMatchObject(loggedIn);
+      await expect(chassisStatus("ops", "ops-Old-1", "OPERATOR")).rejects.toMatchObject(wrongPassword);
+      await expect(chassisStatus("gone", "gone-Pw-1", "USER")).rejects.toMatchObject(unknownUser);
     } finally {
       secondErr = await stop(second);
     }
@@ -143,7 +148,7 @@ describe("petgate sim", () => {
   });
 
   it("refuses a bad config with the path of each problem", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "petgate-sim-cli-"));
+    const dir = tempDir("petgate-sim-cli-");
     const config = join(dir, "sim.yml");
     writeFileSync(config, "count: many\ntrapPort: 70000\n");
     const r = await petgate(["sim", "--config", config]);

@@ -1,5 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IpmiClient } from "../../src/ipmi/client/client.js";
@@ -12,7 +11,9 @@ import { CompletionCodeError } from "../../src/ipmi/errors.js";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { startControlApi } from "../../src/sim/control.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
+import { freeUdpPort } from "../support/ports.js";
 import { SIM_PASSWORD, startSims } from "../support/sim.js";
+import { tempDir } from "../support/temp.js";
 
 type Sims = Awaited<ReturnType<typeof startSims>>;
 let sims: Sims;
@@ -113,15 +114,16 @@ describe("completion codes", () => {
 
 describe("the non-volatile store (--state-dir)", () => {
   it("keeps SEL entries and PEF settings across a restart", async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), "petgate-sim-state-"));
+    const stateDir = tempDir("petgate-sim-state-");
+    const port = await freeUdpPort();
     const config = simConfigSchema.parse({
-      listen: `127.0.0.1:${sims.port + 1}`,
+      listen: `127.0.0.1:${port}`,
       stateDir,
       users: [{ name: "admin", password: SIM_PASSWORD }],
     });
     const first = await SimulatorFleet.start(config);
     {
-      await using c = client(sims.port + 1);
+      await using c = client(port);
       await c.execute(setPefConfigurationParameters, {
         parameter: "pefControl",
         enable: true,
@@ -165,13 +167,14 @@ describe("the non-volatile store's files", () => {
       password,
       cipherSuite: 17,
       keepAliveMs: 0,
-      attemptTimeoutMs: 150,
-      deadlineMs: 1000,
+      // Generous: a refusal must be the BMC's answer, not a timeout on a loaded machine.
+      attemptTimeoutMs: 1000,
+      deadlineMs: 5000,
     }).execute(getDeviceId, undefined);
 
   it("are 0600 in a 0700 directory it makes, whatever the umask, and hold no user or password", async () => {
-    const stateDir = join(mkdtempSync(join(tmpdir(), "petgate-sim-state-")), "made", "here");
-    const port = sims.port + 2;
+    const stateDir = join(tempDir("petgate-sim-state-"), "made", "here");
+    const port = await freeUdpPort();
     const config = simConfigSchema.parse({
       listen: `127.0.0.1:${port}`,
       stateDir,
@@ -198,8 +201,8 @@ describe("the non-volatile store's files", () => {
   });
 
   it("of an older version (users and passwords in them, 0644) yield to the configured users and are rewritten", async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), "petgate-sim-state-"));
-    const port = sims.port + 3;
+    const stateDir = tempDir("petgate-sim-state-");
+    const port = await freeUdpPort();
     const file = join(stateDir, `127.0.0.1_${port}.json`);
     const configWith = (users: object[]) =>
       simConfigSchema.parse({ listen: `127.0.0.1:${port}`, stateDir, users });
@@ -228,10 +231,10 @@ describe("the non-volatile store's files", () => {
   });
 
   it("are refused in an existing directory open to other users, naming it", async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), "petgate-sim-state-"));
+    const stateDir = tempDir("petgate-sim-state-");
     chmodSync(stateDir, 0o755);
     const config = simConfigSchema.parse({
-      listen: `127.0.0.1:${sims.port + 4}`,
+      listen: `127.0.0.1:${await freeUdpPort()}`,
       stateDir,
       users: [{ name: "admin", password: SIM_PASSWORD }],
     });
