@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { deliverQueue } from "../pipeline/deliver.js";
 import { type DeadLetter, DeadLetterQueue } from "../pipeline/dlq.js";
 import { createRedis, DEFAULT_PREFIX, redisFromEnv } from "../pipeline/queues.js";
+import { escapeControls } from "../sinks/escape.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate dlq list   [--json] [--limit N]       [--redis URL|SOCKET] [--prefix P]
@@ -110,8 +111,9 @@ function listText(entries: DeadLetter[], total: number): string {
   return `${lines.join("\n")}${more}\n`;
 }
 
+/** One terminal line: white space collapsed, any other control (an ESC in a sensor name) escaped. */
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
+  return escapeControls(text.replace(/\s+/g, " ").trim());
 }
 
 /** Whether the connection became ready in time (a producer connection keeps retrying meanwhile). */

@@ -101,6 +101,20 @@ describe("petgate dlq", () => {
     expect(limited.stdout).toContain("(1 of 2 shown; --limit for more)");
   });
 
+  it("list: controls in a summary or reason are shown escaped, never sent to the terminal", async () => {
+    const bad = entry(3);
+    bad.notification.summary = "bmc-07: Temperature CPU1\u001b]0;owned\u0007 Temp\u202e: going high";
+    bad.reason = "HTTP 500: \u001b[2Jcleared";
+    const added = await dlq.add(bad);
+    const { code, stdout } = await run("list", ...target());
+    expect(code).toBe(0);
+    expect(stdout.split("\n")).toEqual([
+      `${added.id}  ${added.deadLetteredAt}  exhausted after 5 attempt(s): HTTP 500: \\x1b[2Jcleared`,
+      "    bmc-07: Temperature CPU1\\x1b]0;owned\\x07 Temp\\u202e: going high",
+      "",
+    ]);
+  });
+
   it("list --json: the entries as a JSON array", async () => {
     const a = await dlq.add(entry(1));
     const { code, stdout } = await run("list", "--json", ...target());
