@@ -65,12 +65,15 @@ function aboveUserLimit(privilege: number): string {
 }
 
 /**
- * What a refused RAKP 1 means for a person (IPMI 2.0 §13.21, Table 13-15). BMCs that check the role
- * there answer 09h or 0Ah for one above the user's limit (FreeIPMI reads both so); 0Dh is a name
- * the BMC does not know.
+ * What a refused RAKP 1 means for a person (IPMI 2.0 §13.21, Table 13-15): 09h is an invalid role
+ * (no privilege level of §13.20), 0Ah a role above the user's limit, 0Dh a name the BMC does not know.
  */
-function rakp2Hint(status: number, privilege: number): string {
-  if (status === 0x09 || status === 0x0a) return `; ${aboveUserLimit(privilege)}`;
+export function rakp2Hint(status: number, privilege: number): string {
+  if (status === 0x09) {
+    const level = PRIVILEGE_NAMES[privilege] ?? `level ${privilege}`;
+    return `; the BMC calls the requested role ${level} invalid: ask for another role`;
+  }
+  if (status === 0x0a) return `; ${aboveUserLimit(privilege)}`;
   if (status === 0x0d) return "; check the user name";
   return "";
 }
