@@ -86,7 +86,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof StartAborted) {
       log("stopped during start-up");
-      return 0;
+      // A step that did not settle within its grace (untilAborted) would keep the process alive.
+      process.exit(0);
     }
     if (!STARTUP_ERRORS.some((E) => err instanceof E) && !isBindError(err)) throw err;
     log((err as Error).message);

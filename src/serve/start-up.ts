@@ -9,26 +9,48 @@ export class StartAborted extends Error {
 }
 
 /**
- * A start-up step that gives way to a signal: rejects with StartAborted once `signal` aborts. What
- * the step still makes after that is handed to `stop`, so that nothing started is left running.
+ * How long a step stopped by a signal may take to settle and stop before start-up gives up on it:
+ * serve then stops the rest, releases the data dir and the process exits, ending the step with it.
+ */
+export const ABORT_GRACE_MS = 5_000;
+
+/**
+ * A start-up step that gives way to a signal: once `signal` aborts, what the step still makes is
+ * handed to `stop`, and only when that is done (or after `graceMs`) does it reject with
+ * StartAborted — so that serve stops the rest, and releases the data dir, after the step, not while
+ * it still runs (an intake replaying the spool).
  */
 export function untilAborted<T>(
   step: Promise<T>,
   signal: AbortSignal | undefined,
   stop: (started: T) => Promise<unknown>,
+  graceMs = ABORT_GRACE_MS,
 ): Promise<T> {
   if (!signal) return step;
   return new Promise((resolve, reject) => {
     const onAbort = () => {
-      reject(new StartAborted());
-      step.then(stop).catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise((given) => {
+        timer = setTimeout(given, graceMs);
+      });
+      const stopped = step.then(stop).catch(() => undefined);
+      void Promise.race([stopped, grace]).then(() => {
+        clearTimeout(timer);
+        reject(new StartAborted());
+      });
     };
     if (signal.aborted) {
       onAbort();
       return;
     }
     signal.addEventListener("abort", onAbort, { once: true });
-    step.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    // Once aborted, the outcome is onAbort's: the step's value goes to `stop`, its error nowhere.
+    step
+      .then(
+        (value) => signal.aborted || resolve(value),
+        (err: unknown) => signal.aborted || reject(err),
+      )
+      .finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 
@@ -49,11 +71,19 @@ export async function waitForRedis(
     said = true;
     log(`waiting for Redis at ${endpoint} (${err.message}): the workers and HTTP start when it answers`);
   });
-  const ready = new Promise<void>((resolve) => redis.once("ready", () => resolve()));
+  // Nothing to wait for on a signal: the connection below is all there is to stop.
+  let aborted: () => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    redis.once("ready", () => resolve());
+    aborted = () => reject(new StartAborted());
+  });
+  if (signal?.aborted) aborted();
+  signal?.addEventListener("abort", aborted, { once: true });
   try {
-    await untilAborted(ready, signal, async () => undefined);
+    await ready;
     if (said) log(`Redis at ${endpoint} answers`);
   } finally {
+    signal?.removeEventListener("abort", aborted);
     redis.disconnect();
   }
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -358,6 +358,21 @@ function spooledSensors(dataDir: string): number[] {
     });
 }
 
+/** The pids of the processes whose command line names `socket` (an embedded redis-server's). */
+function redisServersOn(socket: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    let command = "";
+    try {
+      command = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+    } catch {
+      continue; // it exited meanwhile
+    }
+    if (command.split("\0").includes(socket)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
 /** `petgate serve ARGS` until it says it waits for Redis; its trap port from the log. */
 async function serveWaiting(args: string[], env: NodeJS.ProcessEnv) {
   const d = await petgateDaemon(["serve", ...args], /petgate: waiting for Redis at .*\n/, env);
@@ -383,6 +398,36 @@ describe("petgate serve start-up without Redis", () => {
     expect(await signalled(s)).toBe(0);
     expect(s.stderr()).toContain("petgate: stopped during start-up");
     expect(spooledSensors(dataDir).sort()).toEqual([1, 2, 3]);
+    expect(existsSync(join(dataDir, "petgate.lock"))).toBe(false);
+  });
+
+  it("SIGTERM while its embedded redis-server starts: exit 0, that Redis stopped, the data dir released", async () => {
+    const dataDir = tempDir();
+    const socket = join(dataDir, "redis", "redis.sock");
+    const child = spawn(
+      process.execPath,
+      [
+        PETGATE,
+        "serve",
+        ...["--config", configFile("http://127.0.0.1:9/hook"), "--listen", "127.0.0.1:0"],
+        ...["--http", "127.0.0.1:0", "--data-dir", dataDir],
+      ],
+      { env: { ...process.env, PETGATE_REDIS: undefined }, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.once("close", r));
+    try {
+      await waitFor("its redis-server", () => redisServersOn(socket).length > 0 || undefined, 15_000);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    // A signal that came once start-up was done stops it as well: either way the same end.
+    expect(stderr).toMatch(/petgate: stopped( during start-up)?\n$/);
+    expect(redisServersOn(socket)).toEqual([]);
+    expect(existsSync(join(dataDir, "petgate.lock"))).toBe(false);
   });
 
   it("a worker waiting for a Redis URL shows it without its password, and SIGTERM stops it", async () => {
@@ -525,16 +570,16 @@ describe("petgate serve data dir", () => {
     expect(r.stderr).toBe(`petgate serve: EEXIST: file already exists, mkdir '${join(dataDir, "redis")}'\n`);
   });
 
-  // The tests run as root, whom file modes do not stop: sysfs refuses new entries to everyone.
+  // The tests run as root, whom file modes do not stop: sysfs refuses new entries to everyone
+  // (EACCES or EPERM; EROFS in a container, where /sys is mounted read-only).
   it("a data dir or spool where nothing may be written: one line naming it and the cause, exit 1", async () => {
+    const refused = "(permission denied|operation not permitted|read-only file system)";
     const dir = `/sys/petgate-test-${process.pid}`;
-    expect((await startFails(dir)).stderr).toMatch(
-      new RegExp(`^petgate: data dir ${dir}: (operation not permitted|permission denied)\n$`),
-    );
+    expect((await startFails(dir)).stderr).toMatch(new RegExp(`^petgate: data dir ${dir}: ${refused}\n$`));
     const dataDir = tempDir();
     const spool = join(dataDir, "spool.ndjson");
     symlinkSync(`/sys/petgate-spool-${process.pid}`, spool);
-    expect((await startFails(dataDir)).stderr).toBe(`petgate: spool ${spool}: permission denied\n`);
+    expect((await startFails(dataDir)).stderr).toMatch(new RegExp(`^petgate: spool ${spool}: ${refused}\n$`));
     // A spool that is a directory.
     const other = tempDir();
     mkdirSync(join(other, "spool.ndjson"));
