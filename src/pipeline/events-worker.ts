@@ -189,7 +189,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     const toHold = receiversOf(waiting);
     await outbox.hold(n, toHold);
     for (const r of toHold) held.add(deliveryId(n.id, r));
-    for (const route of routes) grouper.add(n, route);
+    for (const route of routes) grouper.add(n, route, now);
     if (waiting.length < routes.length) await flushGroups(Date.now());
     else flushIfDue();
     return receiversOf(routes);

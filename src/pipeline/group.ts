@@ -55,9 +55,6 @@ export class Grouper {
   private readonly groups = new Map<string, Group>();
   private discarded: Discarded[] = [];
 
-  /** `clock` (ms since the epoch) dates the arrival of notifications; tests inject a fake one. */
-  constructor(private readonly clock: () => number = Date.now) {}
-
   /**
    * When the group `notification` would join under `route` is next looked at (ms): now + group_wait
    * for a new group. At or before now: due() would send it at once. The caller's `now`, so that a
@@ -68,8 +65,11 @@ export class Grouper {
     return this.groups.get(key)?.nextFlushAt ?? now + route.groupWaitMs;
   }
 
-  /** Puts a notification into its group under `route` (one of matchRoutes' results). */
-  add(notification: Notification, route: Route): void {
+  /**
+   * Puts a notification into its group under `route` (one of matchRoutes' results), arrived at `now`
+   * (the caller's, the same it asked flushAt with: a new group is due at now + group_wait).
+   */
+  add(notification: Notification, route: Route, now: number): void {
     const { labels, key } = groupOf(route, notification);
     let group = this.groups.get(key);
     if (!group) {
@@ -80,7 +80,7 @@ export class Grouper {
         alerts: new Map(),
         unsentFiring: new Set(),
         changed: new Set(),
-        nextFlushAt: this.clock() + route.groupWaitMs,
+        nextFlushAt: now + route.groupWaitMs,
         lastSentAt: undefined,
       };
       this.groups.set(key, group);
@@ -109,7 +109,7 @@ export class Grouper {
   }
 
   /** The batches due at `now`, in the order their groups fell due. */
-  due(now: number = this.clock()): Batch[] {
+  due(now: number): Batch[] {
     const ready = [...this.groups.values()]
       .filter((g) => g.nextFlushAt <= now)
       .sort((a, b) => a.nextFlushAt - b.nextFlushAt || (a.key < b.key ? -1 : 1));

@@ -25,19 +25,19 @@ function notification(
   });
 }
 
-/** A fake clock the grouper reads when notifications arrive. */
+/** A fake now: the time the grouper is told notifications arrive. */
 function setup(config: unknown) {
   let now = T0;
   const tree = compileRoutes(routesSchema.parse(config));
-  const grouper = new Grouper(() => now);
+  const grouper = new Grouper();
   return {
     tree,
     grouper,
     at(ms: number) {
       now = T0 + ms;
     },
-    add(n: Notification) {
-      for (const route of matchRoutes(tree, n)) grouper.add(n, route);
+    add(n: Notification, routes = matchRoutes(tree, n)) {
+      for (const route of routes) grouper.add(n, route, now);
     },
     due: (ms: number) => grouper.due(T0 + ms),
   };
@@ -184,13 +184,14 @@ describe("grouping timeline", () => {
 
   it("tells a new group_wait 0 group due at the caller's now, whatever time passed meanwhile", () => {
     const fan = notification("bmc-01", "FAN1 low");
-    let clock = T0;
-    const grouper = new Grouper(() => ++clock); // a millisecond passes at every read
+    const grouper = new Grouper();
     const [route] = matchRoutes(compileRoutes(routesSchema.parse({ ...config, group_wait: "0s" })), fan);
     if (!route) throw new Error("no route");
     expect(grouper.flushAt(fan, route, T0)).toBe(T0);
-    grouper.add(fan, route);
-    expect(grouper.flushAt(fan, route, T0 + 10 * S)).toBe(T0 + 1);
+    grouper.add(fan, route, T0);
+    // Later reads find the group due when it was added: at the caller's now, not a clock of its own.
+    expect(grouper.flushAt(fan, route, T0 + 10 * S)).toBe(T0);
+    expect(grouper.due(T0).map((b) => b.receiver)).toEqual(["ops"]);
   });
 
   it("uses each route's own timings", () => {
@@ -199,10 +200,10 @@ describe("grouping timeline", () => {
       routes: [{ receiver: "fast", matchers: ['bmc="bmc-09"'], group_wait: "1s", group_interval: "10s" }],
     });
     const fast = g.tree.routes[0] as Route;
-    g.grouper.add(notification("bmc-09", "A"), fast);
+    g.add(notification("bmc-09", "A"), [fast]);
     expect(shown(g.due(1 * S))).toEqual(["fast A:firing"]);
     g.at(2 * S);
-    g.grouper.add(notification("bmc-09", "B"), fast);
+    g.add(notification("bmc-09", "B"), [fast]);
     expect(shown(g.due(11 * S))).toEqual(["fast B:firing"]);
   });
 });
