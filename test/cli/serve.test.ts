@@ -472,6 +472,70 @@ describe("petgate serve start-up without Redis", () => {
   });
 });
 
+/** `unshare`, which gives a test a network namespace of its own (root only). */
+const UNSHARE = ["/usr/bin/unshare", "/bin/unshare"].find((f) => existsSync(f));
+const NO_NETNS =
+  UNSHARE === undefined
+    ? "no unshare(1)"
+    : process.geteuid?.() !== 0
+      ? "unshare --net needs root"
+      : undefined;
+
+describe.skipIf(NO_NETNS !== undefined)(
+  `petgate serve exposure warning${NO_NETNS ? ` (skipped: ${NO_NETNS})` : ""}`,
+  () => {
+    /**
+     * `petgate serve --role listener` bound to 0.0.0.0 inside a network namespace of its own, where the
+     * only interface is its loopback: a wildcard listener without touching any address of this host.
+     * Its log once ready, after SIGTERM.
+     */
+    async function listenerInNetns(config: string): Promise<string> {
+      const command = ["serve", "--config", config, "--role", "listener", "--listen", "0.0.0.0:1162"];
+      const child = spawn(
+        UNSHARE as string,
+        // Its Redis is a unix socket, which a network namespace does not separate.
+        ["--net", process.execPath, PETGATE, ...command, "--data-dir", tempDir()],
+        { env: { ...process.env, PETGATE_REDIS: redis.socket }, stdio: ["ignore", "ignore", "pipe"] },
+      );
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const exited = new Promise<number | null>((r) => child.once("close", r));
+      try {
+        await waitFor("ready", () => stderr.includes("petgate: ready\n") || undefined, 30_000);
+        child.kill("SIGTERM");
+        expect(await exited).toBe(0);
+      } finally {
+        child.kill("SIGKILL");
+      }
+      return stderr;
+    }
+
+    const warning =
+      'petgate: warning: the trap listener on 0.0.0.0:1162 accepts any source with community "public": ' +
+      "set listener.allowSources to the BMCs' network (and a community of your own)\n";
+
+    it("a listener on every address that takes community public from anyone: a warning at start-up", async () => {
+      const stderr = await listenerInNetns(configFile("http://127.0.0.1:9/hook"));
+      expect(stderr).toContain("petgate: listening for SNMP traps on udp 0.0.0.0:1162\n");
+      expect(stderr).toContain(warning);
+    });
+
+    it("the same listener with listener.allowSources set: no warning", async () => {
+      const config = configFile("http://127.0.0.1:9/hook");
+      writeFileSync(
+        config,
+        readFileSync(config, "utf8").replace(
+          "  communities: [public]",
+          "  communities: [public]\n  allowSources: [192.0.2.0/24]",
+        ),
+      );
+      const stderr = await listenerInNetns(config);
+      expect(stderr).toContain("petgate: listening for SNMP traps on udp 0.0.0.0:1162\n");
+      expect(stderr).not.toContain("warning");
+    });
+  },
+);
+
 describe("petgate serve data dir", () => {
   /** Every path under `dir` (itself included) whose mode lets group or other users in, with that mode. */
   function readableByOthers(dir: string): string[] {
