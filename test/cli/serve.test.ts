@@ -485,8 +485,8 @@ describe.skipIf(NO_NETNS !== undefined)(
   `petgate serve exposure warning${NO_NETNS ? ` (skipped: ${NO_NETNS})` : ""}`,
   () => {
     /**
-     * `petgate serve --role listener` bound to 0.0.0.0 inside a network namespace of its own, where the
-     * only interface is its loopback: a wildcard listener without touching any address of this host.
+     * `petgate serve --role listener` bound to 0.0.0.0 inside a network namespace of its own, whose
+     * only interface is a loopback that is down: a wildcard listener reachable from no host address.
      * Its log once ready, after SIGTERM.
      */
     async function listenerInNetns(config: string): Promise<string> {
