@@ -64,16 +64,18 @@ export async function listenCommand(argv: string[]): Promise<number> {
   const listener = await TrapListener.start(options, (event) => writer.write(event));
   const { host, port } = listener.address();
   const { requested, granted } = listener.receiveBuffer;
+  // Handlers before the line that says it listens: a signal sent on that line ends it cleanly.
+  const stopped = Promise.race([
+    once(process, "SIGINT"),
+    once(process, "SIGTERM"),
+    once(out, "error") as Promise<[Error]>,
+  ]);
   process.stderr.write(
     `petgate: listening for SNMP traps on udp ${host}:${port}; receive buffer ${requested} bytes requested, ` +
       `${granted} granted${rmemMaxNote(requested, granted)}\n`,
   );
 
-  const [failed] = await Promise.race([
-    once(process, "SIGINT"),
-    once(process, "SIGTERM"),
-    once(out, "error") as Promise<[Error]>,
-  ]);
+  const [failed] = await stopped;
   await listener.close();
   if (failed instanceof Error) {
     process.stderr.write(`petgate listen: cannot write ${values.out ?? "stdout"}: ${failed.message}\n`);

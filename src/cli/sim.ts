@@ -116,6 +116,8 @@ export async function simCommand(argv: string[]): Promise<number> {
   }
   const first = fleet.simulators[0]?.address;
   const last = fleet.simulators.at(-1)?.address;
+  // Handlers before the line that says it is up: a signal sent on that line ends it cleanly.
+  const stopped = Promise.race([once(process, "SIGINT"), once(process, "SIGTERM")]);
   process.stderr.write(
     `petgate sim: ${fleet.simulators.length} BMC(s) on udp ${first?.host}:${first?.port}` +
       `${fleet.simulators.length > 1 ? ` … ${last?.host}:${last?.port}` : ""}; PETs to port ${config.trapPort}\n`,
@@ -127,7 +129,7 @@ export async function simCommand(argv: string[]): Promise<number> {
           ...(controlToken !== undefined && { token: controlToken }),
         });
   if (control) process.stderr.write(`petgate sim: control API on http://${config.control}/bmcs\n`);
-  await Promise.race([once(process, "SIGINT"), once(process, "SIGTERM")]);
+  await stopped;
   control?.close();
   await fleet.stop();
   process.stderr.write(`petgate sim: stopped; counters ${JSON.stringify(fleet.counters())}\n`);

@@ -2,7 +2,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DELL_CHASSIS_INTRUSION } from "../pet/vectors.js";
-import { petgate, petgateDaemon } from "../support/cli.js";
+import { petgate, petgateDaemon, sigintOnLine } from "../support/cli.js";
 import { netSnmp, petArgs, waitFor } from "../support/listener.js";
 import { tempDir } from "../support/temp.js";
 
@@ -55,6 +55,17 @@ describe("petgate listen", () => {
       await d.exited;
     }
     expect(await d.exited).toBe(0);
+  });
+
+  it("stops with its counters, exit 0, on a SIGINT sent the moment it says it listens", async () => {
+    const out = join(tempDir("petgate-listen-"), "events.ndjson");
+    const r = await petgate(
+      ["listen", "--bind", "127.0.0.1:0", "--out", out],
+      "",
+      sigintOnLine(/listening for SNMP traps/),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/petgate: stopped; counters \{/);
   });
 
   it("fails start-up on a bad config, naming each bad line's path, without a stack trace", async () => {

@@ -3,7 +3,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { petgate, petgateDaemon } from "../support/cli.js";
+import { petgate, petgateDaemon, sigintOnLine } from "../support/cli.js";
 import { PET_ENTERPRISE, startListener, waitFor } from "../support/listener.js";
 import { lanplus } from "../support/login.js";
 import { freeUdpPort } from "../support/ports.js";
@@ -145,6 +145,16 @@ describe("petgate sim", () => {
     expect(r.stderr).toBe(
       "petgate sim: --user ops: no password; follow it with --password-env VAR or --password-file FILE\n",
     );
+  });
+
+  it("stops with its counters, exit 0, on a SIGINT sent the moment it says it is up", async () => {
+    const port = await freeUdpPort();
+    const r = await petgate(["sim", "--listen", `127.0.0.1:${port}`, "--password-env", "PW"], "", {
+      PW: "adm-Pw-1",
+      ...sigintOnLine(/BMC\(s\) on udp/),
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/petgate sim: stopped; counters \{/);
   });
 
   it("refuses a bad config with the path of each problem", async () => {

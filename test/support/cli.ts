@@ -64,3 +64,9 @@ export function nodeDaemon(
     void exited.then((code) => reject(new Error(`petgate exited (${code}) before ready:\n${stderr}`)));
   });
 }
+
+/** The environment in which petgate sends itself SIGINT while writing a line matching `line`. */
+export function sigintOnLine(line: RegExp): NodeJS.ProcessEnv {
+  const probe = fileURLToPath(new URL("./signal-on-ready.mjs", import.meta.url));
+  return { NODE_OPTIONS: `--import ${probe}`, PETGATE_SIGNAL_ON_READY: line.source };
+}
