@@ -10,6 +10,7 @@ import {
 import type { Notification } from "../../src/sinks/sink.js";
 import { notification as baseNotification } from "../support/notifications.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
+import { commandsDuring } from "../support/redis-monitor.js";
 
 const H = 3_600_000;
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
@@ -59,24 +60,17 @@ describe("silences in Redis", () => {
 
   it("answers callers asking at once with one read of the silences, and the next caller with a new one", async () => {
     await add(["bmc=bmc-01"]);
-    const reads: string[] = [];
-    const monitor = await redis.monitor();
-    monitor.on("monitor", (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase() === "hgetall") reads.push(args[1] ?? "");
-    });
-    try {
-      const at = T0 + H;
+    const at = T0 + H;
+    const commands = await commandsDuring(redis, async () => {
       const answers = await Promise.all(
         ["bmc-01", "bmc-02", "bmc-01", "bmc-03"].map((b) => store.isSilenced(notification(b), at)),
       );
       expect(answers).toEqual([true, false, true, false]);
       await add(["bmc=bmc-02"]); // added after that read: the next caller sees it
       expect(await store.isSilenced(notification("bmc-02"), at)).toBe(true);
-      await new Promise((r) => setTimeout(r, 100)); // MONITOR lines arrive after the replies
-      expect(reads).toEqual(["test:silences", "test:silences"]);
-    } finally {
-      monitor.disconnect();
-    }
+    });
+    const reads = commands.filter(([c]) => c?.toLowerCase() === "hgetall").map(([, key]) => key);
+    expect(reads).toEqual(["test:silences", "test:silences"]);
   });
 
   it("silences a matching notification once added, not once expired", async () => {

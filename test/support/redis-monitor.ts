@@ -1,28 +1,77 @@
 import { randomUUID } from "node:crypto";
+import { connect, type Socket } from "node:net";
 import type { Redis } from "ioredis";
 
 /**
  * Every command Redis ran while `work` did, by MONITOR (commands that scripts run included). MONITOR
  * lines arrive after the replies, so it waits for a marker ECHO sent once `work` is done.
+ *
+ * MONITOR is spoken on a socket of its own rather than through ioredis's monitor(): ioredis fails
+ * with "Command queue state error" when a MONITOR line shares a packet with MONITOR's +OK, which
+ * happens whenever other connections are busy as it starts.
  */
 export async function commandsDuring(redis: Redis, work: () => Promise<unknown>): Promise<string[][]> {
-  const monitor = await redis.monitor();
   const marker = `end-of-work-${randomUUID()}`;
   const commands: string[][] = [];
-  const ended = new Promise<void>((resolve) =>
-    monitor.on("monitor", (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase() === "echo" && args[1] === marker) resolve();
-      else commands.push(args);
-    }),
-  );
+  let markerSeen: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => {
+    markerSeen = resolve;
+  });
+  const monitor = await startMonitor(redis, (args) => {
+    if (args[0]?.toLowerCase() === "echo" && args[1] === marker) markerSeen();
+    else commands.push(args);
+  });
   try {
     await work();
     await redis.echo(marker);
     await ended;
     return commands;
   } finally {
-    monitor.disconnect();
+    monitor.destroy();
   }
+}
+
+/** A MONITOR connection to `redis`'s server, open once Redis said +OK; each command line to `onCommand`. */
+async function startMonitor(redis: Redis, onCommand: (args: string[]) => void): Promise<Socket> {
+  const { path, host, port } = redis.options;
+  const socket = path ? connect(path) : connect(port ?? 6379, host ?? "127.0.0.1");
+  socket.setEncoding("latin1");
+  let buffered = "";
+  let ok: () => void = () => undefined;
+  let failed: (err: Error) => void = () => undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    ok = resolve;
+    failed = reject;
+  });
+  socket.on("error", (err) => failed(err));
+  socket.on("data", (chunk: string) => {
+    buffered += chunk;
+    for (let end = buffered.indexOf("\r\n"); end >= 0; end = buffered.indexOf("\r\n")) {
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      if (line === "+OK") ok();
+      else if (line.startsWith("-")) failed(new Error(`MONITOR: ${line.slice(1)}`));
+      else if (line.startsWith("+")) onCommand(monitorArgs(line));
+    }
+  });
+  socket.write("MONITOR\r\n");
+  await started;
+  return socket;
+}
+
+/** `+1700000000.123456 [0 unix:/x.sock] "hget" "k" "f\"x"` → ["hget", "k", 'f"x'] (sds repr escapes). */
+function monitorArgs(line: string): string[] {
+  const args: string[] = [];
+  const quoted = /"((?:[^"\\]|\\x[0-9a-f]{2}|\\.)*)"/g;
+  for (const [, body = ""] of line.slice(line.indexOf("]") + 1).matchAll(quoted))
+    args.push(
+      body.replace(/\\(x[0-9a-f]{2}|.)/g, (_, e: string) =>
+        e.startsWith("x") && e.length === 3
+          ? String.fromCharCode(Number.parseInt(e.slice(1), 16))
+          : (({ n: "\n", r: "\r", t: "\t", a: "\x07", b: "\b" } as Record<string, string>)[e] ?? e),
+      ),
+    );
+  return args;
 }
 
 /**
