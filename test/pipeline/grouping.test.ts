@@ -73,8 +73,13 @@ describe("grouping in the events worker", () => {
       expect(new Set(received.map((r) => r.notification.bmc.name))).toEqual(
         new Set(["192.0.2.21", "192.0.2.22"]),
       );
+      // The sink has answered; the workers count once their own awaits resume.
+      await waitFor(
+        "both counted delivered",
+        () => delivery.stats().outcomes.ops?.delivered === 2 || undefined,
+      );
+      await waitFor("the batch counted", () => events.stats().batches === 1 || undefined);
       expect(events.stats()).toMatchObject({ batches: 1, deliveries: 2 });
-      expect(delivery.stats().outcomes.ops?.delivered).toBe(2);
       // Both were held in the outbox until their batch was on the DELIVER queue, then released.
       await waitFor(
         "the outbox released",
