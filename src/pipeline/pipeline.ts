@@ -1,10 +1,10 @@
-import { listenerOptions } from "../cli/listen.js";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
 import type { HostPort } from "../net/address.js";
 import { PetAcknowledger } from "../pet/ack.js";
 import { AckDestinations } from "../pet/ack-destinations.js";
 import { TrapListener } from "../pet/listener.js";
+import { listenerOptions } from "../pet/listener-options.js";
 import type { RetryOptions } from "../sinks/retry.js";
 import type { Sink } from "../sinks/sink.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./deliver.js";
