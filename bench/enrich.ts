@@ -18,7 +18,7 @@ import type { SystemEventRecord } from "../src/ipmi/sel.js";
 import { BmcPool } from "../src/pipeline/bmc-pool.js";
 import { CircuitBreaker } from "../src/pipeline/breaker.js";
 import { type EnrichContext, enrich } from "../src/pipeline/enrich.js";
-import type { QueuedEvent } from "../src/pipeline/event.js";
+import type { QueuedEvent } from "../src/pipeline/intake/event.js";
 import { SdrCache } from "../src/pipeline/sdr-cache.js";
 import { SensorNumber } from "../src/sim/default-sdr.js";
 import { queuedPetEvent } from "./pet-event.js";

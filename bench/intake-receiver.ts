@@ -23,7 +23,7 @@ function aofBytes(dataDir: string): number {
   }
 }
 
-/** Bytes in the spool (one QueuedEvent per line, src/pipeline/spool.ts). */
+/** Bytes in the spool (one QueuedEvent per line, src/pipeline/intake/spool.ts). */
 const spoolFile = (dataDir: string) => join(dataDir, "spool.ndjson");
 
 /** Event ids in the spool. */

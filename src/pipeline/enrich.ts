@@ -16,7 +16,7 @@ import type { PetEvent } from "../pet/event.js";
 import { PET_EPOCH_UNIX } from "../pet/varbind.js";
 import { type BmcMatch, type BmcPool, bmcsAt, matchBmc } from "./bmc-pool.js";
 import type { CircuitBreaker } from "./breaker.js";
-import type { QueuedEvent } from "./event.js";
+import type { QueuedEvent } from "./intake/event.js";
 import type { EnrichmentFacts } from "./notification.js";
 import { executeUntil, type SdrCache } from "./sdr-cache.js";
 

@@ -5,12 +5,12 @@ import type { Notification } from "../sinks/sink.js";
 import { RedisAlertBook } from "./alert-book-redis.js";
 import { BmcPool } from "./bmc-pool.js";
 import { CircuitBreaker } from "./breaker.js";
-import { claimEvents } from "./claim.js";
 import { deliverQueue, deliveryId, enqueueDeliveries, enqueueDeliveryJobs } from "./deliver.js";
 import { enrich } from "./enrich.js";
-import type { QueuedEvent } from "./event.js";
 import { type Batch, Grouper } from "./group.js";
 import { Inhibitor } from "./inhibit.js";
+import { claimEvents } from "./intake/claim.js";
+import type { QueuedEvent } from "./intake/event.js";
 import type { EnrichmentFacts } from "./notification.js";
 import { Outbox } from "./outbox.js";
 import {

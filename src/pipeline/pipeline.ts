@@ -11,7 +11,7 @@ import { type DeliveryWorker, startDeliveryWorker } from "./deliver.js";
 import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
 import { HealthMonitor, type HealthMonitorOptions } from "./health.js";
 import { HealthStore, markResolved, openIncidents, sharedIncidentStart } from "./health-store.js";
-import { Ingest } from "./ingest.js";
+import { Ingest } from "./intake/ingest.js";
 import { RedisLease } from "./lease.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
 import { recordRecent } from "./recent.js";

@@ -1,6 +1,6 @@
 import { type JobsOptions, type Processor, Queue, Worker } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
-import type { QueuedEvent } from "./event.js";
+import type { QueuedEvent } from "./intake/event.js";
 
 /**
  * The queues of the pipeline, their job types and how to connect to them, in one place.

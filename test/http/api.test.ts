@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHttp } from "../../src/http/server.js";
-import { eventId } from "../../src/pipeline/event.js";
+import { eventId } from "../../src/pipeline/intake/event.js";
 import { createRedis, DEFAULT_PREFIX } from "../../src/pipeline/queues.js";
 import { RECENT_ENTRY_MAX_BYTES, type RecentEvent, RecentEvents } from "../../src/pipeline/recent.js";
 import { SensorNumber } from "../../src/sim/default-sdr.js";

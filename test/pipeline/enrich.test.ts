@@ -7,7 +7,7 @@ import { formatGuid } from "../../src/pet/varbind.js";
 import { BmcPool, type BmcPoolOptions, findBmc } from "../../src/pipeline/bmc-pool.js";
 import { CircuitBreaker } from "../../src/pipeline/breaker.js";
 import { type EnrichContext, enrich, findSensorRecord } from "../../src/pipeline/enrich.js";
-import { eventId, type QueuedEvent } from "../../src/pipeline/event.js";
+import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
 import { SdrCache } from "../../src/pipeline/sdr-cache.js";
 import { defaultSensorRepository, SensorNumber } from "../../src/sim/default-sdr.js";
 import { setSensorValue } from "../../src/sim/sensors.js";

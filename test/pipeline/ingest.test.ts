@@ -4,10 +4,10 @@ import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import { eventClaimKey } from "../../src/pipeline/claim.js";
-import { eventId } from "../../src/pipeline/event.js";
 import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
-import { Ingest, type IngestOptions } from "../../src/pipeline/ingest.js";
+import { eventClaimKey } from "../../src/pipeline/intake/claim.js";
+import { eventId } from "../../src/pipeline/intake/event.js";
+import { Ingest, type IngestOptions } from "../../src/pipeline/intake/ingest.js";
 import { createRedis, type IngestQueue, ingestQueue } from "../../src/pipeline/queues.js";
 import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodePet } from "../../src/pet/event.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import { eventId, type QueuedEvent } from "../../src/pipeline/event.js";
+import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
 import { AlertBook, buildNotification, type EnrichmentFacts } from "../../src/pipeline/notification.js";
 import { compileRoutes, matchRoutes, routesSchema } from "../../src/pipeline/route.js";
 import { StormControl } from "../../src/pipeline/storm.js";

@@ -7,7 +7,7 @@ import { configSchema } from "../../src/config/schema.js";
 import { decodePet } from "../../src/pet/event.js";
 import { encodeSpecificTrap } from "../../src/pet/specific-trap.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import { eventId } from "../../src/pipeline/event.js";
+import { eventId } from "../../src/pipeline/intake/event.js";
 import { redisTarget, ServeError, type Service, serve, withoutPassword } from "../../src/serve/serve.js";
 import type { Notification } from "../../src/sinks/sink.js";
 import { startHttpReceiver } from "../support/http-receiver.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import { eventId } from "../../src/pipeline/event.js";
+import { eventId } from "../../src/pipeline/intake/event.js";
 import { buildNotification } from "../../src/pipeline/notification.js";
 import { AlertmanagerSink, type PostableAlert } from "../../src/sinks/alertmanager.js";
 import { EmailSink } from "../../src/sinks/email.js";

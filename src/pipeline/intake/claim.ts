@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
+import { EVENT_DEDUP_WINDOW_MS } from "../queues.js";
 import type { QueuedEvent } from "./event.js";
-import { EVENT_DEDUP_WINDOW_MS } from "./queues.js";
 
 /*
  * Dedup of INGEST batches, one claim per event: SET <prefix>:event:<event id> <batch id> NX PX window.
