@@ -1,5 +1,5 @@
 // The ingest bench's "petgate-durable" receiver: `petgate serve --role listener` (listener → Ingest →
-// INGEST queue, src/pipeline/pipeline.ts startIntake) on its own embedded redis-server (AOF,
+// INGEST queue, src/pipeline/intake/intake.ts startIntake) on its own embedded redis-server (AOF,
 // appendfsync everysec, the product's defaults), in a scratch data dir. Kept = the distinct events
 // found in the INGEST queue after the listener and its Redis have stopped and Redis has been started
 // again from the AOF alone, plus those in the listener's spool (fsync'd there when a Redis add took

@@ -6,7 +6,8 @@ import { deliverQueue } from "../pipeline/deliver.js";
 import type { ProcessedEvent } from "../pipeline/events-worker.js";
 import type { HealthState } from "../pipeline/health.js";
 import { readHealth } from "../pipeline/health-store.js";
-import type { Intake, Workers } from "../pipeline/pipeline.js";
+import type { Intake } from "../pipeline/intake/intake.js";
+import type { Workers } from "../pipeline/pipeline.js";
 import { ingestQueue } from "../pipeline/queues.js";
 
 /*

@@ -13,7 +13,8 @@ import { deliveredMarkerKey, deliverQueue } from "../../src/pipeline/deliver.js"
 import { DeadLetterQueue } from "../../src/pipeline/dlq.js";
 import { startEventsWorker } from "../../src/pipeline/events-worker.js";
 import { readHealth } from "../../src/pipeline/health-store.js";
-import { type Pipeline, startIntake, startPipeline } from "../../src/pipeline/pipeline.js";
+import { startIntake } from "../../src/pipeline/intake/intake.js";
+import { type Pipeline, startPipeline } from "../../src/pipeline/pipeline.js";
 import { ingestQueue } from "../../src/pipeline/queues.js";
 import { EmailSink } from "../../src/sinks/email.js";
 import type { RetryOptions } from "../../src/sinks/retry.js";
