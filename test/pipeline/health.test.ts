@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BmcTarget } from "../../src/config/inventory.js";
 import { getSelInfo } from "../../src/ipmi/commands/storage.js";
-import { BmcPool, type BmcPoolOptions } from "../../src/pipeline/bmc-pool.js";
-import { CircuitBreaker } from "../../src/pipeline/breaker.js";
+import { BmcPool, type BmcPoolOptions } from "../../src/pipeline/bmc/bmc-pool.js";
+import { CircuitBreaker } from "../../src/pipeline/bmc/breaker.js";
 import {
   HealthMonitor,
   type HealthMonitorOptions,
