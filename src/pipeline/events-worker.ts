@@ -6,7 +6,8 @@ import { RedisAlertBook } from "./alert-book-redis.js";
 import { BmcPool } from "./bmc/bmc-pool.js";
 import { CircuitBreaker } from "./bmc/breaker.js";
 import { deliverQueue, deliveryId, enqueueDeliveries, enqueueDeliveryJobs } from "./deliver.js";
-import { enrich } from "./enrich.js";
+import { enrich } from "./enrich/enrich.js";
+import { SdrCache } from "./enrich/sdr-cache.js";
 import { type Batch, Grouper } from "./group.js";
 import { Inhibitor } from "./inhibit.js";
 import { claimEvents } from "./intake/claim.js";
@@ -24,7 +25,6 @@ import {
   type WorkerSettings,
 } from "./queues.js";
 import { compileRoutes, matchRoutes, type Route, routesSchema } from "./route.js";
-import { SdrCache } from "./sdr-cache.js";
 import { SilenceStore } from "./silence.js";
 import { StormControl } from "./storm.js";
 

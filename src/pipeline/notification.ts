@@ -4,7 +4,7 @@ import type { TrapEvent } from "../pet/trap.js";
 import type { Notification } from "../sinks/sink.js";
 import type { QueuedEvent } from "./intake/event.js";
 
-/** What enrichment learned about an event's BMC and sensor (src/pipeline/enrich.ts). */
+/** What enrichment learned about an event's BMC and sensor (src/pipeline/enrich/enrich.ts). */
 export interface EnrichmentFacts {
   status: Notification["enrichment"];
   bmc?: { name: string; address: string; labels: Record<string, string> };
