@@ -5,7 +5,6 @@ import type { Notification } from "../sinks/sink.js";
 import { RedisAlertBook } from "./alert-book-redis.js";
 import { BmcPool } from "./bmc/bmc-pool.js";
 import { CircuitBreaker } from "./bmc/breaker.js";
-import { deliverQueue, deliveryId, enqueueDeliveries, enqueueDeliveryJobs } from "./deliver.js";
 import { enrich } from "./enrich/enrich.js";
 import { SdrCache } from "./enrich/sdr-cache.js";
 import { type Batch, Grouper } from "./group.js";
@@ -13,7 +12,8 @@ import { Inhibitor } from "./inhibit.js";
 import { claimEvents } from "./intake/claim.js";
 import type { QueuedEvent } from "./intake/event.js";
 import type { EnrichmentFacts } from "./notification.js";
-import { Outbox } from "./outbox.js";
+import { deliverQueue, deliveryId, enqueueDeliveries, enqueueDeliveryJobs } from "./notify/deliver.js";
+import { Outbox } from "./notify/outbox.js";
 import {
   createRedis,
   createWorker,

@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { PET_SEVERITIES } from "../pet/tables/severity.js";
-import type { DeliveryOutcome, DeliveryWorker } from "./deliver.js";
 import type { ProcessedEvent } from "./events-worker.js";
+import type { DeliveryOutcome, DeliveryWorker } from "./notify/deliver.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
 
 /*
