@@ -3,7 +3,7 @@ import { MaxRetriesPerRequestError } from "ioredis/built/errors/index.js";
 import { z } from "zod";
 import { withTimeout } from "../io/timeout.js";
 import { PET_SEVERITIES } from "../pet/tables/severity.js";
-import { readHealth } from "../pipeline/health-store.js";
+import { readHealth } from "../pipeline/health/health-store.js";
 import { type RecentEvents, recentEventSchema } from "../pipeline/recent.js";
 import { duration, parseDuration } from "../pipeline/route.js";
 import { type Silence, SilenceError, type SilenceStore, silenceState } from "../pipeline/silence.js";

@@ -10,7 +10,7 @@ import type { BmcTarget } from "../../src/config/inventory.js";
 import { configSchema } from "../../src/config/schema.js";
 import { decodePetVarbind, encodePetVarbind } from "../../src/pet/varbind.js";
 import { startEventsWorker } from "../../src/pipeline/events-worker.js";
-import { readHealth } from "../../src/pipeline/health-store.js";
+import { readHealth } from "../../src/pipeline/health/health-store.js";
 import { startIntake } from "../../src/pipeline/intake/intake.js";
 import { deliveredMarkerKey, deliverQueue } from "../../src/pipeline/notify/deliver.js";
 import { DeadLetterQueue } from "../../src/pipeline/notify/dlq.js";

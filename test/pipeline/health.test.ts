@@ -9,7 +9,7 @@ import {
   type HealthState,
   healthNotification,
   remedyCommand,
-} from "../../src/pipeline/health.js";
+} from "../../src/pipeline/health/health.js";
 import type { BmcSimulator } from "../../src/sim/simulator.js";
 import type { Notification } from "../../src/sinks/sink.js";
 import { SIM_PASSWORD, startSims } from "../support/sim.js";
