@@ -2,16 +2,19 @@ import type { Job, Worker } from "bullmq";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
 import type { Notification } from "../sinks/sink.js";
-import { RedisAlertBook } from "./alert-book-redis.js";
+import { RedisAlertBook } from "./alerting/alert-book-redis.js";
+import { type Batch, Grouper } from "./alerting/group.js";
+import { Inhibitor } from "./alerting/inhibit.js";
+import type { EnrichmentFacts } from "./alerting/notification.js";
+import { compileRoutes, matchRoutes, type Route, routesSchema } from "./alerting/route.js";
+import { SilenceStore } from "./alerting/silence.js";
+import { StormControl } from "./alerting/storm.js";
 import { BmcPool } from "./bmc/bmc-pool.js";
 import { CircuitBreaker } from "./bmc/breaker.js";
 import { enrich } from "./enrich/enrich.js";
 import { SdrCache } from "./enrich/sdr-cache.js";
-import { type Batch, Grouper } from "./group.js";
-import { Inhibitor } from "./inhibit.js";
 import { claimEvents } from "./intake/claim.js";
 import type { QueuedEvent } from "./intake/event.js";
-import type { EnrichmentFacts } from "./notification.js";
 import { deliverQueue, deliveryId, enqueueDeliveries, enqueueDeliveryJobs } from "./notify/deliver.js";
 import { Outbox } from "./notify/outbox.js";
 import {
@@ -24,9 +27,6 @@ import {
   type RedisTarget,
   type WorkerSettings,
 } from "./queues.js";
-import { compileRoutes, matchRoutes, type Route, routesSchema } from "./route.js";
-import { SilenceStore } from "./silence.js";
-import { StormControl } from "./storm.js";
 
 /*
  * The events worker takes the listeners' INGEST batches (`concurrency` batches at once per process),

@@ -2,6 +2,7 @@ import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
 import type { RetryOptions } from "../sinks/retry.js";
 import type { Sink } from "../sinks/sink.js";
+import { parseDuration } from "./alerting/route.js";
 import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
 import { HealthMonitor, type HealthMonitorOptions } from "./health/health.js";
 import { HealthStore, markResolved, openIncidents, sharedIncidentStart } from "./health/health-store.js";
@@ -10,7 +11,6 @@ import { type Intake, type IntakeOptions, startIntake } from "./intake/intake.js
 import { type DeliveryWorker, startDeliveryWorker } from "./notify/deliver.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
 import { recordRecent } from "./recent.js";
-import { parseDuration } from "./route.js";
 
 /*
  * The pipeline's two roles, which `petgate serve` runs together or apart (any number of each on one

@@ -9,7 +9,7 @@ import type { Execute } from "../../src/ipmi/commands/command.js";
 import { provision } from "../../src/pef/apply.js";
 import { desiredPefState } from "../../src/pef/desired.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import { RedisAlertBook } from "../../src/pipeline/alert-book-redis.js";
+import { RedisAlertBook } from "../../src/pipeline/alerting/alert-book-redis.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
 import { type Pipeline, startPipeline } from "../../src/pipeline/pipeline.js";
 import { simConfigSchema } from "../../src/sim/config.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Batch, Grouper } from "../../src/pipeline/group.js";
-import { compileRoutes, matchRoutes, type Route, routesSchema } from "../../src/pipeline/route.js";
+import { type Batch, Grouper } from "../../src/pipeline/alerting/group.js";
+import { compileRoutes, matchRoutes, type Route, routesSchema } from "../../src/pipeline/alerting/route.js";
 import type { Notification } from "../../src/sinks/sink.js";
 import { notification as baseNotification } from "../support/notifications.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Inhibitor, inhibitRulesSchema } from "../../src/pipeline/inhibit.js";
+import { Inhibitor, inhibitRulesSchema } from "../../src/pipeline/alerting/inhibit.js";
 import type { Notification } from "../../src/sinks/sink.js";
 import { notification as baseNotification } from "../support/notifications.js";
 

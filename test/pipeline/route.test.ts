@@ -11,7 +11,7 @@ import {
   parseDuration,
   parseMatcher,
   routesSchema,
-} from "../../src/pipeline/route.js";
+} from "../../src/pipeline/alerting/route.js";
 import type { Notification } from "../../src/sinks/sink.js";
 
 function notification(over: {

@@ -6,7 +6,7 @@ import {
   SilenceStore,
   silencedBy,
   silenceState,
-} from "../../src/pipeline/silence.js";
+} from "../../src/pipeline/alerting/silence.js";
 import type { Notification } from "../../src/sinks/sink.js";
 import { notification as baseNotification } from "../support/notifications.js";
 import { startRedis, type TestRedis } from "../support/redis.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FLEET, STORM_EVENT, StormControl, stormSchema } from "../../src/pipeline/storm.js";
+import { FLEET, STORM_EVENT, StormControl, stormSchema } from "../../src/pipeline/alerting/storm.js";
 import type { Notification } from "../../src/sinks/sink.js";
 import { notification as baseNotification } from "../support/notifications.js";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TrapEvent } from "../../src/pet/trap.js";
+import { buildNotification } from "../../src/pipeline/alerting/notification.js";
 import { eventId } from "../../src/pipeline/intake/event.js";
-import { buildNotification } from "../../src/pipeline/notification.js";
 import { AlertmanagerSink, type PostableAlert } from "../../src/sinks/alertmanager.js";
 import { EmailSink } from "../../src/sinks/email.js";
 import { escapeControls } from "../../src/sinks/escape.js";

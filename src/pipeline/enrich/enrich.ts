@@ -14,10 +14,10 @@ import { decodeSelRecord, SEL_RECORD_LENGTH, type SystemEventRecord } from "../.
 import { readSensor, type SensorView } from "../../ipmi/sensors.js";
 import type { PetEvent } from "../../pet/event.js";
 import { PET_EPOCH_UNIX } from "../../pet/varbind.js";
+import type { EnrichmentFacts } from "../alerting/notification.js";
 import { type BmcMatch, type BmcPool, bmcsAt, matchBmc } from "../bmc/bmc-pool.js";
 import type { CircuitBreaker } from "../bmc/breaker.js";
 import type { QueuedEvent } from "../intake/event.js";
-import type { EnrichmentFacts } from "../notification.js";
 import { executeUntil, type SdrCache } from "./sdr-cache.js";
 
 export interface EnrichContext {

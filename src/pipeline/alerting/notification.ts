@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../pet/tables/severity.js";
-import type { TrapEvent } from "../pet/trap.js";
-import type { Notification } from "../sinks/sink.js";
-import type { QueuedEvent } from "./intake/event.js";
+import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../../pet/tables/severity.js";
+import type { TrapEvent } from "../../pet/trap.js";
+import type { Notification } from "../../sinks/sink.js";
+import type { QueuedEvent } from "../intake/event.js";
 
 /** What enrichment learned about an event's BMC and sensor (src/pipeline/enrich/enrich.ts). */
 export interface EnrichmentFacts {
