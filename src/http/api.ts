@@ -6,7 +6,7 @@ import { PET_SEVERITIES } from "../pet/tables/severity.js";
 import { duration, parseDuration } from "../pipeline/alerting/route.js";
 import { type Silence, SilenceError, type SilenceStore, silenceState } from "../pipeline/alerting/silence.js";
 import { readHealth } from "../pipeline/health/health-store.js";
-import { type RecentEvents, recentEventSchema } from "../pipeline/recent.js";
+import { type RecentEvents, recentEventSchema } from "../pipeline/recent/recent.js";
 import { type PipelineQueues, REDIS_TIMEOUT_MS } from "./metrics.js";
 import { errorSchema, HttpError, type Route, route } from "./routes.js";
 

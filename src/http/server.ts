@@ -8,7 +8,7 @@ import { SilenceStore } from "../pipeline/alerting/silence.js";
 import type { Intake } from "../pipeline/intake/intake.js";
 import type { Workers } from "../pipeline/pipeline.js";
 import { DEFAULT_PREFIX } from "../pipeline/queues.js";
-import { RecentEvents } from "../pipeline/recent.js";
+import { RecentEvents } from "../pipeline/recent/recent.js";
 import { petgateVersion } from "../sinks/webhook.js";
 import { apiRoutes, type BmcInfo } from "./api.js";
 import { type AllowedHosts, hostAllowedBy } from "./host-check.js";

@@ -10,7 +10,7 @@ import { RedisLease } from "./health/lease.js";
 import { type Intake, type IntakeOptions, startIntake } from "./intake/intake.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./notify/deliver.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
-import { recordRecent } from "./recent.js";
+import { recordRecent } from "./recent/recent.js";
 
 /*
  * The pipeline's two roles, which `petgate serve` runs together or apart (any number of each on one

@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { encodeSpecificTrap } from "../../src/pet/specific-trap.js";
 import { decodePetVarbind, encodePetVarbind } from "../../src/pet/varbind.js";
 import type { QueuedEvent } from "../../src/pipeline/intake/event.js";
-import type { RecentEvent } from "../../src/pipeline/recent.js";
+import type { RecentEvent } from "../../src/pipeline/recent/recent.js";
 import { type RedisChild, startRedisChild } from "../../src/serve/redis-child.js";
 import type { Notification } from "../../src/sinks/sink.js";
 import { DELL_CHASSIS_INTRUSION, hexBytes } from "../pet/vectors.js";

@@ -4,7 +4,7 @@ import type { PetSeverity } from "../../src/pet/tables/severity.js";
 import { buildNotification } from "../../src/pipeline/alerting/notification.js";
 import type { ProcessedEvent } from "../../src/pipeline/events-worker.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
-import { RECENT_ENTRY_MAX_BYTES, type RecentEvent, RecentEvents } from "../../src/pipeline/recent.js";
+import { RECENT_ENTRY_MAX_BYTES, type RecentEvent, RecentEvents } from "../../src/pipeline/recent/recent.js";
 import { genericTrap, petTrap, startRedis, type TestRedis } from "../support/redis.js";
 import { commandsDuring, hashFieldsRead } from "../support/redis-monitor.js";
 

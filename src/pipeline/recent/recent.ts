@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { PET_SEVERITIES } from "../pet/tables/severity.js";
-import type { ProcessedEvent } from "./events-worker.js";
-import type { DeliveryOutcome, DeliveryWorker } from "./notify/deliver.js";
-import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
+import { PET_SEVERITIES } from "../../pet/tables/severity.js";
+import type { ProcessedEvent } from "../events-worker.js";
+import type { DeliveryOutcome, DeliveryWorker } from "../notify/deliver.js";
+import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../queues.js";
 
 /*
  * The recent events, for the HTTP API and the web page: one entry per processed event, with where
