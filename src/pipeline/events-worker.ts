@@ -1,11 +1,10 @@
 import type { Job, Worker } from "bullmq";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
-import type { Notification } from "../sinks/sink.js";
 import { RedisAlertBook } from "./alerting/alert-book-redis.js";
 import { type Batch, Grouper } from "./alerting/group.js";
 import { Inhibitor } from "./alerting/inhibit.js";
-import type { EnrichmentFacts } from "./alerting/notification.js";
+import type { EnrichmentFacts, Notification } from "./alerting/notification.js";
 import { compileRoutes, matchRoutes, type Route, routesSchema } from "./alerting/route.js";
 import { SilenceStore } from "./alerting/silence.js";
 import { StormControl } from "./alerting/storm.js";

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import {
   type DeliverJobResult,
   type DeliverQueue,
@@ -18,7 +19,7 @@ import {
 } from "../../src/pipeline/notify/deliver.js";
 import { type DeadLetterQueue, replayJobId } from "../../src/pipeline/notify/dlq.js";
 import { EmailSink } from "../../src/sinks/email.js";
-import type { Notification, Sink } from "../../src/sinks/sink.js";
+import type { Sink } from "../../src/sinks/sink.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
 import { startDeliverQueues } from "../support/deliver.js";
 import {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type Batch, Grouper } from "../../src/pipeline/alerting/group.js";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { compileRoutes, matchRoutes, type Route, routesSchema } from "../../src/pipeline/alerting/route.js";
-import type { Notification } from "../../src/sinks/sink.js";
 import { notification as baseNotification } from "../support/notifications.js";
 
 const S = 1_000;

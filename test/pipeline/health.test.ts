@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BmcTarget } from "../../src/config/inventory.js";
 import { getSelInfo } from "../../src/ipmi/commands/storage.js";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { BmcPool, type BmcPoolOptions } from "../../src/pipeline/bmc/bmc-pool.js";
 import { CircuitBreaker } from "../../src/pipeline/bmc/breaker.js";
 import {
@@ -11,7 +12,6 @@ import {
   remedyCommand,
 } from "../../src/pipeline/health/health.js";
 import type { BmcSimulator } from "../../src/sim/simulator.js";
-import type { Notification } from "../../src/sinks/sink.js";
 import { SIM_PASSWORD, startSims } from "../support/sim.js";
 
 type Sims = Awaited<ReturnType<typeof startSims>>;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import {
   alertFingerprint,
   compileRoutes,
@@ -12,7 +13,6 @@ import {
   parseMatcher,
   routesSchema,
 } from "../../src/pipeline/alerting/route.js";
-import type { Notification } from "../../src/sinks/sink.js";
 
 function notification(over: {
   bmc?: string;

@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import {
   type Silence,
   SilenceError,
@@ -7,7 +8,6 @@ import {
   silencedBy,
   silenceState,
 } from "../../src/pipeline/alerting/silence.js";
-import type { Notification } from "../../src/sinks/sink.js";
 import { notification as baseNotification } from "../support/notifications.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 import { commandsDuring } from "../support/redis-monitor.js";

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../../pet/tables/severity.js";
-import type { Notification } from "../../sinks/sink.js";
 import type { QueuedEvent } from "../intake/event.js";
+import type { Notification } from "./notification.js";
 import { alertKey, buildNotification, type EnrichmentFacts } from "./notification.js";
 
 /*

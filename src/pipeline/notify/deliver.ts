@@ -1,7 +1,8 @@
 import { type Job, type JobsOptions, Queue, type Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { deliverWithRetries, type RetryOptions } from "../../sinks/retry.js";
-import type { Notification, Sink } from "../../sinks/sink.js";
+import type { Sink } from "../../sinks/sink.js";
+import type { Notification } from "../alerting/notification.js";
 import {
   createRedis,
   createWorker,
