@@ -29,7 +29,7 @@ import {
 
 /*
  * The events worker takes the listeners' INGEST batches (`concurrency` batches at once per process),
- * claims each event (claim.ts: a copy of an event another batch took is dropped), and processes the
+ * claims each event (intake/claim.ts: a copy of an event another batch took is dropped), and processes the
  * claimed ones all at once, those of one BMC (source address) one at a time in batch order. One
  * BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
  *
@@ -46,14 +46,14 @@ import {
  * sees it. Inhibition sources and storm buckets are per process (in memory): with several events
  * workers each inhibits and storm-limits what it processed itself (the fleet limit is per process too).
  *
- * Grouping (group.ts, Grouper) decides WHEN notifications go out: a notification is added to its
+ * Grouping (alerting/group.ts, Grouper) decides WHEN notifications go out: a notification is added to its
  * group under each matched route, and a timer loop (every `tickMs`) enqueues what grouper.due()
  * returns. Sinks stay per notification: each notification of a batch is its own DELIVER job for the
  * batch's receiver. A batch that resends an alert already delivered (a group's later batches carry
  * its firing alerts again) collapses into the delivered marker, so group_interval brings what
  * changed and repeat_interval re-sends nothing a receiver already has. Groups are per process (in
  * memory), like inhibition: what is still held when the worker closes is sent at close, and what a
- * group keeps waiting is held in the outbox (outbox.ts) so that a crash loses nothing; a group due at
+ * group keeps waiting is held in the outbox (notify/outbox.ts) so that a crash loses nothing; a group due at
  * once is enqueued before the event's batch completes and needs no outbox. Batches that could not
  * be enqueued (Redis down) are retried at the next tick. Storm summaries (StormControl.due) are
  * enqueued by the same loop at once, not grouped.
@@ -194,7 +194,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     return receiversOf(routes);
   };
 
-  /** Enqueues, ungrouped, the deliveries a dead worker held (see outbox.ts); every sweepEveryMs. */
+  /** Enqueues, ungrouped, the deliveries a dead worker held (see notify/outbox.ts); every sweepEveryMs. */
   const sweepOutbox = async (now: number): Promise<void> => {
     if (now - lastSweep < sweepEveryMs) return;
     lastSweep = now;

@@ -57,7 +57,7 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
   const inventory = options.inventory ?? resolveBmcs(options.config);
-  // What the workers do is recorded in Redis (recent.ts), for the HTTP API of any process.
+  // What the workers do is recorded in Redis (recent/recent.ts), for the HTTP API of any process.
   const recent = recordRecent(options.redis, { prefix, inventory, log });
   const delivery = await startDeliveryWorker({
     connection: options.redis,

@@ -114,7 +114,7 @@ describe("grouping timeline", () => {
     g.add(notification("bmc-07", "A", "resolved"));
     expect(shown(g.due(30 * S))).toEqual([]);
     expect(g.grouper.size).toBe(0);
-    // Neither will ever go out: the caller releases what it held for them (outbox.ts).
+    // Neither will ever go out: the caller releases what it held for them (src/pipeline/notify/outbox.ts).
     expect(discarded(g.grouper)).toEqual(["ops A:firing", "ops A:resolved"]);
     expect(g.grouper.takeDiscarded()).toEqual([]);
   });

@@ -131,7 +131,7 @@ describe("HealthMonitor against simulated BMCs", () => {
     await first.probeAll();
     await first.probeAll();
     expect(firing()).toHaveLength(1);
-    // The open incident its worker leaves in Redis when it dies (health-store.ts openIncidents).
+    // The open incident its worker leaves in Redis when it dies (src/pipeline/health/health-store.ts openIncidents).
     const left = new Map([["bmc-1", firing()[0]?.startsAt ?? ""]]);
     await first.stop();
 

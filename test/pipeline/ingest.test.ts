@@ -94,7 +94,7 @@ async function ingestDrained(): Promise<boolean> {
   const c = await ingestQ.getJobCounts("wait", "active", "delayed", "prioritized", "failed");
   return Object.values(c).every((n) => n === 0);
 }
-/** The events claimed by some batch (claim.ts): each distinct event once. */
+/** The events claimed by some batch (src/pipeline/intake/claim.ts): each distinct event once. */
 async function claimedIds(): Promise<string[]> {
   const keys = await client.keys(eventClaimKey(PREFIX, "*"));
   return keys.map((k) => k.slice(eventClaimKey(PREFIX, "").length)).sort();

@@ -485,7 +485,7 @@ export function recordRecent(
       delivery.worker.on("completed", (job, result) =>
         track(recent.recordDelivery(job.data.notification.id, job.data.receiver, result.outcome)),
       );
-      // A job that failed for good has been dead-lettered as "error" (deliver.ts).
+      // A job that failed for good has been dead-lettered as "error" (notify/deliver.ts).
       delivery.worker.on("failed", (job) => {
         if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
           track(recent.recordDelivery(job.data.notification.id, job.data.receiver, "error"));
