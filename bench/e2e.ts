@@ -23,8 +23,9 @@ import { parseArgs } from "node:util";
 import type { BmcTarget } from "../src/config/inventory.js";
 import { configSchema } from "../src/config/schema.js";
 import { decodePetVarbind, encodePetVarbind } from "../src/pet/varbind.js";
+import type { Notification } from "../src/pipeline/alerting/notification.js";
 import { startPipeline } from "../src/pipeline/pipeline.js";
-import type { Notification, Sink } from "../src/sinks/sink.js";
+import type { Sink } from "../src/sinks/sink.js";
 import { WebhookSink } from "../src/sinks/webhook.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));

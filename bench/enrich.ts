@@ -1,5 +1,5 @@
 // `node dist/bench/enrich.js [--quick] [--events N] [--cli N]`: the enrichment of one event as the
-// events worker does it — src/pipeline/enrich.ts `enrich()` on a pooled session (BmcPool, SdrCache,
+// events worker does it — src/pipeline/enrich/enrich.ts `enrich()` on a pooled session (BmcPool, SdrCache,
 // CircuitBreaker): the matching SEL record, the sensor's SDR (cached after the first event), its reading
 // and thresholds — next to what an operator's trap-handler script spawns for the same facts:
 // `ipmitool -S SDRCACHE sel elist last 1` and `ipmitool -S SDRCACHE sensor get NAME` (SDR cached with
@@ -15,11 +15,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { BmcTarget } from "../src/config/inventory.js";
 import type { SystemEventRecord } from "../src/ipmi/sel.js";
-import { BmcPool } from "../src/pipeline/bmc-pool.js";
-import { CircuitBreaker } from "../src/pipeline/breaker.js";
-import { type EnrichContext, enrich } from "../src/pipeline/enrich.js";
-import type { QueuedEvent } from "../src/pipeline/event.js";
-import { SdrCache } from "../src/pipeline/sdr-cache.js";
+import { BmcPool } from "../src/pipeline/bmc/bmc-pool.js";
+import { CircuitBreaker } from "../src/pipeline/bmc/breaker.js";
+import { type EnrichContext, enrich } from "../src/pipeline/enrich/enrich.js";
+import { SdrCache } from "../src/pipeline/enrich/sdr-cache.js";
+import type { QueuedEvent } from "../src/pipeline/intake/event.js";
 import { SensorNumber } from "../src/sim/default-sdr.js";
 import { queuedPetEvent } from "./pet-event.js";
 import { startSim } from "./petgate-sim.js";

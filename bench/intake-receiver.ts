@@ -1,5 +1,5 @@
 // The ingest bench's "petgate-durable" receiver: `petgate serve --role listener` (listener → Ingest →
-// INGEST queue, src/pipeline/pipeline.ts startIntake) on its own embedded redis-server (AOF,
+// INGEST queue, src/pipeline/intake/intake.ts startIntake) on its own embedded redis-server (AOF,
 // appendfsync everysec, the product's defaults), in a scratch data dir. Kept = the distinct events
 // found in the INGEST queue after the listener and its Redis have stopped and Redis has been started
 // again from the AOF alone, plus those in the listener's spool (fsync'd there when a Redis add took
@@ -23,7 +23,7 @@ function aofBytes(dataDir: string): number {
   }
 }
 
-/** Bytes in the spool (one QueuedEvent per line, src/pipeline/spool.ts). */
+/** Bytes in the spool (one QueuedEvent per line, src/pipeline/intake/spool.ts). */
 const spoolFile = (dataDir: string) => join(dataDir, "spool.ndjson");
 
 /** Event ids in the spool. */

@@ -2,7 +2,7 @@ import type { SystemEventRecord } from "../src/ipmi/sel.js";
 import { decodePet } from "../src/pet/event.js";
 import type { TrapEvent } from "../src/pet/trap.js";
 import { encodePetVarbind, PET_ENTERPRISE_OID } from "../src/pet/varbind.js";
-import { eventId, type QueuedEvent } from "../src/pipeline/event.js";
+import { eventId, type QueuedEvent } from "../src/pipeline/intake/event.js";
 import { buildPet } from "../src/sim/pet-sender.js";
 
 /**

@@ -8,9 +8,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { Notification } from "../src/pipeline/alerting/notification.js";
 import { startMailCatcher, startWebhookCatcher } from "../src/serve/catchers.js";
 import { EmailSink } from "../src/sinks/email.js";
-import type { Notification, Sink } from "../src/sinks/sink.js";
+import type { Sink } from "../src/sinks/sink.js";
 import { WebhookSink } from "../src/sinks/webhook.js";
 import { repoRoot } from "./root.js";
 

@@ -7,8 +7,8 @@ import { parse } from "yaml";
 import { resolveBmcs } from "../src/config/inventory.js";
 import { loadConfig, readSecret } from "../src/config/load.js";
 import { type Config, configSchema, type SecretRef } from "../src/config/schema.js";
-import { Inhibitor } from "../src/pipeline/inhibit.js";
-import { compileRoutes } from "../src/pipeline/route.js";
+import { Inhibitor } from "../src/pipeline/alerting/inhibit.js";
+import { compileRoutes } from "../src/pipeline/alerting/route.js";
 import { buildSinks } from "../src/sinks/build.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

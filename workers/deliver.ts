@@ -6,7 +6,7 @@
  * PETGATE_STALLED_INTERVAL_MS. Stops on SIGTERM/SIGINT after the deliveries in hand.
  */
 import { loadConfig } from "../src/config/load.js";
-import { startDeliveryWorker } from "../src/pipeline/deliver.js";
+import { startDeliveryWorker } from "../src/pipeline/notify/deliver.js";
 import { buildSinks } from "../src/sinks/build.js";
 import { redisOptionsFromEnv, stopOnSignal, workerSettingsFromEnv } from "./lifecycle.js";
 

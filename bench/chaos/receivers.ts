@@ -1,8 +1,9 @@
 // The chaos soak's receivers: the demo's webhook and mail catchers (src/serve/catchers.ts), tallying
 // what each accepted per event index instead of keeping every message (a soak sends millions).
+
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { startMailCatcher, startWebhookCatcher } from "../../src/serve/catchers.js";
 import { parseMessage } from "../../src/serve/mime.js";
-import type { Notification } from "../../src/sinks/sink.js";
 import { indexOfEventData } from "../pet-datagram.js";
 import { startTcpGate } from "../tcp-gate.js";
 

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import { deliverQueue } from "../pipeline/deliver.js";
-import { type DeadLetter, DeadLetterQueue } from "../pipeline/dlq.js";
+import { deliverQueue } from "../pipeline/notify/deliver.js";
+import { type DeadLetter, DeadLetterQueue } from "../pipeline/notify/dlq.js";
 import { createRedis, DEFAULT_PREFIX, redisFromEnv } from "../pipeline/queues.js";
 import { escapeControls } from "../sinks/escape.js";
 import { parseCommandArgs, UsageError } from "./usage.js";

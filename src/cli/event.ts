@@ -6,7 +6,7 @@ import { diagnoseMissingPet, injectSampleEvent, isSamplePet, type SampleEvent } 
 import { runFleet } from "../pef/fleet.js";
 import type { PetEvent } from "../pet/event.js";
 import { TrapListener } from "../pet/listener.js";
-import { listenerOptions } from "./listen.js";
+import { listenerOptions } from "../pet/listener-options.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate event test [--config FILE] [--all | BMC...] [1|2|3] [--listen HOST:PORT] [--timeout MS] [--json]

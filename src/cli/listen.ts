@@ -1,10 +1,10 @@
 import { once } from "node:events";
 import { createWriteStream, existsSync, openSync, readFileSync } from "node:fs";
-import { ConfigError, loadConfig, readSecret, SecretError } from "../config/load.js";
+import { ConfigError, loadConfig, SecretError } from "../config/load.js";
 import { configSchema, type ListenerConfig } from "../config/schema.js";
 import { NdjsonWriter } from "../io/ndjson.js";
-import { parseHostPort } from "../net/address.js";
-import { type ListenerOptions, TrapListener, type UsmUser } from "../pet/listener.js";
+import { type ListenerOptions, TrapListener } from "../pet/listener.js";
+import { listenerOptions } from "../pet/listener-options.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate listen [--bind HOST:PORT] [--out FILE] [--config FILE] [--receive-buffer BYTES]
@@ -97,26 +97,6 @@ function byteCount(text: string): number {
 function listenerConfig(path: string | undefined): ListenerConfig {
   const file = path ?? process.env.PETGATE_CONFIG ?? (existsSync("petgate.yml") ? "petgate.yml" : undefined);
   return file === undefined ? configSchema.parse({}).listener : loadConfig(file).listener;
-}
-
-export function listenerOptions(cfg: ListenerConfig): ListenerOptions {
-  const defaultPort = process.getuid?.() === 0 ? 162 : 1162;
-  return {
-    bind: parseHostPort(cfg.bind ?? "", { host: "0.0.0.0", port: defaultPort }),
-    communities: cfg.communities,
-    allowSources: cfg.allowSources,
-    receiveBufferBytes: cfg.receiveBufferBytes,
-    users: cfg.users.map(
-      (u, i): UsmUser => ({
-        name: u.name,
-        level: u.level,
-        ...(u.authProtocol && { authProtocol: u.authProtocol }),
-        ...(u.authKey && { authKey: readSecret(u.authKey, `listener.users[${i}].authKey`) }),
-        ...(u.privProtocol && { privProtocol: u.privProtocol }),
-        ...(u.privKey && { privKey: readSecret(u.privKey, `listener.users[${i}].privKey`) }),
-      }),
-    ),
-  };
 }
 
 /** Linux grants at most net.core.rmem_max. */

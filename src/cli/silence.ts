@@ -1,14 +1,14 @@
 import { userInfo } from "node:os";
 import { Redis } from "ioredis";
-import { redisFromEnv } from "../pipeline/queues.js";
-import { formatDuration, parseDuration } from "../pipeline/route.js";
+import { formatDuration, parseDuration } from "../pipeline/alerting/route.js";
 import {
   type Silence,
   SilenceError,
   SilenceStore,
   silenceMatchers,
   silenceState,
-} from "../pipeline/silence.js";
+} from "../pipeline/alerting/silence.js";
+import { redisFromEnv } from "../pipeline/queues.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate silence add --matcher MATCHER [--matcher MATCHER...] --duration DURATION --comment TEXT

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { parseCidr, parseHostPort } from "../net/address.js";
 import { DEFAULT_UNKNOWN_SEVERITY, PET_TABLE_SEVERITIES } from "../pet/tables/severity.js";
-import { inhibitRulesSchema } from "../pipeline/inhibit.js";
-import { duration, routesSchema } from "../pipeline/route.js";
-import { stormSchema } from "../pipeline/storm.js";
+import { inhibitRulesSchema } from "../pipeline/alerting/inhibit.js";
+import { duration, routesSchema } from "../pipeline/alerting/route.js";
+import { stormSchema } from "../pipeline/alerting/storm.js";
 
 /** A secret is read from an environment variable or a file, never written in the config itself. */
 const secretRef = (what: string) =>

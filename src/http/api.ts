@@ -3,10 +3,10 @@ import { MaxRetriesPerRequestError } from "ioredis/built/errors/index.js";
 import { z } from "zod";
 import { withTimeout } from "../io/timeout.js";
 import { PET_SEVERITIES } from "../pet/tables/severity.js";
-import { readHealth } from "../pipeline/health-store.js";
-import { type RecentEvents, recentEventSchema } from "../pipeline/recent.js";
-import { duration, parseDuration } from "../pipeline/route.js";
-import { type Silence, SilenceError, type SilenceStore, silenceState } from "../pipeline/silence.js";
+import { duration, parseDuration } from "../pipeline/alerting/route.js";
+import { type Silence, SilenceError, type SilenceStore, silenceState } from "../pipeline/alerting/silence.js";
+import { readHealth } from "../pipeline/health/health-store.js";
+import { type RecentEvents, recentEventSchema } from "../pipeline/recent/recent.js";
 import { type PipelineQueues, REDIS_TIMEOUT_MS } from "./metrics.js";
 import { errorSchema, HttpError, type Route, route } from "./routes.js";
 

@@ -2,11 +2,12 @@ import { readFile } from "node:fs/promises";
 import type { Redis } from "ioredis";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { withTimeout } from "../io/timeout.js";
-import { deliverQueue } from "../pipeline/deliver.js";
 import type { ProcessedEvent } from "../pipeline/events-worker.js";
-import type { HealthState } from "../pipeline/health.js";
-import { readHealth } from "../pipeline/health-store.js";
-import type { Intake, Workers } from "../pipeline/pipeline.js";
+import type { HealthState } from "../pipeline/health/health.js";
+import { readHealth } from "../pipeline/health/health-store.js";
+import type { Intake } from "../pipeline/intake/intake.js";
+import { deliverQueue } from "../pipeline/notify/deliver.js";
+import type { Workers } from "../pipeline/pipeline.js";
 import { ingestQueue } from "../pipeline/queues.js";
 
 /*

@@ -4,7 +4,7 @@
  * wherever it runs from. The script polls the JSON API every 2 s and builds the DOM with textContent
  * only: event texts come from the network and are never parsed as HTML.
  * An open page costs the gateway little: one poll at a time (each reads a bounded number of entries,
- * src/pipeline/recent.ts), none while the page is hidden, and after a failed poll it waits twice as
+ * src/pipeline/recent/recent.ts), none while the page is hidden, and after a failed poll it waits twice as
  * long, up to 30 s, so that a struggling gateway is not pressed harder by every browser left open.
  */
 

@@ -55,7 +55,7 @@ export class AckDestinations {
   }
 
   /**
-   * Resolves the inventory hosts that are names (as enrichment does, bmc-pool.ts); one that does not
+   * Resolves the inventory hosts that are names (as enrichment does, src/pipeline/bmc/bmc-pool.ts); one that does not
    * resolve is not acknowledged unless ack.allowSources covers it. Never rejects.
    */
   async resolveNames(): Promise<void> {

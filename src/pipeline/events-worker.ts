@@ -1,18 +1,21 @@
 import type { Job, Worker } from "bullmq";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
-import type { Notification } from "../sinks/sink.js";
-import { RedisAlertBook } from "./alert-book-redis.js";
-import { BmcPool } from "./bmc-pool.js";
-import { CircuitBreaker } from "./breaker.js";
-import { claimEvents } from "./claim.js";
-import { deliverQueue, deliveryId, enqueueDeliveries, enqueueDeliveryJobs } from "./deliver.js";
-import { enrich } from "./enrich.js";
-import type { QueuedEvent } from "./event.js";
-import { type Batch, Grouper } from "./group.js";
-import { Inhibitor } from "./inhibit.js";
-import type { EnrichmentFacts } from "./notification.js";
-import { Outbox } from "./outbox.js";
+import { RedisAlertBook } from "./alerting/alert-book-redis.js";
+import { type Batch, Grouper } from "./alerting/group.js";
+import { Inhibitor } from "./alerting/inhibit.js";
+import type { EnrichmentFacts, Notification } from "./alerting/notification.js";
+import { compileRoutes, matchRoutes, type Route, routesSchema } from "./alerting/route.js";
+import { SilenceStore } from "./alerting/silence.js";
+import { StormControl } from "./alerting/storm.js";
+import { BmcPool } from "./bmc/bmc-pool.js";
+import { CircuitBreaker } from "./bmc/breaker.js";
+import { enrich } from "./enrich/enrich.js";
+import { SdrCache } from "./enrich/sdr-cache.js";
+import { claimEvents } from "./intake/claim.js";
+import type { QueuedEvent } from "./intake/event.js";
+import { deliverQueue, deliveryId, enqueueDeliveries, enqueueDeliveryJobs } from "./notify/deliver.js";
+import { Outbox } from "./notify/outbox.js";
 import {
   createRedis,
   createWorker,
@@ -23,14 +26,10 @@ import {
   type RedisTarget,
   type WorkerSettings,
 } from "./queues.js";
-import { compileRoutes, matchRoutes, type Route, routesSchema } from "./route.js";
-import { SdrCache } from "./sdr-cache.js";
-import { SilenceStore } from "./silence.js";
-import { StormControl } from "./storm.js";
 
 /*
  * The events worker takes the listeners' INGEST batches (`concurrency` batches at once per process),
- * claims each event (claim.ts: a copy of an event another batch took is dropped), and processes the
+ * claims each event (intake/claim.ts: a copy of an event another batch took is dropped), and processes the
  * claimed ones all at once, those of one BMC (source address) one at a time in batch order. One
  * BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
  *
@@ -47,14 +46,14 @@ import { StormControl } from "./storm.js";
  * sees it. Inhibition sources and storm buckets are per process (in memory): with several events
  * workers each inhibits and storm-limits what it processed itself (the fleet limit is per process too).
  *
- * Grouping (group.ts, Grouper) decides WHEN notifications go out: a notification is added to its
+ * Grouping (alerting/group.ts, Grouper) decides WHEN notifications go out: a notification is added to its
  * group under each matched route, and a timer loop (every `tickMs`) enqueues what grouper.due()
  * returns. Sinks stay per notification: each notification of a batch is its own DELIVER job for the
  * batch's receiver. A batch that resends an alert already delivered (a group's later batches carry
  * its firing alerts again) collapses into the delivered marker, so group_interval brings what
  * changed and repeat_interval re-sends nothing a receiver already has. Groups are per process (in
  * memory), like inhibition: what is still held when the worker closes is sent at close, and what a
- * group keeps waiting is held in the outbox (outbox.ts) so that a crash loses nothing; a group due at
+ * group keeps waiting is held in the outbox (notify/outbox.ts) so that a crash loses nothing; a group due at
  * once is enqueued before the event's batch completes and needs no outbox. Batches that could not
  * be enqueued (Redis down) are retried at the next tick. Storm summaries (StormControl.due) are
  * enqueued by the same loop at once, not grouped.
@@ -195,7 +194,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     return receiversOf(routes);
   };
 
-  /** Enqueues, ungrouped, the deliveries a dead worker held (see outbox.ts); every sweepEveryMs. */
+  /** Enqueues, ungrouped, the deliveries a dead worker held (see notify/outbox.ts); every sweepEveryMs. */
   const sweepOutbox = async (now: number): Promise<void> => {
     if (now - lastSweep < sweepEveryMs) return;
     lastSweep = now;

@@ -1,89 +1,27 @@
-import { listenerOptions } from "../cli/listen.js";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
-import type { HostPort } from "../net/address.js";
-import { PetAcknowledger } from "../pet/ack.js";
-import { AckDestinations } from "../pet/ack-destinations.js";
-import { TrapListener } from "../pet/listener.js";
 import type { RetryOptions } from "../sinks/retry.js";
 import type { Sink } from "../sinks/sink.js";
-import { type DeliveryWorker, startDeliveryWorker } from "./deliver.js";
+import { parseDuration } from "./alerting/route.js";
 import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
-import { HealthMonitor, type HealthMonitorOptions } from "./health.js";
-import { HealthStore, markResolved, openIncidents, sharedIncidentStart } from "./health-store.js";
-import { Ingest } from "./ingest.js";
-import { RedisLease } from "./lease.js";
+import { HealthMonitor, type HealthMonitorOptions } from "./health/health.js";
+import { HealthStore, markResolved, openIncidents, sharedIncidentStart } from "./health/health-store.js";
+import { RedisLease } from "./health/lease.js";
+import { type Intake, type IntakeOptions, startIntake } from "./intake/intake.js";
+import { type DeliveryWorker, startDeliveryWorker } from "./notify/deliver.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
-import { recordRecent } from "./recent.js";
-import { parseDuration } from "./route.js";
+import { recordRecent } from "./recent/recent.js";
 
 /*
  * The pipeline's two roles, which `petgate serve` runs together or apart (any number of each on one
  * Redis):
  *
  *   intake:  trap listener → Ingest (INGEST queue, or the spool while Redis is away) → PET Acknowledge
+ *            (intake/intake.ts)
  *   workers: events worker (INGEST batches) → DELIVER → delivery worker → sinks; BMC health monitor
  */
 
 const defaultLog = (m: string) => process.stderr.write(`petgate: ${m}\n`);
-
-export interface IntakeOptions {
-  config: Config;
-  redis: RedisTarget;
-  prefix?: string;
-  /** Ingest's spool (one per process). */
-  spoolFile: string;
-  /** Where the listener binds; default config.listener.bind. */
-  listen?: HostPort;
-  log?: (message: string) => void;
-}
-
-export interface Intake {
-  listener: TrapListener;
-  ingest: Ingest;
-  /** PET Acknowledge, to inventory BMCs and ack.allowSources only (ack-destinations.ts). */
-  acknowledger: PetAcknowledger;
-  /** The listener stops, Ingest flushes what it took (to Redis or the spool), the ack socket closes. */
-  close(): Promise<void>;
-}
-
-/**
- * The listener into Ingest. A PET is acknowledged (PET Acknowledge to its sender) only once Ingest
- * holds it durably, queued or spooled, and only when its source is an inventory BMC or in
- * ack.allowSources; a BMC whose destination wants no ack ignores it (or answers D5h).
- */
-export async function startIntake(options: IntakeOptions): Promise<Intake> {
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const log = options.log ?? defaultLog;
-  const ingest = await Ingest.start({ connection: options.redis, prefix, spoolFile: options.spoolFile, log });
-  const destinations = AckDestinations.fromConfig(options.config);
-  // In the background: intake does not wait for DNS; a BMC known by name is acknowledged once resolved.
-  void destinations.resolveNames();
-  const acknowledger = new PetAcknowledger({ destination: (source) => destinations.to(source) });
-  const listener = await TrapListener.start(
-    { ...listenerOptions(options.config.listener), ...(options.listen && { bind: options.listen }) },
-    (event) => {
-      const added = ingest.add(event);
-      added.catch((err: unknown) => log(`event lost: ${String(err)}`));
-      // Acknowledge only what is durable; a lost event is resent by its BMC instead.
-      if (event.kind === "pet")
-        void added.then(
-          () => acknowledger.acknowledge(event),
-          () => undefined,
-        );
-    },
-  );
-  return {
-    listener,
-    ingest,
-    acknowledger,
-    async close() {
-      await listener.close();
-      await ingest.close();
-      await acknowledger.close();
-    },
-  };
-}
 
 export interface WorkersOptions {
   config: Config;
@@ -119,7 +57,7 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
   const inventory = options.inventory ?? resolveBmcs(options.config);
-  // What the workers do is recorded in Redis (recent.ts), for the HTTP API of any process.
+  // What the workers do is recorded in Redis (recent/recent.ts), for the HTTP API of any process.
   const recent = recordRecent(options.redis, { prefix, inventory, log });
   const delivery = await startDeliveryWorker({
     connection: options.redis,

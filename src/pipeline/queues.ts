@@ -1,12 +1,12 @@
 import { type JobsOptions, type Processor, Queue, Worker } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
-import type { QueuedEvent } from "./event.js";
+import type { QueuedEvent } from "./intake/event.js";
 
 /**
  * The queues of the pipeline, their job types and how to connect to them, in one place.
  *
  *   listener ── Ingest (micro-batches) ──▶ INGEST queue: one job per batch { events }
- *   events worker ── claims each event of a batch (dedup), processes it ──▶ DELIVER queue (deliver.ts)
+ *   events worker ── claims each event of a batch (dedup), processes it ──▶ DELIVER queue (notify/deliver.ts)
  *
  * Keys are `<prefix>:<queue>:…` and `<prefix>:event:<event id>`. On Redis Cluster give the prefix in
  * BullMQ's hash-tag form, `{petgate}`, so that all keys hash to one slot, as the Lua scripts require.

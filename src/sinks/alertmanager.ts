@@ -1,6 +1,7 @@
 import { hexByte } from "../ipmi/bytes.js";
+import type { Notification } from "../pipeline/alerting/notification.js";
 import { escapeControls } from "./escape.js";
-import type { DeliveryResult, Notification, Sink } from "./sink.js";
+import type { DeliveryResult, Sink } from "./sink.js";
 
 export interface AlertmanagerSinkOptions {
   name: string;

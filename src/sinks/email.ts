@@ -2,8 +2,9 @@ import { connect, type Socket } from "node:net";
 import nodemailer from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import { withTimeout } from "../io/timeout.js";
+import type { Notification } from "../pipeline/alerting/notification.js";
 import { escapeStrings } from "./escape.js";
-import type { DeliveryResult, Notification, Sink } from "./sink.js";
+import type { DeliveryResult, Sink } from "./sink.js";
 import { defaultEmailTemplates, type EmailTemplate, type EmailTemplates } from "./templates/email.js";
 
 export interface EmailTransportOptions {

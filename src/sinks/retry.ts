@@ -1,4 +1,5 @@
-import type { DeliveryResult, Notification, Sink } from "./sink.js";
+import type { Notification } from "../pipeline/alerting/notification.js";
+import type { DeliveryResult, Sink } from "./sink.js";
 
 export interface RetryOptions {
   /** Total tries, the first included. */

@@ -3,8 +3,9 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
+import type { Notification } from "../pipeline/alerting/notification.js";
 import { escapeStrings } from "./escape.js";
-import type { DeliveryResult, Notification, Sink } from "./sink.js";
+import type { DeliveryResult, Sink } from "./sink.js";
 
 export interface WebhookSinkOptions {
   name: string;

@@ -7,13 +7,13 @@ import {
   type DeliverQueue,
   enqueueDeliveries,
   startDeliveryWorker,
-} from "../../src/pipeline/deliver.js";
+} from "../../src/pipeline/notify/deliver.js";
 import {
   type DeadLetter,
   type DeadLetterQueue,
   type NewDeadLetter,
   replayJobId,
-} from "../../src/pipeline/dlq.js";
+} from "../../src/pipeline/notify/dlq.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
 import { startDeliverQueues } from "../support/deliver.js";
 import { sampleNotification, startHttpReceiver } from "../support/http-receiver.js";

@@ -2,8 +2,8 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { silenceCommand } from "../../src/cli/silence.js";
 import { UsageError } from "../../src/cli/usage.js";
-import { SilenceStore } from "../../src/pipeline/silence.js";
-import type { Notification } from "../../src/sinks/sink.js";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
+import { SilenceStore } from "../../src/pipeline/alerting/silence.js";
 import { notification as baseNotification } from "../support/notifications.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 

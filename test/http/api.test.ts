@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHttp } from "../../src/http/server.js";
-import { eventId } from "../../src/pipeline/event.js";
+import { eventId } from "../../src/pipeline/intake/event.js";
 import { createRedis, DEFAULT_PREFIX } from "../../src/pipeline/queues.js";
-import { RECENT_ENTRY_MAX_BYTES, type RecentEvent, RecentEvents } from "../../src/pipeline/recent.js";
+import { RECENT_ENTRY_MAX_BYTES, type RecentEvent, RecentEvents } from "../../src/pipeline/recent/recent.js";
 import { SensorNumber } from "../../src/sim/default-sdr.js";
 import { setSensorValue } from "../../src/sim/sensors.js";
 import { waitFor } from "../support/listener.js";

@@ -1,10 +1,10 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PetSeverity } from "../../src/pet/tables/severity.js";
-import { eventId, type QueuedEvent } from "../../src/pipeline/event.js";
+import { buildNotification } from "../../src/pipeline/alerting/notification.js";
 import type { ProcessedEvent } from "../../src/pipeline/events-worker.js";
-import { buildNotification } from "../../src/pipeline/notification.js";
-import { RECENT_ENTRY_MAX_BYTES, type RecentEvent, RecentEvents } from "../../src/pipeline/recent.js";
+import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
+import { RECENT_ENTRY_MAX_BYTES, type RecentEvent, RecentEvents } from "../../src/pipeline/recent/recent.js";
 import { genericTrap, petTrap, startRedis, type TestRedis } from "../support/redis.js";
 import { commandsDuring, hashFieldsRead } from "../support/redis-monitor.js";
 

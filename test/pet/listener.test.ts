@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { TrapListener, type UsmUser } from "../../src/pet/listener.js";
 import { MAX_VALUE_BYTES, MAX_VARBINDS } from "../../src/pet/trap.js";
-import { eventId } from "../../src/pipeline/event.js";
+import { eventId } from "../../src/pipeline/intake/event.js";
 import {
   captureSnmptrap,
   netSnmp,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import { PET_ACK_PORT } from "../../src/pet/ack.js";
-import { type Intake, startIntake } from "../../src/pipeline/pipeline.js";
+import { type Intake, startIntake } from "../../src/pipeline/intake/intake.js";
 import { waitFor } from "../support/listener.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 

@@ -1,9 +1,9 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import { deliverQueue, startDeliveryWorker } from "../../src/pipeline/deliver.js";
-import { eventId } from "../../src/pipeline/event.js";
 import { startEventsWorker } from "../../src/pipeline/events-worker.js";
+import { eventId } from "../../src/pipeline/intake/event.js";
+import { deliverQueue, startDeliveryWorker } from "../../src/pipeline/notify/deliver.js";
 import { INGEST_JOB, ingestQueue } from "../../src/pipeline/queues.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
 import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type BreakerChange, CircuitBreaker } from "../../src/pipeline/breaker.js";
+import { type BreakerChange, CircuitBreaker } from "../../src/pipeline/bmc/breaker.js";
 
 function setup(options: { failureThreshold?: number; coolDownMs?: number } = {}) {
   let now = 1_000_000;

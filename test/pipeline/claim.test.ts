@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { claimEvents, eventClaimKey } from "../../src/pipeline/claim.js";
-import { eventId, type QueuedEvent } from "../../src/pipeline/event.js";
+import { claimEvents, eventClaimKey } from "../../src/pipeline/intake/claim.js";
+import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
 import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
 
 let redis: TestRedis;

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import {
   type DeliverJobResult,
   type DeliverQueue,
@@ -15,10 +16,10 @@ import {
   deliveryId,
   enqueueDeliveries,
   startDeliveryWorker,
-} from "../../src/pipeline/deliver.js";
-import { type DeadLetterQueue, replayJobId } from "../../src/pipeline/dlq.js";
+} from "../../src/pipeline/notify/deliver.js";
+import { type DeadLetterQueue, replayJobId } from "../../src/pipeline/notify/dlq.js";
 import { EmailSink } from "../../src/sinks/email.js";
-import type { Notification, Sink } from "../../src/sinks/sink.js";
+import type { Sink } from "../../src/sinks/sink.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
 import { startDeliverQueues } from "../support/deliver.js";
 import {
@@ -398,7 +399,7 @@ describe("DELIVER: a worker process SIGKILLed mid-job", () => {
   let build: string;
 
   const CHILD = `
-import { startDeliveryWorker } from "./src/pipeline/deliver.js";
+import { startDeliveryWorker } from "./src/pipeline/notify/deliver.js";
 import { WebhookSink } from "./src/sinks/webhook.js";
 const [socket, prefix, url, secret, crashPoint] = process.argv.slice(2);
 const real = new WebhookSink({ name: "ops-webhook", url, secret });
@@ -423,7 +424,7 @@ process.stdout.write("ready\\n");
         join(ROOT, "node_modules/typescript/bin/tsc"),
         ...["--outDir", build, "--rootDir", ROOT, "--module", "nodenext", "--moduleResolution", "nodenext"],
         ...["--target", "es2022", "--skipLibCheck", "--noCheck", "--types", "node"],
-        join(ROOT, "src/pipeline/deliver.ts"),
+        join(ROOT, "src/pipeline/notify/deliver.ts"),
         join(ROOT, "src/sinks/webhook.ts"),
       ],
       { stdio: "pipe" },

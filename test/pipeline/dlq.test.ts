@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DELIVER_JOB_OPTIONS, type DeliverQueue, deliveryId } from "../../src/pipeline/deliver.js";
-import { type DeadLetterQueue, type NewDeadLetter, replayJobId } from "../../src/pipeline/dlq.js";
+import { DELIVER_JOB_OPTIONS, type DeliverQueue, deliveryId } from "../../src/pipeline/notify/deliver.js";
+import { type DeadLetterQueue, type NewDeadLetter, replayJobId } from "../../src/pipeline/notify/dlq.js";
 import { startDeliverQueues } from "../support/deliver.js";
 import { sampleNotification } from "../support/http-receiver.js";
 import type { TestRedis } from "../support/redis.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type Batch, Grouper } from "../../src/pipeline/group.js";
-import { compileRoutes, matchRoutes, type Route, routesSchema } from "../../src/pipeline/route.js";
-import type { Notification } from "../../src/sinks/sink.js";
+import { type Batch, Grouper } from "../../src/pipeline/alerting/group.js";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
+import { compileRoutes, matchRoutes, type Route, routesSchema } from "../../src/pipeline/alerting/route.js";
 import { notification as baseNotification } from "../support/notifications.js";
 
 const S = 1_000;
@@ -114,7 +114,7 @@ describe("grouping timeline", () => {
     g.add(notification("bmc-07", "A", "resolved"));
     expect(shown(g.due(30 * S))).toEqual([]);
     expect(g.grouper.size).toBe(0);
-    // Neither will ever go out: the caller releases what it held for them (outbox.ts).
+    // Neither will ever go out: the caller releases what it held for them (src/pipeline/notify/outbox.ts).
     expect(discarded(g.grouper)).toEqual(["ops A:firing", "ops A:resolved"]);
     expect(g.grouper.takeDiscarded()).toEqual([]);
   });

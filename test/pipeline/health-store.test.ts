@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BmcTarget } from "../../src/config/inventory.js";
-import { type BmcHealth, healthNotification } from "../../src/pipeline/health.js";
+import { type BmcHealth, healthNotification } from "../../src/pipeline/health/health.js";
 import {
   HealthStore,
   healthKey,
@@ -9,7 +9,7 @@ import {
   openIncidents,
   readHealth,
   sharedIncidentStart,
-} from "../../src/pipeline/health-store.js";
+} from "../../src/pipeline/health/health-store.js";
 import { createRedis } from "../../src/pipeline/queues.js";
 import { waitFor } from "../support/listener.js";
 import { bmcTarget } from "../support/notifications.js";

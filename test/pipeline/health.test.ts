@@ -1,17 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BmcTarget } from "../../src/config/inventory.js";
 import { getSelInfo } from "../../src/ipmi/commands/storage.js";
-import { BmcPool, type BmcPoolOptions } from "../../src/pipeline/bmc-pool.js";
-import { CircuitBreaker } from "../../src/pipeline/breaker.js";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
+import { BmcPool, type BmcPoolOptions } from "../../src/pipeline/bmc/bmc-pool.js";
+import { CircuitBreaker } from "../../src/pipeline/bmc/breaker.js";
 import {
   HealthMonitor,
   type HealthMonitorOptions,
   type HealthState,
   healthNotification,
   remedyCommand,
-} from "../../src/pipeline/health.js";
+} from "../../src/pipeline/health/health.js";
 import type { BmcSimulator } from "../../src/sim/simulator.js";
-import type { Notification } from "../../src/sinks/sink.js";
 import { SIM_PASSWORD, startSims } from "../support/sim.js";
 
 type Sims = Awaited<ReturnType<typeof startSims>>;
@@ -131,7 +131,7 @@ describe("HealthMonitor against simulated BMCs", () => {
     await first.probeAll();
     await first.probeAll();
     expect(firing()).toHaveLength(1);
-    // The open incident its worker leaves in Redis when it dies (health-store.ts openIncidents).
+    // The open incident its worker leaves in Redis when it dies (src/pipeline/health/health-store.ts openIncidents).
     const left = new Map([["bmc-1", firing()[0]?.startsAt ?? ""]]);
     await first.stop();
 

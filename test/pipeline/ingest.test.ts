@@ -4,10 +4,10 @@ import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
-import { eventClaimKey } from "../../src/pipeline/claim.js";
-import { eventId } from "../../src/pipeline/event.js";
 import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
-import { Ingest, type IngestOptions } from "../../src/pipeline/ingest.js";
+import { eventClaimKey } from "../../src/pipeline/intake/claim.js";
+import { eventId } from "../../src/pipeline/intake/event.js";
+import { Ingest, type IngestOptions } from "../../src/pipeline/intake/ingest.js";
 import { createRedis, type IngestQueue, ingestQueue } from "../../src/pipeline/queues.js";
 import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
 
@@ -94,7 +94,7 @@ async function ingestDrained(): Promise<boolean> {
   const c = await ingestQ.getJobCounts("wait", "active", "delayed", "prioritized", "failed");
   return Object.values(c).every((n) => n === 0);
 }
-/** The events claimed by some batch (claim.ts): each distinct event once. */
+/** The events claimed by some batch (src/pipeline/intake/claim.ts): each distinct event once. */
 async function claimedIds(): Promise<string[]> {
   const keys = await client.keys(eventClaimKey(PREFIX, "*"));
   return keys.map((k) => k.slice(eventClaimKey(PREFIX, "").length)).sort();

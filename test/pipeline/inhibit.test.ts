@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Inhibitor, inhibitRulesSchema } from "../../src/pipeline/inhibit.js";
-import type { Notification } from "../../src/sinks/sink.js";
+import { Inhibitor, inhibitRulesSchema } from "../../src/pipeline/alerting/inhibit.js";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { notification as baseNotification } from "../support/notifications.js";
 
 function notification(

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { RedisLease } from "../../src/pipeline/lease.js";
+import { RedisLease } from "../../src/pipeline/health/lease.js";
 import { waitFor } from "../support/listener.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 

@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { decodePet } from "../../src/pet/event.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import { eventId, type QueuedEvent } from "../../src/pipeline/event.js";
-import { AlertBook, buildNotification, type EnrichmentFacts } from "../../src/pipeline/notification.js";
-import { compileRoutes, matchRoutes, routesSchema } from "../../src/pipeline/route.js";
-import { StormControl } from "../../src/pipeline/storm.js";
+import {
+  AlertBook,
+  buildNotification,
+  type EnrichmentFacts,
+} from "../../src/pipeline/alerting/notification.js";
+import { compileRoutes, matchRoutes, routesSchema } from "../../src/pipeline/alerting/route.js";
+import { StormControl } from "../../src/pipeline/alerting/storm.js";
+import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
 import { toPostableAlert } from "../../src/sinks/alertmanager.js";
 import { defaultSubject, defaultText } from "../../src/sinks/templates/email.js";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import {
   alertFingerprint,
   compileRoutes,
@@ -11,8 +12,7 @@ import {
   parseDuration,
   parseMatcher,
   routesSchema,
-} from "../../src/pipeline/route.js";
-import type { Notification } from "../../src/sinks/sink.js";
+} from "../../src/pipeline/alerting/route.js";
 
 function notification(over: {
   bmc?: string;

@@ -1,13 +1,13 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import {
   type Silence,
   SilenceError,
   SilenceStore,
   silencedBy,
   silenceState,
-} from "../../src/pipeline/silence.js";
-import type { Notification } from "../../src/sinks/sink.js";
+} from "../../src/pipeline/alerting/silence.js";
 import { notification as baseNotification } from "../support/notifications.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 import { commandsDuring } from "../support/redis-monitor.js";

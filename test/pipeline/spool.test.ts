@@ -11,8 +11,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { eventId, type QueuedEvent } from "../../src/pipeline/event.js";
-import { Spool } from "../../src/pipeline/spool.js";
+import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
+import { Spool } from "../../src/pipeline/intake/spool.js";
 import { petTrap } from "../support/redis.js";
 
 let dir: string;

@@ -2,12 +2,13 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import { type DeliveryWorker, startDeliveryWorker } from "../../src/pipeline/deliver.js";
-import { eventId } from "../../src/pipeline/event.js";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
+import { FLEET } from "../../src/pipeline/alerting/storm.js";
 import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
+import { eventId } from "../../src/pipeline/intake/event.js";
+import { type DeliveryWorker, startDeliveryWorker } from "../../src/pipeline/notify/deliver.js";
 import { INGEST_JOB, ingestQueue } from "../../src/pipeline/queues.js";
-import { FLEET } from "../../src/pipeline/storm.js";
-import type { Notification, Sink } from "../../src/sinks/sink.js";
+import type { Sink } from "../../src/sinks/sink.js";
 import { waitFor } from "../support/listener.js";
 import { assertedPetFrom, startRedis, type TestRedis } from "../support/redis.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FLEET, STORM_EVENT, StormControl, stormSchema } from "../../src/pipeline/storm.js";
-import type { Notification } from "../../src/sinks/sink.js";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
+import { FLEET, STORM_EVENT, StormControl, stormSchema } from "../../src/pipeline/alerting/storm.js";
 import { notification as baseNotification } from "../support/notifications.js";
 
 const S = 1_000;

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import {
   AlertmanagerSink,
   AlertmanagerSinkConfigError,
@@ -8,7 +9,6 @@ import {
   parseRetryAfter,
   toPostableAlert,
 } from "../../src/sinks/alertmanager.js";
-import type { Notification } from "../../src/sinks/sink.js";
 import { type Alertmanager, startAlertmanager } from "../support/alertmanager.js";
 
 function firing(bmc: string, overrides: Partial<Notification> = {}): Notification {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import { eventId } from "../../src/pipeline/event.js";
-import { buildNotification } from "../../src/pipeline/notification.js";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
+import { buildNotification } from "../../src/pipeline/alerting/notification.js";
+import { eventId } from "../../src/pipeline/intake/event.js";
 import { AlertmanagerSink, type PostableAlert } from "../../src/sinks/alertmanager.js";
 import { EmailSink } from "../../src/sinks/email.js";
 import { escapeControls } from "../../src/sinks/escape.js";
-import type { Notification } from "../../src/sinks/sink.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
 import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
 import { netSnmp, type RunningListener, securityArgs, startListener, waitFor } from "../support/listener.js";

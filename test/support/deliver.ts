@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import { type DeliverQueue, deliverQueue } from "../../src/pipeline/deliver.js";
-import { DeadLetterQueue } from "../../src/pipeline/dlq.js";
+import { type DeliverQueue, deliverQueue } from "../../src/pipeline/notify/deliver.js";
+import { DeadLetterQueue } from "../../src/pipeline/notify/dlq.js";
 import { createRedis } from "../../src/pipeline/queues.js";
 import { startRedis, type TestRedis } from "./redis.js";
 

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { type CaughtRequest, startWebhookCatcher } from "../../src/serve/catchers.js";
-import type { Notification } from "../../src/sinks/sink.js";
 
 /** What the receiver answers to one request; "hang" never answers. */
 export type ReceiverReply = { status: number; headers?: Record<string, string>; body?: string } | "hang";

@@ -1,5 +1,5 @@
 import type { BmcTarget } from "../../src/config/inventory.js";
-import type { Notification } from "../../src/sinks/sink.js";
+import type { Notification } from "../../src/pipeline/alerting/notification.js";
 
 export type NotificationOverrides = Omit<Partial<Notification>, "event"> & {
   event?: Partial<Notification["event"]>;

@@ -1,6 +1,6 @@
 import { hexByte } from "../../ipmi/bytes.js";
+import type { Notification } from "../../pipeline/alerting/notification.js";
 import { escapeControls } from "../escape.js";
-import type { Notification } from "../sink.js";
 
 /** One email template: a pure function of the notification. Options may replace any of the three. */
 export type EmailTemplate = (n: Notification) => string;

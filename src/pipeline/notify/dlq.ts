@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
-import type { Notification } from "../sinks/sink.js";
+import type { Notification } from "../alerting/notification.js";
+import { DEFAULT_PREFIX } from "../queues.js";
 import type { DeliverQueue } from "./deliver.js";
-import { DEFAULT_PREFIX } from "./queues.js";
 
 /**
  * The dead-letter queue: deliveries that failed for good (a permanent result, retries exhausted, no

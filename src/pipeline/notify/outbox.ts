@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
-import type { Notification } from "../sinks/sink.js";
+import type { Notification } from "../alerting/notification.js";
 import { type DeliverJobData, deliveryId } from "./deliver.js";
 
 /*
- * The deliveries an events worker has decided on but still holds in a group (group.ts keeps groups in
+ * The deliveries an events worker has decided on but still holds in a group (alerting/group.ts keeps groups in
  * process memory until group_wait / group_interval): written to Redis before the event's INGEST
  * batch completes, removed once the group's batch is on the DELIVER queue. A worker that dies in
  * between (SIGKILL, OOM) leaves them here, and any worker's sweep puts those older than the longest

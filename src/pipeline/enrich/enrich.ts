@@ -1,23 +1,23 @@
-import type { BmcTarget } from "../config/inventory.js";
-import type { IpmiClient } from "../ipmi/client/client.js";
-import { IpmiAuthError, IpmiRefusedError, IpmiTimeoutError } from "../ipmi/client/errors.js";
-import type { Execute } from "../ipmi/commands/command.js";
-import { getSelEntry, LAST_RECORD_ID, READ_ENTIRE_RECORD } from "../ipmi/commands/storage.js";
-import { CompletionCodeError } from "../ipmi/errors.js";
+import type { BmcTarget } from "../../config/inventory.js";
+import type { IpmiClient } from "../../ipmi/client/client.js";
+import { IpmiAuthError, IpmiRefusedError, IpmiTimeoutError } from "../../ipmi/client/errors.js";
+import type { Execute } from "../../ipmi/commands/command.js";
+import { getSelEntry, LAST_RECORD_ID, READ_ENTIRE_RECORD } from "../../ipmi/commands/storage.js";
+import { CompletionCodeError } from "../../ipmi/errors.js";
 import type {
   CompactSensorRecord,
   EventOnlySensorRecord,
   FullSensorRecord,
   SdrRecord,
-} from "../ipmi/sdr/records.js";
-import { decodeSelRecord, SEL_RECORD_LENGTH, type SystemEventRecord } from "../ipmi/sel.js";
-import { readSensor, type SensorView } from "../ipmi/sensors.js";
-import type { PetEvent } from "../pet/event.js";
-import { PET_EPOCH_UNIX } from "../pet/varbind.js";
-import { type BmcMatch, type BmcPool, bmcsAt, matchBmc } from "./bmc-pool.js";
-import type { CircuitBreaker } from "./breaker.js";
-import type { QueuedEvent } from "./event.js";
-import type { EnrichmentFacts } from "./notification.js";
+} from "../../ipmi/sdr/records.js";
+import { decodeSelRecord, SEL_RECORD_LENGTH, type SystemEventRecord } from "../../ipmi/sel.js";
+import { readSensor, type SensorView } from "../../ipmi/sensors.js";
+import type { PetEvent } from "../../pet/event.js";
+import { PET_EPOCH_UNIX } from "../../pet/varbind.js";
+import type { EnrichmentFacts } from "../alerting/notification.js";
+import { type BmcMatch, type BmcPool, bmcsAt, matchBmc } from "../bmc/bmc-pool.js";
+import type { CircuitBreaker } from "../bmc/breaker.js";
+import type { QueuedEvent } from "../intake/event.js";
 import { executeUntil, type SdrCache } from "./sdr-cache.js";
 
 export interface EnrichContext {

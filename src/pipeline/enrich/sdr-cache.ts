@@ -1,8 +1,8 @@
-import { IpmiTimeoutError } from "../ipmi/client/errors.js";
-import type { Execute, IpmiCommand } from "../ipmi/commands/command.js";
-import { getSdrRepositoryInfo } from "../ipmi/commands/storage.js";
-import { readSdrRepository } from "../ipmi/sdr/read.js";
-import type { SdrRecord } from "../ipmi/sdr/records.js";
+import { IpmiTimeoutError } from "../../ipmi/client/errors.js";
+import type { Execute, IpmiCommand } from "../../ipmi/commands/command.js";
+import { getSdrRepositoryInfo } from "../../ipmi/commands/storage.js";
+import { readSdrRepository } from "../../ipmi/sdr/read.js";
+import type { SdrRecord } from "../../ipmi/sdr/records.js";
 
 /** What SdrCache needs of a BMC connection: IpmiClient fits. */
 export interface DeadlineExecutor {

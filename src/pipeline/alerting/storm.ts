@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { PetSeverity } from "../pet/tables/severity.js";
-import type { Notification } from "../sinks/sink.js";
+import type { PetSeverity } from "../../pet/tables/severity.js";
+import type { Notification } from "./notification.js";
 import { formatDuration, parseDuration } from "./route.js";
 
 /*

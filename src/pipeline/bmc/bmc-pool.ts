@@ -1,10 +1,10 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import type { BmcTarget } from "../config/inventory.js";
-import { IpmiClient } from "../ipmi/client/client.js";
-import { getSystemGuid } from "../ipmi/commands/app.js";
-import type { TrapEvent } from "../pet/trap.js";
-import { formatGuid } from "../pet/varbind.js";
+import type { BmcTarget } from "../../config/inventory.js";
+import { IpmiClient } from "../../ipmi/client/client.js";
+import { getSystemGuid } from "../../ipmi/commands/app.js";
+import type { TrapEvent } from "../../pet/trap.js";
+import { formatGuid } from "../../pet/varbind.js";
 
 export interface BmcPoolOptions {
   /** Calls on the wire at once per BMC: the bulkhead; default 2. */

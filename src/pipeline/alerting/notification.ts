@@ -1,10 +1,55 @@
 import { createHash } from "node:crypto";
-import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../pet/tables/severity.js";
-import type { TrapEvent } from "../pet/trap.js";
-import type { Notification } from "../sinks/sink.js";
-import type { QueuedEvent } from "./event.js";
+import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../../pet/tables/severity.js";
+import type { TrapEvent } from "../../pet/trap.js";
+import type { QueuedEvent } from "../intake/event.js";
 
-/** What enrichment learned about an event's BMC and sensor (src/pipeline/enrich.ts). */
+/**
+ * What a receiver is told about one alert: an enriched, routed event. The JSON of this object is the
+ * webhook body, so its shape is versioned. Built here, by the alerting code; src/sinks/ takes it as a
+ * type only (`import type`), so sinks and the pipeline that calls them form no runtime cycle.
+ */
+export interface Notification {
+  version: 1;
+  /** Deterministic per event and status: the idempotency key receivers may deduplicate on. */
+  id: string;
+  status: "firing" | "resolved";
+  /** What the alert fires at: the PET's severity, or `listener.unknownSeverity` when that is "unknown". */
+  severity: PetSeverity;
+  /** One line for subjects and titles: "bmc-07: Temperature CPU1 Temp: Upper Critical - going high". */
+  summary: string;
+  /** More for a person: why, and what to do (e.g. the case and remedy of "BMC unresponsive"). */
+  detail?: string;
+  bmc: { name: string; address: string; labels: Record<string, string> };
+  event: {
+    /** When the BMC says it happened (ISO-8601), or null. */
+    time: string | null;
+    sensorType: string | null;
+    sensorNumber: number;
+    /** The offset's meaning ("Upper Critical - going high"). */
+    text: string | null;
+    direction: "assertion" | "deassertion";
+    /** PET byte 26, given when it is outside PET 1.0 Table 3-2 (the PET's severity is "unknown"). */
+    severityRaw?: number;
+    /** The 8 event-data bytes, hex. */
+    eventData: string;
+  };
+  /** The sensor as the BMC described and read it when the alert was processed. */
+  sensor?: {
+    name: string;
+    reading: number | null;
+    unit: string;
+    thresholds: Record<string, number>;
+  };
+  /** Whether the BMC could be asked for SEL/SDR context in time. */
+  enrichment: "ok" | "timeout" | "circuit-open" | "unknown-bmc" | "none";
+  /** When petgate received the trap (ISO-8601). */
+  receivedAt: string;
+  startsAt: string;
+  /** Set when resolved. */
+  endsAt?: string;
+}
+
+/** What enrichment learned about an event's BMC and sensor (src/pipeline/enrich/enrich.ts). */
 export interface EnrichmentFacts {
   status: Notification["enrichment"];
   bmc?: { name: string; address: string; labels: Record<string, string> };

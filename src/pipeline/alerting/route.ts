@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Notification } from "../sinks/sink.js";
+import type { Notification } from "./notification.js";
 
 /*
  * Routing after Alertmanager's dispatch/route.go: a tree of routes, each with matchers on the

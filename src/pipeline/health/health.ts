@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import type { BmcTarget } from "../config/inventory.js";
-import { IpmiClosedError, IpmiTimeoutError } from "../ipmi/client/errors.js";
-import { coldReset, getDeviceId } from "../ipmi/commands/app.js";
-import { getSdrRepositoryInfo, getSelInfo } from "../ipmi/commands/storage.js";
-import type { Notification } from "../sinks/sink.js";
-import type { BmcPool } from "./bmc-pool.js";
-import type { BreakerChange, CircuitBreaker } from "./breaker.js";
+import type { BmcTarget } from "../../config/inventory.js";
+import { IpmiClosedError, IpmiTimeoutError } from "../../ipmi/client/errors.js";
+import { coldReset, getDeviceId } from "../../ipmi/commands/app.js";
+import { getSdrRepositoryInfo, getSelInfo } from "../../ipmi/commands/storage.js";
+import type { Notification } from "../alerting/notification.js";
+import type { BmcPool } from "../bmc/bmc-pool.js";
+import type { BreakerChange, CircuitBreaker } from "../bmc/breaker.js";
 
 /**
  * What the last observation of a BMC showed: `unknown` before the first one; `ok` answers Get Device

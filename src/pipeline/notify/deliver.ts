@@ -1,15 +1,16 @@
 import { type Job, type JobsOptions, Queue, type Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { deliverWithRetries, type RetryOptions } from "../sinks/retry.js";
-import type { Notification, Sink } from "../sinks/sink.js";
-import { type DeadLetterOutcome, DeadLetterQueue } from "./dlq.js";
+import { deliverWithRetries, type RetryOptions } from "../../sinks/retry.js";
+import type { Sink } from "../../sinks/sink.js";
+import type { Notification } from "../alerting/notification.js";
 import {
   createRedis,
   createWorker,
   DEFAULT_PREFIX,
   type RedisTarget,
   type WorkerSettings,
-} from "./queues.js";
+} from "../queues.js";
+import { type DeadLetterOutcome, DeadLetterQueue } from "./dlq.js";
 
 /**
  * The DELIVER queue: one job per (notification, receiver), under the delivery id, so that every copy

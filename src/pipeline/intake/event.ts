@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { TrapEvent } from "../pet/trap.js";
+import type { TrapEvent } from "../../pet/trap.js";
 
 /** One received trap on its way through the pipeline, under its deterministic id. */
 export interface QueuedEvent {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { Notification } from "../sinks/sink.js";
+import type { Notification } from "./notification.js";
 import { allMatch, type Matcher, MatcherError, notificationLabels, parseMatcher } from "./route.js";
 
 /*

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Notification } from "../sinks/sink.js";
+import type { Notification } from "../alerting/notification.js";
 import { type BmcHealth, withIncidentStart } from "./health.js";
 
 /**

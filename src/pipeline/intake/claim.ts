@@ -1,13 +1,13 @@
 import type { Redis } from "ioredis";
+import { EVENT_DEDUP_WINDOW_MS } from "../queues.js";
 import type { QueuedEvent } from "./event.js";
-import { EVENT_DEDUP_WINDOW_MS } from "./queues.js";
 
 /*
  * Dedup of INGEST batches, one claim per event: SET <prefix>:event:<event id> <batch id> NX PX window.
  * - The key was free: the event is this batch's to process.
  * - It names this batch already: a retry of the same INGEST job (after a crash, a stall or a failure)
  *   processes the event again. Processing is idempotent: the alert book yields the same notification,
- *   whose deliveries collapse by delivery id (deliver.ts).
+ *   whose deliveries collapse by delivery id (notify/deliver.ts).
  * - It names another batch: a copy of an event already taken (a retransmission, another listener's
  *   copy, a spool replay): dropped.
  * One script call per batch; on Redis Cluster the `{petgate}` prefix puts every key in one slot.

@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { PET_SEVERITIES } from "../pet/tables/severity.js";
-import type { DeliveryOutcome, DeliveryWorker } from "./deliver.js";
-import type { ProcessedEvent } from "./events-worker.js";
-import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
+import { PET_SEVERITIES } from "../../pet/tables/severity.js";
+import type { ProcessedEvent } from "../events-worker.js";
+import type { DeliveryOutcome, DeliveryWorker } from "../notify/deliver.js";
+import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../queues.js";
 
 /*
  * The recent events, for the HTTP API and the web page: one entry per processed event, with where
@@ -485,7 +485,7 @@ export function recordRecent(
       delivery.worker.on("completed", (job, result) =>
         track(recent.recordDelivery(job.data.notification.id, job.data.receiver, result.outcome)),
       );
-      // A job that failed for good has been dead-lettered as "error" (deliver.ts).
+      // A job that failed for good has been dead-lettered as "error" (notify/deliver.ts).
       delivery.worker.on("failed", (job) => {
         if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
           track(recent.recordDelivery(job.data.notification.id, job.data.receiver, "error"));

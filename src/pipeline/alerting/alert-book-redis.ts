@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
-import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../pet/tables/severity.js";
-import type { Notification } from "../sinks/sink.js";
-import type { QueuedEvent } from "./event.js";
+import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../../pet/tables/severity.js";
+import type { QueuedEvent } from "../intake/event.js";
+import type { Notification } from "./notification.js";
 import { alertKey, buildNotification, type EnrichmentFacts } from "./notification.js";
 
 /*
@@ -13,7 +13,7 @@ import { alertKey, buildNotification, type EnrichmentFacts } from "./notificatio
  * changes nothing; a deassertion of a firing alert resolves it, of any other nothing. Unlike the
  * in-memory book a resolved alert is kept (as its resolved notification), so that a re-run of the
  * same event (a job retried after a crash or a stall) yields the same notification again instead of
- * nothing: its deliveries then collapse by delivery id (deliver.ts). Each transition is a
+ * nothing: its deliveries then collapse by delivery id (notify/deliver.ts). Each transition is a
  * compare-and-set (a Lua script), so two workers racing on one alert cannot both fire or resolve it.
  */
 

@@ -1,5 +1,5 @@
-import type { Notification } from "../sinks/sink.js";
-import type { DeliverJobData } from "./deliver.js";
+import type { DeliverJobData } from "../notify/deliver.js";
+import type { Notification } from "./notification.js";
 import { alertFingerprint, notificationLabels, type Route, STATUS_LABELS } from "./route.js";
 
 /*

@@ -1,7 +1,6 @@
 import type { Redis } from "ioredis";
-import { withTimeout } from "../io/timeout.js";
-import type { TrapEvent } from "../pet/trap.js";
-import { eventId, type QueuedEvent } from "./event.js";
+import { withTimeout } from "../../io/timeout.js";
+import type { TrapEvent } from "../../pet/trap.js";
 import {
   createRedis,
   DEFAULT_PREFIX,
@@ -9,7 +8,8 @@ import {
   type IngestQueue,
   ingestQueue,
   type RedisTarget,
-} from "./queues.js";
+} from "../queues.js";
+import { eventId, type QueuedEvent } from "./event.js";
 import { Spool } from "./spool.js";
 
 export interface IngestOptions {
