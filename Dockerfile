@@ -3,9 +3,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# The lockfile lacks other platforms' optional packages, which some npm releases then refuse in
-# `npm ci` (npm/cli#4828); `npm install --no-save` installs the same locked versions (as bootstrap).
-RUN npm ci --no-audit --no-fund || npm install --no-save --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY workers ./workers

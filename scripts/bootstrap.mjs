@@ -77,12 +77,7 @@ function ensureNodeModules() {
   const want = fileHash(join(root, "package-lock.json"));
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === want) return;
   log("installing npm dependencies (npm ci)");
-  if (!tryRun("npm", ["ci", "--no-audit", "--no-fund"])) {
-    // Some npm releases write a lockfile without other platforms' optional packages and then refuse
-    // it in `npm ci` (npm/cli#4828); `npm install --no-save` installs the same locked versions.
-    log("npm ci refused the lockfile; installing the locked versions with npm install --no-save");
-    run("npm", ["install", "--no-save", "--no-audit", "--no-fund"]);
-  }
+  run("npm", ["ci", "--no-audit", "--no-fund"]);
   writeFileSync(stamp, want);
 }
 
