@@ -1,6 +1,6 @@
-import { existsSync } from "node:fs";
 import { resolveBmcs } from "../config/inventory.js";
 import { ConfigError, loadConfig, SecretError } from "../config/load.js";
+import { requireConfigFile } from "../config/path.js";
 import type { Config } from "../config/schema.js";
 import { diagnoseMissingPet, injectSampleEvent, isSamplePet, type SampleEvent } from "../pef/event-test.js";
 import { runFleet } from "../pef/fleet.js";
@@ -49,10 +49,7 @@ export async function eventCommand(argv: string[]): Promise<number> {
 
   let config: Config;
   try {
-    const path = values.config ?? process.env.PETGATE_CONFIG ?? "petgate.yml";
-    if (!existsSync(path))
-      throw new ConfigError(path, ["no such file (give --config FILE or set PETGATE_CONFIG)"]);
-    config = loadConfig(path);
+    config = loadConfig(requireConfigFile(values.config));
     const targets = resolveBmcs(config, values.all ? undefined : names);
     const listen = listenerOptions({
       ...config.listener,

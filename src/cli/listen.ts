@@ -1,6 +1,7 @@
 import { once } from "node:events";
-import { createWriteStream, existsSync, openSync, readFileSync } from "node:fs";
+import { createWriteStream, openSync, readFileSync } from "node:fs";
 import { ConfigError, loadConfig, SecretError } from "../config/load.js";
+import { findConfigFile } from "../config/path.js";
 import { configSchema, type ListenerConfig } from "../config/schema.js";
 import { NdjsonWriter } from "../io/ndjson.js";
 import { type ListenerOptions, TrapListener } from "../pet/listener.js";
@@ -95,7 +96,7 @@ function byteCount(text: string): number {
 }
 
 function listenerConfig(path: string | undefined): ListenerConfig {
-  const file = path ?? process.env.PETGATE_CONFIG ?? (existsSync("petgate.yml") ? "petgate.yml" : undefined);
+  const file = findConfigFile(path);
   return file === undefined ? configSchema.parse({}).listener : loadConfig(file).listener;
 }
 

@@ -1,6 +1,6 @@
-import { existsSync } from "node:fs";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import { ConfigError, loadConfig, SecretError } from "../config/load.js";
+import { requireConfigFile } from "../config/path.js";
 import type { Config } from "../config/schema.js";
 import { provision } from "../pef/apply.js";
 import { describeFilter, describePolicy } from "../pef/describe.js";
@@ -41,7 +41,7 @@ export async function pefCommand(argv: string[]): Promise<number> {
   let config: Config;
   let targets: BmcTarget[];
   try {
-    config = loadConfig(configPath(values.config));
+    config = loadConfig(requireConfigFile(values.config));
     targets = resolveBmcs(config, names.length > 0 ? names : undefined);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof SecretError || err instanceof RangeError) {
@@ -134,13 +134,6 @@ export async function pefCommand(argv: string[]): Promise<number> {
   ];
   process.stderr.write(`${summary.join("\n")}\n`);
   return count("failed") > 0 ? 1 : 0;
-}
-
-function configPath(flag: string | undefined): string {
-  const path = flag ?? process.env.PETGATE_CONFIG ?? "petgate.yml";
-  if (!existsSync(path))
-    throw new ConfigError(path, ["no such file (give --config FILE or set PETGATE_CONFIG)"]);
-  return path;
 }
 
 function sortByName<T extends { bmc: string }>(outcomes: T[]): T[] {

@@ -1,6 +1,6 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError, loadConfig, SecretError } from "../config/load.js";
+import { DEFAULT_CONFIG_FILE, findConfigFile } from "../config/path.js";
 import type { HostPort } from "../net/address.js";
 import { parseHostPort } from "../net/address.js";
 import { DataDirError } from "../serve/data-dir.js";
@@ -54,9 +54,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   );
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\n${HELP}`);
   const roles = new Set<Role>(values.role?.map(role) ?? ROLES);
-  const file = values.config ?? process.env.PETGATE_CONFIG ?? "petgate.yml";
-  const found = values.config !== undefined || process.env.PETGATE_CONFIG !== undefined || existsSync(file);
-  const demo = values.demo === true || (values["demo-if-no-config"] === true && !found);
+  const file = findConfigFile(values.config);
+  const demo = values.demo === true || (values["demo-if-no-config"] === true && file === undefined);
   if (demo && values.config !== undefined)
     throw new UsageError("--demo generates its own configuration; drop --config");
 
@@ -64,12 +63,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const stopping = stopSignal();
   let service: Service;
   try {
-    if (!demo && !found)
-      throw new ConfigError(resolve(file), [
+    if (!demo && file === undefined)
+      throw new ConfigError(resolve(DEFAULT_CONFIG_FILE), [
         "no such file: give --config FILE or set PETGATE_CONFIG, or try `petgate serve --demo` (simulated BMCs)",
       ]);
     service = await serve({
-      ...(!demo && { config: loadConfig(file) }),
+      ...(!demo && file !== undefined && { config: loadConfig(file) }),
       roles,
       dataDir,
       dataDirExplicit: values["data-dir"] !== undefined,
