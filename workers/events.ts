@@ -1,19 +1,22 @@
 /**
- * The events worker as a process: `node dist/workers/events.js petgate.yml`.
+ * The events worker as a process: `node dist/workers/events.js petgate.yml` (the file found as every
+ * command finds it: src/config/path.ts). It runs what `petgate serve --role worker` runs for events
+ * (startEventsRole): enrichment over the inventory, recent events in Redis, the BMC health monitor.
  * Redis from PETGATE_REDIS (redis://, rediss://, or a unix socket path; default
- * redis://127.0.0.1:6379), key prefix from PETGATE_PREFIX (default "petgate"). Stops on SIGTERM/SIGINT
- * after the job in hand.
+ * redis://127.0.0.1:6379), key prefix from PETGATE_PREFIX (else config `redis.prefix`, else
+ * "petgate"); BullMQ lock and stalled-job check from PETGATE_LOCK_DURATION_MS and
+ * PETGATE_STALLED_INTERVAL_MS. Stops on SIGTERM/SIGINT after the job in hand.
  */
-import { loadConfig } from "../src/config/load.js";
-import { startEventsWorker } from "../src/pipeline/events-worker.js";
-import { redisOptionsFromEnv, stopOnSignal, workerSettingsFromEnv } from "./lifecycle.js";
+import { startEventsRole } from "../src/pipeline/pipeline.js";
+import { loadWorkerConfig, redisOptionsFromEnv, stopOnSignal, workerSettingsFromEnv } from "./lifecycle.js";
 
-const file = process.argv[2] ?? "petgate.yml";
-const worker = await startEventsWorker({
-  config: loadConfig(file),
-  ...redisOptionsFromEnv(),
+const { file, config, log } = loadWorkerConfig();
+const role = await startEventsRole({
+  config,
+  ...redisOptionsFromEnv(config),
   ...workerSettingsFromEnv(),
+  log,
 });
-process.stderr.write(`petgate: events worker started (${file})\n`);
+log(`events worker started (${file})`);
 
-stopOnSignal(() => worker.close());
+stopOnSignal(() => role.close());

@@ -1,12 +1,25 @@
-/** What both worker processes share: where Redis is, and a clean stop on SIGTERM/SIGINT. */
+/**
+ * What both worker processes share: their configuration, where Redis is, and a clean stop on
+ * SIGTERM/SIGINT.
+ */
+import { loadConfig } from "../src/config/load.js";
+import { requireConfigFile } from "../src/config/path.js";
+import type { Config } from "../src/config/schema.js";
 import { redisFromEnv, type WorkerSettings } from "../src/pipeline/queues.js";
 
-/** Redis from PETGATE_REDIS, key prefix from PETGATE_PREFIX (absent: the pipeline's default). */
-export function redisOptionsFromEnv(): { connection: string; prefix?: string } {
-  return {
-    connection: redisFromEnv(),
-    ...(process.env.PETGATE_PREFIX && { prefix: process.env.PETGATE_PREFIX }),
-  };
+/** The configuration file named by the first argument, found as every command finds it. */
+export function loadWorkerConfig(): { file: string; config: Config; log: (message: string) => void } {
+  const file = requireConfigFile(process.argv[2]);
+  return { file, config: loadConfig(file), log: (m) => process.stderr.write(`petgate: ${m}\n`) };
+}
+
+/**
+ * Redis from PETGATE_REDIS, key prefix from PETGATE_PREFIX (absent: config `redis.prefix`, as serve
+ * takes it, else the pipeline's default).
+ */
+export function redisOptionsFromEnv(config: Config): { redis: string; prefix?: string } {
+  const prefix = process.env.PETGATE_PREFIX || config.redis?.prefix;
+  return { redis: redisFromEnv(), ...(prefix && { prefix }) };
 }
 
 /**

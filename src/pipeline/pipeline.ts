@@ -9,8 +9,8 @@ import { HealthStore, markResolved, openIncidents, sharedIncidentStart } from ".
 import { RedisLease } from "./health/lease.js";
 import { type Intake, type IntakeOptions, startIntake } from "./intake/intake.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./notify/deliver.js";
-import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "./queues.js";
-import { recordRecent } from "./recent/recent.js";
+import { createRedis, DEFAULT_PREFIX, type RedisTarget, type WorkerSettings } from "./queues.js";
+import { type RecentRecorder, recordRecent } from "./recent/recent.js";
 
 /*
  * The pipeline's two roles, which `petgate serve` runs together or apart (any number of each on one
@@ -23,7 +23,7 @@ import { recordRecent } from "./recent/recent.js";
 
 const defaultLog = (m: string) => process.stderr.write(`petgate: ${m}\n`);
 
-export interface WorkersOptions {
+export interface WorkersOptions extends Pick<WorkerSettings, "lockDurationMs" | "stalledIntervalMs"> {
   config: Config;
   redis: RedisTarget;
   prefix?: string;
@@ -52,26 +52,68 @@ export interface Workers {
   close(): Promise<void>;
 }
 
-/** The events and delivery workers, and the health monitor of the inventory's BMCs. */
+/**
+ * The events and delivery workers, and the health monitor of the inventory's BMCs: both halves
+ * (startEventsRole, startDeliveryRole) sharing one recent-events recorder.
+ */
 export async function startWorkers(options: WorkersOptions): Promise<Workers> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
   const inventory = options.inventory ?? resolveBmcs(options.config);
-  // What the workers do is recorded in Redis (recent/recent.ts), for the HTTP API of any process.
   const recent = recordRecent(options.redis, { prefix, inventory, log });
-  const delivery = await startDeliveryWorker({
-    connection: options.redis,
+  const delivery = await startDeliveryRole({ ...options, prefix, log, recent });
+  const events = await startEventsRole({
+    ...options,
     prefix,
-    sinks: options.sinks,
-    ...(options.retry && { retry: options.retry }),
     log,
+    inventory,
+    receivers: options.sinks.keys(),
+    recent,
   });
+  return {
+    events: events.events,
+    delivery: delivery.delivery,
+    health: events.health,
+    async close() {
+      await events.close();
+      await delivery.close();
+      await recent.close();
+    },
+  };
+}
+
+export interface EventsRoleOptions extends Omit<WorkersOptions, "sinks" | "retry"> {
+  /** The receivers the delivery workers know; default the config's `receivers:`. */
+  receivers?: Iterable<string>;
+  /** Where processed events are recorded; default a recorder of its own, closed with the role. */
+  recent?: RecentRecorder;
+}
+
+export interface EventsRole {
+  events: EventsWorker;
+  /** Undefined with `health: false` or an empty inventory. */
+  health: HealthMonitor | undefined;
+  /** Probes stop, then the events worker finishes the batches in hand. */
+  close(): Promise<void>;
+}
+
+/**
+ * The events worker (enrichment over the inventory, processed events recorded in Redis for the HTTP
+ * API of any process) and the health monitor on its BMC pool: half of startWorkers, and all of
+ * `workers/events.ts`.
+ */
+export async function startEventsRole(options: EventsRoleOptions): Promise<EventsRole> {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const log = options.log ?? defaultLog;
+  const inventory = options.inventory ?? resolveBmcs(options.config);
+  const recent = options.recent ?? recordRecent(options.redis, { prefix, inventory, log });
   const events = await startEventsWorker({
     config: options.config,
     connection: options.redis,
     prefix,
-    receivers: options.sinks.keys(),
+    receivers: options.receivers ?? (options.config.receivers ?? []).map((r) => r.name),
     inventory,
+    ...workerSettings(options),
     ...(options.enrichDeadlineMs !== undefined && { enrichDeadlineMs: options.enrichDeadlineMs }),
     ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
     onProcessed: (p) => {
@@ -80,7 +122,6 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
     },
     log,
   });
-  recent.follow(delivery);
   const health =
     options.health === false || inventory.length === 0
       ? undefined
@@ -95,14 +136,60 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
         });
   return {
     events,
-    delivery,
     health: health?.monitor,
     async close() {
       await health?.close();
       await events.close();
-      await delivery.close();
-      await recent.close();
+      if (!options.recent) await recent.close();
     },
+  };
+}
+
+export interface DeliveryRoleOptions
+  extends Pick<
+    WorkersOptions,
+    "redis" | "prefix" | "sinks" | "retry" | "log" | "lockDurationMs" | "stalledIntervalMs"
+  > {
+  /** Where delivery outcomes are recorded; default a recorder of its own, closed with the role. */
+  recent?: RecentRecorder;
+}
+
+export interface DeliveryRole {
+  delivery: DeliveryWorker;
+  /** The delivery worker finishes the deliveries in hand. */
+  close(): Promise<void>;
+}
+
+/**
+ * The delivery worker, its outcomes recorded with the recent events: half of startWorkers, and all
+ * of `workers/deliver.ts`.
+ */
+export async function startDeliveryRole(options: DeliveryRoleOptions): Promise<DeliveryRole> {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const log = options.log ?? defaultLog;
+  const recent = options.recent ?? recordRecent(options.redis, { prefix, log });
+  const delivery = await startDeliveryWorker({
+    connection: options.redis,
+    prefix,
+    sinks: options.sinks,
+    ...workerSettings(options),
+    ...(options.retry && { retry: options.retry }),
+    log,
+  });
+  recent.follow(delivery);
+  return {
+    delivery,
+    async close() {
+      await delivery.close();
+      if (!options.recent) await recent.close();
+    },
+  };
+}
+
+function workerSettings(options: Pick<WorkerSettings, "lockDurationMs" | "stalledIntervalMs">) {
+  return {
+    ...(options.lockDurationMs !== undefined && { lockDurationMs: options.lockDurationMs }),
+    ...(options.stalledIntervalMs !== undefined && { stalledIntervalMs: options.stalledIntervalMs }),
   };
 }
 
