@@ -1,6 +1,5 @@
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
-import type { RetryOptions } from "../sinks/retry.js";
 import type { Sink } from "../sinks/sink.js";
 import { parseDuration } from "./alerting/route.js";
 import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
@@ -9,6 +8,7 @@ import { HealthStore, markResolved, openIncidents, sharedIncidentStart } from ".
 import { RedisLease } from "./health/lease.js";
 import { type Intake, type IntakeOptions, startIntake } from "./intake/intake.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./notify/deliver.js";
+import type { RetryOptions } from "./notify/retry.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget, type WorkerSettings } from "./queues.js";
 import { type RecentRecorder, recordRecent } from "./recent/recent.js";
 

@@ -1,6 +1,5 @@
 import { type Job, type JobsOptions, Queue, type Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { deliverWithRetries, type RetryOptions } from "../../sinks/retry.js";
 import type { Sink } from "../../sinks/sink.js";
 import type { Notification } from "../alerting/notification.js";
 import {
@@ -11,6 +10,7 @@ import {
   type WorkerSettings,
 } from "../queues.js";
 import { type DeadLetterOutcome, DeadLetterQueue } from "./dlq.js";
+import { deliverWithRetries, type RetryOptions } from "./retry.js";
 
 /**
  * The DELIVER queue: one job per (notification, receiver), under the delivery id, so that every copy

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { backoffMs, deliverWithRetries } from "../../src/sinks/retry.js";
+import { backoffMs, deliverWithRetries } from "../../src/pipeline/notify/retry.js";
 import type { DeliveryResult, Sink } from "../../src/sinks/sink.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
 import {

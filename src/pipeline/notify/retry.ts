@@ -1,5 +1,5 @@
-import type { Notification } from "../pipeline/alerting/notification.js";
-import type { DeliveryResult, Sink } from "./sink.js";
+import type { DeliveryResult, Sink } from "../../sinks/sink.js";
+import type { Notification } from "../alerting/notification.js";
 
 export interface RetryOptions {
   /** Total tries, the first included. */
