@@ -43,11 +43,7 @@ export interface WorkersOptions extends Pick<WorkerSettings, "lockDurationMs" | 
   log?: (message: string) => void;
 }
 
-export interface Workers {
-  events: EventsWorker;
-  delivery: DeliveryWorker;
-  /** Undefined with `health: false` or an empty inventory. */
-  health: HealthMonitor | undefined;
+export interface Workers extends EventsRole, DeliveryRole {
   /** Probes stop, then each worker finishes the jobs in hand (a crash hands them back: stalled jobs). */
   close(): Promise<void>;
 }
