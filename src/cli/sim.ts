@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { ConfigError, loadYaml, SecretError } from "../config/load.js";
 import { parseHostPort } from "../net/address.js";
-import { type SimConfig, simConfigSchema } from "../sim/config.js";
+import { PRIVILEGES, type SimConfig, simConfigSchema } from "../sim/config.js";
 import { startControlApi } from "../sim/control.js";
 import { SimulatorFleet } from "../sim/fleet.js";
 import { StateDirError } from "../sim/state-file.js";
@@ -136,7 +136,6 @@ export async function simCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-const PRIVILEGES = new Set(["user", "operator", "administrator"]);
 type UserConfig = NonNullable<SimConfig["users"]>[number];
 
 /**
@@ -162,7 +161,7 @@ function userFlags(tokens: readonly { kind: string; name?: string; value?: strin
       const [name = "", second, third, ...rest] = token.value.split(":");
       if (!name || rest.length > 0)
         throw new UsageError(`--user: expected NAME[:PRIV] or NAME:PASSWORD[:PRIV]`);
-      if (second === undefined || (third === undefined && PRIVILEGES.has(second))) {
+      if (second === undefined || (third === undefined && Object.hasOwn(PRIVILEGES, second))) {
         waiting = { name, privilege: second ?? "administrator" };
         continue;
       }

@@ -103,6 +103,7 @@ const CAUSES: Record<string, string> = {
 /** For a promise's catch: a file-system error (it names a path) becomes a one-line DataDirError. */
 export function withPath(what: string): (err: unknown) => never {
   return (err) => {
+    if (err instanceof DataDirError) throw err; // says its path already (the lock's own errors)
     const path = (err as NodeJS.ErrnoException).path;
     throw typeof path === "string" ? fsError(path, err, what) : err;
   };

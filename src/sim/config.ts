@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { type HostPort, parseHostPort } from "../net/address.js";
 
-const PRIVILEGES = { user: 2, operator: 3, administrator: 4 } as const;
+/** The roles a simulated user may be limited to, by name, and their IPMI privilege levels. */
+export const PRIVILEGES = { user: 2, operator: 3, administrator: 4 } as const;
 
 const simUser = z
   .object({

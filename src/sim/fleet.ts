@@ -3,6 +3,7 @@ import { readSecret } from "../config/load.js";
 import { privilegeLevel, type SimConfig, simAddresses } from "./config.js";
 import { defaultSensorRepository, loadSensorRepository } from "./default-sdr.js";
 import { BmcSimulator, type SimulatorCounters } from "./simulator.js";
+import { prepareStateDir } from "./state-file.js";
 
 export interface FleetOptions {
   /** Password of the default admin when the config names no users. */
@@ -26,6 +27,8 @@ export class SimulatorFleet {
   }
 
   static async start(config: SimConfig, options: FleetOptions = {}): Promise<SimulatorFleet> {
+    // One directory for every BMC's state file: made private (or refused) once, before any is read.
+    if (config.stateDir) prepareStateDir(config.stateDir);
     const users = (config.users ?? []).map((u) => ({
       name: u.name,
       password: userPassword(u),

@@ -1,7 +1,6 @@
 import dgram from "node:dgram";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { getChannelAuthCapabilities, getChannelCipherSuites } from "../ipmi/commands/app.js";
 import { petAcknowledge } from "../ipmi/commands/sensor-event.js";
 import type { SystemEventRecord } from "../ipmi/sel.js";
@@ -13,7 +12,7 @@ import { highestSeverity, matchEventFilters, runAlertPolicies } from "./pef-engi
 import { PetSender, petGuid } from "./pet-sender.js";
 import { type Faults, SessionServer } from "./session-server.js";
 import { BmcState, type BmcStateOptions, type UserAccount } from "./state.js";
-import { prepareStateDir, writeStateFile } from "./state-file.js";
+import { writeStateFile } from "./state-file.js";
 
 export interface BmcSimulatorOptions extends Omit<BmcStateOptions, "ipAddress"> {
   address: HostPort;
@@ -65,7 +64,6 @@ export class BmcSimulator {
 
   static async start(options: BmcSimulatorOptions): Promise<BmcSimulator> {
     const stateOptions: BmcStateOptions = { ...options, ipAddress: options.address.host };
-    if (options.stateFile) prepareStateDir(dirname(options.stateFile));
     const state =
       options.stateFile && existsSync(options.stateFile)
         ? BmcState.fromJSON(JSON.parse(readFileSync(options.stateFile, "utf8")), stateOptions)

@@ -80,6 +80,8 @@ export class EmailSink implements Sink {
   readonly name: string;
   private readonly transporter: nodemailer.Transporter<SMTPPool.SentMessageInfo>;
   private readonly templates: EmailTemplates;
+  /** The parts whose template is the operator's: they render the notification escaped (below). */
+  private readonly customParts: ReadonlySet<string>;
   private readonly secrets: string[];
   /** The most one send may take, whatever nodemailer's own timeouts (each is per step, not per send). */
   private readonly deadlineMs: number;
@@ -87,7 +89,8 @@ export class EmailSink implements Sink {
   constructor(private readonly options: EmailSinkOptions) {
     if (options.to.length === 0) throw new RangeError(`email sink ${options.name}: no recipients`);
     this.name = options.name;
-    this.templates = { ...defaultEmailTemplates, ...escapingValues(options.templates ?? {}) };
+    this.templates = { ...defaultEmailTemplates, ...options.templates };
+    this.customParts = new Set(Object.keys(options.templates ?? {}));
     const t = options.transport;
     const timeout = t.timeoutMs ?? 30_000;
     this.deadlineMs = SEND_DEADLINE_TIMEOUTS * timeout;
@@ -115,10 +118,15 @@ export class EmailSink implements Sink {
   async send(n: Notification): Promise<DeliveryResult> {
     let message: { subject: string; text: string; html: string };
     try {
+      // Custom templates render the notification with its strings escaped, so trap- and BMC-supplied
+      // text is data in whatever they make of it (one copy for all of them). The default templates
+      // escape each value they show; nodemailer writes any line break left in a header as a space.
+      const escaped = this.customParts.size > 0 ? escapeStrings(n) : n;
+      const input = (part: keyof EmailTemplates) => (this.customParts.has(part) ? escaped : n);
       message = {
-        subject: this.templates.subject(n),
-        text: this.templates.text(n),
-        html: this.templates.html(n),
+        subject: this.templates.subject(input("subject")),
+        text: this.templates.text(input("text")),
+        html: this.templates.html(input("html")),
       };
     } catch (err) {
       // A broken template fails the same way every time.
@@ -183,20 +191,6 @@ export class EmailSink implements Sink {
     for (const s of this.secrets) out = out.split(s).join("[redacted]");
     return out;
   }
-}
-
-/**
- * Custom templates render the notification with its strings escaped (escapeStrings), so trap- and
- * BMC-supplied text is data in whatever they make of it. The default templates escape each value
- * they show themselves; nodemailer writes any line break left in a header as a space.
- */
-function escapingValues(templates: Partial<EmailTemplates>): Partial<EmailTemplates> {
-  return Object.fromEntries(
-    Object.entries(templates).map(([part, template]) => [
-      part,
-      (n: Notification) => template(escapeStrings(n)),
-    ]),
-  );
 }
 
 /** The password as it can appear in an SMTP exchange: raw, and in AUTH PLAIN/LOGIN base64. */

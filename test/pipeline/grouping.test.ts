@@ -1,21 +1,22 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
-import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
+import type { EventsWorker } from "../../src/pipeline/events-worker.js";
 import { eventId } from "../../src/pipeline/intake/event.js";
-import { type DeliveryWorker, startDeliveryWorker } from "../../src/pipeline/notify/deliver.js";
+import type { DeliveryWorker } from "../../src/pipeline/notify/deliver.js";
 import { INGEST_JOB, ingestQueue } from "../../src/pipeline/queues.js";
 import type { Sink } from "../../src/sinks/sink.js";
+import { type RecordingPipeline, startRecordingPipeline } from "../support/deliver.js";
 import { waitFor } from "../support/listener.js";
-import { assertedPetFrom, startRedis, type TestRedis } from "../support/redis.js";
+import { assertedPetFrom } from "../support/redis.js";
 
 /*
  * Grouping in the events worker: two alerts of one group that arrive within group_wait reach the
  * receiver together, once group_wait has passed (the first is not sent on its own).
  */
 
-let redis: TestRedis;
+let running: RecordingPipeline | undefined;
 let producer: Redis;
 let events: EventsWorker;
 let delivery: DeliveryWorker;
@@ -37,25 +38,11 @@ const config = configSchema.parse({
 });
 
 beforeAll(async () => {
-  redis = await startRedis();
-  producer = new Redis(redis.socket, { maxRetriesPerRequest: null });
-  delivery = await startDeliveryWorker({ connection: redis.socket, sinks: new Map([["ops", recorder]]) });
-  events = await startEventsWorker({
-    config,
-    connection: redis.socket,
-    inventory: [],
-    receivers: ["ops"],
-    tickMs: 20,
-    log: () => undefined,
-  });
+  running = await startRecordingPipeline(config, recorder);
+  ({ producer, events, delivery } = running);
 }, 20_000);
 
-afterAll(async () => {
-  await events?.close();
-  await delivery?.close();
-  producer?.disconnect();
-  await redis?.dispose();
-});
+afterAll(() => running?.close());
 
 describe("grouping in the events worker", () => {
   it("delivers two alerts of one group together, after group_wait", async () => {

@@ -1,16 +1,17 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { FLEET } from "../../src/pipeline/alerting/storm.js";
-import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
+import type { EventsWorker } from "../../src/pipeline/events-worker.js";
 import { eventId } from "../../src/pipeline/intake/event.js";
-import { type DeliveryWorker, startDeliveryWorker } from "../../src/pipeline/notify/deliver.js";
+import type { DeliveryWorker } from "../../src/pipeline/notify/deliver.js";
 import { INGEST_JOB, ingestQueue } from "../../src/pipeline/queues.js";
 import type { Sink } from "../../src/sinks/sink.js";
+import { type RecordingPipeline, startRecordingPipeline } from "../support/deliver.js";
 import { waitFor } from "../support/listener.js";
-import { assertedPetFrom, startRedis, type TestRedis } from "../support/redis.js";
+import { assertedPetFrom } from "../support/redis.js";
 
 /*
  * A flood from many (spoofed) sources, each under its per-BMC storm limit, through the events worker
@@ -21,7 +22,7 @@ import { assertedPetFrom, startRedis, type TestRedis } from "../support/redis.js
 const SOURCES = 60;
 const FLEET_LIMIT = 10;
 
-let redis: TestRedis;
+let running: RecordingPipeline | undefined;
 let producer: Redis;
 let events: EventsWorker;
 let delivery: DeliveryWorker;
@@ -49,26 +50,11 @@ function trapFrom(i: number): TrapEvent {
 }
 
 beforeAll(async () => {
-  redis = await startRedis();
-  producer = new Redis(redis.socket, { maxRetriesPerRequest: null });
-  delivery = await startDeliveryWorker({ connection: redis.socket, sinks: new Map([["ops", recorder]]) });
-  events = await startEventsWorker({
-    config,
-    connection: redis.socket,
-    inventory: [],
-    receivers: ["ops"],
-    tickMs: 20,
-    stormClock: () => Date.now() + ahead,
-    log: () => undefined,
-  });
+  running = await startRecordingPipeline(config, recorder, { stormClock: () => Date.now() + ahead });
+  ({ producer, events, delivery } = running);
 }, 20_000);
 
-afterAll(async () => {
-  await events?.close();
-  await delivery?.close();
-  producer?.disconnect();
-  await redis?.dispose();
-});
+afterAll(() => running?.close());
 
 it("delivers at most the fleet limit of a many-source flood, then one summary of what it held", async () => {
   const queue = ingestQueue(producer);

@@ -139,10 +139,22 @@ export class RecentEvents {
   /** Records one processed event (an events worker's onProcessed); trim() drops the oldest. */
   async record(p: ProcessedEvent, now = Date.now()): Promise<RecentEvent> {
     const { deliveries, ...whole } = this.entry(p, now);
-    const stored = fitted(whole);
+    const { stored, json } = fitted(whole);
+    const indexes = [this.indexKey("bmc", stored.bmc), this.indexKey("severity", stored.severity)];
+    if (stored.status !== null) indexes.push(this.indexKey("status", stored.status));
     const tx = this.redis
       .multi()
-      .eval(RECORD, 2, this.index, this.entries, stored.id, now, JSON.stringify(stored), this.indexPrefix);
+      .eval(
+        RECORD,
+        2 + indexes.length,
+        this.index,
+        this.entries,
+        ...indexes,
+        stored.id,
+        now,
+        json,
+        this.indexPrefix,
+      );
     if (stored.notification !== null && stored.receivers.length > 0) {
       const key = this.deliveryKey(stored.notification);
       const pending = JSON.stringify({ status: "pending", at: stored.processedAt } satisfies DeliveryState);
@@ -268,7 +280,7 @@ export class RecentEvents {
     };
   }
 
-  /** The name the Lua INDEXES function gives the same index. */
+  /** The index of entries by `by`: record() names it, and the Lua INDEXES function names it alike. */
   private indexKey(by: "bmc" | "severity" | "status", value: string): string {
     return `${this.indexPrefix}by-${by}:${value}`;
   }
@@ -284,9 +296,10 @@ export class RecentEvents {
  * trailing varbinds left out until it fits. The other fields come from the tables, the BMC's SDR
  * and the configuration, and are kept whole: the page and the API need them.
  */
-function fitted(entry: StoredEvent): StoredEvent {
-  const bytes = Buffer.byteLength(JSON.stringify(entry));
-  if (bytes <= RECENT_ENTRY_MAX_BYTES) return entry;
+function fitted(entry: StoredEvent): { stored: StoredEvent; json: string } {
+  const whole = JSON.stringify(entry);
+  const bytes = Buffer.byteLength(whole);
+  if (bytes <= RECENT_ENTRY_MAX_BYTES) return { stored: entry, json: whole };
   const cut = new Set<string>();
   const short = (field: string, text: string): string => {
     if (text.length <= CUT_TEXT_CHARS) return text;
@@ -317,12 +330,13 @@ function fitted(entry: StoredEvent): StoredEvent {
     kept++;
   }
   if (kept < varbinds.length) cut.add("varbinds");
-  return {
+  const stored = {
     ...entry,
     event,
     varbinds: entry.varbinds === null ? null : varbinds.slice(0, kept),
     truncated: { bytes, fields: [...cut] },
   };
+  return { stored, json: JSON.stringify(stored) };
 }
 
 /**
@@ -339,8 +353,9 @@ end
 `;
 
 /**
- * Stores an entry (ARGV id, score, JSON, index prefix) in KEYS[2] and every index it belongs to; a
- * copy recorded again leaves the indexes of its former entry.
+ * Stores an entry (ARGV id, score, JSON, index prefix) in KEYS[2] and in the indexes KEYS[1] and
+ * KEYS[3..] (named by the caller, so the entry is never decoded here); a copy recorded again leaves
+ * the indexes of its former entry.
  */
 const RECORD = `${INDEXES}
 local old = redis.call('HGET', KEYS[2], ARGV[1])
@@ -348,9 +363,8 @@ if old then
   local ok, entry = pcall(cjson.decode, old)
   if ok then for _, key in ipairs(indexes(ARGV[4], entry)) do redis.call('ZREM', key, ARGV[1]) end end
 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-for _, key in ipairs(indexes(ARGV[4], cjson.decode(ARGV[3]))) do redis.call('ZADD', key, ARGV[2], ARGV[1]) end
+for i = 1, #KEYS do if i ~= 2 then redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1]) end end
 return 1`;
 
 /**
