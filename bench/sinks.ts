@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import type { Notification } from "../src/pipeline/alerting/notification.js";
 import { startMailCatcher, startWebhookCatcher } from "../src/serve/catchers.js";
 import { EmailSink } from "../src/sinks/email.js";
-import type { Sink } from "../src/sinks/sink.js";
+import type { NotificationGroup, Sink } from "../src/sinks/sink.js";
 import { WebhookSink } from "../src/sinks/webhook.js";
 import { repoRoot } from "./root.js";
 
@@ -42,6 +42,15 @@ const notification = (id: string): Notification => ({
   startsAt: now,
 });
 
+/** A group of one, as group_by ['...'] flushes every alert. */
+const groupOf = (n: Notification): NotificationGroup => ({
+  receiver: "bench",
+  groupKey: `{}:{id="${n.id}"}`,
+  groupLabels: {},
+  notifications: [n],
+  idempotencyKey: n.id,
+});
+
 interface Row {
   sink: string;
   inFlight: number;
@@ -56,7 +65,7 @@ async function measure(name: string, sink: Sink, count: number, inFlight: number
   const started = performance.now();
   const lane = async () => {
     while (next < count) {
-      const result = await sink.send(notification(`${name}-${inFlight}-${next++}`));
+      const result = await sink.send(groupOf(notification(`${name}-${inFlight}-${next++}`)));
       if (result.outcome !== "delivered") throw new Error(`${name}: ${JSON.stringify(result)}`);
     }
   };

@@ -9,12 +9,13 @@ const HELP = `usage: petgate dlq list   [--json] [--limit N]       [--redis URL|
        petgate dlq replay (ID...|--all)               [--redis URL|SOCKET] [--prefix P]
        petgate dlq purge  (ID...|--all)               [--redis URL|SOCKET] [--prefix P]
 
-The dead-letter queue: deliveries that failed after their retries (permanent errors, exhausted
-retries, unknown receivers). An ID is <notification id>@<receiver>, as list shows it.
+The dead-letter queue: group sends that failed after their retries (permanent errors, exhausted
+retries, unknown receivers), each with the notifications it carried. An ID is
+<idempotency key>@<receiver>, as list shows it.
 
   list     oldest first (default at most 100; --limit); --json prints a JSON array of entries
-  replay   put entries back into delivery with a fresh retry budget; a receiver that already got
-           the notification is not sent it again
+  replay   put entries back into delivery with a fresh retry budget; a receiver is sent only the
+           notifications of an entry it has not got yet
   purge    delete entries for good
   --redis  redis://HOST:PORT, rediss://…, or a unix socket path (default: $PETGATE_REDIS, else
            redis://127.0.0.1:6379)
@@ -105,7 +106,7 @@ function listText(entries: DeadLetter[], total: number): string {
   const lines = entries.map(
     (e) =>
       `${e.id}  ${e.deadLetteredAt}  ${e.outcome} after ${e.attempts} attempt(s): ${oneLine(e.reason)}\n` +
-      `    ${oneLine(e.notification.summary)}`,
+      e.notifications.map((n) => `    ${oneLine(n.summary)}`).join("\n"),
   );
   const more = total > entries.length ? `\n(${entries.length} of ${total} shown; --limit for more)` : "";
   return `${lines.join("\n")}${more}\n`;

@@ -1,7 +1,5 @@
-import { hexByte } from "../ipmi/bytes.js";
-import type { Notification } from "../pipeline/alerting/notification.js";
-import { escapeControls } from "./escape.js";
-import type { DeliveryResult, Sink } from "./sink.js";
+import { toPostableAlert } from "./alert.js";
+import type { DeliveryResult, NotificationGroup, Sink } from "./sink.js";
 
 export interface AlertmanagerSinkOptions {
   name: string;
@@ -25,20 +23,11 @@ export class AlertmanagerSinkConfigError extends Error {
   }
 }
 
-/** Alertmanager API v2 `postableAlert` (api/v2/openapi.yaml). */
-export interface PostableAlert {
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt?: string;
-  generatorURL?: string;
-}
-
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const MAX_REASON_BODY = 500;
 
 /**
- * Posts each notification as one alert to Alertmanager's API v2. Alertmanager identifies an alert by
+ * Posts a group's notifications, one alert each, in one request to Alertmanager's API v2. Alertmanager identifies an alert by
  * its label set, so the labels hold only what is fixed for an event — never the status, direction,
  * reading or the enrichment result — and a resolved notification (endsAt in the past) ends the very
  * alert its firing notification started.
@@ -88,8 +77,10 @@ export class AlertmanagerSink implements Sink {
     this.extraLabels = { ...options.extraLabels };
   }
 
-  async send(notification: Notification): Promise<DeliveryResult> {
-    const body = JSON.stringify([toPostableAlert(notification, this.extraLabels, this.generatorUrl)]);
+  async send(group: NotificationGroup): Promise<DeliveryResult> {
+    const body = JSON.stringify(
+      group.notifications.map((n) => toPostableAlert(n, this.extraLabels, this.generatorUrl)),
+    );
     let response: Response;
     let text: string;
     try {
@@ -118,84 +109,6 @@ export class AlertmanagerSink implements Sink {
     // would be rejected again. 401/403/404 need a person to fix the configuration.
     return { outcome: "permanent", reason };
   }
-}
-
-/** The alert a notification becomes: the same labels for its firing and its resolved notification. */
-export function toPostableAlert(
-  n: Notification,
-  extraLabels: Record<string, string> = {},
-  generatorUrl?: string,
-): PostableAlert {
-  const labels: Record<string, string> = {};
-  const put = (name: string, value: string | null | undefined) => {
-    // Prometheus treats an empty label value as an absent label; Alertmanager would drop it anyway.
-    if (value !== null && value !== undefined && value !== "") labels[name] = escapeControls(value);
-  };
-  for (const [k, v] of Object.entries(extraLabels)) put(k, v);
-  for (const [k, v] of Object.entries(n.bmc.labels)) put(labelName(k), v);
-  // The event's own labels last: inventory labels must not be able to change an alert's identity.
-  put("alertname", alertName(n.event.sensorType));
-  put("bmc", n.bmc.name);
-  put("instance", n.bmc.address);
-  put("severity", n.severity);
-  put("sensor_type", n.event.sensorType);
-  // The number, not the name: the name comes from SDR enrichment, which may succeed for the firing
-  // and time out for the resolved notification, and a changed label would be a different alert.
-  put("sensor_number", String(n.event.sensorNumber));
-  put("event", n.event.text);
-
-  const annotations: Record<string, string> = {
-    summary: escapeControls(n.summary),
-    description: describe(n),
-    notification_id: n.id,
-    event_data: n.event.eventData,
-    enrichment: n.enrichment,
-    received_at: n.receivedAt,
-  };
-  if (n.sensor) annotations.sensor = escapeControls(n.sensor.name);
-  if (n.event.time !== null) annotations.event_time = escapeControls(n.event.time);
-  if (n.event.severityRaw !== undefined) annotations.pet_severity = `${hexByte(n.event.severityRaw)}h`;
-
-  const alert: PostableAlert = { labels, annotations, startsAt: n.startsAt };
-  // Without endsAt Alertmanager keeps a firing alert for resolve_timeout; an endsAt in the past resolves it.
-  if (n.status === "resolved") alert.endsAt = n.endsAt ?? new Date().toISOString();
-  if (generatorUrl !== undefined) alert.generatorURL = generatorUrl;
-  return alert;
-}
-
-/** "Temperature" → "IpmiTemperature", "Button/Switch" → "IpmiButtonSwitch", null → "IpmiEvent". */
-export function alertName(sensorType: string | null): string {
-  const words = (sensorType ?? "").split(/[^a-zA-Z0-9]+/).filter((w) => w !== "");
-  if (words.length === 0) return "IpmiEvent";
-  return `Ipmi${words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join("")}`;
-}
-
-/** A Prometheus label name for an inventory label: invalid characters become "_", as Prometheus does. */
-export function labelName(name: string): string {
-  const cleaned = name.replace(/[^a-zA-Z0-9_]/g, "_");
-  return /^[0-9]/.test(cleaned) || cleaned === "" ? `_${cleaned}` : cleaned;
-}
-
-function describe(n: Notification): string {
-  const lines: string[] = [];
-  const sensor = n.sensor
-    ? `${n.sensor.name} (sensor #${n.event.sensorNumber})`
-    : `sensor #${n.event.sensorNumber}`;
-  lines.push(
-    `${n.event.sensorType ?? "Unknown type"} ${sensor}: ${n.event.text ?? "unknown event"} (${n.event.direction}).`,
-  );
-  if (n.detail) lines.push(n.detail);
-  if (n.sensor) {
-    const unit = n.sensor.unit === "" ? "" : ` ${n.sensor.unit}`;
-    const reading = n.sensor.reading === null ? "no reading" : `reading ${n.sensor.reading}${unit}`;
-    const thresholds = Object.entries(n.sensor.thresholds).map(([k, v]) => `${k} ${v}${unit}`);
-    lines.push(thresholds.length > 0 ? `${reading}; thresholds: ${thresholds.join(", ")}.` : `${reading}.`);
-  }
-  lines.push(
-    `Event data ${n.event.eventData}; BMC time ${n.event.time ?? "unknown"}; enrichment ${n.enrichment}.`,
-  );
-  // Our line breaks; within a line, what came from a trap or a BMC is escaped.
-  return lines.map(escapeControls).join("\n");
 }
 
 /** Alertmanager answers errors with a JSON string ("start time must be before end time"). */

@@ -4,8 +4,13 @@ import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import { withTimeout } from "../io/timeout.js";
 import type { Notification } from "../pipeline/alerting/notification.js";
 import { escapeStrings } from "./escape.js";
-import type { DeliveryResult, Sink } from "./sink.js";
-import { defaultEmailTemplates, type EmailTemplate, type EmailTemplates } from "./templates/email.js";
+import type { DeliveryResult, NotificationGroup, Sink } from "./sink.js";
+import {
+  composeMessage,
+  defaultEmailTemplates,
+  type EmailTemplate,
+  type EmailTemplates,
+} from "./templates/email.js";
 
 export interface EmailTransportOptions {
   host: string;
@@ -72,7 +77,7 @@ const SMTP_CONNECTIONS = 8;
 const SMTP_MESSAGES_PER_CONNECTION = 100;
 
 /**
- * Sends one message per notification through an SMTP relay, over a small pool of connections (a
+ * Sends one message per group through an SMTP relay, over a small pool of connections (a
  * connection per message cost a TCP and SMTP handshake each, the most of a send in a storm). The
  * pool replaces a connection the relay closed while idle; a send on one that broke is retried.
  */
@@ -115,19 +120,20 @@ export class EmailSink implements Sink {
     this.secrets = t.auth ? credentialForms(t.auth.user, t.auth.pass) : [];
   }
 
-  async send(n: Notification): Promise<DeliveryResult> {
+  async send(group: NotificationGroup): Promise<DeliveryResult> {
     let message: { subject: string; text: string; html: string };
     try {
-      // Custom templates render the notification with its strings escaped, so trap- and BMC-supplied
+      // Custom templates render each notification with its strings escaped, so trap- and BMC-supplied
       // text is data in whatever they make of it (one copy for all of them). The default templates
       // escape each value they show; nodemailer writes any line break left in a header as a space.
-      const escaped = this.customParts.size > 0 ? escapeStrings(n) : n;
-      const input = (part: keyof EmailTemplates) => (this.customParts.has(part) ? escaped : n);
-      message = {
-        subject: this.templates.subject(input("subject")),
-        text: this.templates.text(input("text")),
-        html: this.templates.html(input("html")),
+      const escaped = new Map<Notification, Notification>();
+      const input = (part: keyof EmailTemplates, n: Notification): Notification => {
+        if (!this.customParts.has(part)) return n;
+        const copy = escaped.get(n) ?? escapeStrings(n);
+        escaped.set(n, copy);
+        return copy;
       };
+      message = composeMessage(group, (part, n) => this.templates[part](input(part, n)));
     } catch (err) {
       // A broken template fails the same way every time.
       return { outcome: "permanent", reason: this.redact(`template failed: ${errorMessage(err)}`) };
@@ -137,8 +143,8 @@ export class EmailSink implements Sink {
         from: this.options.from,
         to: this.options.to,
         ...message,
-        messageId: messageId(n.id),
-        headers: { "X-Petgate-Notification-Id": n.id },
+        messageId: messageId(group.idempotencyKey),
+        headers: { "X-Petgate-Notification-Ids": group.notifications.map((n) => n.id).join(" ") },
       });
       sending.catch(() => undefined); // a late failure after the deadline is nobody's
       const info = await withTimeout(sending, this.deadlineMs, () =>
@@ -200,7 +206,7 @@ function credentialForms(user: string, pass: string): string[] {
   return [pass, b64(pass), b64(`\u0000${user}\u0000${pass}`), b64(`${user}\u0000${user}\u0000${pass}`)];
 }
 
-/** RFC 5322 §3.6.4 msg-id: stable per notification, so a resent alert keeps its Message-ID. */
+/** RFC 5322 §3.6.4 msg-id: the group send's idempotency key, so a re-run's message keeps its Message-ID. */
 function messageId(id: string): string {
   return `<${id.replace(/[^A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]/g, "_")}@petgate>`;
 }

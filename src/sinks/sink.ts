@@ -9,9 +9,23 @@ export type DeliveryResult =
   | { outcome: "retryable"; reason: string; retryAfterMs?: number }
   | { outcome: "permanent"; reason: string };
 
-/** One receiver integration: email, webhook, Alertmanager. */
+/**
+ * What one receiver is sent at once: the notifications of one aggregation group that it was not sent
+ * yet (after Alertmanager's notify, where an integration's Notify takes a group's alerts).
+ */
+export interface NotificationGroup {
+  readonly receiver: string;
+  /** The route and the group label values: stable across the group's sends. */
+  readonly groupKey: string;
+  readonly groupLabels: Readonly<Record<string, string>>;
+  readonly notifications: readonly Notification[];
+  /** Stable across re-runs of this send: receivers deduplicate on it. */
+  readonly idempotencyKey: string;
+}
+
+/** One receiver integration: email, webhook, Alertmanager. One call sends one group. */
 export interface Sink {
   readonly name: string;
-  send(notification: Notification): Promise<DeliveryResult>;
+  send(group: NotificationGroup): Promise<DeliveryResult>;
   close?(): Promise<void>;
 }

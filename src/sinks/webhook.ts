@@ -4,8 +4,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
 import type { Notification } from "../pipeline/alerting/notification.js";
+import { fingerprint, toPostableAlert, ZERO_TIME } from "./alert.js";
 import { escapeStrings } from "./escape.js";
-import type { DeliveryResult, Sink } from "./sink.js";
+import type { DeliveryResult, NotificationGroup, Sink } from "./sink.js";
+
+/** The body a webhook receiver is sent: petgate's own, or Alertmanager's webhook payload. */
+export type WebhookFormat = "petgate" | "alertmanager";
 
 export interface WebhookSinkOptions {
   name: string;
@@ -16,7 +20,46 @@ export interface WebhookSinkOptions {
   timeoutMs?: number;
   /** Extra request headers (e.g. an Authorization token); petgate's own headers win on conflict. */
   headers?: Record<string, string>;
+  /** Default "petgate". */
+  format?: WebhookFormat;
 }
+
+/** The `format: petgate` body: one group's notifications, each with its id. */
+export interface PetgateWebhookBody {
+  version: typeof PETGATE_BODY_VERSION;
+  receiver: string;
+  groupKey: string;
+  groupLabels: Record<string, string>;
+  /** "firing" while any notification in it fires, as Alertmanager's. */
+  status: Notification["status"];
+  notifications: Notification[];
+}
+
+/** Alertmanager's webhook payload, version 4 (notify/webhook/webhook.go, template.Data). */
+export interface AlertmanagerWebhookBody {
+  version: "4";
+  groupKey: string;
+  /** Alerts left out for max_alerts: petgate sends every one. */
+  truncatedAlerts: number;
+  status: Notification["status"];
+  receiver: string;
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
+  /** Where Alertmanager itself would be reached: petgate is not an Alertmanager, so "". */
+  externalURL: string;
+  alerts: {
+    status: Notification["status"];
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    startsAt: string;
+    endsAt: string;
+    generatorURL: string;
+    fingerprint: string;
+  }[];
+}
+
+export const PETGATE_BODY_VERSION = "petgate/2";
 
 export const SIGNATURE_HEADER = "X-Petgate-Signature";
 export const IDEMPOTENCY_HEADER = "X-Petgate-Idempotency-Key";
@@ -54,7 +97,10 @@ function retryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
-/** POSTs the Notification JSON, its text escaped. Receivers deduplicate on the idempotency key (the notification id). */
+/**
+ * POSTs one group per request, as `format` says, its text escaped. Receivers deduplicate on the
+ * idempotency key (the group send's, stable across re-runs); each notification keeps its own id.
+ */
 export class WebhookSink implements Sink {
   readonly name: string;
   private readonly url: URL;
@@ -75,15 +121,16 @@ export class WebhookSink implements Sink {
     this.timeoutMs = options.timeoutMs ?? 5000;
   }
 
-  async send(n: Notification): Promise<DeliveryResult> {
+  async send(group: NotificationGroup): Promise<DeliveryResult> {
     // Trap- and BMC-supplied text escaped as every sink shows it: JSON escaping alone gives a
     // receiver back the CR/LF and ESC it would print. The raw bytes are hex fields, unchanged.
-    const body = Buffer.from(JSON.stringify(escapeStrings(n)), "utf8");
+    const payload = this.options.format === "alertmanager" ? alertmanagerBody(group) : petgateBody(group);
+    const body = Buffer.from(JSON.stringify(escapeStrings(payload)), "utf8");
     const headers: Record<string, string> = {
       ...this.options.headers,
       "content-type": "application/json",
       "user-agent": USER_AGENT,
-      [IDEMPOTENCY_HEADER]: n.id,
+      [IDEMPOTENCY_HEADER]: group.idempotencyKey,
     };
     if (this.options.secret !== undefined) headers[SIGNATURE_HEADER] = signBody(body, this.options.secret);
 
@@ -120,6 +167,55 @@ export class WebhookSink implements Sink {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+function groupStatus(group: NotificationGroup): Notification["status"] {
+  return group.notifications.some((n) => n.status === "firing") ? "firing" : "resolved";
+}
+
+export function petgateBody(group: NotificationGroup): PetgateWebhookBody {
+  return {
+    version: PETGATE_BODY_VERSION,
+    receiver: group.receiver,
+    groupKey: group.groupKey,
+    groupLabels: { ...group.groupLabels },
+    status: groupStatus(group),
+    notifications: [...group.notifications],
+  };
+}
+
+/** The group as Alertmanager's webhook would send it, its alerts mapped as the Alertmanager sink posts them. */
+export function alertmanagerBody(group: NotificationGroup): AlertmanagerWebhookBody {
+  const alerts = group.notifications.map((n) => {
+    const a = toPostableAlert(n);
+    return {
+      status: n.status,
+      labels: a.labels,
+      annotations: a.annotations,
+      startsAt: a.startsAt,
+      endsAt: a.endsAt ?? ZERO_TIME,
+      generatorURL: a.generatorURL ?? "",
+      fingerprint: fingerprint(a.labels),
+    };
+  });
+  return {
+    version: "4",
+    groupKey: group.groupKey,
+    truncatedAlerts: 0,
+    status: groupStatus(group),
+    receiver: group.receiver,
+    groupLabels: { ...group.groupLabels },
+    commonLabels: common(alerts.map((a) => a.labels)),
+    commonAnnotations: common(alerts.map((a) => a.annotations)),
+    externalURL: "",
+    alerts,
+  };
+}
+
+/** The pairs every one of `sets` has (template.Data's CommonLabels / CommonAnnotations). */
+function common(sets: readonly Record<string, string>[]): Record<string, string> {
+  const [first, ...rest] = sets;
+  return Object.fromEntries(Object.entries(first ?? {}).filter(([k, v]) => rest.every((s) => s[k] === v)));
 }
 
 function snippet(text: string): string {

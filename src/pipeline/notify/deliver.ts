@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import { type Job, type JobsOptions, Queue, type Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import type { Sink } from "../../sinks/sink.js";
+import type { NotificationGroup, Sink } from "../../sinks/sink.js";
 import type { Notification } from "../alerting/notification.js";
 import {
   createRedis,
@@ -13,48 +14,69 @@ import { type DeadLetterOutcome, DeadLetterQueue } from "./dlq.js";
 import { deliverWithRetries, type RetryOptions } from "./retry.js";
 
 /**
- * The DELIVER queue: one job per (notification, receiver), under the delivery id, so that every copy
- * of a delivery enqueued while its job exists is that one job.
+ * The DELIVER queue, in Alertmanager's model: one job per flush and receiver, carrying the groups
+ * that receiver is sent at that moment; the delivery worker sends each group in one request/message.
  *
- *   router ── enqueueDeliveries ──▶ DELIVER ── delivery worker ──▶ sink (deliverWithRetries)
- *                                                     └─ permanent / exhausted / unknown ──▶ DLQ
+ *   events worker ── enqueueFlush ──▶ DELIVER ── delivery worker ──▶ sink, one call per group
+ *                                                     │              (deliverWithRetries)
+ *                                                     └─ permanent / exhausted / unknown ──▶ DLQ (the group)
  *
- * Exactly once per receiver:
- * - duplicates enqueued while the job exists collapse into it (job id = delivery id);
- * - the worker skips a delivery whose delivered marker `<prefix>:delivered:<delivery id>` is set
- *   (SET NX, TTL DELIVERED_MARKER_TTL_SECONDS) after the sink said delivered: a job re-run after a
- *   crash or a stall, a later copy, or a DLQ replay does not reach the receiver again;
- * - what is left is the window between the receiver's acknowledgement and the marker (one Redis
+ * Exactly once per notification per receiver:
+ * - the job id is derived from the receiver and the notifications it carries, so an identical flush
+ *   enqueued while the job exists is that one job;
+ * - the worker reads the delivered markers `<prefix>:delivered:<delivery id>` of all the job's
+ *   notifications in one round trip and sends a group only the notifications without one (a group
+ *   left empty is skipped); a delivered group sets its markers (SET NX, TTL
+ *   DELIVERED_MARKER_TTL_SECONDS) in one transaction. A job re-run after a crash or a stall, a later
+ *   flush carrying the same notification, or a DLQ replay does not reach the receiver again;
+ * - what is left is the window between the receiver's acknowledgement and the markers (one Redis
  *   round trip; or a timeout after the receiver did process the request): a re-run sends again, with
- *   the same idempotency key (the notification id: webhook X-Petgate-Idempotency-Key, email
- *   Message-ID), which receivers deduplicate on.
+ *   the same idempotency key (derived from the receiver and the ids of the notifications sent:
+ *   webhook X-Petgate-Idempotency-Key, email Message-ID), which receivers deduplicate on.
  */
 export const DELIVER_QUEUE = "deliver";
 export const DELIVER_JOB = "deliver";
 
+/** One group as one receiver is sent it. `Batch` (alerting/group.ts) satisfies it structurally. */
+export interface FlushGroup {
+  readonly receiver: string;
+  readonly groupKey: string;
+  readonly groupLabels: Readonly<Record<string, string>>;
+  readonly notifications: readonly Notification[];
+}
+
+/** A group as a DELIVER job carries it. */
+export interface DeliverGroup {
+  groupKey: string;
+  groupLabels: Record<string, string>;
+  notifications: Notification[];
+}
+
 export interface DeliverJobData {
   receiver: string;
-  notification: Notification;
+  groups: DeliverGroup[];
 }
 
 export type DeliveryOutcome = "delivered" | "already-delivered" | DeadLetterOutcome;
 
 export interface DeliverJobResult {
-  outcome: DeliveryOutcome;
+  /** Each notification's outcome in this run, by notification id. */
+  outcomes: Record<string, DeliveryOutcome>;
   /** Sink calls in this run. */
-  attempts: number;
+  sends: number;
 }
 
 export type DeliverQueue = Queue<DeliverJobData, DeliverJobResult, typeof DELIVER_JOB>;
+export type DeliverJob = Job<DeliverJobData, DeliverJobResult, typeof DELIVER_JOB>;
 
 /** How long a delivered marker guards against a second delivery. */
 export const DELIVERED_MARKER_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
  * The sink retry policy is deliverWithRetries (inside one job run), never BullMQ's: a job fails only
- * when Redis does (the DLQ write, the marker), and BullMQ retries that; the last failure dead-letters
- * the delivery as "error". A finished job is kept a day (collapsing late copies without a Redis round
- * trip to the marker; the marker covers the rest of its TTL).
+ * when Redis does (the marker read, the DLQ write), and BullMQ retries that; the last failure
+ * dead-letters the job's groups as "error". A finished job is kept a day (collapsing late copies
+ * without a Redis round trip to the markers; the markers cover the rest of their TTL).
  */
 export const DELIVER_JOB_OPTIONS: JobsOptions = {
   attempts: 10,
@@ -64,12 +86,32 @@ export const DELIVER_JOB_OPTIONS: JobsOptions = {
 };
 
 /**
- * `<notification id>@<receiver>`: the DELIVER job id, the delivered marker's and the DLQ entry's key.
- * BullMQ refuses ':' in custom job ids, hence '@'; the receiver is URI-encoded so that no name can
- * bring a ':' in (ordinary names are unchanged). Notification ids are hex, so the first '@' splits.
+ * `<notification id>@<receiver>`: the delivered marker's key. BullMQ refuses ':' in custom job ids,
+ * hence '@'; the receiver is URI-encoded so that no name can bring a ':' in (ordinary names are
+ * unchanged). Notification ids are hex, so the first '@' splits.
  */
 export function deliveryId(notificationId: string, receiver: string): string {
   return `${notificationId}@${encodeURIComponent(receiver)}`;
+}
+
+/**
+ * The idempotency key of sending these notifications to this receiver: 128 bits of SHA-256 over
+ * both, hex. The same notifications give the same key on every re-run; a send that carries fewer
+ * (some were delivered meanwhile) is a different request and has a key of its own.
+ */
+export function idempotencyKey(receiver: string, notificationIds: readonly string[]): string {
+  return createHash("sha256")
+    .update(JSON.stringify([receiver, ...notificationIds]))
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/**
+ * `<idempotency key>@<receiver>`: the id of sending these notifications to this receiver, the
+ * DELIVER job id of a flush (over all its notifications) and the DLQ id of a group.
+ */
+export function sendId(receiver: string, notificationIds: readonly string[]): string {
+  return deliveryId(idempotencyKey(receiver, notificationIds), receiver);
 }
 
 export function deliveredMarkerKey(prefix: string, id: string): string {
@@ -85,30 +127,37 @@ export function deliverQueue(connection: Redis, prefix = DEFAULT_PREFIX): Delive
   });
 }
 
-/** One job per receiver; a delivery whose job exists is not added again. Returns the delivery ids. */
-export function enqueueDeliveries(
-  queue: DeliverQueue,
-  notification: Notification,
-  receivers: string[],
-): Promise<string[]> {
-  return enqueueDeliveryJobs(
-    queue,
-    [...new Set(receivers)].map((receiver) => ({ receiver, notification })),
-  );
-}
-
-/** One job per delivery, all in one round trip, in order; returns the delivery ids. */
-export async function enqueueDeliveryJobs(
-  queue: DeliverQueue,
-  deliveries: readonly DeliverJobData[],
-): Promise<string[]> {
-  const ids = deliveries.map((d) => deliveryId(d.notification.id, d.receiver));
-  if (deliveries.length === 0) return ids;
+/**
+ * One job per receiver among `groups` (in the order receivers first appear), carrying that
+ * receiver's groups with notifications, all in one round trip. Returns deliveryId(n.id, receiver)
+ * of every notification carried, in order.
+ */
+export async function enqueueFlush(queue: DeliverQueue, groups: readonly FlushGroup[]): Promise<string[]> {
+  const byReceiver = new Map<string, DeliverGroup[]>();
+  const ids: string[] = [];
+  for (const g of groups) {
+    if (g.notifications.length === 0) continue;
+    const carried = byReceiver.get(g.receiver) ?? [];
+    byReceiver.set(g.receiver, carried);
+    carried.push({
+      groupKey: g.groupKey,
+      groupLabels: { ...g.groupLabels },
+      notifications: [...g.notifications],
+    });
+    for (const n of g.notifications) ids.push(deliveryId(n.id, g.receiver));
+  }
+  if (byReceiver.size === 0) return ids;
   await queue.addBulk(
-    deliveries.map((data, i) => ({
+    [...byReceiver].map(([receiver, carried]) => ({
       name: DELIVER_JOB,
-      data,
-      opts: { ...DELIVER_JOB_OPTIONS, jobId: ids[i] as string },
+      data: { receiver, groups: carried },
+      opts: {
+        ...DELIVER_JOB_OPTIONS,
+        jobId: sendId(
+          receiver,
+          carried.flatMap((g) => g.notifications.map((n) => n.id)),
+        ),
+      },
     })),
   );
   return ids;
@@ -118,23 +167,23 @@ export interface DeliveryWorkerOptions extends WorkerSettings {
   connection: RedisTarget;
   /** Sinks by receiver name. The caller owns them (the worker does not close them). */
   sinks: ReadonlyMap<string, Sink>;
-  /** Deliveries in flight at once (default 64: each waits on a receiver, not on this CPU). */
+  /** Jobs in flight at once (default 64: each waits on a receiver, not on this CPU). */
   concurrency?: number;
   /** The retry policy of every sink (see deliverWithRetries). */
   retry?: RetryOptions;
   deliveredTtlSeconds?: number;
   log?: (message: string) => void;
   /**
-   * Fault injection for tests: awaited after a delivery is recorded (marker set), before its job
-   * completes. A crash there must not deliver twice.
+   * Fault injection for tests: awaited after each delivered group is recorded (markers set), before
+   * its job completes. A crash there must not deliver twice.
    */
-  afterDelivered?: (job: Job<DeliverJobData, DeliverJobResult, typeof DELIVER_JOB>) => Promise<void>;
+  afterDelivered?: (job: DeliverJob) => Promise<void>;
 }
 
 export interface DeliveryStats {
-  /** Finished job runs by receiver and outcome. */
+  /** Notifications by receiver and outcome, one per finished job run that carried them. */
   outcomes: Record<string, Partial<Record<DeliveryOutcome, number>>>;
-  /** Sink calls by receiver, retries included. */
+  /** Sink calls (group sends) by receiver, retries included. */
   sends: Record<string, number>;
 }
 
@@ -158,68 +207,90 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const dlq = new DeadLetterQueue(connection, prefix);
 
   const stats: DeliveryStats = { outcomes: {}, sends: {} };
-  const count = (receiver: string, outcome: DeliveryOutcome, sends: number) => {
+  const count = (receiver: string, outcome: DeliveryOutcome, notifications: number, sends: number) => {
     const byOutcome = stats.outcomes[receiver] ?? {};
     stats.outcomes[receiver] = byOutcome;
-    byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1;
+    byOutcome[outcome] = (byOutcome[outcome] ?? 0) + notifications;
     if (sends > 0) stats.sends[receiver] = (stats.sends[receiver] ?? 0) + sends;
   };
 
   const deadLetter = async (
-    data: DeliverJobData,
+    group: NotificationGroup,
     outcome: DeadLetterOutcome,
     reason: string,
     attempts: number,
   ): Promise<void> => {
-    const id = deliveryId(data.notification.id, data.receiver);
+    const id = deliveryId(group.idempotencyKey, group.receiver);
     await dlq.add({
       id,
-      receiver: data.receiver,
-      notification: data.notification,
+      receiver: group.receiver,
+      groupKey: group.groupKey,
+      groupLabels: { ...group.groupLabels },
+      notifications: [...group.notifications],
       outcome,
       reason,
       attempts,
     });
-    log(`dead-lettered ${id} (${outcome}) after ${attempts} attempt(s): ${reason}`);
+    log(
+      `dead-lettered ${id} (${group.notifications.length} notification(s), ${outcome}) after ${attempts} attempt(s): ${reason}`,
+    );
+  };
+
+  /** Sends one group; records its markers when delivered, dead-letters it otherwise. */
+  const sendGroup = async (
+    job: DeliverJob,
+    sink: Sink,
+    group: NotificationGroup,
+  ): Promise<{ outcome: DeliveryOutcome; attempts: number }> => {
+    const { result, attempts } = await deliverWithRetries(sink, group, retry);
+    if (result.outcome === "delivered") {
+      // The markers, and no DLQ entry left over from an earlier run of this send. Should the markers
+      // not be written (Redis refusing writes), the job still completes: running it again would send again.
+      const id = deliveryId(group.idempotencyKey, group.receiver);
+      const tx = connection.multi();
+      const at = new Date().toISOString();
+      for (const n of group.notifications)
+        tx.set(deliveredMarkerKey(prefix, deliveryId(n.id, group.receiver)), at, "EX", ttl, "NX");
+      const replies = await tx.hdel(dlq.keys.entries, id).zrem(dlq.keys.index, id).exec();
+      const failed = replies?.find(([err]) => err)?.[0];
+      if (failed) log(`delivered ${id} but could not record it: ${failed.message}`);
+      count(group.receiver, "delivered", group.notifications.length, attempts);
+      await options.afterDelivered?.(job);
+      return { outcome: "delivered", attempts };
+    }
+    const outcome = result.outcome === "permanent" ? "permanent" : "exhausted";
+    await deadLetter(group, outcome, result.reason, attempts);
+    count(group.receiver, outcome, group.notifications.length, attempts);
+    return { outcome, attempts };
   };
 
   const worker = createWorker(
     DELIVER_QUEUE,
-    async (job: Job<DeliverJobData, DeliverJobResult, typeof DELIVER_JOB>): Promise<DeliverJobResult> => {
-      const { receiver, notification } = job.data;
-      const id = deliveryId(notification.id, receiver);
-      const marker = deliveredMarkerKey(prefix, id);
-      if ((await connection.exists(marker)) === 1) {
-        count(receiver, "already-delivered", 0);
-        return { outcome: "already-delivered", attempts: 0 };
-      }
+    async (job: DeliverJob): Promise<DeliverJobResult> => {
+      const { receiver } = job.data;
+      const outcomes: Record<string, DeliveryOutcome> = {};
+      const { toSend, already } = await undelivered(connection, prefix, job.data);
+      for (const n of already) outcomes[n.id] = "already-delivered";
+      if (already.length > 0) count(receiver, "already-delivered", already.length, 0);
+
       const sink = options.sinks.get(receiver);
-      if (!sink) {
-        await deadLetter(job.data, "unknown-receiver", `no sink named "${receiver}"`, 0);
-        count(receiver, "unknown-receiver", 0);
-        return { outcome: "unknown-receiver", attempts: 0 };
-      }
-      const { result, attempts } = await deliverWithRetries(sink, notification, retry);
-      if (result.outcome === "delivered") {
-        // The marker, and no DLQ entry left over from an earlier run of this delivery. Should the
-        // marker not be written (Redis refusing writes), the job still completes: running it again
-        // would send again.
-        const replies = await connection
-          .multi()
-          .set(marker, new Date().toISOString(), "EX", ttl, "NX")
-          .hdel(dlq.keys.entries, id)
-          .zrem(dlq.keys.index, id)
-          .exec();
-        const failed = replies?.find(([err]) => err)?.[0];
-        if (failed) log(`delivered ${id} but could not record it: ${failed.message}`);
-        count(receiver, "delivered", attempts);
-        await options.afterDelivered?.(job);
-        return { outcome: "delivered", attempts };
-      }
-      const outcome = result.outcome === "permanent" ? "permanent" : "exhausted";
-      await deadLetter(job.data, outcome, result.reason, attempts);
-      count(receiver, outcome, attempts);
-      return { outcome, attempts };
+      let sends = 0;
+      await Promise.all(
+        toSend.map(async (group) => {
+          let outcome: DeliveryOutcome;
+          if (sink) {
+            const sent = await sendGroup(job, sink, group);
+            outcome = sent.outcome;
+            sends += sent.attempts;
+          } else {
+            outcome = "unknown-receiver";
+            await deadLetter(group, outcome, `no sink named "${receiver}"`, 0);
+            count(receiver, outcome, group.notifications.length, 0);
+          }
+          for (const n of group.notifications) outcomes[n.id] = outcome;
+        }),
+      );
+      return { outcomes, sends };
     },
     { ...options, connection, prefix, concurrency: options.concurrency ?? 64 },
   );
@@ -227,8 +298,11 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   worker.on("failed", (job, err) => {
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
     const reason = `delivery job failed ${job.attemptsMade} time(s): ${err.message}`;
-    deadLetter(job.data, "error", reason, 0).then(
-      () => count(job.data.receiver, "error", 0),
+    const groups = sendableGroups(job.data);
+    Promise.all(groups.map((g) => deadLetter(g, "error", reason, 0))).then(
+      () => {
+        for (const g of groups) count(g.receiver, "error", g.notifications.length, 0);
+      },
       (e: unknown) => log(`could not dead-letter job ${job.id}: ${String(e)}`),
     );
   });
@@ -245,4 +319,43 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+/**
+ * The job's groups as the sink is sent them: each notification once (two routes to one receiver
+ * put it in two groups; the first carries it), groups left empty dropped, `skip` left out.
+ */
+function sendableGroups(data: DeliverJobData, skip: ReadonlySet<string> = new Set()): NotificationGroup[] {
+  const seen = new Set(skip);
+  const out: NotificationGroup[] = [];
+  for (const g of data.groups) {
+    const notifications = g.notifications.filter((n) => !seen.has(n.id) && seen.add(n.id));
+    if (notifications.length === 0) continue;
+    out.push({
+      receiver: data.receiver,
+      groupKey: g.groupKey,
+      groupLabels: g.groupLabels,
+      notifications,
+      idempotencyKey: idempotencyKey(
+        data.receiver,
+        notifications.map((n) => n.id),
+      ),
+    });
+  }
+  return out;
+}
+
+/** The job's groups less the notifications delivered already, whose markers are read in one round trip. */
+async function undelivered(
+  redis: Redis,
+  prefix: string,
+  data: DeliverJobData,
+): Promise<{ toSend: NotificationGroup[]; already: Notification[] }> {
+  const carried = [...new Map(data.groups.flatMap((g) => g.notifications.map((n) => [n.id, n]))).values()];
+  if (carried.length === 0) return { toSend: [], already: [] };
+  const markers = await redis.mget(
+    carried.map((n) => deliveredMarkerKey(prefix, deliveryId(n.id, data.receiver))),
+  );
+  const already = carried.filter((_, i) => markers[i] !== null);
+  return { toSend: sendableGroups(data, new Set(already.map((n) => n.id))), already };
 }

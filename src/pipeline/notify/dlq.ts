@@ -1,19 +1,20 @@
 import type { Redis } from "ioredis";
 import type { Notification } from "../alerting/notification.js";
 import { DEFAULT_PREFIX } from "../queues.js";
-import type { DeliverQueue } from "./deliver.js";
+import { DELIVER_JOB, type DeliverQueue } from "./deliver.js";
 
 /**
- * The dead-letter queue: deliveries that failed for good (a permanent result, retries exhausted, no
+ * The dead-letter queue: group sends that failed for good (a permanent result, retries exhausted, no
  * sink of that name, or the job itself failing), kept until an operator replays or purges them.
  *
- * Storage: a Redis hash `<prefix>:dead-letters:entries` (delivery id → entry JSON) and a sorted set
- * `<prefix>:dead-letters:index` (delivery id, scored by a sequence number from
+ * Storage: a Redis hash `<prefix>:dead-letters:entries` (send id → entry JSON) and a sorted set
+ * `<prefix>:dead-letters:index` (send id, scored by a sequence number from
  * `<prefix>:dead-letters:seq`), rather than a BullMQ queue that is never processed or a stream:
- * - an entry is keyed by its delivery (`<notification id>@<receiver>`), so dead-lettering the same
- *   delivery again (a job re-run after a crash, a replay that failed again) replaces the entry with
- *   the newer reason instead of adding a second one; BullMQ ignores an add whose job id exists (the
- *   stale entry would stay) and a stream only appends;
+ * - an entry is keyed by its send (`<idempotency key>@<receiver>`, deliver.ts sendId: the receiver
+ *   and the notifications sent), so dead-lettering the same send again (a job re-run after a crash,
+ *   a replay that failed again) replaces the entry with the newer reason instead of adding a second
+ *   one; BullMQ ignores an add whose job id exists (the stale entry would stay) and a stream only
+ *   appends;
  * - every write gives the entry a new sequence number, so replay can remove exactly the entry it
  *   re-enqueued (compare-and-delete on the number) and not a newer one written meanwhile, and the
  *   sequence number makes the replay's job id deterministic: replaying one entry twice (two operators,
@@ -35,10 +36,13 @@ export type DeadLetterOutcome =
   | "error";
 
 export interface DeadLetter {
-  /** The delivery id: `<notification id>@<receiver>` (see deliveryId); what replay and purge take. */
+  /** The send id: `<idempotency key>@<receiver>` (deliver.ts sendId); what replay and purge take. */
   id: string;
   receiver: string;
-  notification: Notification;
+  groupKey: string;
+  groupLabels: Record<string, string>;
+  /** What the send carried: the group's notifications the receiver had not been sent. */
+  notifications: Notification[];
   outcome: DeadLetterOutcome;
   reason: string;
   /** Sink calls in the run that gave up (0 when no sink was called). */
@@ -93,13 +97,15 @@ export class DeadLetterQueue {
     };
   }
 
-  /** Stores (or replaces) the entry of one delivery. */
+  /** Stores (or replaces) the entry of one group send. */
   async add(entry: NewDeadLetter): Promise<DeadLetter> {
     const seq = await this.redis.incr(this.keys.seq);
     const stored: DeadLetter = {
       id: entry.id,
       receiver: entry.receiver,
-      notification: entry.notification,
+      groupKey: entry.groupKey,
+      groupLabels: entry.groupLabels,
+      notifications: entry.notifications,
       outcome: entry.outcome,
       reason: entry.reason,
       attempts: entry.attempts,
@@ -131,9 +137,9 @@ export class DeadLetterQueue {
   }
 
   /**
-   * Puts entries back into DELIVER as new jobs, with a fresh attempt budget, then removes them. A
-   * receiver that already got the notification does not get it again: the DELIVER worker checks the
-   * delivered marker first. An entry re-dead-lettered between the enqueue and the removal (its replay
+   * Puts entries back into DELIVER as new jobs, one group each, with a fresh attempt budget, then
+   * removes them. A receiver does not get a notification it already got again: the DELIVER worker
+   * checks the delivered markers first and sends the group the rest. An entry re-dead-lettered between the enqueue and the removal (its replay
    * failed at once) is kept, since it is a newer entry.
    */
   async replay(ids: string[] | "all", deliver: DeliverQueue): Promise<ReplayResult> {
@@ -144,11 +150,15 @@ export class DeadLetterQueue {
     for (let i = 0; i < found.length; i += 100) {
       const batch = found.slice(i, i + 100);
       // The queue's default job options (attempts, retention) apply; the job id makes a second replay
-      // of the same entry collapse into the first.
+      // of the same entry collapse into the first, and differs from the flush job that dead-lettered
+      // it (kept a day after it completed: an add under its id would be dropped).
       await deliver.addBulk(
         batch.map((e) => ({
-          name: "deliver" as const,
-          data: { receiver: e.receiver, notification: e.notification },
+          name: DELIVER_JOB,
+          data: {
+            receiver: e.receiver,
+            groups: [{ groupKey: e.groupKey, groupLabels: e.groupLabels, notifications: e.notifications }],
+          },
           opts: { jobId: replayJobId(e) },
         })),
       );

@@ -1,5 +1,4 @@
-import type { DeliveryResult, Sink } from "../../sinks/sink.js";
-import type { Notification } from "../alerting/notification.js";
+import type { DeliveryResult, NotificationGroup, Sink } from "../../sinks/sink.js";
 
 export interface RetryOptions {
   /** Total tries, the first included. */
@@ -40,13 +39,13 @@ export function backoffMs(
 }
 
 /**
- * The one retry policy for every sink: sinks only say whether retrying can help. Stops at once on
- * delivered or permanent; otherwise backs off and tries again until the attempts run out. The caller
- * dead-letters an exhausted retryable result.
+ * The one retry policy for every sink, per group send: sinks only say whether retrying can help.
+ * Stops at once on delivered or permanent; otherwise backs off and tries again until the attempts
+ * run out. The caller dead-letters an exhausted retryable result.
  */
 export async function deliverWithRetries(
   sink: Sink,
-  notification: Notification,
+  group: NotificationGroup,
   options: RetryOptions = {},
 ): Promise<RetryOutcome> {
   const attempts = options.attempts ?? 5;
@@ -62,7 +61,7 @@ export async function deliverWithRetries(
 
   let result: DeliveryResult = { outcome: "retryable", reason: "not attempted" };
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    result = await sendOnce(sink, notification);
+    result = await sendOnce(sink, group);
     if (result.outcome !== "retryable" || attempt === attempts) return { result, attempts: attempt };
     await sleep(backoffMs(attempt, result.retryAfterMs, policy));
   }
@@ -70,9 +69,9 @@ export async function deliverWithRetries(
 }
 
 /** Sinks report failures as results; one that throws anyway is treated as a transient failure. */
-async function sendOnce(sink: Sink, n: Notification): Promise<DeliveryResult> {
+async function sendOnce(sink: Sink, group: NotificationGroup): Promise<DeliveryResult> {
   try {
-    return await sink.send(n);
+    return await sink.send(group);
   } catch (err) {
     return {
       outcome: "retryable",

@@ -496,13 +496,15 @@ export function recordRecent(
       }, TRIM_EVERY_MS);
     },
     follow(delivery) {
-      delivery.worker.on("completed", (job, result) =>
-        track(recent.recordDelivery(job.data.notification.id, job.data.receiver, result.outcome)),
-      );
+      delivery.worker.on("completed", (job, result) => {
+        for (const [id, outcome] of Object.entries(result.outcomes))
+          track(recent.recordDelivery(id, job.data.receiver, outcome));
+      });
       // A job that failed for good has been dead-lettered as "error" (notify/deliver.ts).
       delivery.worker.on("failed", (job) => {
         if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
-          track(recent.recordDelivery(job.data.notification.id, job.data.receiver, "error"));
+          for (const g of job.data.groups)
+            for (const n of g.notifications) track(recent.recordDelivery(n.id, job.data.receiver, "error"));
       });
     },
     async close() {

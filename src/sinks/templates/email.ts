@@ -1,8 +1,13 @@
 import { hexByte } from "../../ipmi/bytes.js";
 import type { Notification } from "../../pipeline/alerting/notification.js";
 import { escapeControls } from "../escape.js";
+import type { NotificationGroup } from "../sink.js";
 
-/** One email template: a pure function of the notification. Options may replace any of the three. */
+/**
+ * One email template: a pure function of one notification. Options may replace any of the three. A
+ * message carries one group (composeMessage): the subject template names a group of one, and each
+ * notification's text and HTML (a fragment) are put one after the other in the bodies.
+ */
 export type EmailTemplate = (n: Notification) => string;
 
 export interface EmailTemplates {
@@ -125,14 +130,14 @@ export function defaultText(n: Notification): string {
     for (const [k, v] of rows) lines.push(`  ${`${k}:`.padEnd(width)}  ${v}`);
     lines.push("");
   }
-  lines.push("-- ", "petgate");
-  return `${lines.join("\n")}\n`;
+  return `${lines.join("\n")}`;
 }
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The notification's part of the HTML body (composeMessage puts it in the document). */
 export function defaultHtml(n: Notification): string {
   const colour = n.status === "resolved" ? "#2e7d32" : n.severity === "ok" ? "#2e7d32" : "#c62828";
   const body = sections(n)
@@ -146,14 +151,7 @@ export function defaultHtml(n: Notification): string {
           .join("\n")}\n</table>`,
     )
     .join("\n");
-  return `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>${escapeHtml(defaultSubject(n))}</title></head>
-<body style="font-family:sans-serif;font-size:14px">
-<h2 style="color:${colour};margin:0 0 8px">${escapeHtml(heading(n))}</h2>
-${body}
-<p style="color:#666;font-size:12px;margin-top:24px">Sent by petgate</p>
-</body></html>
-`;
+  return `<h2 style="color:${colour};margin:0 0 8px">${escapeHtml(heading(n))}</h2>\n${body}\n`;
 }
 
 export const defaultEmailTemplates: Readonly<EmailTemplates> = {
@@ -161,3 +159,49 @@ export const defaultEmailTemplates: Readonly<EmailTemplates> = {
   text: defaultText,
   html: defaultHtml,
 };
+
+/** "[FIRING:2, RESOLVED:1]": how many of the group's notifications fire and how many resolve. */
+function countTag(group: NotificationGroup): string {
+  const firing = group.notifications.filter((n) => n.status === "firing").length;
+  const resolved = group.notifications.length - firing;
+  const counts = [firing > 0 && `FIRING:${firing}`, resolved > 0 && `RESOLVED:${resolved}`];
+  return `[${counts.filter((c) => c !== false).join(", ")}]`;
+}
+
+/** The group label values in name order ("fra1 r12"), as Alertmanager's default subject shows them. */
+function groupLabelValues(group: NotificationGroup): string {
+  const values = Object.entries(group.groupLabels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, v]) => v);
+  return escapeControls(values.length > 0 ? values.join(" ") : group.groupKey);
+}
+
+/**
+ * One message for one group: the subject says how many notifications fire and resolve, then the
+ * subject template's line for a group of one, else the group label values; each notification's text
+ * and HTML part follow one another in the bodies. `render(part, n)` is the template's output.
+ */
+export function composeMessage(
+  group: NotificationGroup,
+  render: (part: keyof EmailTemplates, n: Notification) => string,
+): { subject: string; text: string; html: string } {
+  const [only] = group.notifications;
+  const tag = countTag(group);
+  const subject =
+    group.notifications.length === 1 && only
+      ? `${tag} ${render("subject", only)}`
+      : `${tag} ${groupLabelValues(group)}`;
+  const texts = group.notifications.map((n) => render("text", n).replace(/\n*$/, "\n"));
+  const htmls = group.notifications.map((n) => render("html", n));
+  return {
+    subject,
+    text: `${texts.join(`\n${"=".repeat(72)}\n\n`)}\n-- \npetgate\n`,
+    html: `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>
+<body style="font-family:sans-serif;font-size:14px">
+${htmls.join('<hr style="margin:24px 0">\n')}
+<p style="color:#666;font-size:12px;margin-top:24px">Sent by petgate</p>
+</body></html>
+`,
+  };
+}
