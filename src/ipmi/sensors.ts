@@ -68,11 +68,15 @@ export async function readSensor(execute: Execute, record: ReadableSensor): Prom
   };
   // Sensors of other controllers (owner ≠ BMC, or another LUN) need bridging; petgate reads the BMC's.
   if (record.owner.id !== BMC_ADDRESS || record.owner.lun !== 0) return view;
-  const reading = await execute(getSensorReading, { sensorNumber: record.sensorNumber }).catch(notPresent);
+  const full = threshold && record.kind === "full" ? record : undefined;
+  // Reading and thresholds asked at once, one round trip; the thresholds go unused without a reading.
+  const [reading, raw] = await Promise.all([
+    execute(getSensorReading, { sensorNumber: record.sensorNumber }).catch(notPresent),
+    full && execute(getSensorThresholds, { sensorNumber: record.sensorNumber }).catch(notPresent),
+  ]);
   if (!reading || reading.readingUnavailable || !reading.scanningEnabled) return view;
   if (!threshold) return { ...view, status: "ok", states: discreteStates(reading) };
 
-  const full = record.kind === "full" ? record : undefined;
   const crossed = thresholdStatus(reading);
   const status =
     crossed?.unr || crossed?.lnr
@@ -84,7 +88,6 @@ export async function readSensor(execute: Execute, record: ReadableSensor): Prom
           : "ok";
   const thresholds: Partial<Thresholds<number>> = {};
   if (full) {
-    const raw = await execute(getSensorThresholds, { sensorNumber: record.sensorNumber }).catch(notPresent);
     for (const [name, value] of Object.entries(raw ?? {}) as [keyof Thresholds<number>, number][]) {
       const converted = rawToValue(full, value);
       if (converted !== null) thresholds[name] = converted;

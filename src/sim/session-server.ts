@@ -140,6 +140,8 @@ export class SessionServer {
     sessionsActive: 0,
     ignored: 0,
   };
+  /** Requests served by command (commandKey "netFn:cmd"): how tests count what a client asked. */
+  readonly commandCounts = new Map<string, number>();
 
   constructor(
     private readonly authority: SessionAuthority,
@@ -417,7 +419,9 @@ export class SessionServer {
 
   private async run(request: IpmiRequestMessage, context: Parameters<Handler>[1]): Promise<HandlerResult> {
     this.counters.requests++;
-    const handler = this.handlers.get(commandKey(request.netFn, request.cmd));
+    const key = commandKey(request.netFn, request.cmd);
+    this.commandCounts.set(key, (this.commandCounts.get(key) ?? 0) + 1);
+    const handler = this.handlers.get(key);
     if (!handler) return { completionCode: 0xc1, data: Buffer.alloc(0) };
     return handler(request.data, context);
   }

@@ -1,15 +1,24 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { queuedPetEvent } from "../../bench/pet-event.js";
 import type { BmcTarget } from "../../src/config/inventory.js";
+import { getSensorReading, getSensorThresholds } from "../../src/ipmi/commands/sensor-event.js";
+import { getSdrRepositoryInfo, getSelEntry } from "../../src/ipmi/commands/storage.js";
 import type { SystemEventRecord } from "../../src/ipmi/sel.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import { formatGuid } from "../../src/pet/varbind.js";
 import { BmcPool, type BmcPoolOptions, findBmc } from "../../src/pipeline/bmc/bmc-pool.js";
 import { CircuitBreaker } from "../../src/pipeline/bmc/breaker.js";
-import { type EnrichContext, enrich, findSensorRecord } from "../../src/pipeline/enrich/enrich.js";
+import {
+  type EnrichContext,
+  enrich,
+  enrichBatch,
+  findSensorRecord,
+} from "../../src/pipeline/enrich/enrich.js";
 import { SdrCache } from "../../src/pipeline/enrich/sdr-cache.js";
+import { DEFAULT_SEL_TAIL, SelTails } from "../../src/pipeline/enrich/sel-tail.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
 import { defaultSensorRepository, SensorNumber } from "../../src/sim/default-sdr.js";
+import { commandKey } from "../../src/sim/handler.js";
 import { setSensorValue } from "../../src/sim/sensors.js";
 import type { BmcSimulator } from "../../src/sim/simulator.js";
 import { bmcTarget } from "../support/notifications.js";
@@ -33,6 +42,7 @@ beforeAll(async () => {
 afterEach(async () => {
   sim.setFaults({ wedged: false, hang: false });
   setSensorValue(sim.state, SensorNumber.Cpu1Temp, NOMINAL);
+  setSensorValue(sim.state, SensorNumber.Cpu2Temp, NOMINAL);
   await Promise.all(pools.splice(0).map((p) => p.closeAll()));
 });
 afterAll(() => sims.fleet.stop());
@@ -197,6 +207,128 @@ it("several BMCs behind one address: asks them for their GUIDs once, then tells 
   } finally {
     await two.fleet.stop();
   }
+});
+
+/** Requests the simulated BMC served, by command, from now on. */
+function commandsSince(): (command: { netFn: number; cmd: number }) => number {
+  const before = new Map(sim.server.commandCounts);
+  return (c) => {
+    const key = commandKey(c.netFn, c.cmd);
+    return (sim.server.commandCounts.get(key) ?? 0) - (before.get(key) ?? 0);
+  };
+}
+
+describe("a batch of events", () => {
+  it("events of one BMC share its reads: one reading and thresholds per distinct sensor, one SDR check, the SEL read once", async () => {
+    const ctx = context({ selTails: new SelTails() });
+    expect((await enrich(petFor(cpuTemp(92, UCR_GOING_HIGH)), ctx)).status).toBe("ok"); // SDR cached, SEL tail kept
+    const remembered = sim.state.sel.nextRecordId - 1;
+    setSensorValue(sim.state, SensorNumber.Cpu1Temp, NOMINAL);
+    const logged = [
+      ...setSensorValue(sim.state, SensorNumber.Cpu1Temp, 96),
+      ...setSensorValue(sim.state, SensorNumber.Cpu2Temp, 96),
+    ];
+    expect(logged).toHaveLength(6); // UNC, UCR and UNR going high, each CPU
+    const events = logged.map((r) => petFor(r));
+
+    let served = commandsSince();
+    const results = await enrichBatch(events, ctx);
+    expect(results.map((e) => e.status)).toEqual(logged.map(() => "ok"));
+    expect(results.map((e) => e.sel)).toEqual(logged);
+    expect(results.map((e) => e.sensor?.name)).toEqual([
+      ...logged.slice(0, 3).map(() => "CPU1 Temp"),
+      ...logged.slice(3).map(() => "CPU2 Temp"),
+    ]);
+    expect(results[5]?.sensor).toMatchObject({
+      reading: 96,
+      status: "nr",
+      thresholds: { unc: 85, ucr: 90, unr: 95 },
+    });
+    expect(served(getSensorReading)).toBe(2);
+    expect(served(getSensorThresholds)).toBe(2);
+    expect(served(getSdrRepositoryInfo)).toBe(1);
+    // The newest entry, those logged since the last batch, and the remembered one re-read (appended, not cleared).
+    const newest = sim.state.sel.nextRecordId - 1;
+    expect(served(getSelEntry)).toBe(newest - remembered + 1);
+
+    // The same events again, the SEL quiet since: one Get SEL Entry, the records from the kept tail.
+    served = commandsSince();
+    const again = await enrichBatch(events, ctx);
+    expect(again.map((e) => e.sel)).toEqual(logged);
+    expect(served(getSelEntry)).toBe(1);
+    expect(served(getSensorReading)).toBe(2);
+  });
+
+  it("finds an event's SEL record when it is the newest, and when up to 15 others were logged after it", async () => {
+    const ctx = context({ selTails: new SelTails() });
+    const record = cpuTemp(92, UCR_GOING_HIGH);
+    const event = petFor(record);
+    expect((await enrich(event, ctx)).sel).toEqual(record);
+    // CPU2 up and back logs three assertions and three deassertions a time: 15 records after it…
+    for (let i = 0; i < 2; i++) {
+      setSensorValue(sim.state, SensorNumber.Cpu2Temp, 96);
+      setSensorValue(sim.state, SensorNumber.Cpu2Temp, NOMINAL);
+    }
+    setSensorValue(sim.state, SensorNumber.Cpu2Temp, 88);
+    setSensorValue(sim.state, SensorNumber.Cpu2Temp, 92);
+    setSensorValue(sim.state, SensorNumber.Cpu2Temp, 96);
+    expect(sim.state.sel.nextRecordId - 1 - record.recordId).toBe(DEFAULT_SEL_TAIL - 1);
+    expect((await enrich(event, ctx)).sel).toEqual(record);
+    // …and a fresh process (no tail kept) reads back as far: 16 records, the event's the oldest.
+    expect((await enrich(event, context())).sel).toEqual(record);
+    // One more and it is past the bound: not looked for.
+    setSensorValue(sim.state, SensorNumber.Cpu2Temp, NOMINAL);
+    const past = await enrich(event, ctx);
+    expect(past.status).toBe("ok");
+    expect(past.sel).toBeUndefined();
+  });
+
+  it("a SEL cleared and refilled is read afresh, not merged with what was kept", async () => {
+    const ctx = context({ selTails: new SelTails() });
+    const before = cpuTemp(92, UCR_GOING_HIGH);
+    expect((await enrich(petFor(before), ctx)).sel).toEqual(before);
+    sim.state.clearSel();
+    const after = cpuTemp(92, UCR_GOING_HIGH);
+    const e = await enrich(petFor(before), ctx);
+    // The same sensor and offset, but the record kept from before the clear is gone from the BMC.
+    expect(e.sel).toEqual(after);
+  });
+
+  it("with the SDR cached, the SDR check, reading, thresholds and newest SEL entry are on the wire at once; a BMC that stops answering ends by the deadline, one breaker failure a batch", async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 2 });
+    const ctx = context({ selTails: new SelTails(), deadlineMs: 500, breaker });
+    const record = cpuTemp(92, UCR_GOING_HIGH);
+    expect((await enrich(petFor(record), ctx)).status).toBe("ok");
+    sim.setFaults({ hang: true });
+    const pending = enrichBatch([petFor(record), petFor(record), petFor(record)], ctx);
+    expect(ctx.pool.peek("bmc-1")?.stats()).toMatchObject({ inFlight: 4, queued: 0 });
+    const results = await pending;
+    expect(results.map((e) => e.status)).toEqual(["timeout", "timeout", "timeout"]);
+    // Three events, one batch: one failure, below the threshold of two; the next batch's is the second.
+    expect(breaker.state("bmc-1")).toBe("closed");
+    expect((await enrichBatch([petFor(record)], ctx))[0]?.status).toBe("timeout");
+    expect(breaker.state("bmc-1")).toBe("open");
+  });
+
+  it("results keep the events' order across BMCs, unknown senders and generic traps", async () => {
+    const ctx = context({ selTails: new SelTails() });
+    const record = cpuTemp(92, UCR_GOING_HIGH);
+    const trap: TrapEvent = {
+      kind: "trap",
+      receivedAt: new Date().toISOString(),
+      source: { address: sims.host, port: 40_000 },
+      snmp: { version: "v2c", pdu: "trap", community: "public", trapOid: "1.3.6.1.6.3.1.1.5.3" },
+      varbinds: [],
+      varbindsDigest: "",
+    };
+    const results = await enrichBatch(
+      [petFor(record, { address: "203.0.113.5" }), petFor(record), { id: eventId(trap), trap }],
+      ctx,
+    );
+    expect(results.map((e) => e.status)).toEqual(["unknown-bmc", "ok", "none"]);
+    expect(results[1]?.sel).toEqual(record);
+    expect(results[2]?.bmc?.name).toBe("bmc-1");
+  });
 });
 
 describe("events that cannot be enriched", () => {

@@ -7,9 +7,15 @@ import type { TrapEvent } from "../../pet/trap.js";
 import { formatGuid } from "../../pet/varbind.js";
 
 export interface BmcPoolOptions {
-  /** Calls on the wire at once per BMC: the bulkhead; default 2. */
+  /**
+   * Calls on the wire at once per BMC: the bulkhead; default 4, what one enrichment round trip sends
+   * (Get SDR Repository Info, Get Sensor Reading, Get Sensor Thresholds, Get SEL Entry).
+   */
   maxInFlight?: number;
-  /** Calls allowed to wait behind them per BMC; more are refused at once; default 8. */
+  /**
+   * Calls allowed to wait behind them per BMC; more are refused at once; default 32 (a batch's
+   * further sensors, and a SEL tail read of up to 16 records).
+   */
   maxQueued?: number;
   /** Default deadline of one call (enrichment passes its own); default 5000 ms. */
   deadlineMs?: number;
@@ -39,8 +45,8 @@ export class BmcPool {
 
   constructor(options: BmcPoolOptions = {}) {
     this.o = {
-      maxInFlight: 2,
-      maxQueued: 8,
+      maxInFlight: 4,
+      maxQueued: 32,
       deadlineMs: 5000,
       attemptTimeoutMs: 1000,
       keepAliveMs: 30_000,

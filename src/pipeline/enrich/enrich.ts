@@ -2,35 +2,37 @@ import type { BmcTarget } from "../../config/inventory.js";
 import type { IpmiClient } from "../../ipmi/client/client.js";
 import { IpmiAuthError, IpmiRefusedError, IpmiTimeoutError } from "../../ipmi/client/errors.js";
 import type { Execute } from "../../ipmi/commands/command.js";
-import { getSelEntry, LAST_RECORD_ID, READ_ENTIRE_RECORD } from "../../ipmi/commands/storage.js";
-import { CompletionCodeError } from "../../ipmi/errors.js";
 import type {
   CompactSensorRecord,
   EventOnlySensorRecord,
   FullSensorRecord,
   SdrRecord,
 } from "../../ipmi/sdr/records.js";
-import { decodeSelRecord, SEL_RECORD_LENGTH, type SystemEventRecord } from "../../ipmi/sel.js";
+import type { SystemEventRecord } from "../../ipmi/sel.js";
 import { readSensor, type SensorView } from "../../ipmi/sensors.js";
 import type { PetEvent } from "../../pet/event.js";
 import { PET_EPOCH_UNIX } from "../../pet/varbind.js";
 import type { EnrichmentFacts } from "../alerting/notification.js";
-import { type BmcMatch, type BmcPool, bmcsAt, matchBmc } from "../bmc/bmc-pool.js";
+import { type BmcPool, bmcsAt, matchBmc } from "../bmc/bmc-pool.js";
 import type { CircuitBreaker } from "../bmc/breaker.js";
 import type { QueuedEvent } from "../intake/event.js";
 import { executeUntil, type SdrCache } from "./sdr-cache.js";
+import { SelTails } from "./sel-tail.js";
 
 export interface EnrichContext {
   inventory: readonly BmcTarget[];
   pool: BmcPool;
   sdr: SdrCache;
   breaker: CircuitBreaker;
-  /** The whole enrichment of one event, every IPMI call included; default 3000 ms. */
+  /**
+   * The BMCs' newest SEL records, kept between batches so that a quiet SEL costs one Get SEL Entry a
+   * batch; without it, every batch reads the newest records afresh.
+   */
+  selTails?: SelTails;
+  /** The whole enrichment of a batch, every IPMI call included; default 3000 ms. */
   deadlineMs?: number;
   /** How far (seconds) a SEL record's time may be from the PET's and still be its record; default 120. */
   selWindowSeconds?: number;
-  /** SEL records read at most, newest first, looking for the event's; default 16. */
-  selScan?: number;
 }
 
 /** The event's sensor as its SDR describes it and the BMC read it during enrichment. */
@@ -65,101 +67,217 @@ export interface Enrichment extends EnrichmentFacts {
 }
 
 const DEFAULT_DEADLINE_MS = 3000;
-const CC_NOT_PRESENT = 0xcb;
+
+/** enrichBatch of one event. */
+export async function enrich(event: QueuedEvent, context: EnrichContext): Promise<Enrichment> {
+  return (await enrichBatch([event], context))[0] as Enrichment;
+}
 
 /**
- * Adds what the BMC knows to one event: which BMC it is, the sensor's SDR (name, entity, unit) with
- * its live reading and thresholds, and the matching SEL record. Never throws.
+ * Adds what the BMC knows to each event: which BMC it is, the sensor's SDR (name, entity, unit) with
+ * its live reading and thresholds, and the matching SEL record. Result i is events[i]'s; never throws.
+ *
+ * Events of one BMC share its reads: one Get Sensor Reading (and Thresholds) per distinct sensor and
+ * one SEL read. With the SDR cached that is one round trip: Get SDR Repository Info (is the cache
+ * current?), the readings and thresholds and the newest SEL entry are in flight at once, and the SEL
+ * is read further only when it grew since the last batch (SelTails).
  *
  * Bounded in time and in work: everything ends by `deadlineMs` (each IPMI call is given what is left
- * of it, and the result is returned at the deadline whatever is still out); calls go through the
+ * of it, and a BMC's events are returned at the deadline whatever is still out); calls go through the
  * BMC's pooled client, whose bulkhead refuses calls beyond maxInFlight + maxQueued at once; a BMC
- * whose circuit is open is not asked at all. A timeout counts as a breaker failure, an answer as a
- * success; a refusal by the full bulkhead counts as neither (the BMC did not fail, petgate shed load).
+ * whose circuit is open is not asked at all. The breaker hears once per BMC and batch: a timeout (or
+ * a refused login) is a failure, an answer a success; a refusal by the full bulkhead neither (the BMC
+ * did not fail, petgate shed load).
  */
-export async function enrich(event: QueuedEvent, context: EnrichContext): Promise<Enrichment> {
+export async function enrichBatch(
+  events: readonly QueuedEvent[],
+  context: EnrichContext,
+): Promise<Enrichment[]> {
   try {
-    return await run(event, context);
+    return await runBatch(events, context);
   } catch (err) {
-    return { status: "none", error: message(err) };
+    return events.map(() => ({ status: "none", error: message(err) }));
   }
 }
 
-async function run(event: QueuedEvent, ctx: EnrichContext): Promise<Enrichment> {
-  const trap = event.trap;
-  const deadlineMs = ctx.deadlineMs ?? DEFAULT_DEADLINE_MS;
-  const deadline = Date.now() + deadlineMs;
-  const match = matchBmc(trap, ctx.inventory, ctx.pool) ?? (await matchByAskingGuids(trap, ctx, deadline));
-  if (!match) return { status: trap.kind === "pet" ? "unknown-bmc" : "none" };
-  const { target } = match;
-  const bmc = { name: target.name, address: target.host, labels: { ...target.labels } };
-  if (trap.kind !== "pet") return { status: "none", bmc };
-  const pet = trap.pet;
-  if (match.by !== "guid") ctx.pool.learnGuid(pet.guid, target.name);
+async function runBatch(events: readonly QueuedEvent[], ctx: EnrichContext): Promise<Enrichment[]> {
+  const deadline = Date.now() + (ctx.deadlineMs ?? DEFAULT_DEADLINE_MS);
+  const unasked = bmcsToAskGuids(events, ctx);
+  if (unasked.length > 0) {
+    const wait = Math.max(0, deadline - Date.now());
+    await Promise.allSettled(unasked.map((t) => ctx.pool.readGuid(t, wait)));
+  }
+  const results: Enrichment[] = [];
+  const byBmc = new Map<string, { target: BmcTarget; indexes: number[]; pets: PetEvent[] }>();
+  events.forEach(({ trap }, i) => {
+    const match = matchBmc(trap, ctx.inventory, ctx.pool);
+    if (!match) {
+      results[i] = { status: trap.kind === "pet" ? "unknown-bmc" : "none" };
+      return;
+    }
+    const { target } = match;
+    if (trap.kind !== "pet") {
+      results[i] = { status: "none", bmc: describeBmc(target) };
+      return;
+    }
+    if (match.by !== "guid") ctx.pool.learnGuid(trap.pet.guid, target.name);
+    const group = byBmc.get(target.name) ?? { target, indexes: [], pets: [] };
+    byBmc.set(target.name, group);
+    group.indexes.push(i);
+    group.pets.push(trap.pet);
+  });
+  await Promise.all(
+    [...byBmc.values()].map(async ({ target, indexes, pets }) => {
+      const answers = await enrichFromBmc(target, pets, ctx, deadline);
+      indexes.forEach((index, j) => {
+        results[index] = answers[j] as Enrichment;
+      });
+    }),
+  );
+  return results;
+}
 
-  if (!ctx.breaker.allow(target.name)) return { status: "circuit-open", bmc };
-  const client = ctx.pool.get(target);
-  const found: Pick<Enrichment, "sensor" | "sel"> = {};
+/**
+ * PETs from an address several inventory BMCs share (one host with BMCs on several ports, a NAT
+ * gateway), whose GUID no earlier PET taught: the BMCs there whose GUID is still unknown, to be asked
+ * for it (Get System GUID, IPMI 2.0 §22.14, once each) before matching again.
+ */
+function bmcsToAskGuids(events: readonly QueuedEvent[], ctx: EnrichContext): BmcTarget[] {
+  const named = new Set(ctx.pool.guids.values());
+  const unasked = new Map<string, BmcTarget>();
+  for (const { trap } of events) {
+    if (trap.kind !== "pet" || matchBmc(trap, ctx.inventory, ctx.pool)) continue;
+    for (const t of bmcsAt(trap.source.address, ctx.inventory, ctx.pool)) {
+      if (!named.has(t.name) && !unasked.has(t.name) && ctx.breaker.allow(t.name)) unasked.set(t.name, t);
+    }
+  }
+  return [...unasked.values()];
+}
+
+function describeBmc(target: BmcTarget): NonNullable<Enrichment["bmc"]> {
+  return { name: target.name, address: target.host, labels: { ...target.labels } };
+}
+
+/** What one event got from its BMC's reads, and what failed. */
+interface Slot {
+  found: Pick<Enrichment, "sensor" | "sel">;
+  errors: unknown[];
+}
+
+/** The events of one BMC, enriched from reads they share; by the deadline, whatever is still out. */
+async function enrichFromBmc(
+  target: BmcTarget,
+  pets: readonly PetEvent[],
+  ctx: EnrichContext,
+  deadline: number,
+): Promise<Enrichment[]> {
+  const bmc = describeBmc(target);
+  if (!ctx.breaker.allow(target.name)) return pets.map(() => ({ status: "circuit-open", bmc }));
+  const { sensors, sel } = sharedReads(target.name, ctx.pool.get(target), pets, ctx, deadline);
+  const window = ctx.selWindowSeconds ?? 120;
+  const slots: Slot[] = pets.map(() => ({ found: {}, errors: [] }));
+  const gathered = Promise.all(
+    slots.map(async ({ found, errors }, i) => {
+      const parts = await Promise.allSettled([
+        sensors.then(async (each) => {
+          const sensor = await each[i];
+          if (sensor) found.sensor = sensor;
+        }),
+        sel.then((records) => {
+          const record = findSelRecord(records, pets[i] as PetEvent, window);
+          if (record) found.sel = record;
+        }),
+      ]);
+      for (const p of parts) if (p.status === "rejected") errors.push(p.reason);
+    }),
+  );
 
   let timer: NodeJS.Timeout | undefined;
   const overdue = new Promise<"overdue">((resolve) => {
-    timer = setTimeout(() => resolve("overdue"), deadlineMs);
+    timer = setTimeout(() => resolve("overdue"), Math.max(0, deadline - Date.now()));
   });
-  const outcome = await Promise.race([gather(pet, target, client, ctx, deadline, found), overdue]);
+  const outcome = await Promise.race([gathered, overdue]);
   clearTimeout(timer);
 
-  const parts = { ...(found.sensor && { sensor: found.sensor }), ...(found.sel && { sel: found.sel }) };
+  const partsOf = ({ found: f }: Slot) => ({
+    ...(f.sensor && { sensor: f.sensor }),
+    ...(f.sel && { sel: f.sel }),
+  });
   if (outcome === "overdue") {
-    const reason = `no answer within ${deadlineMs} ms`;
+    const reason = `no answer within ${ctx.deadlineMs ?? DEFAULT_DEADLINE_MS} ms`;
     ctx.breaker.failure(target.name, reason);
-    return { status: "timeout", bmc, ...parts, error: reason };
+    return slots.map((slot) => ({ status: "timeout", bmc, ...partsOf(slot), error: reason }));
   }
-  const error = outcome.errors.length > 0 ? outcome.errors.map(message).join("; ") : undefined;
-  const withError = error === undefined ? {} : { error };
-  const timeout = outcome.errors.find((e) => e instanceof IpmiTimeoutError);
-  if (timeout) {
-    ctx.breaker.failure(target.name, message(timeout));
-    return { status: "timeout", bmc, ...parts, ...withError };
-  }
-  if (outcome.errors.some((e) => e instanceof IpmiRefusedError)) {
-    return { status: "timeout", bmc, ...parts, ...withError };
-  }
-  const auth = outcome.errors.find((e) => e instanceof IpmiAuthError);
-  if (auth) {
-    // The BMC answered, but cannot be used: stop asking it for a while rather than lock the account.
-    ctx.breaker.failure(target.name, message(auth));
-    return { status: "none", bmc, ...parts, ...withError };
-  }
-  ctx.breaker.success(target.name);
-  const answered = outcome.errors.length < outcome.parts;
-  return { status: answered ? "ok" : "none", bmc, ...parts, ...withError };
+  const verdict = judge([...new Set(slots.flatMap((slot) => slot.errors))], 2 * slots.length);
+  if (verdict.failure !== undefined) ctx.breaker.failure(target.name, verdict.failure);
+  else if (!verdict.shed) ctx.breaker.success(target.name);
+  return slots.map((slot) => {
+    const error = slot.errors.length > 0 ? { error: slot.errors.map(message).join("; ") } : {};
+    return { status: judge(slot.errors, 2).status, bmc, ...partsOf(slot), ...error };
+  });
 }
 
-/** Reads the sensor and the SEL record side by side; never rejects. */
-async function gather(
-  pet: PetEvent,
-  target: BmcTarget,
+/**
+ * What the errors of `parts` reads say: the enrichment status, and what the breaker hears — a
+ * timeout or a refused login is a failure; a call refused by the full bulkhead (shed) is neither;
+ * anything else, the BMC answered.
+ */
+function judge(
+  errors: readonly unknown[],
+  parts: number,
+): { status: Enrichment["status"]; failure?: string; shed?: boolean } {
+  const timeout = errors.find((e) => e instanceof IpmiTimeoutError);
+  if (timeout) return { status: "timeout", failure: message(timeout) };
+  if (errors.some((e) => e instanceof IpmiRefusedError)) return { status: "timeout", shed: true };
+  // The BMC answered, but cannot be used: stop asking it for a while rather than lock the account.
+  const auth = errors.find((e) => e instanceof IpmiAuthError);
+  if (auth) return { status: "none", failure: message(auth) };
+  return { status: errors.length < parts ? "ok" : "none" };
+}
+
+/**
+ * The reads a BMC's events share, all sent before this returns: Get SDR Repository Info and the
+ * newest SEL entry, and with the SDR cached, each distinct sensor's reading and thresholds alongside
+ * (read again from the fresh records should the repository have changed). `sensors[i]` is pets[i]'s.
+ */
+function sharedReads(
+  name: string,
   client: IpmiClient,
+  pets: readonly PetEvent[],
   ctx: EnrichContext,
   deadline: number,
-  found: Pick<Enrichment, "sensor" | "sel">,
-): Promise<{ parts: number; errors: unknown[] }> {
+): { sensors: Promise<Promise<EnrichedSensor | undefined>[]>; sel: Promise<readonly SystemEventRecord[]> } {
   const execute = executeUntil(client, deadline, "the event deadline");
-  const results = await Promise.allSettled([
-    (async () => {
-      const records = await ctx.sdr.records(target.name, client, deadline);
-      const sensor = await sensorFor(execute, records, pet);
-      if (sensor) found.sensor = sensor;
-    })(),
-    (async () => {
-      const sel = await findSelRecord(execute, pet, ctx.selWindowSeconds ?? 120, ctx.selScan ?? 16);
-      if (sel) found.sel = sel;
-    })(),
-  ]);
-  return {
-    parts: results.length,
-    errors: results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : [])),
-  };
+  const cached = ctx.sdr.peek(name);
+  const current = ctx.sdr.records(name, client, deadline);
+  const sel = (ctx.selTails ?? new SelTails()).read(name, execute);
+  const early = cached && readSensors(execute, cached, pets);
+  const sensors = current.then((records) =>
+    early && records === cached ? early : readSensors(execute, records, pets),
+  );
+  return { sensors, sel };
+}
+
+/** One read per distinct sensor of `pets`, all at once; result i is pets[i]'s sensor. */
+function readSensors(
+  execute: Execute,
+  records: readonly SdrRecord[],
+  pets: readonly PetEvent[],
+): Promise<EnrichedSensor | undefined>[] {
+  const reads = new Map<string, Promise<EnrichedSensor>>();
+  return pets.map((pet) => {
+    const record = findSensorRecord(records, pet.sensorDevice, pet.sensorNumber);
+    if (!record) return Promise.resolve(undefined);
+    const key = `${record.owner.id}:${record.owner.lun}:${record.sensorNumber}`;
+    let sensor = reads.get(key);
+    if (!sensor) {
+      sensor = sensorFor(execute, record);
+      // Handled here too: reads made early for records that turned out stale are never awaited.
+      sensor.catch(() => undefined);
+      reads.set(key, sensor);
+    }
+    return sensor;
+  });
 }
 
 type SensorSdr = FullSensorRecord | CompactSensorRecord | EventOnlySensorRecord;
@@ -169,27 +287,6 @@ type SensorSdr = FullSensorRecord | CompactSensorRecord | EventOnlySensorRecord;
  * only sensor with that number; compact and event-only records shared by several sensors (IPMI 2.0
  * §43.2) cover their range, named with the instance modifier.
  */
-/**
- * A PET from an address several inventory BMCs share (one host with BMCs on several ports, a NAT
- * gateway), whose GUID no earlier PET taught: asks those BMCs whose GUID is still unknown for it (Get
- * System GUID, IPMI 2.0 §22.14, once each), then matches again.
- */
-async function matchByAskingGuids(
-  trap: QueuedEvent["trap"],
-  ctx: EnrichContext,
-  deadline: number,
-): Promise<BmcMatch | undefined> {
-  if (trap.kind !== "pet") return undefined;
-  const named = new Set(ctx.pool.guids.values());
-  const unasked = bmcsAt(trap.source.address, ctx.inventory, ctx.pool).filter(
-    (t) => !named.has(t.name) && ctx.breaker.allow(t.name),
-  );
-  if (unasked.length === 0) return undefined;
-  const wait = Math.max(0, deadline - Date.now());
-  await Promise.allSettled(unasked.map((t) => ctx.pool.readGuid(t, wait)));
-  return matchBmc(trap, ctx.inventory, ctx.pool);
-}
-
 export function findSensorRecord(
   records: readonly SdrRecord[],
   sensorDevice: number,
@@ -232,13 +329,7 @@ function alphaModifier(n: number): string {
   return s;
 }
 
-async function sensorFor(
-  execute: Execute,
-  records: readonly SdrRecord[],
-  pet: PetEvent,
-): Promise<EnrichedSensor | undefined> {
-  const record = findSensorRecord(records, pet.sensorDevice, pet.sensorNumber);
-  if (!record) return undefined;
+async function sensorFor(execute: Execute, record: SensorSdr): Promise<EnrichedSensor> {
   const base = {
     name: record.idString,
     entityId: record.entityId,
@@ -263,45 +354,23 @@ async function sensorFor(
 }
 
 /**
- * The SEL record of the PET's event, reading back from the newest record (Get SEL Entry FFFFh, then
- * the preceding record IDs, which BMCs assign in sequence) until `scan` records were read or the
- * records are older than the window. A record matches on sensor number, sensor type, event/reading
- * type, direction and offset, within `windowSeconds` of the PET's time (both are BMC-local clock);
- * among matches, the same event data and then the nearest time win. Undefined when none matches.
+ * The SEL record of the PET's event among `records` (a BMC's newest, SelTails). A record matches on
+ * sensor number, sensor type, event/reading type, direction and offset, within `windowSeconds` of the
+ * PET's time (both are BMC-local clock); among matches, the same event data and then the nearest time
+ * win. Undefined when none matches.
  */
-export async function findSelRecord(
-  execute: Execute,
+export function findSelRecord(
+  records: readonly SystemEventRecord[],
   pet: PetEvent,
   windowSeconds: number,
-  scan: number,
-): Promise<SystemEventRecord | undefined> {
+): SystemEventRecord | undefined {
   const expected = pet.localTimestamp === 0 ? undefined : PET_EPOCH_UNIX + pet.localTimestamp;
   const eventData = Buffer.from(pet.eventData, "hex");
   let best: { record: SystemEventRecord; score: number } | undefined;
-  let recordId = LAST_RECORD_ID;
-  for (let read = 0; read < scan && recordId > 0; read++) {
-    let data: Buffer;
-    try {
-      // A whole-record read needs no reservation (IPMI 2.0 §31.5).
-      data = (
-        await execute(getSelEntry, { reservationId: 0, recordId, offset: 0, bytesToRead: READ_ENTIRE_RECORD })
-      ).recordData;
-    } catch (err) {
-      if (!(err instanceof CompletionCodeError && err.code === CC_NOT_PRESENT)) throw err;
-      if (recordId === LAST_RECORD_ID) return undefined; // empty SEL
-      recordId--; // deleted, or IDs not in sequence: keep looking below
-      continue;
-    }
-    if (data.length < SEL_RECORD_LENGTH) break;
-    const record = decodeSelRecord(data.subarray(0, SEL_RECORD_LENGTH));
-    if (record.kind === "system") {
-      const score = selScore(record, pet, eventData, expected, windowSeconds);
-      if (score !== undefined && (!best || score < best.score)) best = { record, score };
-      if (best?.score === 0) break;
-    }
-    if ("timestamp" in record && expected !== undefined && record.timestamp < expected - windowSeconds) break;
-    if (record.recordId === 0 || record.recordId === LAST_RECORD_ID) break;
-    recordId = record.recordId - 1;
+  for (const record of records) {
+    const score = selScore(record, pet, eventData, expected, windowSeconds);
+    // Ties go to the newer record: `records` run oldest first.
+    if (score !== undefined && (!best || score <= best.score)) best = { record, score };
   }
   return best?.record;
 }
