@@ -224,7 +224,11 @@ const emailReceiver = z
 
 const webhookReceiver = z
   .object({
-    url: z.url({ protocol: /^https?$/ }).describe("where each notification is POSTed as JSON"),
+    url: z.url({ protocol: /^https?$/ }).describe("where each group of notifications is POSTed as JSON"),
+    format: z
+      .enum(["petgate", "alertmanager"])
+      .optional()
+      .describe("the body: petgate's (default) or Alertmanager's webhook payload (version 4)"),
     secret: secretRef("HMAC-SHA256 signing key")
       .optional()
       .describe("signing key of X-Petgate-Signature: env or file"),
@@ -246,9 +250,11 @@ const RECEIVER_KINDS = ["email", "webhook", "alertmanager"] as const;
 const receiverSchema = z
   .object({
     name: z.string().min(1).describe("the name routes send to, unique among receivers"),
-    email: emailReceiver.optional().describe("send each notification as a mail"),
-    webhook: webhookReceiver.optional().describe("POST each notification as JSON"),
-    alertmanager: alertmanagerReceiver.optional().describe("post each notification as an Alertmanager alert"),
+    email: emailReceiver.optional().describe("send each group of notifications as one mail"),
+    webhook: webhookReceiver.optional().describe("POST each group of notifications as JSON"),
+    alertmanager: alertmanagerReceiver
+      .optional()
+      .describe("post each group's notifications as Alertmanager alerts, in one request"),
   })
   .strict()
   .superRefine((r, ctx) => {

@@ -66,6 +66,7 @@ function buildSink(r: ReceiverConfig): Sink {
         url: w.url,
         ...(w.secret && { secret: secret(w.secret, "webhook secret") }),
         ...(w.timeoutMs !== undefined && { timeoutMs: w.timeoutMs }),
+        ...(w.format !== undefined && { format: w.format }),
       });
     }
     if (r.alertmanager) {

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
 import type { Notification } from "../pipeline/alerting/notification.js";
 import { fingerprint, toPostableAlert, ZERO_TIME } from "./alert.js";
-import { escapeStrings } from "./escape.js";
+import { escapeControls, escapeStrings } from "./escape.js";
 import type { DeliveryResult, NotificationGroup, Sink } from "./sink.js";
 
 /** The body a webhook receiver is sent: petgate's own, or Alertmanager's webhook payload. */
@@ -122,10 +122,8 @@ export class WebhookSink implements Sink {
   }
 
   async send(group: NotificationGroup): Promise<DeliveryResult> {
-    // Trap- and BMC-supplied text escaped as every sink shows it: JSON escaping alone gives a
-    // receiver back the CR/LF and ESC it would print. The raw bytes are hex fields, unchanged.
     const payload = this.options.format === "alertmanager" ? alertmanagerBody(group) : petgateBody(group);
-    const body = Buffer.from(JSON.stringify(escapeStrings(payload)), "utf8");
+    const body = Buffer.from(JSON.stringify(payload), "utf8");
     const headers: Record<string, string> = {
       ...this.options.headers,
       "content-type": "application/json",
@@ -173,18 +171,26 @@ function groupStatus(group: NotificationGroup): Notification["status"] {
   return group.notifications.some((n) => n.status === "firing") ? "firing" : "resolved";
 }
 
+/**
+ * Trap- and BMC-supplied text escaped as every sink shows it: JSON escaping alone gives a receiver
+ * back the CR/LF and ESC it would print. The raw bytes are hex fields, unchanged.
+ */
 export function petgateBody(group: NotificationGroup): PetgateWebhookBody {
-  return {
+  return escapeStrings({
     version: PETGATE_BODY_VERSION,
     receiver: group.receiver,
     groupKey: group.groupKey,
     groupLabels: { ...group.groupLabels },
     status: groupStatus(group),
     notifications: [...group.notifications],
-  };
+  });
 }
 
-/** The group as Alertmanager's webhook would send it, its alerts mapped as the Alertmanager sink posts them. */
+/**
+ * The group as Alertmanager's webhook would send it, its alerts mapped (and escaped) as the
+ * Alertmanager sink posts them; the group's own text escaped here. Not escaped as a whole: the
+ * description's line breaks are petgate's own (alert.ts), each line's text escaped.
+ */
 export function alertmanagerBody(group: NotificationGroup): AlertmanagerWebhookBody {
   const alerts = group.notifications.map((n) => {
     const a = toPostableAlert(n);
@@ -200,11 +206,11 @@ export function alertmanagerBody(group: NotificationGroup): AlertmanagerWebhookB
   });
   return {
     version: "4",
-    groupKey: group.groupKey,
+    groupKey: escapeControls(group.groupKey),
     truncatedAlerts: 0,
     status: groupStatus(group),
-    receiver: group.receiver,
-    groupLabels: { ...group.groupLabels },
+    receiver: escapeControls(group.receiver),
+    groupLabels: escapeStrings({ ...group.groupLabels }),
     commonLabels: common(alerts.map((a) => a.labels)),
     commonAnnotations: common(alerts.map((a) => a.annotations)),
     externalURL: "",

@@ -2,14 +2,18 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
+import { alertName, toPostableAlert } from "../../src/sinks/alert.js";
 import {
   AlertmanagerSink,
   AlertmanagerSinkConfigError,
-  alertName,
   parseRetryAfter,
-  toPostableAlert,
 } from "../../src/sinks/alertmanager.js";
+import type { NotificationGroup } from "../../src/sinks/sink.js";
 import { type Alertmanager, startAlertmanager } from "../support/alertmanager.js";
+import { sampleGroup } from "../support/http-receiver.js";
+
+const group = (...notifications: Notification[]): NotificationGroup =>
+  sampleGroup(notifications, { receiver: "am" });
 
 function firing(bmc: string, overrides: Partial<Notification> = {}): Notification {
   const startsAt = new Date(Date.now() - 60_000).toISOString();
@@ -77,7 +81,7 @@ describe("AlertmanagerSink against a real Alertmanager", () => {
 
   it("a firing notification is delivered and listed as an active alert with its labels and annotations", async () => {
     const n = firing("bmc-fire");
-    expect(await sink.send(n)).toEqual({ outcome: "delivered" });
+    expect(await sink.send(group(n))).toEqual({ outcome: "delivered" });
 
     const alerts = await activeAlerts("bmc-fire");
     expect(alerts).toHaveLength(1);
@@ -109,19 +113,19 @@ describe("AlertmanagerSink against a real Alertmanager", () => {
 
   it("the resolved notification ends the alert its firing notification started, even without enrichment", async () => {
     const f = firing("bmc-resolve");
-    expect(await sink.send(f)).toEqual({ outcome: "delivered" });
+    expect(await sink.send(group(f))).toEqual({ outcome: "delivered" });
     expect(await activeAlerts("bmc-resolve")).toHaveLength(1);
 
     // The SDR lookup timed out this time: no sensor name, yet the same alert must end.
     const r = resolved(f, { sensor: undefined, enrichment: "timeout" });
-    expect(await sink.send(r)).toEqual({ outcome: "delivered" });
+    expect(await sink.send(group(r))).toEqual({ outcome: "delivered" });
     expect(await activeAlerts("bmc-resolve")).toEqual([]);
   });
 
   it("a notification Alertmanager rejects (endsAt before startsAt) is permanent and quotes Alertmanager", async () => {
     const f = firing("bmc-invalid");
     const bad = resolved(f, { endsAt: new Date(Date.parse(f.startsAt) - 3_600_000).toISOString() });
-    const result = await sink.send(bad);
+    const result = await sink.send(group(bad));
     expect(result).toEqual({
       outcome: "permanent",
       reason: `POST ${am.url}/api/v2/alerts: HTTP 400: start time must be before end time`,
@@ -129,9 +133,22 @@ describe("AlertmanagerSink against a real Alertmanager", () => {
     expect(await activeAlerts("bmc-invalid")).toEqual([]);
   });
 
+  it("a group's notifications go in one request, one alert each", async () => {
+    const labels = { rack: "r-group" };
+    const notifications = ["bmc-g1", "bmc-g2", "bmc-g3"].map((bmc) =>
+      firing(bmc, { bmc: { name: bmc, address: "10.0.0.9", labels } }),
+    );
+    expect(await sink.send(group(...notifications))).toEqual({ outcome: "delivered" });
+    const filter = encodeURIComponent('rack="r-group"');
+    const alerts = (await (
+      await fetch(`${am.url}/api/v2/alerts?active=true&filter=${filter}`)
+    ).json()) as ApiAlert[];
+    expect(alerts.map((x) => x.labels.bmc).sort()).toEqual(["bmc-g1", "bmc-g2", "bmc-g3"]);
+  });
+
   it("a base URL that is not Alertmanager's (404) is permanent", async () => {
     const wrong = new AlertmanagerSink({ name: "am", url: `${am.url}/not-here/` });
-    const result = await wrong.send(firing("bmc-404"));
+    const result = await wrong.send(group(firing("bmc-404")));
     expect(result.outcome).toBe("permanent");
     expect(result.outcome === "permanent" && result.reason).toMatch(/not-here\/api\/v2\/alerts: HTTP 404/);
   });
@@ -139,7 +156,7 @@ describe("AlertmanagerSink against a real Alertmanager", () => {
   // Last in this block: it stops the shared Alertmanager.
   it("an Alertmanager that is down is retryable", async () => {
     await am.stop();
-    const result = await sink.send(firing("bmc-down"));
+    const result = await sink.send(group(firing("bmc-down")));
     expect(result.outcome).toBe("retryable");
     expect(result.outcome === "retryable" && result.reason).toContain("ECONNREFUSED");
   });
@@ -163,7 +180,7 @@ describe("AlertmanagerSink against a stub HTTP server", () => {
     const url = await serve((_req, res) => {
       res.writeHead(503, { "retry-after": "7" }).end("overloaded");
     });
-    const result = await new AlertmanagerSink({ name: "am", url }).send(firing("b"));
+    const result = await new AlertmanagerSink({ name: "am", url }).send(group(firing("b")));
     expect(result).toEqual({
       outcome: "retryable",
       reason: `POST ${url}/api/v2/alerts: HTTP 503: overloaded`,
@@ -175,7 +192,7 @@ describe("AlertmanagerSink against a stub HTTP server", () => {
     const url = await serve((_req, res) => {
       res.writeHead(429).end();
     });
-    expect(await new AlertmanagerSink({ name: "am", url }).send(firing("b"))).toEqual({
+    expect(await new AlertmanagerSink({ name: "am", url }).send(group(firing("b")))).toEqual({
       outcome: "retryable",
       reason: `POST ${url}/api/v2/alerts: HTTP 429`,
     });
@@ -186,7 +203,7 @@ describe("AlertmanagerSink against a stub HTTP server", () => {
       // hold the request open
     });
     const started = Date.now();
-    const result = await new AlertmanagerSink({ name: "am", url, timeoutMs: 200 }).send(firing("b"));
+    const result = await new AlertmanagerSink({ name: "am", url, timeoutMs: 200 }).send(group(firing("b")));
     expect(result).toEqual({
       outcome: "retryable",
       reason: `POST ${url}/api/v2/alerts: no answer within 200 ms`,
@@ -205,13 +222,34 @@ describe("AlertmanagerSink against a stub HTTP server", () => {
       req.on("end", () => res.writeHead(401).end("unauthorized"));
     });
     const withCredentials = url.replace("http://", "http://petgate:s3cr%40t@");
-    const result = await new AlertmanagerSink({ name: "am", url: withCredentials }).send(firing("b"));
+    const result = await new AlertmanagerSink({ name: "am", url: withCredentials }).send(group(firing("b")));
     expect(authorization).toBe(`Basic ${Buffer.from("petgate:s3cr@t").toString("base64")}`);
     expect(result).toEqual({
       outcome: "permanent",
       reason: `POST ${url}/api/v2/alerts: HTTP 401: unauthorized`,
     });
     expect(JSON.parse(body)).toHaveLength(1);
+  });
+
+  it("posts a group of two as one request of two alerts", async () => {
+    const bodies: string[] = [];
+    const url = await serve((req, res) => {
+      let body = "";
+      req.setEncoding("utf8").on("data", (c: string) => {
+        body += c;
+      });
+      req.on("end", () => {
+        bodies.push(body);
+        res.writeHead(200).end();
+      });
+    });
+    const sent = await new AlertmanagerSink({ name: "am", url }).send(group(firing("b1"), firing("b2")));
+    expect(sent).toEqual({ outcome: "delivered" });
+    expect(bodies).toHaveLength(1);
+    expect((JSON.parse(bodies[0] ?? "") as { labels: { bmc: string } }[]).map((x) => x.labels.bmc)).toEqual([
+      "b1",
+      "b2",
+    ]);
   });
 });
 

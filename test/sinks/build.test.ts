@@ -4,6 +4,7 @@ import { AlertmanagerSink } from "../../src/sinks/alertmanager.js";
 import { buildSinks } from "../../src/sinks/build.js";
 import { EmailSink } from "../../src/sinks/email.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
+import { sampleGroup, startHttpReceiver } from "../support/http-receiver.js";
 
 const ENV = "PETGATE_TEST_BUILD_SECRET";
 const SECRET = "s3cr3t-value-never-shown";
@@ -69,6 +70,34 @@ describe("buildSinks", () => {
     expect(() => buildSinks(config)).toThrow(
       `receiver "ops-mail": email password: environment variable ${ENV} is not set`,
     );
+  });
+
+  it("a webhook receiver sends the format its config names, petgate's by default", async () => {
+    const receiver = await startHttpReceiver();
+    const sinks = buildSinks(
+      parseConfig(
+        `receivers:
+  - { name: plain, webhook: { url: "${receiver.url}" } }
+  - { name: am-shaped, webhook: { url: "${receiver.url}", format: alertmanager } }
+`,
+        "petgate.yml",
+      ),
+    );
+    try {
+      for (const name of ["plain", "am-shaped"])
+        expect(await sinks.get(name)?.send(sampleGroup())).toEqual({ outcome: "delivered" });
+      const versions = receiver.requests.map((r) => JSON.parse(r.body.toString("utf8")).version);
+      expect(versions).toEqual(["petgate/2", "4"]);
+    } finally {
+      await Promise.all([...sinks.values()].map((s) => s.close?.()));
+      await receiver.close();
+    }
+  });
+
+  it("refuses a webhook format it does not know", () => {
+    expect(
+      problems('receivers: [{ name: h, webhook: { url: "http://127.0.0.1:8080", format: slack } }]'),
+    ).toEqual([expect.stringContaining("receivers[0].webhook.format")]);
   });
 
   it("builds nothing without receivers", () => {

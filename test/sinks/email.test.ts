@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startTcpGate } from "../../bench/tcp-gate.js";
 import { EmailSink, type EmailSinkOptions } from "../../src/sinks/email.js";
 import { defaultHtml, defaultSubject, defaultText } from "../../src/sinks/templates/email.js";
-import { sampleNotification } from "../support/http-receiver.js";
+import { sampleGroup, sampleNotification } from "../support/http-receiver.js";
 import { freeTcpPort } from "../support/ports.js";
 import {
   parseMessage,
@@ -106,7 +106,8 @@ describe("default email templates", () => {
 describe("EmailSink against a real SMTP server", () => {
   it("delivers subject, text and HTML bodies, and the notification id headers", async () => {
     const server = await smtp();
-    const result = await sink(server.port).send(sampleNotification());
+    const group = sampleGroup();
+    const result = await sink(server.port).send(group);
     expect(result).toEqual({ outcome: "delivered" });
     expect(server.messages).toHaveLength(1);
     const msg = server.messages[0];
@@ -114,15 +115,42 @@ describe("EmailSink against a real SMTP server", () => {
     expect(msg?.to).toEqual(["ops@example.net", "oncall@example.net"]);
     const { headers, parts } = parseMessage(msg?.raw ?? "");
     expect(headers.get("subject")).toBe(
-      "[CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high",
+      "[FIRING:1] [CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high",
     );
-    expect(headers.get("x-petgate-notification-id")).toBe("n-4f2a9c1e-firing");
-    expect(headers.get("message-id")).toBe("<n-4f2a9c1e-firing@petgate>");
+    expect(headers.get("x-petgate-notification-ids")).toBe("n-4f2a9c1e-firing");
+    expect(headers.get("message-id")).toBe(`<${group.idempotencyKey}@petgate>`);
     const text = parts.find((p) => p.contentType === "text/plain")?.body ?? "";
     const html = parts.find((p) => p.contentType === "text/html")?.body ?? "";
-    expect(text).toBe(defaultText(sampleNotification()));
-    expect(html).toContain("CPU1 Temp");
+    expect(text).toBe(`${defaultText(sampleNotification())}\n-- \npetgate\n`);
+    expect(html).toContain(defaultHtml(sampleNotification()));
     expect(html).toContain("n-4f2a9c1e-firing");
+  });
+
+  it("sends one message per group: counts and group labels in the subject, every notification in both bodies", async () => {
+    const server = await smtp();
+    const s = sink(server.port);
+    const group = sampleGroup(
+      [
+        sampleNotification({ id: "n-1-firing" }),
+        sampleNotification({ id: "n-2-firing", bmc: { name: "bmc-08", address: "10.20.0.8", labels: {} } }),
+        sampleNotification({ id: "n-3-resolved", status: "resolved", endsAt: "2025-03-04T10:20:00.000Z" }),
+      ],
+      { groupLabels: { site: "fra1", rack: "r12" } },
+    );
+    expect(await s.send(group)).toEqual({ outcome: "delivered" });
+    expect(await s.send(group)).toEqual({ outcome: "delivered" });
+    expect(server.messages).toHaveLength(2);
+    const [first, again] = server.messages.map((m) => parseMessage(m.raw));
+    expect(first?.headers.get("subject")).toBe("[FIRING:2, RESOLVED:1] r12 fra1");
+    expect(first?.headers.get("x-petgate-notification-ids")).toBe("n-1-firing n-2-firing n-3-resolved");
+    // The same send (a re-run) keeps its Message-ID, so a mail system can drop the copy.
+    expect(again?.headers.get("message-id")).toBe(first?.headers.get("message-id"));
+    for (const type of ["text/plain", "text/html"]) {
+      const body = first?.parts.find((p) => p.contentType === type)?.body ?? "";
+      for (const id of ["n-1-firing", "n-2-firing", "n-3-resolved"]) expect(body).toContain(id);
+      expect(body.match(/FIRING: /g)).toHaveLength(2);
+      expect(body.match(/RESOLVED: /g)).toHaveLength(1);
+    }
   });
 
   it("uses templates passed in options", async () => {
@@ -130,10 +158,12 @@ describe("EmailSink against a real SMTP server", () => {
     const s = sink(server.port, {
       templates: { subject: (n) => `alert ${n.id}`, text: (n) => `custom body for ${n.bmc.name}\n` },
     });
-    expect(await s.send(sampleNotification())).toEqual({ outcome: "delivered" });
+    expect(await s.send(sampleGroup())).toEqual({ outcome: "delivered" });
     const { headers, parts } = parseMessage(server.messages[0]?.raw ?? "");
-    expect(headers.get("subject")).toBe("alert n-4f2a9c1e-firing");
-    expect(parts.find((p) => p.contentType === "text/plain")?.body).toBe("custom body for bmc-07\n");
+    expect(headers.get("subject")).toBe("[FIRING:1] alert n-4f2a9c1e-firing");
+    expect(parts.find((p) => p.contentType === "text/plain")?.body).toBe(
+      "custom body for bmc-07\n\n-- \npetgate\n",
+    );
     // The HTML template was not overridden, so the default one is still sent.
     expect(parts.find((p) => p.contentType === "text/html")?.body).toContain("<table");
   });
@@ -147,7 +177,7 @@ describe("EmailSink against a real SMTP server", () => {
         },
       },
     });
-    expect(await s.send(sampleNotification())).toEqual({
+    expect(await s.send(sampleGroup())).toEqual({
       outcome: "permanent",
       reason: "template failed: boom",
     });
@@ -162,7 +192,7 @@ describe("EmailSink against a real SMTP server", () => {
       {},
       { requireTLS: true, auth: { user: "alerts", pass: PASSWORD }, tls: { ca: cert.cert } },
     );
-    expect(await s.send(sampleNotification())).toEqual({ outcome: "delivered" });
+    expect(await s.send(sampleGroup())).toEqual({ outcome: "delivered" });
     expect(server.messages[0]?.secure).toBe(true);
     expect(server.messages[0]?.user).toBe("alerts");
     expect(server.authAttempts).toEqual(["PLAIN alerts"]);
@@ -170,14 +200,14 @@ describe("EmailSink against a real SMTP server", () => {
 
   it("does not trust a self-signed certificate it was not given (retryable, nothing sent)", async () => {
     const server = await smtp({ tls: selfSignedCert() });
-    const result = await sink(server.port, {}, { requireTLS: true }).send(sampleNotification());
+    const result = await sink(server.port, {}, { requireTLS: true }).send(sampleGroup());
     expect(result.outcome).toBe("retryable");
     expect(server.messages).toHaveLength(0);
   });
 
   it("requireTLS against a server without STARTTLS is permanent, nothing sent in the clear", async () => {
     const server = await smtp();
-    const result = await sink(server.port, {}, { requireTLS: true }).send(sampleNotification());
+    const result = await sink(server.port, {}, { requireTLS: true }).send(sampleGroup());
     expect(result.outcome).toBe("permanent");
     expect(server.messages).toHaveLength(0);
   });
@@ -185,7 +215,7 @@ describe("EmailSink against a real SMTP server", () => {
   it("authenticates with AUTH LOGIN when that is all the server offers", async () => {
     const server = await smtp({ users: { alerts: PASSWORD }, authMethods: ["LOGIN"] });
     const s = sink(server.port, {}, { auth: { user: "alerts", pass: PASSWORD } });
-    expect(await s.send(sampleNotification())).toEqual({ outcome: "delivered" });
+    expect(await s.send(sampleGroup())).toEqual({ outcome: "delivered" });
     expect(server.messages[0]?.user).toBe("alerts");
     expect(server.authAttempts).toEqual(["LOGIN alerts"]);
   });
@@ -193,7 +223,7 @@ describe("EmailSink against a real SMTP server", () => {
   it("a rejected login (535) is permanent and the reason never contains the password", async () => {
     const server = await smtp({ users: { alerts: "the-right-one" } });
     const result = await sink(server.port, {}, { auth: { user: "alerts", pass: PASSWORD } }).send(
-      sampleNotification(),
+      sampleGroup(),
     );
     expect(result.outcome).toBe("permanent");
     if (result.outcome !== "permanent") return;
@@ -208,7 +238,7 @@ describe("EmailSink against a real SMTP server", () => {
   it("a password quoted back by the server is redacted from the reason", async () => {
     const server = await smtp({ users: { alerts: "the-right-one" }, echoPasswordOnFailure: true });
     const result = await sink(server.port, {}, { auth: { user: "alerts", pass: PASSWORD } }).send(
-      sampleNotification(),
+      sampleGroup(),
     );
     expect(result.outcome).toBe("permanent");
     if (result.outcome !== "permanent") return;
@@ -223,7 +253,7 @@ describe("EmailSink against a real SMTP server", () => {
         "oncall@example.net": { code: 550, message: "5.1.1 Mailbox unavailable" },
       },
     });
-    const result = await sink(server.port).send(sampleNotification());
+    const result = await sink(server.port).send(sampleGroup());
     expect(result.outcome).toBe("permanent");
     expect(result.outcome === "permanent" && result.reason).toContain("550");
   });
@@ -235,7 +265,7 @@ describe("EmailSink against a real SMTP server", () => {
         "oncall@example.net": { code: 451, message: "4.7.1 Greylisted, try again later" },
       },
     });
-    const result = await sink(server.port).send(sampleNotification());
+    const result = await sink(server.port).send(sampleGroup());
     expect(result.outcome).toBe("retryable");
     expect(result.outcome === "retryable" && result.reason).toContain("451");
   });
@@ -244,12 +274,12 @@ describe("EmailSink against a real SMTP server", () => {
     const server = await smtp({
       rejectRecipients: { "oncall@example.net": { code: 550, message: "5.1.1 Mailbox unavailable" } },
     });
-    expect(await sink(server.port).send(sampleNotification())).toEqual({ outcome: "delivered" });
+    expect(await sink(server.port).send(sampleGroup())).toEqual({ outcome: "delivered" });
     expect(server.messages[0]?.to).toEqual(["ops@example.net"]);
   });
 
   it("a server that is down is retryable", async () => {
-    const result = await sink(await freeTcpPort()).send(sampleNotification());
+    const result = await sink(await freeTcpPort()).send(sampleGroup());
     expect(result.outcome).toBe("retryable");
     expect(result.outcome === "retryable" && result.reason).toContain("ECONNREFUSED");
   });
@@ -260,7 +290,11 @@ describe("EmailSink against a real SMTP server", () => {
     cleanups.push(() => gate.close());
     const s = sink(gate.port, {}, { timeoutMs: 1000 });
     const burst = (from: number) =>
-      Promise.all(Array.from({ length: 24 }, (_, i) => s.send(sampleNotification({ id: `n${from + i}` }))));
+      Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          s.send(sampleGroup([sampleNotification({ id: `n${from + i}` })])),
+        ),
+      );
     expect(new Set((await burst(0)).map((r) => r.outcome))).toEqual(new Set(["delivered"]));
     gate.setUp(false);
     // More failed connection attempts than the pool has connections: none may stay counted in it.
@@ -289,7 +323,7 @@ describe("EmailSink against a real SMTP server", () => {
       await new Promise<void>((r) => trickle.close(() => r()));
     });
     const result = await sink((trickle.address() as AddressInfo).port, {}, { timeoutMs: 300 }).send(
-      sampleNotification(),
+      sampleGroup(),
     );
     expect(result.outcome).toBe("retryable");
     expect(result.outcome === "retryable" && result.reason).toMatch(
@@ -300,7 +334,7 @@ describe("EmailSink against a real SMTP server", () => {
   it("a server that never greets is retryable after the timeout", async () => {
     const silent = await startSilentServer();
     cleanups.push(() => silent.close());
-    const result = await sink(silent.port, {}, { timeoutMs: 300 }).send(sampleNotification());
+    const result = await sink(silent.port, {}, { timeoutMs: 300 }).send(sampleGroup());
     expect(result.outcome).toBe("retryable");
     expect(result.outcome === "retryable" && result.reason).toMatch(/ETIMEDOUT/);
   });

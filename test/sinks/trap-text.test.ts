@@ -3,11 +3,16 @@ import type { TrapEvent } from "../../src/pet/trap.js";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { buildNotification } from "../../src/pipeline/alerting/notification.js";
 import { eventId } from "../../src/pipeline/intake/event.js";
-import { AlertmanagerSink, type PostableAlert } from "../../src/sinks/alertmanager.js";
+import type { PostableAlert } from "../../src/sinks/alert.js";
+import { AlertmanagerSink } from "../../src/sinks/alertmanager.js";
 import { EmailSink } from "../../src/sinks/email.js";
 import { escapeControls } from "../../src/sinks/escape.js";
-import { WebhookSink } from "../../src/sinks/webhook.js";
-import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
+import {
+  type AlertmanagerWebhookBody,
+  type PetgateWebhookBody,
+  WebhookSink,
+} from "../../src/sinks/webhook.js";
+import { type HttpReceiver, sampleGroup, startHttpReceiver } from "../support/http-receiver.js";
 import { netSnmp, type RunningListener, securityArgs, startListener, waitFor } from "../support/listener.js";
 import { parseMessage, startSmtp, type TestSmtp } from "../support/smtp.js";
 
@@ -62,7 +67,7 @@ describe("trap-supplied text in every sink", () => {
       to: ["ops@example.test"],
     });
     try {
-      expect(await sink.send(notification)).toEqual({ outcome: "delivered" });
+      expect(await sink.send(sampleGroup([notification]))).toEqual({ outcome: "delivered" });
     } finally {
       await sink.close();
     }
@@ -92,7 +97,7 @@ describe("trap-supplied text in every sink", () => {
     });
     const before = smtp.messages.length;
     try {
-      expect(await sink.send(notification)).toEqual({ outcome: "delivered" });
+      expect(await sink.send(sampleGroup([notification]))).toEqual({ outcome: "delivered" });
     } finally {
       await sink.close();
     }
@@ -110,13 +115,18 @@ describe("trap-supplied text in every sink", () => {
 
   it("webhook: the JSON body's strings carry the text escaped, and no header carries any of it", async () => {
     const sink = new WebhookSink({ name: "webhook", url: http.url, timeoutMs: 5_000 });
+    const before = http.requests.length;
     try {
-      expect(await sink.send(notification)).toEqual({ outcome: "delivered" });
+      expect(await sink.send(sampleGroup([notification], { groupLabels: { event: INJECTION } }))).toEqual({
+        outcome: "delivered",
+      });
     } finally {
       await sink.close();
     }
-    const request = await waitFor("the POST", () => http.requests.at(-1));
-    const body = JSON.parse(request.body.toString("utf8")) as Notification;
+    const request = await waitFor("the POST", () => http.requests[before]);
+    const group = JSON.parse(request.body.toString("utf8")) as PetgateWebhookBody;
+    expect(group.groupLabels.event).toBe(ESCAPED);
+    const [body] = group.notifications as [Notification];
     expect(body.detail).toContain(ESCAPED);
     expect(body.detail).not.toMatch(/[\r\n]/);
     expect(body.summary).toBe(notification.summary);
@@ -124,10 +134,36 @@ describe("trap-supplied text in every sink", () => {
     for (const value of Object.values(request.headers)) expect(String(value)).not.toMatch(/victim|door/);
   });
 
+  it("webhook format alertmanager: group labels, labels and annotations carry the text escaped", async () => {
+    const sink = new WebhookSink({
+      name: "webhook",
+      url: http.url,
+      timeoutMs: 5_000,
+      format: "alertmanager",
+    });
+    const before = http.requests.length;
+    try {
+      expect(await sink.send(sampleGroup([notification], { groupLabels: { event: INJECTION } }))).toEqual({
+        outcome: "delivered",
+      });
+    } finally {
+      await sink.close();
+    }
+    const request = await waitFor("the POST", () => http.requests[before]);
+    const body = JSON.parse(request.body.toString("utf8")) as AlertmanagerWebhookBody;
+    expect(body.groupLabels.event).toBe(ESCAPED);
+    const [alert] = body.alerts;
+    const values = [...Object.values(alert?.labels ?? {}), ...Object.values(alert?.annotations ?? {})];
+    expect(values.join("\n")).toContain(ESCAPED);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters is the point
+    for (const value of values) expect(value.split("\n").join("")).not.toMatch(/[\u0000-\u001f\u007f\u202e]/);
+    for (const value of Object.values(request.headers)) expect(String(value)).not.toMatch(/victim|door/);
+  });
+
   it("Alertmanager: labels and annotations carry the text escaped", async () => {
     const sink = new AlertmanagerSink({ name: "am", url: http.url, timeoutMs: 5_000 });
     const before = http.requests.length;
-    expect(await sink.send(notification)).toEqual({ outcome: "delivered" });
+    expect(await sink.send(sampleGroup([notification]))).toEqual({ outcome: "delivered" });
     const request = await waitFor("the POST", () => http.requests[before]);
     const [alert] = JSON.parse(request.body.toString("utf8")) as PostableAlert[];
     const values = [...Object.values(alert?.labels ?? {}), ...Object.values(alert?.annotations ?? {})];

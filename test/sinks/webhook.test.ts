@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  type AlertmanagerWebhookBody,
+  PETGATE_BODY_VERSION,
   parseRetryAfter,
   signBody,
   USER_AGENT,
@@ -10,6 +12,7 @@ import {
 import {
   type HttpReceiver,
   type HttpReceiverOptions,
+  sampleGroup,
   sampleNotification,
   startHttpReceiver,
 } from "../support/http-receiver.js";
@@ -67,10 +70,10 @@ describe("parseRetryAfter", () => {
 });
 
 describe("WebhookSink against a real HTTP receiver", () => {
-  it("POSTs the notification JSON, signed, with the idempotency key and user agent", async () => {
+  it("POSTs the group as petgate's body, signed, with the group's idempotency key and user agent", async () => {
     const r = await receiver();
-    const n = sampleNotification();
-    expect(await sink(r.url, { headers: { authorization: "Bearer t0ken" } }).send(n)).toEqual({
+    const group = sampleGroup();
+    expect(await sink(r.url, { headers: { authorization: "Bearer t0ken" } }).send(group)).toEqual({
       outcome: "delivered",
     });
     expect(r.requests).toHaveLength(1);
@@ -81,15 +84,93 @@ describe("WebhookSink against a real HTTP receiver", () => {
     expect(req?.headers["user-agent"]).toBe(USER_AGENT);
     expect(USER_AGENT).toMatch(/^petgate\/\d+\.\d+\.\d+/);
     expect(req?.headers.authorization).toBe("Bearer t0ken");
-    expect(req?.idempotencyKey).toBe(n.id);
+    expect(req?.idempotencyKey).toBe(group.idempotencyKey);
+    expect(req?.idempotencyKey).toMatch(/^[0-9a-f]{32}$/);
     expect(req?.signatureValid).toBe(true);
-    expect(JSON.parse(req?.body.toString("utf8") ?? "")).toEqual(n);
-    expect(JSON.parse(req?.body.toString("utf8") ?? "").version).toBe(1);
+    expect(JSON.parse(req?.body.toString("utf8") ?? "")).toEqual({
+      version: "petgate/2",
+      receiver: "ops-webhook",
+      groupKey: group.groupKey,
+      groupLabels: { bmc: "bmc-07" },
+      status: "firing",
+      notifications: [sampleNotification()],
+    });
+  });
+
+  it("one POST per group carries all its notifications with their ids; resolved only when none fires", async () => {
+    const r = await receiver();
+    const s = sink(r.url);
+    const fired = sampleNotification({ id: "n-1-firing" });
+    const ended = sampleNotification({
+      id: "n-2-resolved",
+      status: "resolved",
+      endsAt: "2025-03-04T10:20:00.000Z",
+    });
+    expect(await s.send(sampleGroup([fired, ended]))).toEqual({ outcome: "delivered" });
+    expect(await s.send(sampleGroup([ended]))).toEqual({ outcome: "delivered" });
+    expect(r.requests).toHaveLength(2);
+    const bodies = r.requests.map((q) => JSON.parse(q.body.toString("utf8")));
+    expect(
+      bodies.map((b) => [b.version, b.status, b.notifications.map((n: { id: string }) => n.id)]),
+    ).toEqual([
+      [PETGATE_BODY_VERSION, "firing", ["n-1-firing", "n-2-resolved"]],
+      [PETGATE_BODY_VERSION, "resolved", ["n-2-resolved"]],
+    ]);
+    expect(r.notificationIds()).toEqual(["n-1-firing", "n-2-resolved"]);
+    expect(r.idempotencyKeys()).toHaveLength(2);
+  });
+
+  it("format alertmanager: Alertmanager's webhook payload, version 4, one alert per notification", async () => {
+    const r = await receiver();
+    const fired = sampleNotification({ id: "n-1-firing" });
+    const other = sampleNotification({
+      id: "n-3-firing",
+      bmc: { ...fired.bmc, name: "bmc-08" },
+    });
+    const ended = sampleNotification({
+      id: "n-2-resolved",
+      status: "resolved",
+      endsAt: "2025-03-04T10:20:00.000Z",
+    });
+    const group = sampleGroup([fired, other, ended], {
+      groupLabels: { site: "fra1" },
+      groupKey: '{}:{site="fra1"}',
+    });
+    expect(await sink(r.url, { format: "alertmanager" }).send(group)).toEqual({ outcome: "delivered" });
+    const req = r.requests[0];
+    expect(req?.signatureValid).toBe(true);
+    expect(req?.idempotencyKey).toBe(group.idempotencyKey);
+    const body = JSON.parse(req?.body.toString("utf8") ?? "") as AlertmanagerWebhookBody;
+    expect(body).toMatchObject({
+      version: "4",
+      groupKey: '{}:{site="fra1"}',
+      truncatedAlerts: 0,
+      status: "firing",
+      receiver: "ops-webhook",
+      groupLabels: { site: "fra1" },
+      externalURL: "",
+    });
+    expect(body.alerts.map((a) => [a.status, a.labels.bmc, a.annotations.notification_id, a.endsAt])).toEqual(
+      [
+        ["firing", "bmc-07", "n-1-firing", "0001-01-01T00:00:00Z"],
+        ["firing", "bmc-08", "n-3-firing", "0001-01-01T00:00:00Z"],
+        ["resolved", "bmc-07", "n-2-resolved", "2025-03-04T10:20:00.000Z"],
+      ],
+    );
+    // The firing and the resolved notification of one event are one alert: the same labels, the same fingerprint.
+    expect(body.alerts[0]?.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(body.alerts[2]?.fingerprint).toBe(body.alerts[0]?.fingerprint);
+    expect(body.alerts[1]?.fingerprint).not.toBe(body.alerts[0]?.fingerprint);
+    // Common: what all three share (site and rack, not bmc); the annotations differ in every one but these.
+    expect(body.commonLabels).toMatchObject({ site: "fra1", rack: "r12", alertname: "IpmiTemperature" });
+    expect(body.commonLabels.bmc).toBeUndefined();
+    expect(body.commonAnnotations.notification_id).toBeUndefined();
+    expect(body.commonAnnotations.enrichment).toBe("ok");
   });
 
   it("sends no signature without a secret", async () => {
     const r = await receiver();
-    expect(await sink(r.url, { secret: undefined }).send(sampleNotification())).toEqual({
+    expect(await sink(r.url, { secret: undefined }).send(sampleGroup())).toEqual({
       outcome: "delivered",
     });
     expect(r.requests[0]?.headers["x-petgate-signature"]).toBeUndefined();
@@ -100,25 +181,25 @@ describe("WebhookSink against a real HTTP receiver", () => {
     const r = await receiver();
     await sink(r.url, {
       headers: { "X-Petgate-Idempotency-Key": "forged", "content-type": "text/plain" },
-    }).send(sampleNotification());
-    expect(r.requests[0]?.idempotencyKey).toBe("n-4f2a9c1e-firing");
+    }).send(sampleGroup());
+    expect(r.requests[0]?.idempotencyKey).toBe(sampleGroup().idempotencyKey);
     expect(r.requests[0]?.headers["content-type"]).toBe("application/json");
   });
 
   it.each([200, 201, 202, 204])("%i is delivered", async (status) => {
     const r = await receiver({ otherwise: { status } });
-    expect(await sink(r.url).send(sampleNotification())).toEqual({ outcome: "delivered" });
+    expect(await sink(r.url).send(sampleGroup())).toEqual({ outcome: "delivered" });
   });
 
   it.each([408, 425, 429, 500, 502, 503, 504])("%i is retryable", async (status) => {
     const r = await receiver({ otherwise: { status, body: "busy" } });
-    const result = await sink(r.url).send(sampleNotification());
+    const result = await sink(r.url).send(sampleGroup());
     expect(result).toEqual({ outcome: "retryable", reason: `HTTP ${status}: busy` });
   });
 
   it.each([400, 401, 403, 404, 410, 413, 422])("%i is permanent", async (status) => {
     const r = await receiver({ otherwise: { status, body: '{"error":"nope"}' } });
-    expect(await sink(r.url).send(sampleNotification())).toEqual({
+    expect(await sink(r.url).send(sampleGroup())).toEqual({
       outcome: "permanent",
       reason: `HTTP ${status}: {"error":"nope"}`,
     });
@@ -128,14 +209,14 @@ describe("WebhookSink against a real HTTP receiver", () => {
     const r = await receiver({
       otherwise: { status: 307, headers: { location: "http://127.0.0.1:1/elsewhere" } },
     });
-    const result = await sink(r.url).send(sampleNotification());
+    const result = await sink(r.url).send(sampleGroup());
     expect(result.outcome).toBe("permanent");
     expect(r.requests).toHaveLength(1);
   });
 
   it("429 with Retry-After seconds gives retryAfterMs", async () => {
     const r = await receiver({ otherwise: { status: 429, headers: { "retry-after": "7" } } });
-    expect(await sink(r.url).send(sampleNotification())).toEqual({
+    expect(await sink(r.url).send(sampleGroup())).toEqual({
       outcome: "retryable",
       reason: "HTTP 429",
       retryAfterMs: 7000,
@@ -145,7 +226,7 @@ describe("WebhookSink against a real HTTP receiver", () => {
   it("503 with a Retry-After HTTP date gives retryAfterMs until then", async () => {
     const at = new Date(Date.now() + 30_000);
     const r = await receiver({ otherwise: { status: 503, headers: { "retry-after": at.toUTCString() } } });
-    const result = await sink(r.url).send(sampleNotification());
+    const result = await sink(r.url).send(sampleGroup());
     expect(result.outcome).toBe("retryable");
     const ms = result.outcome === "retryable" ? result.retryAfterMs : undefined;
     // toUTCString drops the milliseconds, so the date is up to a second earlier than `at`.
@@ -155,13 +236,13 @@ describe("WebhookSink against a real HTTP receiver", () => {
 
   it("long error bodies are shortened in the reason", async () => {
     const r = await receiver({ otherwise: { status: 500, body: "x".repeat(5000) } });
-    const result = await sink(r.url).send(sampleNotification());
+    const result = await sink(r.url).send(sampleGroup());
     expect(result.outcome === "retryable" && result.reason.length).toBeLessThan(250);
   });
 
   it("a receiver that is down is retryable", async () => {
     const url = `http://127.0.0.1:${await freeTcpPort()}/hook`;
-    expect(await sink(url).send(sampleNotification())).toEqual({
+    expect(await sink(url).send(sampleGroup())).toEqual({
       outcome: "retryable",
       reason: "network error: ECONNREFUSED",
     });
@@ -169,7 +250,7 @@ describe("WebhookSink against a real HTTP receiver", () => {
 
   it("a receiver that never answers is retryable after timeoutMs", async () => {
     const r = await receiver({ otherwise: "hang" });
-    const result = await sink(r.url, { timeoutMs: 200 }).send(sampleNotification());
+    const result = await sink(r.url, { timeoutMs: 200 }).send(sampleGroup());
     expect(result).toEqual({ outcome: "retryable", reason: "timeout after 200 ms" });
     expect(r.requests).toHaveLength(1);
   });
@@ -177,9 +258,7 @@ describe("WebhookSink against a real HTTP receiver", () => {
   it("a server that accepts the connection and never speaks HTTP is retryable after timeoutMs", async () => {
     const silent = await startSilentServer();
     cleanups.push(() => silent.close());
-    const result = await sink(`http://127.0.0.1:${silent.port}/hook`, { timeoutMs: 200 }).send(
-      sampleNotification(),
-    );
+    const result = await sink(`http://127.0.0.1:${silent.port}/hook`, { timeoutMs: 200 }).send(sampleGroup());
     expect(result).toEqual({ outcome: "retryable", reason: "timeout after 200 ms" });
   });
 

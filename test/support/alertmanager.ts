@@ -7,7 +7,7 @@ import { freeTcpPort } from "./ports.js";
 /** Debian's package `prometheus-alertmanager` installs the upstream binary under this name. */
 export const ALERTMANAGER_BIN = "/usr/bin/prometheus-alertmanager";
 
-/** A running Prometheus Alertmanager on a free loopback port, clustering off, routing to a null receiver. */
+/** A running Prometheus Alertmanager on a free loopback port, clustering off, routing as its config says. */
 export interface Alertmanager {
   /** Base URL, "http://127.0.0.1:PORT". */
   url: string;
@@ -17,19 +17,19 @@ export interface Alertmanager {
   stop(): Promise<void>;
 }
 
-// Everything goes to a receiver with no integrations: the tests look at Alertmanager's alert store only.
-const CONFIG = `route:
+/** Everything to a receiver with no integrations: for tests that look at Alertmanager's alert store only. */
+export const NULL_RECEIVER_CONFIG = `route:
   receiver: "null"
 receivers:
   - name: "null"
 `;
 
-export async function startAlertmanager(): Promise<Alertmanager> {
+export async function startAlertmanager(config = NULL_RECEIVER_CONFIG): Promise<Alertmanager> {
   if (!existsSync(ALERTMANAGER_BIN)) {
     throw new Error(`${ALERTMANAGER_BIN} is missing: apt-get install prometheus-alertmanager`);
   }
   const dir = mkdtempSync(join(tmpdir(), "petgate-alertmanager-"));
-  writeFileSync(join(dir, "alertmanager.yml"), CONFIG);
+  writeFileSync(join(dir, "alertmanager.yml"), config);
   // The port is free when asked but may be taken before Alertmanager binds it: try a few.
   for (let attempt = 1; ; attempt++) {
     const port = await freeTcpPort();

@@ -1,6 +1,9 @@
 import type { ServerResponse } from "node:http";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
+import { idempotencyKey } from "../../src/pipeline/notify/deliver.js";
 import { type CaughtRequest, startWebhookCatcher } from "../../src/serve/catchers.js";
+import type { NotificationGroup } from "../../src/sinks/sink.js";
+import { PETGATE_BODY_VERSION, type PetgateWebhookBody } from "../../src/sinks/webhook.js";
 
 /** What the receiver answers to one request; "hang" never answers. */
 export type ReceiverReply = { status: number; headers?: Record<string, string>; body?: string } | "hang";
@@ -10,8 +13,12 @@ export type ReceivedRequest = CaughtRequest;
 export interface HttpReceiver {
   url: string;
   requests: ReceivedRequest[];
-  /** Distinct idempotency keys in arrival order. */
+  /** Distinct idempotency keys (one per group send) in arrival order. */
   idempotencyKeys(): string[];
+  /** The notifications of every `format: petgate` request in arrival order, repeats included. */
+  notifications(): Notification[];
+  /** Distinct notification ids in arrival order. */
+  notificationIds(): string[];
   close(): Promise<void>;
 }
 
@@ -42,7 +49,42 @@ export async function startHttpReceiver(options: HttpReceiverOptions = {}): Prom
     idempotencyKeys: () => [
       ...new Set(catcher.requests.map((r) => r.idempotencyKey).filter((k): k is string => k !== undefined)),
     ],
+    notifications: () => catcher.requests.flatMap(notificationsOf),
+    notificationIds: () => [...new Set(catcher.requests.flatMap(notificationsOf).map((n) => n.id))],
     close: catcher.close,
+  };
+}
+
+/** The `format: petgate` body of a request, or undefined when it is none. */
+export function petgateBodyOf(request: ReceivedRequest): PetgateWebhookBody | undefined {
+  try {
+    const body = JSON.parse(request.body.toString("utf8")) as Partial<PetgateWebhookBody> | null;
+    return body?.version === PETGATE_BODY_VERSION ? (body as PetgateWebhookBody) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function notificationsOf(request: ReceivedRequest): Notification[] {
+  return petgateBodyOf(request)?.notifications ?? [];
+}
+
+/** The group a delivery worker would send `receiver`: its idempotency key as the worker derives it. */
+export function sampleGroup(
+  notifications: readonly Notification[] = [sampleNotification()],
+  overrides: Partial<Omit<NotificationGroup, "idempotencyKey">> = {},
+): NotificationGroup {
+  const receiver = overrides.receiver ?? "ops-webhook";
+  return {
+    receiver,
+    groupKey: '{}:{bmc="bmc-07"}',
+    groupLabels: { bmc: "bmc-07" },
+    notifications,
+    ...overrides,
+    idempotencyKey: idempotencyKey(
+      receiver,
+      notifications.map((n) => n.id),
+    ),
   };
 }
 
