@@ -30,6 +30,11 @@ export interface IpmiClientOptions {
   maxQueued?: number;
   /** Idle time after which a cheap command keeps the session alive; default 30 s, 0 = off. */
   keepAliveMs?: number;
+  /**
+   * How long after the last call the keep-alive keeps the session; then the session is closed (Close
+   * Session frees the BMC's slot) and the next call opens a new one. Default: as long as the client.
+   */
+  keepWarmMs?: number;
   /** Where warnings go (insecure sessions, keep-alive failures); default standard error. */
   log?: (line: string) => void;
   /** How errors name this BMC; default HOST:PORT. */
@@ -84,6 +89,8 @@ export class IpmiClient {
   private inFlight = 0;
   private closed = false;
   private keepAlive: NodeJS.Timeout | undefined;
+  /** When a caller last asked something (keep-alives aside). */
+  private lastCall = 0;
   private readonly counters = { sessionsOpened: 0, calls: 0, failures: 0 };
 
   constructor(options: IpmiClientOptions) {
@@ -97,6 +104,7 @@ export class IpmiClient {
       maxInFlight: 2,
       maxQueued: 32,
       keepAliveMs: 30_000,
+      keepWarmMs: Number.POSITIVE_INFINITY,
       log: (line) => process.stderr.write(`${line}\n`),
       ...options,
       kg: options.kg,
@@ -110,6 +118,7 @@ export class IpmiClient {
    * a BMC busy with a backlog of enrichment reads still answers whether it is alive.
    */
   execute<Req, Res>(command: IpmiCommand<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+    this.lastCall = Date.now();
     return this.enqueue(
       (session, deadline) => session.execute(command, request, deadline),
       !NOT_REPEATABLE.has(`${command.netFn}:${command.cmd}`),
@@ -120,6 +129,7 @@ export class IpmiClient {
   /** Sends raw request data; the response comes back whatever its completion code. */
   raw(netFn: number, cmd: number, data: Buffer, options: CallOptions = {}): Promise<IpmiResponseMessage> {
     const what = { name: `raw ${netFn.toString(16)}h/${cmd.toString(16)}h`, netFn, cmd };
+    this.lastCall = Date.now();
     return this.enqueue((session, deadline) => session.request(what, data, deadline), false, options);
   }
 
@@ -136,13 +146,7 @@ export class IpmiClient {
       clearTimeout(job.timer);
       job.reject(new IpmiClosedError(this.name));
     }
-    const session = this.session;
-    if (session) {
-      await session
-        .execute(closeSession, { sessionId: session.id }, Date.now() + this.o.attemptTimeoutMs)
-        .catch(() => undefined);
-      session.abandon(new IpmiClosedError(this.name));
-    }
+    if (this.session) await this.endSession(this.session);
     this.socket?.close();
     this.socket = undefined;
   }
@@ -281,6 +285,14 @@ export class IpmiClient {
     return session;
   }
 
+  /** Close Session (best effort, within one attempt timeout), then the session is done. */
+  private async endSession(session: RmcpPlusSession): Promise<void> {
+    await session
+      .execute(closeSession, { sessionId: session.id }, Date.now() + this.o.attemptTimeoutMs)
+      .catch(() => undefined);
+    session.abandon(new IpmiClosedError(this.name));
+  }
+
   private dropSession(session: RmcpPlusSession): void {
     if (this.session === session) this.session = undefined;
   }
@@ -302,9 +314,17 @@ export class IpmiClient {
     clearTimeout(this.keepAlive);
     if (this.o.keepAliveMs <= 0 || this.closed || !this.session) return;
     this.keepAlive = setTimeout(() => {
-      this.execute(getDeviceId, undefined).catch((err: Error) =>
-        this.o.log(`${this.name}: keep-alive failed: ${err.message}`),
-      );
+      const session = this.session;
+      if (Date.now() - this.lastCall < this.o.keepWarmMs) {
+        this.enqueue((s, deadline) => s.execute(getDeviceId, undefined, deadline), true, {}).catch(
+          (err: Error) => this.o.log(`${this.name}: keep-alive failed: ${err.message}`),
+        );
+      } else if (session && this.inFlight === 0) {
+        // Cold: end it rather than let the BMC time it out, which would cost the next call two
+        // unanswered attempts on the dead session before a new one is opened.
+        this.dropSession(session);
+        void this.endSession(session);
+      }
     }, this.o.keepAliveMs);
     this.keepAlive.unref();
   }

@@ -23,11 +23,18 @@ export interface BmcPoolOptions {
   attemptTimeoutMs?: number;
   /** Idle time after which the session is kept alive; default 30 s (0 = off). */
   keepAliveMs?: number;
+  /**
+   * How long after a BMC's last call its session is kept alive; then it is closed (freeing the BMC's
+   * session slot), and the next call opens a new one. Default 10 min: warm through an incident,
+   * without a keep-alive every 30 s to every BMC of a quiet fleet for ever.
+   */
+  keepWarmMs?: number;
   log?: (line: string) => void;
 }
 
 /**
- * One IpmiClient per BMC, opened on first use and kept (with its RMCP+ session kept alive), each
+ * One IpmiClient per BMC, opened on first use and kept (its RMCP+ session kept alive while in use,
+ * keepWarmMs, so that enrichment never opens one per event nor waits out a session the BMC dropped), each
  * bounded: `maxInFlight` calls on the wire, `maxQueued` waiting, the rest refused at once. A BMC that
  * stops answering therefore costs one socket and a bounded number of timers.
  *
@@ -50,6 +57,7 @@ export class BmcPool {
       deadlineMs: 5000,
       attemptTimeoutMs: 1000,
       keepAliveMs: 30_000,
+      keepWarmMs: 600_000,
       ...options,
     };
   }
@@ -71,6 +79,7 @@ export class BmcPool {
       deadlineMs: this.o.deadlineMs,
       attemptTimeoutMs: this.o.attemptTimeoutMs,
       keepAliveMs: this.o.keepAliveMs,
+      keepWarmMs: this.o.keepWarmMs,
       ...(this.o.log && { log: this.o.log }),
       name: target.name,
     });
