@@ -1,20 +1,21 @@
 import type { Job, Worker } from "bullmq";
+import type { Redis } from "ioredis";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
-import { RedisAlertBook } from "./alerting/alert-book-redis.js";
-import { type Batch, Grouper } from "./alerting/group.js";
-import { Inhibitor } from "./alerting/inhibit.js";
+import { alertStateStage, RedisAlertBook } from "./alerting/alert-book-redis.js";
+import { Dispatcher } from "./alerting/dispatch.js";
+import { Inhibitor, inhibitStage } from "./alerting/inhibit.js";
 import type { EnrichmentFacts, Notification } from "./alerting/notification.js";
-import { compileRoutes, matchRoutes, type Route, routesSchema } from "./alerting/route.js";
-import { SilenceStore } from "./alerting/silence.js";
-import { StormControl } from "./alerting/storm.js";
+import { compileRoutes, type Route, routesSchema } from "./alerting/route.js";
+import { SilenceStore, silenceStage } from "./alerting/silence.js";
+import { StormControl, stormStage } from "./alerting/storm.js";
 import { BmcPool } from "./bmc/bmc-pool.js";
 import { CircuitBreaker } from "./bmc/breaker.js";
-import { enrich } from "./enrich/enrich.js";
+import { type EnrichContext, enrichBatch } from "./enrich/enrich.js";
 import { SdrCache } from "./enrich/sdr-cache.js";
-import { claimEvents } from "./intake/claim.js";
+import { claimStage } from "./intake/claim.js";
 import type { QueuedEvent } from "./intake/event.js";
-import { deliverQueue, deliveryId, enqueueDeliveries, enqueueDeliveryJobs } from "./notify/deliver.js";
+import { type DeliverQueue, deliverQueue } from "./notify/deliver.js";
 import { Outbox } from "./notify/outbox.js";
 import {
   createRedis,
@@ -26,40 +27,33 @@ import {
   type RedisTarget,
   type WorkerSettings,
 } from "./queues.js";
+import { type EventOutcome, eventOf, type Item, runStages, Sequencer, type Stage } from "./stage.js";
 
 /*
- * The events worker takes the listeners' INGEST batches (`concurrency` batches at once per process),
- * claims each event (intake/claim.ts: a copy of an event another batch took is dropped), and processes the
- * claimed ones all at once, those of one BMC (source address) one at a time in batch order. One
- * BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
+ * The events worker takes the listeners' INGEST batches (`concurrency` batches at once per process)
+ * through the events path (eventsPath below), each stage over the whole batch (stage.ts):
  *
- *   enrich ─▶ AlertBook.next (firing / resolved / nothing) ─▶ inhibit (observe, then check)
- *     ─▶ silences ─▶ storm control (per BMC, then fleet-wide) ─▶ matchRoutes
- *     ─▶ Grouper.add (one group per route and labels)
- *   every tickMs, and at once when a group is due already (group_wait 0): Grouper.due ─▶ batches
- *     ─▶ enqueueDeliveryJobs (one DELIVER job per notification of a batch, for the batch's receiver)
+ *   claim ─▶ enrich ─▶ alert state ─▶ inhibit ─▶ silence ─▶ storm ─▶ route/group ─▶ enqueue
  *
- * A batch job completes once each of its events is processed; if one fails (Redis gone), the batch
- * is retried and its events processed again, which the alert book makes idempotent.
+ * Claim and enrichment of several batches overlap; from alert state on, one batch at a time in the
+ * order the batches were taken, each in batch order, so that a BMC's deassertion never overtakes its
+ * assertion. One BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
+ * A notification made in this process (notify(): a BMC health alert) enters at inhibit.
+ *
+ * A batch job completes once its stages are done; if one fails (Redis gone), the batch is retried and
+ * its events processed again, which the alert book makes idempotent.
  *
  * State: the alert book is in Redis (RedisAlertBook), so a retried batch or another worker process
- * sees it. Inhibition sources and storm buckets are per process (in memory): with several events
- * workers each inhibits and storm-limits what it processed itself (the fleet limit is per process too).
+ * sees it. Inhibition sources, storm buckets and groups are per process (in memory): with several
+ * events workers each inhibits, storm-limits and groups what it processed itself. What a group keeps
+ * waiting is held in the outbox (alerting/dispatch.ts), and what the groups hold at close is sent.
  *
- * Grouping (alerting/group.ts, Grouper) decides WHEN notifications go out: a notification is added to its
- * group under each matched route, and a timer loop (every `tickMs`) enqueues what grouper.due()
- * returns. Sinks stay per notification: each notification of a batch is its own DELIVER job for the
- * batch's receiver. A batch that resends an alert already delivered (a group's later batches carry
- * its firing alerts again) collapses into the delivered marker, so group_interval brings what
- * changed and repeat_interval re-sends nothing a receiver already has. Groups are per process (in
- * memory), like inhibition: what is still held when the worker closes is sent at close, and what a
- * group keeps waiting is held in the outbox (notify/outbox.ts) so that a crash loses nothing; a group due at
- * once is enqueued before the event's batch completes and needs no outbox. Batches that could not
- * be enqueued (Redis down) are retried at the next tick. Storm summaries (StormControl.due) are
- * enqueued by the same loop at once, not grouped.
+ * Every tickMs (and at once when a group is due already) the due groups are flushed, the storm
+ * summaries of ended windows are sent (silences apply, grouping does not), and the outbox is swept
+ * for what a stopped worker held.
  */
 
-export type EventOutcome = "sent" | "unchanged" | "inhibited" | "silenced" | "storm";
+export type { EventOutcome } from "./stage.js";
 
 export interface BatchResult {
   /** Events in the batch; claimed by it (the others were copies of events taken already). */
@@ -87,10 +81,11 @@ export interface EventsWorkerOptions extends WorkerSettings {
    */
   outbox?: { sweepEveryMs?: number; marginMs?: number };
   /**
-   * Backpressure: DELIVER jobs waiting above which this worker takes no new INGEST batch, until they
-   * are below half of it; default 10,000. Deliveries are the slow stage (a receiver's round trip
-   * each), so without it a burst turns into DELIVER jobs faster than they go out, and Redis holds
-   * every notification of the backlog twice (the job and its data) instead of the compact batches.
+   * Backpressure: DELIVER jobs (flushes, one per receiver) waiting above which this worker takes no
+   * new INGEST batch, until they are below half of it; default 10,000. Deliveries are the slow stage
+   * (a receiver's round trip each), so without it a burst turns into DELIVER jobs faster than they go
+   * out, and Redis holds every notification of the backlog twice (the job and its data) instead of
+   * the compact batches.
    */
   deliverHighWater?: number;
   /** Told of every event processed (recent-events store, metrics); must not throw. */
@@ -101,7 +96,7 @@ export interface EventsWorkerOptions extends WorkerSettings {
 export interface ProcessedEvent {
   event: QueuedEvent;
   enrichment: EnrichmentFacts["status"];
-  /** Time spent in enrich() (RMCP+ reads, bounded by the deadline). */
+  /** Time its batch's enrichment took (RMCP+ reads, bounded by the deadline). */
   enrichMs: number;
   outcome: EventOutcome;
   /** The notification the event made, if any ("unchanged" makes none). */
@@ -113,9 +108,9 @@ export interface EventsWorkerStats {
   outcomes: Partial<Record<EventOutcome, number>>;
   /** Events dropped as copies of events another batch took. */
   duplicates: number;
-  /** DELIVER jobs enqueued (one per notification and receiver; a copy of an existing job counts). */
+  /** Deliveries enqueued: notifications times receivers (one sent again counts again). */
   deliveries: number;
-  /** Group batches enqueued. */
+  /** Group batches enqueued (groups flushed, storm summaries and outbox sweeps not counted). */
   batches: number;
   /** Times the worker stopped taking INGEST batches because deliveries lagged (deliverHighWater). */
   pauses: number;
@@ -138,155 +133,152 @@ export interface EventsWorker {
 
 const DEFAULT_ROUTES = { receiver: "default" };
 
-export async function startEventsWorker(options: EventsWorkerOptions): Promise<EventsWorker> {
+/** What the stages work with: the alerting state of this process and its Redis connection. */
+export interface PathParts {
+  redis: Redis;
+  prefix: string;
+  enrich: EnrichContext;
+  book: RedisAlertBook;
+  inhibitor: Inhibitor;
+  silences: SilenceStore;
+  storm: StormControl;
+  stormClock: () => number;
+  dispatcher: Dispatcher;
+}
+
+export interface EventsPath {
+  /** Batches overlap here. */
+  overlapping: Stage[];
+  /** One batch at a time, in the order they were taken. */
+  inOrder: Stage[];
+  /** What a notification made in this process goes through. */
+  notification: Stage[];
+}
+
+/** The events path, stage by stage, as Alertmanager's notify.go composes its pipeline. */
+export function eventsPath(parts: PathParts): EventsPath {
+  const claim = claimStage(parts.redis, parts.prefix);
+  const enrich = enrichStage(parts.enrich);
+  const alertState = alertStateStage(parts.book);
+  const inhibit = inhibitStage(parts.inhibitor);
+  const silence = silenceStage(parts.silences);
+  const storm = stormStage(parts.storm, parts.stormClock);
+  const { groupStage: routeGroup, enqueueStage: enqueue } = parts.dispatcher;
+  return {
+    overlapping: [claim, enrich],
+    inOrder: [alertState, inhibit, silence, storm, routeGroup, enqueue],
+    notification: [inhibit, silence, storm, routeGroup, enqueue],
+  };
+}
+
+/** Enrichment: the batch's events from their BMCs at once (events of one BMC share reads). */
+function enrichStage(context: EnrichContext): Stage {
+  return {
+    name: "enrich",
+    async exec(items) {
+      const started = performance.now();
+      const enrichments = await enrichBatch(items.map(eventOf), context);
+      const enrichMs = performance.now() - started;
+      items.forEach((item, i) => {
+        item.enrichment = enrichments[i];
+        item.enrichMs = enrichMs;
+      });
+      return items;
+    },
+  };
+}
+
+/** The parts of the events path for these options, on `redis` (which the caller owns). */
+export function pathParts(
+  options: Omit<EventsWorkerOptions, "connection">,
+  redis: Redis,
+  deliver: DeliverQueue,
+): PathParts & { pool: BmcPool; breaker: CircuitBreaker } {
   const { config } = options;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const log = options.log ?? ((m: string) => process.stderr.write(`petgate: ${m}\n`));
-  const inventory = options.inventory ?? resolveBmcs(config);
+  const log = options.log ?? defaultLog;
   const tree = compileRoutes(config.routes ?? routesSchema.parse(DEFAULT_ROUTES));
   if (options.receivers) {
     const known = new Set(options.receivers);
     for (const r of routeReceivers(tree))
       if (!known.has(r)) log(`route receiver "${r}" has no sink: its deliveries will be dead-lettered`);
   }
-
-  const connection = createRedis(options.connection, "worker");
-  connection.on("error", () => undefined); // BullMQ reconnects; jobs wait
-  const book = new RedisAlertBook(connection, prefix, config.listener.unknownSeverity);
-  const silences = new SilenceStore(connection, { prefix });
-  const deliver = deliverQueue(connection, prefix);
-  const inhibitor = new Inhibitor(config.inhibit_rules);
-  const storm = new StormControl(config.storm);
-  const stormClock = options.stormClock ?? Date.now;
   const pool = new BmcPool({ keepAliveMs: 0 });
-  const sdr = new SdrCache();
   const breaker = new CircuitBreaker();
-  const stats: EventsWorkerStats = { outcomes: {}, duplicates: 0, deliveries: 0, batches: 0, pauses: 0 };
-  const grouper = new Grouper();
-  const outbox = new Outbox(connection, prefix);
-  // What a dead worker held is swept once every group that could hold it would have gone out.
-  const staleAfterMs = maxGroupTiming(tree) + (options.outbox?.marginMs ?? OUTBOX_MARGIN_MS);
-  const sweepEveryMs = options.outbox?.sweepEveryMs ?? OUTBOX_SWEEP_MS;
-  let lastSweep = 0;
-  /** Delivery ids this process holds in the outbox (those of groups that wait). */
-  const held = new Set<string>();
-  /** Outbox entries to release (kept until a release succeeds). */
-  const unheld: string[] = [];
-  /** Batches due but not yet enqueued (a failed enqueue is retried at the next tick). */
-  const pending: Batch[] = [];
-
-  /**
-   * Into its group under every route that takes it; returns the receivers. A group due at once
-   * (group_wait 0, or its group_interval over) is enqueued before this returns, so before the event's
-   * INGEST batch completes. A group that waits keeps it in process memory, so its deliveries are held
-   * in the outbox (Redis) first: a crash before the group goes out loses nothing.
-   */
-  const group = async (n: Notification): Promise<string[]> => {
-    const routes = matchRoutes(tree, n);
-    const now = Date.now();
-    const waiting = routes.filter((r) => grouper.flushAt(n, r, now) > now);
-    const toHold = receiversOf(waiting);
-    await outbox.hold(n, toHold);
-    for (const r of toHold) held.add(deliveryId(n.id, r));
-    for (const route of routes) grouper.add(n, route, now);
-    if (waiting.length < routes.length) await flushGroups(Date.now());
-    else flushIfDue();
-    return receiversOf(routes);
-  };
-
-  /** Enqueues, ungrouped, the deliveries a dead worker held (see notify/outbox.ts); every sweepEveryMs. */
-  const sweepOutbox = async (now: number): Promise<void> => {
-    if (now - lastSweep < sweepEveryMs) return;
-    lastSweep = now;
-    const { ids, deliveries } = await outbox.stale(now - staleAfterMs);
-    await enqueueDeliveryJobs(deliver, deliveries);
-    await outbox.release(ids);
-    if (deliveries.length > 0)
-      log(`outbox: ${deliveries.length} held delivery(ies) of a stopped worker enqueued`);
-  };
-
-  /** Straight to the DELIVER queue, ungrouped (storm summaries). */
-  const send = async (n: Notification): Promise<void> => {
-    const receivers = receiversOf(matchRoutes(tree, n));
-    await enqueueDeliveries(deliver, n, receivers);
-    stats.deliveries += receivers.length;
-  };
-
-  /**
-   * Enqueues the batches due at `now` and any left over from a failed flush, in order, in one round
-   * trip. One flush at a time: two would both send what is pending (close's final flush can meet a
-   * tick), and a flush awaited by an event must include the batches due before it.
-   */
-  let flushing: Promise<void> = Promise.resolve();
-  const flushGroups = (now: number): Promise<void> => {
-    const flush = flushing.then(async () => {
-      pending.push(...grouper.due(now));
-      if (pending.length > 0) {
-        const deliveries = pending.flatMap((b) =>
-          b.notifications.map((notification) => ({ receiver: b.receiver, notification })),
-        );
-        const ids = await enqueueDeliveryJobs(deliver, deliveries);
-        stats.deliveries += deliveries.length;
-        stats.batches += pending.length;
-        pending.length = 0;
-        unheld.push(...ids.filter((id) => held.delete(id)));
-      }
-      // Held deliveries the groups dropped (superseded before their batch): never to be sent.
-      const discarded = grouper.takeDiscarded().map((d) => deliveryId(d.notification.id, d.receiver));
-      unheld.push(...discarded.filter((id) => held.delete(id)));
-      await outbox.release(unheld);
-      unheld.length = 0;
-    });
-    flushing = flush.catch(() => undefined);
-    return flush;
-  };
-
-  const admit = async (n: Notification): Promise<EventOutcome> => {
-    inhibitor.observe(n);
-    if (inhibitor.isInhibited(n)) return "inhibited";
-    if (await silences.isSilenced(n, Date.now())) return "silenced";
-    if (!storm.admit(n, stormClock())) return "storm";
-    return "sent";
-  };
-
-  const processEvent = async (event: QueuedEvent): Promise<void> => {
-    const started = performance.now();
-    const facts = await enrich(event, {
-      inventory,
+  return {
+    redis,
+    prefix,
+    pool,
+    breaker,
+    enrich: {
+      inventory: options.inventory ?? resolveBmcs(config),
       pool,
-      sdr,
+      sdr: new SdrCache(),
       breaker,
       ...(options.enrichDeadlineMs !== undefined && { deadlineMs: options.enrichDeadlineMs }),
-    });
-    const enrichMs = performance.now() - started;
-    const n = await book.next(event, facts);
-    const outcome = n ? await admit(n) : "unchanged";
-    const receivers = n && outcome === "sent" ? await group(n) : undefined;
-    stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
-    options.onProcessed?.({
-      event,
-      enrichment: facts.status,
-      enrichMs,
-      outcome,
-      ...(n && { notification: n }),
-      ...(receivers && { receivers }),
-    });
+    },
+    book: new RedisAlertBook(redis, prefix, config.listener.unknownSeverity),
+    inhibitor: new Inhibitor(config.inhibit_rules),
+    silences: new SilenceStore(redis, { prefix }),
+    storm: new StormControl(config.storm),
+    stormClock: options.stormClock ?? Date.now,
+    dispatcher: new Dispatcher({
+      tree,
+      outbox: new Outbox(redis, prefix),
+      deliver,
+      // What a dead worker held is swept once every group that could hold it would have gone out.
+      staleAfterMs: maxGroupTiming(tree) + (options.outbox?.marginMs ?? OUTBOX_MARGIN_MS),
+      sweepEveryMs: options.outbox?.sweepEveryMs ?? OUTBOX_SWEEP_MS,
+      log,
+    }),
+  };
+}
+
+export async function startEventsWorker(options: EventsWorkerOptions): Promise<EventsWorker> {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const log = options.log ?? defaultLog;
+  const connection = createRedis(options.connection, "worker");
+  connection.on("error", () => undefined); // BullMQ reconnects; jobs wait
+  const deliver = deliverQueue(connection, prefix);
+  const parts = pathParts(options, connection, deliver);
+  const { dispatcher, storm, stormClock, silences } = parts;
+  const path = eventsPath(parts);
+  const sequencer = new Sequencer();
+  const counts = { outcomes: {} as EventsWorkerStats["outcomes"], duplicates: 0, pauses: 0 };
+  const counted = (outcome: EventOutcome) => {
+    counts.outcomes[outcome] = (counts.outcomes[outcome] ?? 0) + 1;
   };
 
-  // Events of one BMC (one source address) are processed in the order they were taken, so that a
-  // deassertion cannot overtake its assertion while the assertion's enrichment is still reading.
-  const inOrder = new KeyedSerializer();
   const processBatch = async (
     job: Job<IngestJobData, BatchResult, typeof INGEST_JOB>,
   ): Promise<BatchResult> => {
     const { events } = job.data;
-    const claimed = await claimEvents(connection, prefix, job.id ?? "", events);
-    stats.duplicates += events.length - claimed.length;
-    const results = await Promise.allSettled(
-      claimed.map((e) => inOrder.run(e.trap.source.address, () => processEvent(e))),
+    const context = { batchId: job.id ?? "" };
+    const claimed = await sequencer.run(
+      () =>
+        runStages(
+          path.overlapping,
+          events.map((event) => ({ event })),
+          context,
+        ),
+      async (items) => {
+        await runStages(path.inOrder, items, context);
+        return items;
+      },
     );
-    const failure = results.find((r) => r.status === "rejected");
-    if (failure) throw failure.reason;
+    counts.duplicates += events.length - claimed.length;
+    for (const item of claimed) {
+      const outcome = outcomeOf(item);
+      counted(outcome);
+      options.onProcessed?.({
+        event: eventOf(item),
+        enrichment: item.enrichment?.status ?? "none",
+        enrichMs: item.enrichMs ?? 0,
+        outcome,
+        ...(item.notification && { notification: item.notification }),
+        ...(item.receivers && { receivers: item.receivers }),
+      });
+    }
     return { events: events.length, claimed: claimed.length };
   };
 
@@ -299,27 +291,26 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   worker.on("error", () => undefined); // connection errors: BullMQ reconnects
   worker.on("failed", (job, err) => log(`INGEST batch ${job?.id ?? "?"} failed: ${err.message}`));
 
+  /** Storm summaries of ended windows, unless silenced, ungrouped. */
+  const sendSummaries = async (summaries: Notification[]): Promise<void> => {
+    if (summaries.length === 0) return;
+    const muted = await silences.muting(Date.now());
+    await dispatcher.sendNow(summaries.filter((s) => !muted(s)));
+  };
   let tick: Promise<void> | undefined;
   const runTick = () => {
     if (tick) return;
-    const summaries = storm.due(stormClock());
     tick = Promise.all([
-      flushGroups(Date.now()).catch((err: unknown) => log(`group batch not enqueued: ${String(err)}`)),
-      sweepOutbox(Date.now()).catch((err: unknown) => log(`outbox sweep failed: ${String(err)}`)),
-      Promise.all(
-        summaries.map(async (s) => {
-          if (await silences.isSilenced(s, Date.now())) return;
-          await send(s);
-        }),
-      ).catch((err: unknown) => log(`storm summary not enqueued: ${String(err)}`)),
+      dispatcher.flush(Date.now()).catch((err: unknown) => log(`group batch not enqueued: ${String(err)}`)),
+      dispatcher.sweep(Date.now()).catch((err: unknown) => log(`outbox sweep failed: ${String(err)}`)),
+      sendSummaries(storm.due(stormClock())).catch((err: unknown) =>
+        log(`storm summary not enqueued: ${String(err)}`),
+      ),
     ]).then(() => {
       tick = undefined;
-      flushIfDue();
+      // A group due already (group_wait 0) goes out now rather than at the next tick.
+      if (dispatcher.due(Date.now())) setImmediate(runTick);
     });
-  };
-  /** A group due already (group_wait 0) goes out now rather than at the next tick. */
-  const flushIfDue = () => {
-    if ((grouper.nextDue() ?? Number.POSITIVE_INFINITY) <= Date.now()) setImmediate(runTick);
   };
   const timer = setInterval(runTick, options.tickMs ?? 1000);
   timer.unref();
@@ -331,7 +322,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     const waiting = await deliver.getWaitingCount();
     if (!paused && waiting > highWater) {
       paused = true;
-      stats.pauses += 1;
+      counts.pauses += 1;
       log(`events worker paused: ${waiting} deliveries waiting (high water ${highWater})`);
       await worker.pause(true);
     } else if (paused && waiting < highWater / 2) {
@@ -353,15 +344,19 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   await worker.waitUntilReady();
   return {
     worker,
-    pool,
-    breaker,
-    async notify(n) {
-      const outcome = await admit(n);
-      stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
-      if (outcome === "sent") await group(n);
+    pool: parts.pool,
+    breaker: parts.breaker,
+    async notify(notification) {
+      const item: Item = { notification };
+      await sequencer.run(
+        async () => [item],
+        (items) => runStages(path.notification, items, { batchId: "" }),
+      );
+      const outcome = outcomeOf(item);
+      counted(outcome);
       return outcome;
     },
-    stats: () => ({ ...stats, outcomes: { ...stats.outcomes } }),
+    stats: () => ({ ...counts, outcomes: { ...counts.outcomes }, ...dispatcher.counts }),
     async close() {
       clearInterval(timer);
       clearInterval(watcher);
@@ -369,11 +364,11 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       await worker.close();
       await tick;
       // What the groups still hold goes out now rather than being lost with this process.
-      await flushGroups(Number.MAX_SAFE_INTEGER).catch((err: unknown) =>
-        log(`group batches lost at close: ${String(err)}`),
-      );
+      await dispatcher
+        .flush(Number.MAX_SAFE_INTEGER)
+        .catch((err: unknown) => log(`group batches lost at close: ${String(err)}`));
       await deliver.close();
-      await pool.closeAll();
+      await parts.pool.closeAll();
       await connection.quit().catch(() => connection.disconnect());
     },
   };
@@ -385,30 +380,17 @@ const OUTBOX_SWEEP_MS = 10_000;
 /** Beyond the longest group timing: ticks, a busy Redis. */
 const OUTBOX_MARGIN_MS = 60_000;
 
+const defaultLog = (m: string) => process.stderr.write(`petgate: ${m}\n`);
+
+/** How an item's stages ended: each stage that stops an item says why, route/group says "sent". */
+function outcomeOf(item: Item): EventOutcome {
+  if (!item.outcome) throw new Error("an item went through every stage without an outcome");
+  return item.outcome;
+}
+
 /** The longest a notification can wait in a group of this route tree (group_wait or group_interval). */
 function maxGroupTiming(route: Route): number {
   return Math.max(route.groupWaitMs, route.groupIntervalMs, ...route.routes.map(maxGroupTiming));
-}
-
-/** The distinct receivers of the matched routes. */
-function receiversOf(routes: readonly Route[]): string[] {
-  return [...new Set(routes.map((r) => r.receiver))];
-}
-
-/** Runs tasks one at a time per key, in the order they were given; different keys run at once. */
-class KeyedSerializer {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(task, task);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
 }
 
 function routeReceivers(route: Route): string[] {

@@ -206,4 +206,25 @@ describe("grouping timeline", () => {
     g.add(notification("bmc-09", "B"), [fast]);
     expect(shown(g.due(11 * S))).toEqual(["fast B:firing"]);
   });
+
+  it("with thousands of groups, due() returns exactly the groups due, in the order they fell due", () => {
+    const g = setup({ ...config, group_by: ["..."], group_wait: "1s", group_interval: "1h" });
+    // 3,000 alerts, each its own group, arriving in a scrambled order over 3 s.
+    const arrivals = Array.from({ length: 3000 }, (_, i) => (i * 7919) % 3000);
+    for (const ms of arrivals) {
+      g.at(ms);
+      g.add(notification(`bmc-${ms}`, "A"));
+    }
+    expect(g.grouper.size).toBe(3000);
+    expect(g.grouper.nextDue()).toBe(T0 + 1 * S);
+    const names = (batches: Batch[]) => batches.map((b) => b.notifications[0]?.bmc.name);
+    // Due at 1.5 s: those that arrived by 0.5 s, oldest first.
+    expect(names(g.due(1500))).toEqual(Array.from({ length: 501 }, (_, ms) => `bmc-${ms}`));
+    expect(g.grouper.nextDue()).toBe(T0 + 1501);
+    expect(g.due(1500)).toEqual([]);
+    expect(names(g.due(4 * S - 1))).toEqual(Array.from({ length: 2499 }, (_, i) => `bmc-${i + 501}`));
+    // All flushed: each is next due a group_interval after its flush.
+    expect(g.grouper.nextDue()).toBe(T0 + 1500 + 60 * M);
+    expect(g.grouper.size).toBe(3000);
+  });
 });

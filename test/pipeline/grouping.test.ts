@@ -26,8 +26,9 @@ const received: { notification: Notification; groupedBefore: number }[] = [];
 
 const recorder: Sink = {
   name: "ops",
-  async send(notification) {
-    received.push({ notification, groupedBefore: events.stats().outcomes.sent ?? 0 });
+  async send(group) {
+    const groupedBefore = events.stats().outcomes.sent ?? 0;
+    for (const notification of group.notifications) received.push({ notification, groupedBefore });
     return { outcome: "delivered" };
   },
 };

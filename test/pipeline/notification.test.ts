@@ -9,7 +9,7 @@ import {
 import { compileRoutes, matchRoutes, routesSchema } from "../../src/pipeline/alerting/route.js";
 import { StormControl } from "../../src/pipeline/alerting/storm.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
-import { toPostableAlert } from "../../src/sinks/alertmanager.js";
+import { toPostableAlert } from "../../src/sinks/alert.js";
 import { defaultSubject, defaultText } from "../../src/sinks/templates/email.js";
 
 /** Temperature sensor 1, UCR going high at local 2012-05-07 19:11:50 UTC+60; `seq` varies the PET. */

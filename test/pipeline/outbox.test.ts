@@ -81,7 +81,7 @@ it("a group due at once (group_wait 0) is on the DELIVER queue before its event'
     });
     const jobs = (await deliver?.getJobs(["waiting"])) ?? [];
     expect(jobs.map((j) => j.data.receiver)).toEqual(["ops"]);
-    expect(jobs[0]?.data.notification.status).toBe("firing");
+    expect(jobs[0]?.data.groups.flatMap((g) => g.notifications.map((n) => n.status))).toEqual(["firing"]);
     expect(commands.some((c) => c.some((a) => a.startsWith(`${prefix}:ingest`)))).toBe(true);
     expect(commands.filter((c) => c.some((a) => a.startsWith(`${prefix}:outbox`)))).toEqual([]);
     expect(worker?.stats()).toMatchObject({ deliveries: 1, batches: 1 });

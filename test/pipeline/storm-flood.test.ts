@@ -32,8 +32,8 @@ let ahead = 0;
 const received: Notification[] = [];
 const recorder: Sink = {
   name: "ops",
-  async send(notification) {
-    received.push(notification);
+  async send(group) {
+    received.push(...group.notifications);
     return { outcome: "delivered" };
   },
 };

@@ -3,23 +3,29 @@ import { connect, type Socket } from "node:net";
 import type { Redis } from "ioredis";
 
 /**
- * Every command Redis ran while `work` did, by MONITOR (commands that scripts run included). MONITOR
- * lines arrive after the replies, so it waits for a marker ECHO sent once `work` is done.
+ * Every command Redis ran while `work` did, by MONITOR (commands that scripts run included, unless
+ * `scripts` is false: then only what clients sent, one line per command of a pipeline or
+ * transaction). MONITOR lines arrive after the replies, so it waits for a marker ECHO sent once
+ * `work` is done.
  *
  * MONITOR is spoken on a socket of its own rather than through ioredis's monitor(): ioredis fails
  * with "Command queue state error" when a MONITOR line shares a packet with MONITOR's +OK, which
  * happens whenever other connections are busy as it starts.
  */
-export async function commandsDuring(redis: Redis, work: () => Promise<unknown>): Promise<string[][]> {
+export async function commandsDuring(
+  redis: Redis,
+  work: () => Promise<unknown>,
+  options: { scripts?: boolean } = {},
+): Promise<string[][]> {
   const marker = `end-of-work-${randomUUID()}`;
   const commands: string[][] = [];
   let markerSeen: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => {
     markerSeen = resolve;
   });
-  const monitor = await startMonitor(redis, (args) => {
+  const monitor = await startMonitor(redis, (args, fromScript) => {
     if (args[0]?.toLowerCase() === "echo" && args[1] === marker) markerSeen();
-    else commands.push(args);
+    else if (!fromScript || options.scripts !== false) commands.push(args);
   });
   try {
     await work();
@@ -31,8 +37,14 @@ export async function commandsDuring(redis: Redis, work: () => Promise<unknown>)
   }
 }
 
-/** A MONITOR connection to `redis`'s server, open once Redis said +OK; each command line to `onCommand`. */
-async function startMonitor(redis: Redis, onCommand: (args: string[]) => void): Promise<Socket> {
+/**
+ * A MONITOR connection to `redis`'s server, open once Redis said +OK; each command line to
+ * `onCommand`, with whether a script ran it (`[0 lua]` where a client's address would be).
+ */
+async function startMonitor(
+  redis: Redis,
+  onCommand: (args: string[], fromScript: boolean) => void,
+): Promise<Socket> {
   const { path, host, port } = redis.options;
   const socket = path ? connect(path) : connect(port ?? 6379, host ?? "127.0.0.1");
   socket.setEncoding("latin1");
@@ -51,7 +63,7 @@ async function startMonitor(redis: Redis, onCommand: (args: string[]) => void): 
       buffered = buffered.slice(end + 2);
       if (line === "+OK") ok();
       else if (line.startsWith("-")) failed(new Error(`MONITOR: ${line.slice(1)}`));
-      else if (line.startsWith("+")) onCommand(monitorArgs(line));
+      else if (line.startsWith("+")) onCommand(monitorArgs(line), /^\+\S+ \[\d+ lua\]/.test(line));
     }
   });
   socket.write("MONITOR\r\n");

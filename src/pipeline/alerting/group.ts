@@ -1,4 +1,3 @@
-import type { DeliverJobData } from "../notify/deliver.js";
 import type { Notification } from "./notification.js";
 import { alertFingerprint, notificationLabels, type Route, STATUS_LABELS } from "./route.js";
 
@@ -18,6 +17,8 @@ import { alertFingerprint, notificationLabels, type Route, STATUS_LABELS } from 
  *     went out: the receiver never heard the alert fire. A group only knows what its own process
  *     sent, so a resolved notification whose firing one another worker process sent is sent.
  * Pure: no timers. The caller calls due(now) at nextDue() (or on any tick) and sends what it returns.
+ * Groups wait in a binary heap by when they are next due, so due() and nextDue() cost what is due, not
+ * what is held: with group_by ['...'] every alert is a group, and firing ones stay.
  */
 
 /** What one receiver is sent for one group at once. */
@@ -34,8 +35,11 @@ export interface Batch {
   readonly notifications: readonly Notification[];
 }
 
-/** A delivery that will never go out (see takeDiscarded). */
-export type Discarded = Readonly<DeliverJobData>;
+/** One notification for one receiver (held in the outbox, or discarded by a group). */
+export interface Delivery {
+  readonly receiver: string;
+  readonly notification: Notification;
+}
 
 interface Group {
   readonly key: string;
@@ -53,7 +57,8 @@ interface Group {
 
 export class Grouper {
   private readonly groups = new Map<string, Group>();
-  private discarded: Discarded[] = [];
+  private readonly waiting = new DueHeap();
+  private discarded: Delivery[] = [];
 
   /**
    * When the group `notification` would join under `route` is next looked at (ms): now + group_wait
@@ -84,6 +89,7 @@ export class Grouper {
         lastSentAt: undefined,
       };
       this.groups.set(key, group);
+      this.waiting.push(group);
     }
     const fingerprint = alertFingerprint(notification);
     const held = group.alerts.get(fingerprint);
@@ -110,15 +116,17 @@ export class Grouper {
 
   /** The batches due at `now`, in the order their groups fell due. */
   due(now: number): Batch[] {
-    const ready = [...this.groups.values()]
-      .filter((g) => g.nextFlushAt <= now)
-      .sort((a, b) => a.nextFlushAt - b.nextFlushAt || (a.key < b.key ? -1 : 1));
+    // Taken out first, put back after: a group_interval of 0 must not make a group due twice.
+    const ready: Group[] = [];
+    for (let g = this.waiting.peek(); g && g.nextFlushAt <= now; g = this.waiting.peek())
+      ready.push(this.waiting.pop() as Group);
     const batches: Batch[] = [];
     for (const group of ready) {
       const batch = this.flush(group, now);
       if (batch) batches.push(batch);
       group.nextFlushAt = now + group.route.groupIntervalMs;
       if (group.alerts.size === 0) this.groups.delete(group.key);
+      else this.waiting.push(group);
     }
     return batches;
   }
@@ -162,7 +170,7 @@ export class Grouper {
    * alert before their batch, resolved before the receiver heard them fire, a late copy of a firing
    * already resolved), since the last call.
    */
-  takeDiscarded(): Discarded[] {
+  takeDiscarded(): Delivery[] {
     const out = this.discarded;
     this.discarded = [];
     return out;
@@ -170,16 +178,61 @@ export class Grouper {
 
   /** When due() next has something to look at (ms), or undefined with no groups. */
   nextDue(): number | undefined {
-    let next: number | undefined;
-    for (const g of this.groups.values())
-      if (next === undefined || g.nextFlushAt < next) next = g.nextFlushAt;
-    return next;
+    return this.waiting.peek()?.nextFlushAt;
   }
 
   /** Groups currently held. */
   get size(): number {
     return this.groups.size;
   }
+}
+
+/** Groups by when they are next due, then by key (a stable order among groups due at once). */
+class DueHeap {
+  private readonly heap: Group[] = [];
+
+  peek(): Group | undefined {
+    return this.heap[0];
+  }
+
+  push(group: Group): void {
+    const heap = this.heap;
+    heap.push(group);
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i] as Group, heap[parent] as Group)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  pop(): Group | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length === 0 || !last) return top;
+    heap[0] = last;
+    for (let i = 0; ; ) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let first = i;
+      if (left < heap.length && before(heap[left] as Group, heap[first] as Group)) first = left;
+      if (right < heap.length && before(heap[right] as Group, heap[first] as Group)) first = right;
+      if (first === i) break;
+      this.swap(i, first);
+      i = first;
+    }
+    return top;
+  }
+
+  private swap(i: number, j: number): void {
+    const heap = this.heap;
+    [heap[i], heap[j]] = [heap[j] as Group, heap[i] as Group];
+  }
+}
+
+function before(a: Group, b: Group): boolean {
+  return a.nextFlushAt < b.nextFlushAt || (a.nextFlushAt === b.nextFlushAt && a.key < b.key);
 }
 
 function groupOf(route: Route, n: Notification): { labels: Record<string, string>; key: string } {

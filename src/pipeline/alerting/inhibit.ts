@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { notificationOf, type Stage } from "../stage.js";
 import type { Notification } from "./notification.js";
 import {
   alertFingerprint,
@@ -104,6 +105,24 @@ export class Inhibitor {
     for (const rule of this.rules) for (const s of rule.firing.values()) count += s.size;
     return count;
   }
+}
+
+/**
+ * Inhibition, in batch order: each notification is observed (a muted alert still inhibits), then
+ * stopped ("inhibited") if a firing source mutes it.
+ */
+export function inhibitStage(inhibitor: Inhibitor): Stage {
+  return {
+    name: "inhibit",
+    exec: (items) =>
+      items.filter((item) => {
+        const n = notificationOf(item);
+        inhibitor.observe(n);
+        if (!inhibitor.isInhibited(n)) return true;
+        item.outcome = "inhibited";
+        return false;
+      }),
+  };
 }
 
 function equalKey(rule: Rule, labels: Readonly<Record<string, string>>): string {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { notificationOf, type Stage } from "../stage.js";
 import type { Notification } from "./notification.js";
 import { allMatch, type Matcher, MatcherError, notificationLabels, parseMatcher } from "./route.js";
 
@@ -97,7 +98,7 @@ export class SilenceStore {
   private readonly hashKey: string;
   private readonly endsKey: string;
   private readonly retentionMs: number;
-  /** The read of the silences in flight, shared by silencing()'s callers meanwhile. */
+  /** The read of the silences in flight, shared by its callers meanwhile. */
   private reading: Promise<Silence[]> | undefined;
 
   /** On a connection the caller owns (and closes). */
@@ -171,19 +172,36 @@ export class SilenceStore {
     return expired;
   }
 
-  /**
-   * The active silences that mute `n` at `now` (empty: not silenced). Callers asking while a read of
-   * the silences is in flight share it (an events worker asks once per notification).
-   */
+  /** The active silences that mute `n` at `now` (empty: not silenced). */
   async silencing(n: Notification, now: number): Promise<Silence[]> {
-    this.reading ??= this.all().finally(() => {
-      this.reading = undefined;
-    });
-    return silencedBy(await this.reading, n, now);
+    return silencedBy(await this.read(), n, now);
   }
 
   async isSilenced(n: Notification, now: number): Promise<boolean> {
-    return (await this.silencing(n, now)).length > 0;
+    return (await this.muting(now))(n);
+  }
+
+  /**
+   * Whether a notification is muted at `now`, over one read of the silences, their matchers parsed
+   * once: an events worker asks once per batch, not per notification.
+   */
+  async muting(now: number): Promise<(n: Notification) => boolean> {
+    const active = (await this.read())
+      .filter((s) => silenceState(s, now) === "active")
+      .map((s) => s.matchers.map(parseMatcher));
+    if (active.length === 0) return () => false;
+    return (n) => {
+      const labels = notificationLabels(n);
+      return active.some((matchers) => allMatch(matchers, labels));
+    };
+  }
+
+  /** Every stored silence; callers asking while a read is in flight share it. */
+  private read(): Promise<Silence[]> {
+    this.reading ??= this.all().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
   }
 
   private async write(s: Silence): Promise<void> {
@@ -208,6 +226,26 @@ export class SilenceStore {
 
 /** ECMA-262 §21.4.1.1: a time value is at most 8.64e15 ms either side of the epoch. */
 const MAX_TIME_MS = 8.64e15;
+
+/**
+ * Silences, read once per batch (one HGETALL, none for a batch with nothing left to silence): a
+ * silence added or expired applies from the next batch on, with no cache to invalidate. A muted
+ * notification stops here ("silenced").
+ */
+export function silenceStage(silences: SilenceStore, clock: () => number = Date.now): Stage {
+  return {
+    name: "silence",
+    async exec(items) {
+      if (items.length === 0) return items;
+      const muted = await silences.muting(clock());
+      return items.filter((item) => {
+        if (!muted(notificationOf(item))) return true;
+        item.outcome = "silenced";
+        return false;
+      });
+    },
+  };
+}
 
 function representable(ms: number): boolean {
   return Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME_MS;

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { PetSeverity } from "../../pet/tables/severity.js";
+import { notificationOf, type Stage } from "../stage.js";
 import type { Notification } from "./notification.js";
 import { formatDuration, parseDuration } from "./route.js";
 
@@ -334,6 +335,22 @@ export class StormControl {
       detail: `Top sources: ${held.sources.top()}. Top alerts: ${held.alerts.top()}.`,
     };
   }
+}
+
+/**
+ * Storm control, in batch order: a notification its BMC's or the fleet's bucket holds back stops here
+ * ("storm"), counted into the window's summary.
+ */
+export function stormStage(storm: StormControl, clock: () => number): Stage {
+  return {
+    name: "storm",
+    exec: (items) =>
+      items.filter((item) => {
+        if (storm.admit(notificationOf(item), clock())) return true;
+        item.outcome = "storm";
+        return false;
+      }),
+  };
 }
 
 /** A storm summary notification: firing, at the window's worst severity, event text STORM_EVENT. */

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { EVENT_DEDUP_WINDOW_MS } from "../queues.js";
+import { eventOf, type Stage } from "../stage.js";
 import type { QueuedEvent } from "./event.js";
 
 /*
@@ -10,8 +11,10 @@ import type { QueuedEvent } from "./event.js";
  *   whose deliveries collapse by delivery id (notify/deliver.ts).
  * - It names another batch: a copy of an event already taken (a retransmission, another listener's
  *   copy, a spool replay): dropped.
- * One script call per batch; on Redis Cluster the `{petgate}` prefix puts every key in one slot.
+ * One script call per batch (by EVALSHA: the script's text goes to Redis once); on Redis Cluster the
+ * `{petgate}` prefix puts every key in one slot.
  */
+const CLAIM_COMMAND = "petgateClaimEvents";
 const CLAIM = `
 local claimed = {}
 for i, key in ipairs(KEYS) do
@@ -21,6 +24,9 @@ for i, key in ipairs(KEYS) do
 end
 return claimed
 `;
+
+/** Without numberOfKeys at definition, the key count comes first. */
+type ClaimCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<number[]>;
 
 export function eventClaimKey(prefix: string, eventId: string): string {
   return `${prefix}:event:${eventId}`;
@@ -36,6 +42,19 @@ export async function claimEvents(
 ): Promise<QueuedEvent[]> {
   if (events.length === 0) return [];
   const keys = events.map((e) => eventClaimKey(prefix, e.id));
-  const claimed = (await redis.eval(CLAIM, keys.length, ...keys, batchId, String(windowMs))) as number[];
+  if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM });
+  const claim = (redis as unknown as Record<typeof CLAIM_COMMAND, ClaimCommand>)[CLAIM_COMMAND];
+  const claimed = await claim.call(redis, keys.length, ...keys, batchId, String(windowMs));
   return claimed.map((i) => events[i - 1] as QueuedEvent);
+}
+
+/** Claim: the batch's events it is to process; a copy of an event another batch took is dropped. */
+export function claimStage(redis: Redis, prefix: string): Stage {
+  return {
+    name: "claim",
+    async exec(items, { batchId }) {
+      const claimed = new Set(await claimEvents(redis, prefix, batchId, items.map(eventOf)));
+      return items.filter((item) => claimed.has(eventOf(item)));
+    },
+  };
 }

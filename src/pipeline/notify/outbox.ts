@@ -1,20 +1,18 @@
 import type { Redis } from "ioredis";
-import type { Notification } from "../alerting/notification.js";
-import { type DeliverJobData, deliveryId } from "./deliver.js";
+import type { Delivery } from "../alerting/group.js";
+import { deliveryId } from "./deliver.js";
 
 /*
- * The deliveries an events worker has decided on but still holds in a group (alerting/group.ts keeps groups in
- * process memory until group_wait / group_interval): written to Redis before the event's INGEST
+ * The deliveries an events worker has decided on but still holds in a group (alerting/group.ts keeps
+ * groups in process memory until group_wait / group_interval): written to Redis before the event's INGEST
  * batch completes, removed once the group's batch is on the DELIVER queue. A worker that dies in
  * between (SIGKILL, OOM) leaves them here, and any worker's sweep puts those older than the longest
- * group timing on the DELIVER queue directly: late and ungrouped, but not lost. A delivery the dead
- * worker did enqueue collapses by delivery id (deliver.ts).
+ * group timing on the DELIVER queue directly: late, as one group "outbox" per receiver, but not lost.
+ * A notification the dead worker did enqueue is skipped at delivery by its delivered marker (deliver.ts).
  *
  *   <prefix>:outbox        zset   delivery id scored by when it was held (ms)
  *   <prefix>:outbox:data   hash   delivery id → { receiver, notification } as JSON
  */
-
-export type HeldDelivery = DeliverJobData;
 
 const STALE = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -35,15 +33,16 @@ export class Outbox {
     this.data = `${prefix}:outbox:data`;
   }
 
-  /** Holds one delivery per receiver of `n`. */
-  async hold(n: Notification, receivers: readonly string[], now = Date.now()): Promise<void> {
-    if (receivers.length === 0) return;
-    const tx = this.redis.multi();
-    for (const receiver of receivers) {
-      const id = deliveryId(n.id, receiver);
-      tx.zadd(this.index, "NX", now, id).hset(this.data, id, JSON.stringify({ receiver, notification: n }));
-    }
-    await tx.exec();
+  /** Holds deliveries (a batch's, in one transaction of two commands); returns their delivery ids. */
+  async hold(deliveries: readonly Delivery[], now = Date.now()): Promise<string[]> {
+    const ids = deliveries.map((d) => deliveryId(d.notification.id, d.receiver));
+    if (ids.length === 0) return ids;
+    await this.redis
+      .multi()
+      .zadd(this.index, "NX", ...ids.flatMap((id) => [now, id]))
+      .hset(this.data, ...ids.flatMap((id, i) => [id, JSON.stringify(deliveries[i])]))
+      .exec();
+    return ids;
   }
 
   /** Releases deliveries now on the DELIVER queue. */
@@ -60,7 +59,7 @@ export class Outbox {
    * Deliveries held since before `before` (ms), at most `limit`: the worker that held them is gone.
    * `ids` also names entries whose data is missing, for release().
    */
-  async stale(before: number, limit = 500): Promise<{ ids: string[]; deliveries: HeldDelivery[] }> {
+  async stale(before: number, limit = 500): Promise<{ ids: string[]; deliveries: Delivery[] }> {
     const [ids, data] = (await this.redis.eval(
       STALE,
       2,
@@ -69,7 +68,7 @@ export class Outbox {
       String(before),
       String(limit),
     )) as [string[], (string | null)[]];
-    const deliveries = data.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as HeldDelivery);
+    const deliveries = data.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as Delivery);
     return { ids, deliveries };
   }
 }

@@ -1,0 +1,163 @@
+import { type DeliverQueue, deliveryId, enqueueFlush, type FlushGroup } from "../notify/deliver.js";
+import type { Outbox } from "../notify/outbox.js";
+import { type Item, notificationOf, type Stage } from "../stage.js";
+import { type Batch, type Delivery, Grouper } from "./group.js";
+import type { Notification } from "./notification.js";
+import { matchRoutes, type Route } from "./route.js";
+
+/*
+ * Routing and aggregation, after Alertmanager's dispatch/dispatch.go: the route/group stage puts each
+ * notification into its group under every route that takes it (alerting/group.ts), and whatever is
+ * due goes to the DELIVER queue as one flush (notify/deliver.ts enqueueFlush: one job per receiver).
+ *
+ * Groups are in process memory. A group that waits (group_wait, group_interval) has its deliveries
+ * held in the outbox (notify/outbox.ts) before the batch's stages end, so a crash loses nothing; a
+ * group due at once is on the DELIVER queue before they end and needs no outbox. A flush that could
+ * not be enqueued (Redis down) is kept and enqueued with the next one.
+ */
+
+export interface DispatcherOptions {
+  tree: Route;
+  outbox: Outbox;
+  deliver: DeliverQueue;
+  /** Held by a stopped worker once held this long (ms): swept onto the DELIVER queue. */
+  staleAfterMs: number;
+  /** How often held deliveries of stopped workers are looked for (ms). */
+  sweepEveryMs: number;
+  log: (message: string) => void;
+}
+
+export class Dispatcher {
+  readonly grouper = new Grouper();
+  /** Deliveries enqueued (notifications × receivers, a copy of one counted again) and groups flushed. */
+  readonly counts = { deliveries: 0, batches: 0 };
+  /** Delivery ids this process holds in the outbox (those of groups that wait). */
+  private readonly held = new Set<string>();
+  /** Outbox entries to release (kept until a release succeeds). */
+  private readonly unheld: string[] = [];
+  /** Groups due but not yet enqueued. */
+  private readonly pending: Batch[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private lastSweep = 0;
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  /** Route/group: each notification into its groups (held first where a group waits); outcome "sent". */
+  readonly groupStage: Stage = {
+    name: "route/group",
+    exec: async (items) => {
+      const now = Date.now();
+      const placed = items.map((item) => {
+        const n = notificationOf(item);
+        const routes = matchRoutes(this.options.tree, n);
+        const waiting = routes.filter((r) => this.grouper.flushAt(n, r, now) > now);
+        return {
+          item,
+          n,
+          routes,
+          holds: receiversOf(waiting).map((receiver) => ({ receiver, notification: n })),
+        };
+      });
+      const ids = await this.options.outbox.hold(placed.flatMap((p) => p.holds));
+      for (const id of ids) this.held.add(id);
+      for (const { item, n, routes } of placed) {
+        for (const route of routes) this.grouper.add(n, route, now);
+        item.outcome = "sent";
+        item.receivers = receiversOf(routes);
+      }
+      return items;
+    },
+  };
+
+  /** Enqueue: the groups due now (a group_wait 0 group just made) in one flush, before the batch ends. */
+  readonly enqueueStage: Stage = {
+    name: "enqueue",
+    exec: async (items: Item[]) => {
+      if (this.due(Date.now())) await this.flush(Date.now());
+      return items;
+    },
+  };
+
+  /** Whether a group is due at `now`. */
+  due(now: number): boolean {
+    return (this.grouper.nextDue() ?? Number.POSITIVE_INFINITY) <= now;
+  }
+
+  /**
+   * Enqueues the groups due at `now` and any left over from a failed flush, in order, in one round
+   * trip, and releases what the outbox held for them. One flush at a time: two would both send what
+   * is pending (close's final flush can meet a tick), and a flush awaited by a batch must include the
+   * groups due before it.
+   */
+  flush(now: number): Promise<void> {
+    const flush = this.flushing.then(async () => {
+      this.pending.push(...this.grouper.due(now));
+      if (this.pending.length > 0) {
+        const ids = await this.enqueue(this.pending);
+        this.counts.batches += this.pending.length;
+        this.pending.length = 0;
+        this.unheld.push(...ids.filter((id) => this.held.delete(id)));
+      }
+      // Held deliveries the groups dropped (superseded before their flush): never to be sent.
+      const discarded = this.grouper.takeDiscarded().map((d) => deliveryId(d.notification.id, d.receiver));
+      this.unheld.push(...discarded.filter((id) => this.held.delete(id)));
+      await this.options.outbox.release(this.unheld);
+      this.unheld.length = 0;
+    });
+    this.flushing = flush.catch(() => undefined);
+    return flush;
+  }
+
+  /** Straight to the DELIVER queue, ungrouped (storm summaries): one group of one per receiver. */
+  async sendNow(notifications: readonly Notification[]): Promise<void> {
+    await this.enqueue(
+      notifications.flatMap((n) =>
+        receiversOf(matchRoutes(this.options.tree, n)).map((receiver) => ({
+          receiver,
+          groupKey: `storm:${n.bmc.name}`,
+          groupLabels: { bmc: n.bmc.name },
+          notifications: [n],
+        })),
+      ),
+    );
+  }
+
+  /** Enqueues the deliveries a stopped worker held (see notify/outbox.ts); every sweepEveryMs. */
+  async sweep(now: number): Promise<void> {
+    if (now - this.lastSweep < this.options.sweepEveryMs) return;
+    this.lastSweep = now;
+    const { ids, deliveries } = await this.options.outbox.stale(now - this.options.staleAfterMs);
+    await this.enqueue(outboxGroups(deliveries));
+    await this.options.outbox.release(ids);
+    if (deliveries.length > 0)
+      this.options.log(`outbox: ${deliveries.length} held delivery(ies) of a stopped worker enqueued`);
+  }
+
+  private async enqueue(groups: readonly FlushGroup[]): Promise<string[]> {
+    if (groups.length === 0) return [];
+    const ids = await enqueueFlush(this.options.deliver, groups);
+    this.counts.deliveries += ids.length;
+    return ids;
+  }
+}
+
+/** Swept deliveries as one group "outbox" per receiver. */
+function outboxGroups(deliveries: readonly Delivery[]): FlushGroup[] {
+  const byReceiver = new Map<string, Notification[]>();
+  for (const { receiver, notification } of deliveries) {
+    const notifications = byReceiver.get(receiver);
+    if (notifications) notifications.push(notification);
+    else byReceiver.set(receiver, [notification]);
+  }
+  return [...byReceiver].map(([receiver, notifications]) => ({
+    receiver,
+    groupKey: "outbox",
+    groupLabels: {},
+    notifications,
+  }));
+}
+
+/** The distinct receivers of the matched routes. */
+function receiversOf(routes: readonly Route[]): string[] {
+  return [...new Set(routes.map((r) => r.receiver))];
+}
