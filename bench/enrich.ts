@@ -1,7 +1,7 @@
 // `node dist/bench/enrich.js [--quick] [--events N] [--cli N]`: the enrichment of one event as the
 // events worker does it — src/pipeline/enrich/enrich.ts `enrich()` on a pooled session (BmcPool, SdrCache,
-// CircuitBreaker): the matching SEL record, the sensor's SDR (cached after the first event), its reading
-// and thresholds — next to what an operator's trap-handler script spawns for the same facts:
+// SelTails, CircuitBreaker): the matching SEL record, the sensor's SDR (cached after the first event), its
+// reading and thresholds, and the IPMI requests the BMC served for it — next to what an operator's trap-handler script spawns for the same facts:
 // `ipmitool -S SDRCACHE sel elist last 1` and `ipmitool -S SDRCACHE sensor get NAME` (SDR cached with
 // `sdr dump` beforehand, as ipmitool allows). The BMC is one `petgate sim` child on a loopback address
 // of its own; every event is a real threshold crossing logged by it (control API), in its SEL.
@@ -19,6 +19,7 @@ import { BmcPool } from "../src/pipeline/bmc/bmc-pool.js";
 import { CircuitBreaker } from "../src/pipeline/bmc/breaker.js";
 import { type EnrichContext, enrich } from "../src/pipeline/enrich/enrich.js";
 import { SdrCache } from "../src/pipeline/enrich/sdr-cache.js";
+import { SelTails } from "../src/pipeline/enrich/sel-tail.js";
 import type { QueuedEvent } from "../src/pipeline/intake/event.js";
 import { SensorNumber } from "../src/sim/default-sdr.js";
 import { queuedPetEvent } from "./pet-event.js";
@@ -55,6 +56,12 @@ interface Side extends Summary {
   failures: number;
   /** CPU (user + sys) per event of whoever does the querying (this process; the ipmitool children). */
   cpuMsPerEvent: number;
+}
+
+/** IPMI requests the simulated BMC has served so far (control API). */
+async function requestsServed(control: string): Promise<number> {
+  const res = await fetch(`${control}/counters`, { signal: AbortSignal.timeout(5000) });
+  return ((await res.json()) as { requests: number }).requests;
 }
 
 /** The BMC logs a crossing of SENSOR's upper thresholds; returns the newest SEL record it logged. */
@@ -122,6 +129,7 @@ async function main(): Promise<void> {
       inventory: [target],
       pool,
       sdr: new SdrCache(),
+      selTails: new SelTails(),
       breaker: new CircuitBreaker(),
     };
 
@@ -139,14 +147,21 @@ async function main(): Promise<void> {
     const pooled: number[] = [];
     let pooledFailures = 0;
     let pooledCpu = 0;
+    let clearRequests = 0;
+    const requests0 = await requestsServed(sim.control);
     for (let i = 1; i <= events; i++) {
-      if (i % CLEAR_SEL_EVERY === 0) await ipmitool(["sel", "clear"]);
+      if (i % CLEAR_SEL_EVERY === 0) {
+        const before = await requestsServed(sim.control);
+        await ipmitool(["sel", "clear"]);
+        clearRequests += (await requestsServed(sim.control)) - before;
+      }
       const cpu0 = ownCpuMs();
       const r = await enrichOne(i);
       pooledCpu += ownCpuMs() - cpu0; // includes the control API call, an upper bound
       if (r.ok) pooled.push(r.ms);
       else pooledFailures++;
     }
+    const requestsPerEvent = ((await requestsServed(sim.control)) - requests0 - clearRequests) / events;
     const sessionsOpened = pool.get(target).stats().sessionsOpened;
     await pool.closeAll();
 
@@ -189,6 +204,7 @@ async function main(): Promise<void> {
         row("ipmitool `sel elist last 1` + `sensor get`, -S sdr cache", c),
         "",
         `- first event (session set-up + SDR read): ${f(first.ms)} ms; sessions opened for ${events + 1} events: ${sessionsOpened}`,
+        `- IPMI requests the BMC served per pooled event (SDR cached): ${requestsPerEvent.toFixed(2)}`,
         `- BMC: petgate sim on ${BMC.host}:${BMC.port}, cipher suite ${CIPHER_SUITE}; ${cpus().length} cores, Node ${process.version}`,
         `- ${goal.met ? "MET   " : "MISSED"} ${goal.name}: ${goal.detail}`,
       ].join("\n")}\n`,
@@ -202,6 +218,7 @@ async function main(): Promise<void> {
       bmc: { ...BMC, simulator: "petgate sim", cipherSuite: CIPHER_SUITE, sensor: SENSOR.name },
       firstEventMs: first.ms,
       sessionsOpened,
+      requestsPerEvent,
       pooled: p,
       ipmitool: c,
       speedup,

@@ -221,9 +221,13 @@ function commandsSince(): (command: { netFn: number; cmd: number }) => number {
 describe("a batch of events", () => {
   it("events of one BMC share its reads: one reading and thresholds per distinct sensor, one SDR check, the SEL read once", async () => {
     const ctx = context({ selTails: new SelTails() });
-    expect((await enrich(petFor(cpuTemp(92, UCR_GOING_HIGH)), ctx)).status).toBe("ok"); // SDR cached, SEL tail kept
+    // SDR cached, and the SEL read through: the event's record is not the newest, so the tail was read.
+    const first = cpuTemp(92, UCR_GOING_HIGH);
+    setSensorValue(sim.state, SensorNumber.Cpu2Temp, 88);
+    expect((await enrich(petFor(first), ctx)).sel).toEqual(first);
     const remembered = sim.state.sel.nextRecordId - 1;
     setSensorValue(sim.state, SensorNumber.Cpu1Temp, NOMINAL);
+    setSensorValue(sim.state, SensorNumber.Cpu2Temp, NOMINAL);
     const logged = [
       ...setSensorValue(sim.state, SensorNumber.Cpu1Temp, 96),
       ...setSensorValue(sim.state, SensorNumber.Cpu2Temp, 96),
@@ -259,6 +263,21 @@ describe("a batch of events", () => {
     expect(served(getSensorReading)).toBe(2);
   });
 
+  it("an event whose record is the newest costs one Get SEL Entry: the records before it are read when an event needs them", async () => {
+    const ctx = context({ selTails: new SelTails() });
+    const first = cpuTemp(92, UCR_GOING_HIGH);
+    expect((await enrich(petFor(first), ctx)).sel).toEqual(first);
+    const newest = cpuTemp(96, UNR_GOING_HIGH);
+    let served = commandsSince();
+    expect((await enrich(petFor(newest), ctx)).sel).toEqual(newest);
+    expect(served(getSelEntry)).toBe(1);
+    // A late PET for a record logged before that newest one: the records between are read now.
+    const earlier = sim.state.sel.records.at(-2) as SystemEventRecord;
+    served = commandsSince();
+    expect((await enrich(petFor(earlier), ctx)).sel).toEqual(earlier);
+    expect(served(getSelEntry)).toBeGreaterThan(1);
+  });
+
   it("finds an event's SEL record when it is the newest, and when up to 15 others were logged after it", async () => {
     const ctx = context({ selTails: new SelTails() });
     const record = cpuTemp(92, UCR_GOING_HIGH);
@@ -281,17 +300,6 @@ describe("a batch of events", () => {
     const past = await enrich(event, ctx);
     expect(past.status).toBe("ok");
     expect(past.sel).toBeUndefined();
-  });
-
-  it("a SEL cleared and refilled is read afresh, not merged with what was kept", async () => {
-    const ctx = context({ selTails: new SelTails() });
-    const before = cpuTemp(92, UCR_GOING_HIGH);
-    expect((await enrich(petFor(before), ctx)).sel).toEqual(before);
-    sim.state.clearSel();
-    const after = cpuTemp(92, UCR_GOING_HIGH);
-    const e = await enrich(petFor(before), ctx);
-    // The same sensor and offset, but the record kept from before the clear is gone from the BMC.
-    expect(e.sel).toEqual(after);
   });
 
   it("with the SDR cached, the SDR check, reading, thresholds and newest SEL entry are on the wire at once; a BMC that stops answering ends by the deadline, one breaker failure a batch", async () => {

@@ -67,6 +67,7 @@ export interface Enrichment extends EnrichmentFacts {
 }
 
 const DEFAULT_DEADLINE_MS = 3000;
+const DEFAULT_SEL_WINDOW_SECONDS = 120;
 
 /** enrichBatch of one event. */
 export async function enrich(event: QueuedEvent, context: EnrichContext): Promise<Enrichment> {
@@ -174,7 +175,7 @@ async function enrichFromBmc(
   const bmc = describeBmc(target);
   if (!ctx.breaker.allow(target.name)) return pets.map(() => ({ status: "circuit-open", bmc }));
   const { sensors, sel } = sharedReads(target.name, ctx.pool.get(target), pets, ctx, deadline);
-  const window = ctx.selWindowSeconds ?? 120;
+  const window = ctx.selWindowSeconds ?? DEFAULT_SEL_WINDOW_SECONDS;
   const slots: Slot[] = pets.map(() => ({ found: {}, errors: [] }));
   const gathered = Promise.all(
     slots.map(async ({ found, errors }, i) => {
@@ -250,7 +251,11 @@ function sharedReads(
   const execute = executeUntil(client, deadline, "the event deadline");
   const cached = ctx.sdr.peek(name);
   const current = ctx.sdr.records(name, client, deadline);
-  const sel = (ctx.selTails ?? new SelTails()).read(name, execute);
+  const window = ctx.selWindowSeconds ?? DEFAULT_SEL_WINDOW_SECONDS;
+  // Enough when each event has a conclusive match (where the per-event scan stopped).
+  const sel = (ctx.selTails ?? new SelTails()).read(name, execute, (records) =>
+    pets.every((pet) => bestSelMatch(records, pet, window)?.score === 0),
+  );
   const early = cached && readSensors(execute, cached, pets);
   const sensors = current.then((records) =>
     early && records === cached ? early : readSensors(execute, records, pets),
@@ -364,6 +369,15 @@ export function findSelRecord(
   pet: PetEvent,
   windowSeconds: number,
 ): SystemEventRecord | undefined {
+  return bestSelMatch(records, pet, windowSeconds)?.record;
+}
+
+/** findSelRecord's record with its selScore (0: same data, same generator, same time). */
+function bestSelMatch(
+  records: readonly SystemEventRecord[],
+  pet: PetEvent,
+  windowSeconds: number,
+): { record: SystemEventRecord; score: number } | undefined {
   const expected = pet.localTimestamp === 0 ? undefined : PET_EPOCH_UNIX + pet.localTimestamp;
   const eventData = Buffer.from(pet.eventData, "hex");
   let best: { record: SystemEventRecord; score: number } | undefined;
@@ -372,7 +386,7 @@ export function findSelRecord(
     // Ties go to the newer record: `records` run oldest first.
     if (score !== undefined && (!best || score <= best.score)) best = { record, score };
   }
-  return best?.record;
+  return best;
 }
 
 /** Lower is better; undefined = not this event. */

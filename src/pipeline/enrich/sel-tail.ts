@@ -15,20 +15,20 @@ interface Entry {
 }
 
 interface Tail {
-  newest: Entry;
-  /** System event records among the newest `depth` record IDs, oldest first. */
+  /** Every record ID up to this record's was read. */
+  readThrough: Entry | undefined;
+  /** System event records among the newest `depth` record IDs, oldest first (newer ones too, read as the newest). */
   records: SystemEventRecord[];
 }
 
 /**
  * The newest SEL records of each BMC, kept between calls so that a call reads only what the BMC
  * logged since the last one: Get SEL Entry FFFFh (the newest record), and only when that is not the
- * record remembered, the record IDs between, all at once. BMCs assign record IDs in sequence (IPMI 2.0
+ * record remembered and the caller needs more than the newest, the record IDs between, all at once. BMCs assign record IDs in sequence (IPMI 2.0
  * §31.6; one that does not leaves gaps read as "not present", and only the newest record is kept).
  *
- * Bounded: at most `depth` records are read per call (1 + depth when the remembered newest is
- * re-read to tell an appended SEL from a cleared one) and at most `depth` kept per BMC; when more
- * were logged since the last call, the older ones are skipped, as the per-event scan skipped them.
+ * Bounded: at most `depth` records are read per call and at most `depth` kept per BMC; when more
+ * were logged since the last read, the older ones are skipped, as the per-event scan skipped them.
  */
 export class SelTails {
   private readonly tails = new Map<string, Tail>();
@@ -39,34 +39,49 @@ export class SelTails {
 
   /**
    * BMC `key`'s newest system event records, oldest first, after reading what it logged since the
-   * last call. The first Get SEL Entry is sent before this returns, so that it shares its round trip
-   * with whatever the caller sends next.
+   * last read — unless the records kept and the newest are `enough` for the caller (the per-event scan
+   * stopped at a conclusive match too): then the records between wait for a call that needs them.
+   * The first Get SEL Entry is sent before this returns, so that it shares its round trip with
+   * whatever the caller sends next.
    */
-  async read(key: string, execute: Execute): Promise<readonly SystemEventRecord[]> {
+  async read(
+    key: string,
+    execute: Execute,
+    enough: (records: readonly SystemEventRecord[]) => boolean = () => false,
+  ): Promise<readonly SystemEventRecord[]> {
     const newest = await readEntry(execute, LAST_RECORD_ID);
     const known = this.tails.get(key);
     if (!newest) {
       this.tails.delete(key); // empty SEL
       return [];
     }
-    if (known?.newest.recordId === newest.recordId && known.newest.bytes.equals(newest.bytes)) {
-      return known.records;
+    const { readThrough } = known ?? {};
+    if (readThrough?.recordId === newest.recordId && readThrough.bytes.equals(newest.bytes)) {
+      return known?.records ?? [];
     }
     const lowest = Math.max(1, newest.recordId - this.depth + 1);
-    // Appended since: read from the remembered newest on, which must still be there unchanged.
+    const candidate = [...(known?.records ?? []), ...(newest.record ? [newest.record] : [])].filter(
+      (r, i, all) => r.recordId >= lowest && all.findIndex((o) => o.recordId === r.recordId) === i,
+    );
+    if (enough(candidate)) {
+      this.tails.set(key, { readThrough, records: candidate });
+      return candidate;
+    }
+    // Appended since: read from the last record read through on, which must still be there unchanged.
     const resume =
-      known && known.newest.recordId >= lowest && known.newest.recordId < newest.recordId
-        ? known.newest.recordId
+      readThrough && readThrough.recordId >= lowest && readThrough.recordId < newest.recordId
+        ? readThrough.recordId
         : lowest;
     const after = await readRange(execute, resume, newest.recordId);
-    const appended = known !== undefined && after[0]?.bytes.equals(known.newest.bytes) === true;
+    const through = readThrough?.recordId ?? 0;
+    const appended = readThrough !== undefined && after[0]?.bytes.equals(readThrough.bytes) === true;
     // Cleared and refilled past the remembered record: what lies below it is new too.
     const before = appended ? [] : await readRange(execute, lowest, resume);
     const records = [
-      ...(appended ? known.records : []),
+      ...(appended ? (known?.records ?? []).filter((r) => r.recordId <= through) : []),
       ...[...before, ...after.slice(appended ? 1 : 0), newest].flatMap((e) => (e?.record ? [e.record] : [])),
     ].filter((r) => r.recordId >= lowest);
-    this.tails.set(key, { newest, records });
+    this.tails.set(key, { readThrough: newest, records });
     return records;
   }
 }
