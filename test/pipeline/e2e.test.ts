@@ -10,7 +10,6 @@ import { provision } from "../../src/pef/apply.js";
 import { desiredPefState } from "../../src/pef/desired.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import { RedisAlertBook } from "../../src/pipeline/alerting/alert-book-redis.js";
-import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
 import { type Pipeline, startPipeline } from "../../src/pipeline/pipeline.js";
 import { simConfigSchema } from "../../src/sim/config.js";
@@ -97,7 +96,7 @@ async function activeAlerts(): Promise<AmAlert[]> {
   return (await r.json()) as AmAlert[];
 }
 
-const webhookBodies = () => webhook.requests.map((r) => JSON.parse(r.body.toString("utf8")) as Notification);
+const webhookBodies = () => webhook.notifications();
 const textBody = (raw: string) =>
   parseMessage(raw).parts.find((p) => p.contentType === "text/plain")?.body ?? "";
 
