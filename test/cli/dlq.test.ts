@@ -5,7 +5,9 @@ import { UsageError } from "../../src/cli/usage.js";
 import {
   type DeliverJobResult,
   type DeliverQueue,
-  enqueueDeliveries,
+  enqueueFlush,
+  idempotencyKey,
+  sendId,
   startDeliveryWorker,
 } from "../../src/pipeline/notify/deliver.js";
 import {
@@ -62,12 +64,20 @@ async function run(...args: string[]): Promise<{ code: number; stdout: string; s
 
 const target = () => ["--redis", redis.socket, "--prefix", PREFIX];
 
-function entry(n: number, receiver = "ops-webhook"): NewDeadLetter {
-  const notification = sampleNotification({ id: `${n}`.padStart(32, "b") });
+/** The dead letter of group send `n`, carrying `count` notifications. */
+function entry(n: number, receiver = "ops-webhook", count = 1): NewDeadLetter {
+  const notifications = Array.from({ length: count }, (_, i) =>
+    sampleNotification({ id: `${n}${i}`.padStart(32, "b"), summary: `bmc-${n}-${i}: Temperature CPU1 Temp` }),
+  );
   return {
-    id: `${notification.id}@${receiver}`,
+    id: sendId(
+      receiver,
+      notifications.map((x) => x.id),
+    ),
     receiver,
-    notification,
+    groupKey: "{}:{}",
+    groupLabels: {},
+    notifications,
     outcome: "exhausted",
     reason: "HTTP 503:\n  try later",
     attempts: 5,
@@ -83,16 +93,17 @@ describe("petgate dlq", () => {
     });
   });
 
-  it("list: one entry per two lines, oldest first, with a note when --limit cuts it", async () => {
+  it("list: a line per entry and one per notification it carried, oldest first, a note when --limit cuts it", async () => {
     const a = await dlq.add(entry(1));
-    const b = await dlq.add(entry(2, "ops-mail"));
+    const b = await dlq.add(entry(2, "ops-mail", 2));
     const { code, stdout } = await run("list", ...target());
     expect(code).toBe(0);
     expect(stdout.split("\n")).toEqual([
       `${a.id}  ${a.deadLetteredAt}  exhausted after 5 attempt(s): HTTP 503: try later`,
-      `    ${a.notification.summary}`,
+      "    bmc-1-0: Temperature CPU1 Temp",
       `${b.id}  ${b.deadLetteredAt}  exhausted after 5 attempt(s): HTTP 503: try later`,
-      `    ${b.notification.summary}`,
+      "    bmc-2-0: Temperature CPU1 Temp",
+      "    bmc-2-1: Temperature CPU1 Temp",
       "",
     ]);
     const limited = await run("list", "--limit", "1", ...target());
@@ -103,7 +114,8 @@ describe("petgate dlq", () => {
 
   it("list: controls in a summary or reason are shown escaped, never sent to the terminal", async () => {
     const bad = entry(3);
-    bad.notification.summary = "bmc-07: Temperature CPU1\u001b]0;owned\u0007 Temp\u202e: going high";
+    (bad.notifications[0] as { summary: string }).summary =
+      "bmc-07: Temperature CPU1\u001b]0;owned\u0007 Temp\u202e: going high";
     bad.reason = "HTTP 500: \u001b[2Jcleared";
     const added = await dlq.add(bad);
     const { code, stdout } = await run("list", ...target());
@@ -209,7 +221,10 @@ describe("petgate dlq", () => {
     });
     cleanup.push(() => worker.close());
     const n = sampleNotification({ id: "c".repeat(32) });
-    const [id] = await enqueueDeliveries(queue, n, ["ops-webhook"]);
+    await enqueueFlush(queue, [
+      { receiver: "ops-webhook", groupKey: "{}:{}", groupLabels: {}, notifications: [n] },
+    ]);
+    const id = sendId("ops-webhook", [n.id]);
     await until(async () => (await dlq.size()) === 1);
 
     const listed = await run("list", "--json", ...target());
@@ -221,7 +236,7 @@ describe("petgate dlq", () => {
       attempts: 1,
     });
 
-    expect((await run("replay", id as string, ...target())).code).toBe(0);
+    expect((await run("replay", id, ...target())).code).toBe(0);
     const jobId = replayJobId(dead as DeadLetter);
     let result: DeliverJobResult | undefined;
     await until(async () => {
@@ -230,9 +245,10 @@ describe("petgate dlq", () => {
       result = (await queue.getJob(jobId))?.returnvalue;
       return result !== undefined;
     });
-    expect(result).toEqual({ outcome: "delivered", attempts: 1 });
+    expect(result).toEqual({ outcomes: { [n.id]: "delivered" }, sends: 1 });
     expect(receiver.requests).toHaveLength(2); // the 410, then the delivery
-    expect(receiver.idempotencyKeys()).toEqual([n.id]);
+    expect(receiver.idempotencyKeys()).toEqual([idempotencyKey("ops-webhook", [n.id])]);
+    expect(receiver.notifications()).toEqual([n, n]);
     expect((await run("list", ...target())).stdout).toBe("dead-letter queue is empty\n");
   });
 });

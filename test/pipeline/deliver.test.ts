@@ -8,13 +8,16 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import {
+  type DeliverJobData,
   type DeliverJobResult,
   type DeliverQueue,
   type DeliveryWorker,
   type DeliveryWorkerOptions,
   deliveredMarkerKey,
   deliveryId,
-  enqueueDeliveries,
+  enqueueFlush,
+  idempotencyKey,
+  sendId,
   startDeliveryWorker,
 } from "../../src/pipeline/notify/deliver.js";
 import { type DeadLetterQueue, replayJobId } from "../../src/pipeline/notify/dlq.js";
@@ -25,6 +28,8 @@ import { startDeliverQueues } from "../support/deliver.js";
 import {
   type HttpReceiver,
   type HttpReceiverOptions,
+  petgateBodyOf,
+  type ReceivedRequest,
   sampleNotification,
   startHttpReceiver,
 } from "../support/http-receiver.js";
@@ -104,23 +109,54 @@ async function finished(jobId: string): Promise<DeliverJobResult> {
 
 const note = (overrides: Partial<Notification> = {}) =>
   sampleNotification({ id: "4f2a9c1e00112233445566778899aabb", ...overrides });
+const notes = (count: number) =>
+  Array.from({ length: count }, (_, i) =>
+    note({ id: `4f2a9c1e0011223344556677889900${i.toString(16).padStart(2, "0")}` }),
+  );
+
+/**
+ * One flush to one receiver, as the events worker enqueues it: group i has groupKey `g<i>`. Returns
+ * the DELIVER job's id.
+ */
+async function flush(receiver: string, ...groups: Notification[][]): Promise<string> {
+  await enqueueFlush(
+    queue,
+    groups.map((notifications, i) => ({
+      receiver,
+      groupKey: `g${i}`,
+      groupLabels: { g: String(i) },
+      notifications,
+    })),
+  );
+  return sendId(
+    receiver,
+    groups.flat().map((n) => n.id),
+  );
+}
+
+/** What a job run returns when every notification of it ended the same way. */
+const all = (outcome: string, ns: Notification[], sends: number) => ({
+  outcomes: Object.fromEntries(ns.map((n) => [n.id, outcome])),
+  sends,
+});
 
 describe("DELIVER: retries and the dead-letter queue", () => {
   it("webhook 500 ×3 then 200: delivered exactly once, every try with the same idempotency key", async () => {
     const r = await receiver({ script: [{ status: 500 }, { status: 500 }, { status: 500 }] });
     const w = await worker({ "ops-webhook": webhook(r) });
     const n = note();
-    const [id] = await enqueueDeliveries(queue, n, ["ops-webhook"]);
-    expect(id).toBe(`${n.id}@ops-webhook`);
+    const id = await flush("ops-webhook", [n]);
 
-    expect(await finished(id as string)).toEqual({ outcome: "delivered", attempts: 4 });
+    expect(await finished(id)).toEqual(all("delivered", [n], 4));
     expect(r.requests).toHaveLength(4); // 3 × 500, then the one that succeeded
     expect(r.requests.every((q) => q.signatureValid === true)).toBe(true);
-    expect(r.requests.map((q) => q.idempotencyKey)).toEqual([n.id, n.id, n.id, n.id]);
-    expect(r.idempotencyKeys()).toEqual([n.id]);
-    expect(JSON.parse(r.requests[3]?.body.toString() ?? "")).toEqual(n);
-    expect(await client.exists(deliveredMarkerKey(PREFIX, id as string))).toBe(1);
-    expect(await client.ttl(deliveredMarkerKey(PREFIX, id as string))).toBeGreaterThan(6 * 24 * 3600);
+    const key = idempotencyKey("ops-webhook", [n.id]);
+    expect(r.requests.map((q) => q.idempotencyKey)).toEqual([key, key, key, key]);
+    expect(r.idempotencyKeys()).toEqual([key]);
+    expect(petgateBodyOf(r.requests[3] as ReceivedRequest)?.notifications).toEqual([n]);
+    const marker = deliveredMarkerKey(PREFIX, deliveryId(n.id, "ops-webhook"));
+    expect(await client.exists(marker)).toBe(1);
+    expect(await client.ttl(marker)).toBeGreaterThan(6 * 24 * 3600);
     expect(await dlq.size()).toBe(0);
     expect(w.stats()).toEqual({ outcomes: { "ops-webhook": { delivered: 1 } }, sends: { "ops-webhook": 4 } });
   });
@@ -171,12 +207,12 @@ describe("DELIVER: retries and the dead-letter queue", () => {
       },
     );
     const n = note();
-    const [id] = await enqueueDeliveries(queue, n, ["ops-mail"]);
+    const id = await flush("ops-mail", [n]);
 
-    expect(await finished(id as string)).toEqual({ outcome: "delivered", attempts: 2 });
+    expect(await finished(id)).toEqual(all("delivered", [n], 2));
     expect(sleeps).toEqual([1]);
     expect(smtp.messages).toHaveLength(1);
-    expect(parseMessage(smtp.messages[0]?.raw ?? "").headers.get("x-petgate-notification-id")).toBe(n.id);
+    expect(parseMessage(smtp.messages[0]?.raw ?? "").headers.get("x-petgate-notification-ids")).toBe(n.id);
     expect(w.stats().outcomes).toEqual({ "ops-mail": { delivered: 1 } });
     expect(await dlq.size()).toBe(0);
   });
@@ -184,34 +220,40 @@ describe("DELIVER: retries and the dead-letter queue", () => {
   it("a permanent failure (webhook 400) goes to the DLQ with its reason, after one try", async () => {
     const r = await receiver({ otherwise: { status: 400, body: "unknown field 'severity'" } });
     const w = await worker({ "ops-webhook": webhook(r) });
-    const n = note();
-    const [id] = await enqueueDeliveries(queue, n, ["ops-webhook"]);
+    const ns = notes(2);
+    const id = await flush("ops-webhook", ns);
 
-    expect(await finished(id as string)).toEqual({ outcome: "permanent", attempts: 1 });
+    expect(await finished(id)).toEqual(all("permanent", ns, 1));
     expect(r.requests).toHaveLength(1);
     const entries = await dlq.list();
     expect(entries).toHaveLength(1);
+    // The group as one entry, under the id of its send (here the job's: one group).
     expect(entries[0]).toMatchObject({
-      id,
+      id: sendId("ops-webhook", [ns[0]?.id as string, ns[1]?.id as string]),
       receiver: "ops-webhook",
-      notification: n,
+      groupKey: "g0",
+      groupLabels: { g: "0" },
+      notifications: ns,
       outcome: "permanent",
       reason: "HTTP 400: unknown field 'severity'",
       attempts: 1,
     });
-    expect(await client.exists(deliveredMarkerKey(PREFIX, id as string))).toBe(0);
-    expect(w.stats()).toEqual({ outcomes: { "ops-webhook": { permanent: 1 } }, sends: { "ops-webhook": 1 } });
-    expect(logs.some((l) => l.startsWith(`dead-lettered ${id} (permanent)`))).toBe(true);
+    for (const n of ns)
+      expect(await client.exists(deliveredMarkerKey(PREFIX, deliveryId(n.id, "ops-webhook")))).toBe(0);
+    expect(w.stats()).toEqual({ outcomes: { "ops-webhook": { permanent: 2 } }, sends: { "ops-webhook": 1 } });
+    expect(
+      logs.some((l) => l.startsWith(`dead-lettered ${entries[0]?.id} (2 notification(s), permanent)`)),
+    ).toBe(true);
   });
 
   it("retries exhausted (webhook 503 every time) go to the DLQ as exhausted, with the attempts", async () => {
     const r = await receiver({ otherwise: { status: 503 } });
     await worker({ "ops-webhook": webhook(r) }, { retry: { ...FAST_RETRY, attempts: 3 } });
-    const [id] = await enqueueDeliveries(queue, note(), ["ops-webhook"]);
+    const id = await flush("ops-webhook", [note()]);
 
-    expect(await finished(id as string)).toEqual({ outcome: "exhausted", attempts: 3 });
+    expect(await finished(id)).toEqual(all("exhausted", [note()], 3));
     expect(r.requests).toHaveLength(3);
-    expect(await dlq.get(id as string)).toMatchObject({
+    expect(await dlq.get(id)).toMatchObject({
       outcome: "exhausted",
       reason: "HTTP 503",
       attempts: 3,
@@ -220,10 +262,10 @@ describe("DELIVER: retries and the dead-letter queue", () => {
 
   it("a receiver with no sink goes to the DLQ with the reason", async () => {
     const w = await worker({});
-    const [id] = await enqueueDeliveries(queue, note(), ["pager"]);
+    const id = await flush("pager", [note()]);
 
-    expect(await finished(id as string)).toEqual({ outcome: "unknown-receiver", attempts: 0 });
-    expect(await dlq.get(id as string)).toMatchObject({
+    expect(await finished(id)).toEqual(all("unknown-receiver", [note()], 0));
+    expect(await dlq.get(id)).toMatchObject({
       receiver: "pager",
       outcome: "unknown-receiver",
       reason: 'no sink named "pager"',
@@ -236,20 +278,19 @@ describe("DELIVER: retries and the dead-letter queue", () => {
     const r = await receiver({ script: [{ status: 400, body: "bad token" }] }); // then 200
     const w = await worker({ "ops-webhook": webhook(r) });
     const n = note();
-    const [id] = await enqueueDeliveries(queue, n, ["ops-webhook"]);
-    expect((await finished(id as string)).outcome).toBe("permanent");
-    const entry = await dlq.get(id as string);
+    const id = await flush("ops-webhook", [n]);
+    expect((await finished(id)).outcomes[n.id]).toBe("permanent");
+    const entry = await dlq.get(id);
     expect(entry?.reason).toBe("HTTP 400: bad token");
 
-    expect(await dlq.replay([id as string], queue)).toEqual({ replayed: [id], missing: [] });
-    expect(await finished(replayJobId(entry as { id: string; seq: number }))).toEqual({
-      outcome: "delivered",
-      attempts: 1,
-    });
+    expect(await dlq.replay([id], queue)).toEqual({ replayed: [id], missing: [] });
+    expect(await finished(replayJobId(entry as { id: string; seq: number }))).toEqual(
+      all("delivered", [n], 1),
+    );
     expect(r.requests).toHaveLength(2); // the 400, then the one delivery
-    expect(r.idempotencyKeys()).toEqual([n.id]);
+    expect(r.idempotencyKeys()).toEqual([idempotencyKey("ops-webhook", [n.id])]);
     expect(await dlq.size()).toBe(0);
-    expect(await dlq.replay([id as string], queue)).toEqual({ replayed: [], missing: [id] });
+    expect(await dlq.replay([id], queue)).toEqual({ replayed: [], missing: [id] });
     expect(w.stats().outcomes).toEqual({ "ops-webhook": { permanent: 1, delivered: 1 } });
   });
 
@@ -257,43 +298,44 @@ describe("DELIVER: retries and the dead-letter queue", () => {
     const r = await receiver();
     await worker({ "ops-webhook": webhook(r) });
     const n = note();
-    const [id] = await enqueueDeliveries(queue, n, ["ops-webhook"]);
-    expect((await finished(id as string)).outcome).toBe("delivered");
-    // A stale entry for the same delivery (as a run that crashed after dead-lettering would leave).
+    const id = await flush("ops-webhook", [n]);
+    expect((await finished(id)).outcomes[n.id]).toBe("delivered");
+    // A stale entry for the same send (as a run that crashed after dead-lettering would leave).
     const stale = await dlq.add({
-      id: id as string,
+      id,
       receiver: "ops-webhook",
-      notification: n,
+      groupKey: "g0",
+      groupLabels: {},
+      notifications: [n],
       outcome: "exhausted",
       reason: "HTTP 503",
       attempts: 5,
     });
 
     await dlq.replay("all", queue);
-    expect(await finished(replayJobId(stale))).toEqual({ outcome: "already-delivered", attempts: 0 });
+    expect(await finished(replayJobId(stale))).toEqual(all("already-delivered", [n], 0));
     expect(r.requests).toHaveLength(1);
   });
 
-  it("the same notification enqueued twice is one delivery, also after its job is gone", async () => {
+  it("the same flush enqueued twice is one job, and one delivery also after its job is gone", async () => {
     const r = await receiver();
     const n = note();
     // Before any worker runs: copies collapse into one job.
-    await enqueueDeliveries(queue, n, ["ops-webhook", "ops-webhook"]);
-    await enqueueDeliveries(queue, n, ["ops-webhook"]);
+    const id = await flush("ops-webhook", [n]);
+    expect(await flush("ops-webhook", [n])).toBe(id);
     expect(await queue.getJobCounts("waiting")).toEqual({ waiting: 1 });
 
     const w = await worker({ "ops-webhook": webhook(r) });
-    const id = deliveryId(n.id, "ops-webhook");
-    expect((await finished(id)).outcome).toBe("delivered");
+    expect((await finished(id)).outcomes[n.id]).toBe("delivered");
 
     // A late copy while the finished job is kept: collapses into it.
-    await enqueueDeliveries(queue, n, ["ops-webhook"]);
+    await flush("ops-webhook", [n]);
     expect(await queue.getJobCounts("waiting", "completed")).toEqual({ waiting: 0, completed: 1 });
 
     // A copy after the job was removed (retention over): a new job, which the marker stops.
     expect(await queue.remove(id)).toBe(1);
-    await enqueueDeliveries(queue, n, ["ops-webhook"]);
-    expect(await finished(id)).toEqual({ outcome: "already-delivered", attempts: 0 });
+    await flush("ops-webhook", [n]);
+    expect(await finished(id)).toEqual(all("already-delivered", [n], 0));
 
     expect(r.requests).toHaveLength(1);
     expect(w.stats().outcomes).toEqual({ "ops-webhook": { delivered: 1, "already-delivered": 1 } });
@@ -312,17 +354,121 @@ describe("DELIVER: retries and the dead-letter queue", () => {
     cleanup.push(() => email.close());
     await worker({ "ops-webhook": webhook(r), "ops-mail": email });
     const n = note();
-    const ids = await enqueueDeliveries(queue, n, ["ops-webhook", "ops-mail"]);
+    const ids = await enqueueFlush(queue, [
+      { receiver: "ops-webhook", groupKey: "g", groupLabels: {}, notifications: [n] },
+      { receiver: "ops-mail", groupKey: "g", groupLabels: {}, notifications: [n] },
+    ]);
     expect(ids).toEqual([`${n.id}@ops-webhook`, `${n.id}@ops-mail`]);
-    for (const id of ids) expect((await finished(id)).outcome).toBe("delivered");
+    for (const receiver of ["ops-webhook", "ops-mail"])
+      expect((await finished(sendId(receiver, [n.id]))).outcomes[n.id]).toBe("delivered");
     expect(r.requests).toHaveLength(1);
     expect(smtp.messages).toHaveLength(1);
   });
 
+  it("one POST per group with all its notifications, one job for the flush", async () => {
+    const r = await receiver();
+    const ns = notes(3);
+    const id = await flush("ops-webhook", ns.slice(0, 2), ns.slice(2));
+    expect(await queue.getJobCounts("waiting")).toEqual({ waiting: 1 });
+    const w = await worker({ "ops-webhook": webhook(r) });
+
+    expect(await finished(id)).toEqual(all("delivered", ns, 2));
+    const bodies = r.requests
+      .map((q) => petgateBodyOf(q))
+      .sort((a, b) => (a?.groupKey ?? "").localeCompare(b?.groupKey ?? ""));
+    expect(bodies.map((b) => [b?.groupKey, b?.groupLabels, b?.notifications.map((n) => n.id)])).toEqual([
+      ["g0", { g: "0" }, [ns[0]?.id, ns[1]?.id]],
+      ["g1", { g: "1" }, [ns[2]?.id]],
+    ]);
+    expect(r.idempotencyKeys().sort()).toEqual(
+      [
+        idempotencyKey("ops-webhook", [ns[0]?.id as string, ns[1]?.id as string]),
+        idempotencyKey("ops-webhook", [ns[2]?.id as string]),
+      ].sort(),
+    );
+    expect(w.stats()).toEqual({ outcomes: { "ops-webhook": { delivered: 3 } }, sends: { "ops-webhook": 2 } });
+  });
+
+  it("a group with some notifications delivered already is sent only the rest; a group left empty is skipped", async () => {
+    const r = await receiver();
+    const w = await worker({ "ops-webhook": webhook(r) });
+    const ns = notes(4);
+    await finished(await flush("ops-webhook", [ns[0] as Notification, ns[1] as Notification]));
+    // A later flush carries them again (a group's next batch, an outbox sweep), with ones not sent yet.
+    const id = await flush("ops-webhook", ns.slice(0, 3), [ns[1] as Notification], [ns[3] as Notification]);
+
+    expect(await finished(id)).toEqual({
+      outcomes: {
+        [ns[0]?.id as string]: "already-delivered",
+        [ns[1]?.id as string]: "already-delivered",
+        [ns[2]?.id as string]: "delivered",
+        [ns[3]?.id as string]: "delivered",
+      },
+      sends: 2,
+    });
+    expect(r.requests).toHaveLength(3); // the first flush, then g0 with ns[2] only and g2; g1 was left empty
+    expect(
+      r
+        .notifications()
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual(ns.map((n) => n.id).sort());
+    const rest = r.requests.slice(1).find((q) => petgateBodyOf(q)?.groupKey === "g0");
+    expect(rest?.idempotencyKey).toBe(idempotencyKey("ops-webhook", [ns[2]?.id as string]));
+    expect(w.stats().outcomes).toEqual({ "ops-webhook": { delivered: 4, "already-delivered": 2 } });
+  });
+
+  it("a notification in two groups of one flush (two routes to one receiver) is sent once", async () => {
+    const r = await receiver();
+    await worker({ "ops-webhook": webhook(r) });
+    const [a, b] = notes(2) as [Notification, Notification];
+    const id = await flush("ops-webhook", [a, b], [b]);
+    expect(await finished(id)).toEqual(all("delivered", [a, b], 1));
+    expect(r.notifications().map((n) => n.id)).toEqual([a.id, b.id]);
+  });
+
+  it("a group that fails for good is dead-lettered whole while another group of its flush is delivered", async () => {
+    const ns = notes(3);
+    const r = await receiver({
+      replyTo: (q) => (petgateBodyOf(q)?.groupKey === "g0" ? { status: 422, body: "no" } : undefined),
+    });
+    await worker({ "ops-webhook": webhook(r) });
+    const id = await flush("ops-webhook", ns.slice(0, 2), ns.slice(2));
+
+    expect(await finished(id)).toEqual({
+      outcomes: {
+        [ns[0]?.id as string]: "permanent",
+        [ns[1]?.id as string]: "permanent",
+        [ns[2]?.id as string]: "delivered",
+      },
+      sends: 2,
+    });
+    const entries = await dlq.list();
+    expect(entries.map((e) => [e.groupKey, e.notifications.map((n) => n.id)])).toEqual([
+      ["g0", [ns[0]?.id, ns[1]?.id]],
+    ]);
+    expect(r.notifications().map((n) => n.id)).toEqual(ns.map((n) => n.id)); // g0 refused, g1 taken
+    for (const n of ns)
+      expect(await client.exists(deliveredMarkerKey(PREFIX, deliveryId(n.id, "ops-webhook")))).toBe(
+        n === ns[2] ? 1 : 0,
+      );
+  });
+
+  it("a job an older petgate enqueued (one notification) is delivered as a group of one", async () => {
+    const r = await receiver();
+    await worker({ "ops-webhook": webhook(r) });
+    const n = note();
+    const old = { receiver: "ops-webhook", notification: n } as unknown as DeliverJobData;
+    await queue.add("deliver", old, { jobId: deliveryId(n.id, "ops-webhook") });
+    expect(await finished(deliveryId(n.id, "ops-webhook"))).toEqual(all("delivered", [n], 1));
+    expect(r.notifications()).toEqual([n]);
+  });
+
   it("delivery ids carry any receiver name BullMQ accepts as a job id", async () => {
     expect(deliveryId("abc", "ops:pager team")).toBe("abc@ops%3Apager%20team");
-    const [id] = await enqueueDeliveries(queue, note(), ["ops:pager"]);
-    expect(await queue.getJob(id as string)).toBeDefined();
+    const id = await flush("ops:pager", [note()]);
+    expect(id).toMatch(/^[0-9a-f]{32}@ops%3Apager$/);
+    expect(await queue.getJob(id)).toBeDefined();
   });
 });
 
@@ -348,16 +494,19 @@ describe("DELIVER: a worker that dies mid-job", () => {
         return hang();
       },
     });
-    const n = note();
-    const [id] = await enqueueDeliveries(queue, n, ["ops-webhook"]);
+    const ns = notes(3);
+    const id = await flush("ops-webhook", ns.slice(0, 2), ns.slice(2));
     await until("the crash point", () => reachedCrashPoint);
     await w1.worker.close(true);
-    expect(await (await queue.getJob(id as string))?.getState()).toBe("active");
+    expect(await (await queue.getJob(id))?.getState()).toBe("active");
 
-    const w2 = await worker(sinks, crashy);
-    expect(await finished(id as string)).toEqual({ outcome: "already-delivered", attempts: 0 });
-    expect(r.requests).toHaveLength(1);
-    expect(w2.stats().outcomes).toEqual({ "ops-webhook": { "already-delivered": 1 } });
+    // The re-run sends neither the group recorded before the crash nor, once sent, the other again.
+    await worker(sinks, crashy);
+    const rerun = await finished(id);
+    expect(r.notificationIds().sort()).toEqual(ns.map((n) => n.id).sort());
+    expect(r.notifications()).toHaveLength(3);
+    expect(Object.keys(rerun.outcomes).sort()).toEqual(ns.map((n) => n.id).sort());
+    expect(Object.values(rerun.outcomes)).toContain("already-delivered");
   });
 
   it("after the receiver accepted, before petgate recorded it: resent with the same idempotency key", async () => {
@@ -374,16 +523,21 @@ describe("DELIVER: a worker that dies mid-job", () => {
       },
     };
     const w1 = await worker({ "ops-webhook": dying }, crashy);
-    const n = note();
-    const [id] = await enqueueDeliveries(queue, n, ["ops-webhook"]);
+    const ns = notes(2);
+    const id = await flush("ops-webhook", ns);
     await until("the first request", () => r.requests.length === 1);
     await w1.worker.close(true);
 
     await worker({ "ops-webhook": dying }, crashy);
-    expect(await finished(id as string)).toEqual({ outcome: "delivered", attempts: 1 });
+    expect(await finished(id)).toEqual(all("delivered", ns, 1));
     // Two requests, one idempotency key: a receiver that deduplicates on it acts once.
     expect(r.requests).toHaveLength(2);
-    expect(r.idempotencyKeys()).toEqual([n.id]);
+    expect(r.idempotencyKeys()).toEqual([
+      idempotencyKey(
+        "ops-webhook",
+        ns.map((n) => n.id),
+      ),
+    ]);
     expect(r.requests.every((q) => q.signatureValid === true)).toBe(true);
     expect(await dlq.size()).toBe(0);
   });
@@ -471,13 +625,13 @@ process.stdout.write("ready\\n");
   it("killed after the delivery was recorded: the recovered job sends nothing", async () => {
     const r = await receiver();
     const { proc, crashed } = await child(r, "after-marker");
-    const n = note();
-    const [id] = await enqueueDeliveries(queue, n, ["ops-webhook"]);
+    const ns = notes(2);
+    const id = await flush("ops-webhook", ns);
     await crashed;
     proc.kill("SIGKILL");
 
     await worker({ "ops-webhook": webhook(r) }, { lockDurationMs: 1_000, stalledIntervalMs: 300 });
-    expect(await finished(id as string)).toEqual({ outcome: "already-delivered", attempts: 0 });
+    expect(await finished(id)).toEqual(all("already-delivered", ns, 0));
     expect(r.requests).toHaveLength(1);
   });
 
@@ -485,13 +639,13 @@ process.stdout.write("ready\\n");
     const r = await receiver();
     const { proc, crashed } = await child(r, "before-marker");
     const n = note();
-    const [id] = await enqueueDeliveries(queue, n, ["ops-webhook"]);
+    const id = await flush("ops-webhook", [n]);
     await crashed;
     proc.kill("SIGKILL");
 
     await worker({ "ops-webhook": webhook(r) }, { lockDurationMs: 1_000, stalledIntervalMs: 300 });
-    expect(await finished(id as string)).toEqual({ outcome: "delivered", attempts: 1 });
+    expect(await finished(id)).toEqual(all("delivered", [n], 1));
     expect(r.requests).toHaveLength(2);
-    expect(r.idempotencyKeys()).toEqual([n.id]);
+    expect(r.idempotencyKeys()).toEqual([idempotencyKey("ops-webhook", [n.id])]);
   });
 });

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DELIVER_JOB_OPTIONS, type DeliverQueue, deliveryId } from "../../src/pipeline/notify/deliver.js";
+import { DELIVER_JOB_OPTIONS, type DeliverQueue, sendId } from "../../src/pipeline/notify/deliver.js";
 import { type DeadLetterQueue, type NewDeadLetter, replayJobId } from "../../src/pipeline/notify/dlq.js";
 import { startDeliverQueues } from "../support/deliver.js";
 import { sampleNotification } from "../support/http-receiver.js";
@@ -23,12 +23,18 @@ afterEach(async () => {
   await redis.dispose();
 });
 
+/** The dead letter of group send `n`: two notifications. */
 function entry(n: number, receiver = "ops-webhook", reason = "HTTP 400"): NewDeadLetter {
-  const notification = sampleNotification({ id: `${n}`.padStart(32, "a") });
+  const notifications = [1, 2].map((i) => sampleNotification({ id: `${n}${i}`.padStart(32, "a") }));
   return {
-    id: deliveryId(notification.id, receiver),
+    id: sendId(
+      receiver,
+      notifications.map((x) => x.id),
+    ),
     receiver,
-    notification,
+    groupKey: `{}:{rack="r${n}"}`,
+    groupLabels: { rack: `r${n}` },
+    notifications,
     outcome: "permanent",
     reason,
     attempts: 1,
@@ -53,7 +59,7 @@ describe("DeadLetterQueue", () => {
     await expect(dlq.list(0)).rejects.toThrow(RangeError);
   });
 
-  it("dead-lettering the same delivery again replaces its entry (newest reason, moved to the end)", async () => {
+  it("dead-lettering the same send again replaces its entry (newest reason, moved to the end)", async () => {
     const first = await dlq.add(entry(1, "ops-webhook", "HTTP 503"));
     await dlq.add(entry(2));
     const again = await dlq.add(entry(1, "ops-webhook", "HTTP 400"));
@@ -80,7 +86,9 @@ describe("DeadLetterQueue", () => {
     const b = await dlq.add(entry(2, "ops-mail"));
     expect(await dlq.replay([b.id, "nope"], queue)).toEqual({ replayed: [b.id], missing: ["nope"] });
     const job = await queue.getJob(replayJobId(b));
-    expect(job?.data).toEqual({ receiver: "ops-mail", notification: entry(2, "ops-mail").notification });
+    const { groupKey, groupLabels, notifications } = entry(2, "ops-mail");
+    // The group as one job of one group; the worker sends it what the receiver has not got.
+    expect(job?.data).toEqual({ receiver: "ops-mail", groups: [{ groupKey, groupLabels, notifications }] });
     expect(job?.opts.attempts).toBe(DELIVER_JOB_OPTIONS.attempts);
     expect(job?.attemptsMade).toBe(0);
     expect((await dlq.list()).map((e) => e.id)).toEqual([a.id]);
@@ -95,12 +103,34 @@ describe("DeadLetterQueue", () => {
     // The first replay's job, as if that replay died before removing the entry.
     await queue.add(
       "deliver",
-      { receiver: a.receiver, notification: a.notification },
+      {
+        receiver: a.receiver,
+        groups: [{ groupKey: a.groupKey, groupLabels: a.groupLabels, notifications: a.notifications }],
+      },
       { jobId: replayJobId(a) },
     );
     expect(await dlq.replay([a.id], queue)).toEqual({ replayed: [a.id], missing: [] });
     expect(await queue.getJobCounts("waiting")).toEqual({ waiting: 1 });
     expect(await dlq.size()).toBe(0);
+  });
+
+  it("an entry an older petgate wrote (one notification) is listed and replayed as a group of one", async () => {
+    const notification = sampleNotification();
+    const id = `${notification.id}@ops-webhook`;
+    const rest = { id, receiver: "ops-webhook", outcome: "permanent", reason: "HTTP 400", attempts: 1 };
+    const at = { deadLetteredAt: "2025-03-04T10:11:12.000Z", seq: 1 };
+    await client
+      .multi()
+      .hset(dlq.keys.entries, id, JSON.stringify({ ...rest, notification, ...at }))
+      .zadd(dlq.keys.index, 1, id)
+      .exec();
+    expect(await dlq.list()).toEqual([
+      { ...rest, groupKey: "", groupLabels: {}, notifications: [notification], ...at },
+    ]);
+    expect(await dlq.replay([id], queue)).toEqual({ replayed: [id], missing: [] });
+    expect((await queue.getJob(replayJobId({ id, seq: 1 })))?.data.groups).toEqual([
+      { groupKey: "", groupLabels: {}, notifications: [notification] },
+    ]);
   });
 
   it("keeps an entry re-dead-lettered while its replay was being enqueued", async () => {

@@ -5,6 +5,8 @@ import { WebhookSink } from "../../src/sinks/webhook.js";
 import {
   type HttpReceiver,
   type HttpReceiverOptions,
+  petgateBodyOf,
+  sampleGroup,
   sampleNotification,
   startHttpReceiver,
 } from "../support/http-receiver.js";
@@ -52,16 +54,22 @@ describe("deliverWithRetries with a real webhook receiver", () => {
       otherwise: { status: 200 },
     });
     const { waits, sleep } = recordingSleep();
-    const n = sampleNotification();
-    const out = await deliverWithRetries(new WebhookSink({ name: "hook", url: r.url, secret: SECRET }), n, {
-      jitter: false,
-      sleep,
-    });
+    const group = sampleGroup([sampleNotification(), sampleNotification({ id: "n-2" })]);
+    const out = await deliverWithRetries(
+      new WebhookSink({ name: "hook", url: r.url, secret: SECRET }),
+      group,
+      {
+        jitter: false,
+        sleep,
+      },
+    );
     expect(out).toEqual({ result: { outcome: "delivered" }, attempts: 4 });
     expect(waits).toEqual([500, 1000, 2000]);
     expect(r.requests).toHaveLength(4);
     expect(r.requests.every((q) => q.signatureValid)).toBe(true);
-    expect(r.idempotencyKeys()).toEqual([n.id]);
+    expect(r.idempotencyKeys()).toEqual([group.idempotencyKey]);
+    // The whole group in every try.
+    expect(r.requests.map((q) => petgateBodyOf(q)?.notifications.length)).toEqual([2, 2, 2, 2]);
   });
 
   it("honours Retry-After when it is longer than the backoff", async () => {
@@ -70,13 +78,9 @@ describe("deliverWithRetries with a real webhook receiver", () => {
       otherwise: { status: 200 },
     });
     const { waits, sleep } = recordingSleep();
-    const out = await deliverWithRetries(
-      new WebhookSink({ name: "hook", url: r.url }),
-      sampleNotification(),
-      {
-        sleep,
-      },
-    );
+    const out = await deliverWithRetries(new WebhookSink({ name: "hook", url: r.url }), sampleGroup(), {
+      sleep,
+    });
     expect(out).toEqual({ result: { outcome: "delivered" }, attempts: 2 });
     expect(waits).toEqual([7000]);
   });
@@ -87,7 +91,7 @@ describe("deliverWithRetries with a real webhook receiver", () => {
       otherwise: { status: 200 },
     });
     const { waits, sleep } = recordingSleep();
-    await deliverWithRetries(new WebhookSink({ name: "hook", url: r.url }), sampleNotification(), {
+    await deliverWithRetries(new WebhookSink({ name: "hook", url: r.url }), sampleGroup(), {
       sleep,
       maxMs: 60_000,
     });
@@ -97,13 +101,9 @@ describe("deliverWithRetries with a real webhook receiver", () => {
   it("a permanent failure stops at once", async () => {
     const r = await receiver({ otherwise: { status: 400, body: "bad" } });
     const { waits, sleep } = recordingSleep();
-    const out = await deliverWithRetries(
-      new WebhookSink({ name: "hook", url: r.url }),
-      sampleNotification(),
-      {
-        sleep,
-      },
-    );
+    const out = await deliverWithRetries(new WebhookSink({ name: "hook", url: r.url }), sampleGroup(), {
+      sleep,
+    });
     expect(out).toEqual({ result: { outcome: "permanent", reason: "HTTP 400: bad" }, attempts: 1 });
     expect(waits).toEqual([]);
     expect(r.requests).toHaveLength(1);
@@ -112,15 +112,11 @@ describe("deliverWithRetries with a real webhook receiver", () => {
   it("exhausted attempts return the last retryable result", async () => {
     const r = await receiver({ otherwise: { status: 503, body: "down" } });
     const { waits, sleep } = recordingSleep();
-    const out = await deliverWithRetries(
-      new WebhookSink({ name: "hook", url: r.url }),
-      sampleNotification(),
-      {
-        attempts: 3,
-        jitter: false,
-        sleep,
-      },
-    );
+    const out = await deliverWithRetries(new WebhookSink({ name: "hook", url: r.url }), sampleGroup(), {
+      attempts: 3,
+      jitter: false,
+      sleep,
+    });
     expect(out).toEqual({ result: { outcome: "retryable", reason: "HTTP 503: down" }, attempts: 3 });
     expect(waits).toEqual([500, 1000]);
     expect(r.requests).toHaveLength(3);
@@ -131,7 +127,7 @@ describe("deliverWithRetries policy", () => {
   it("doubles from baseMs and caps at maxMs", async () => {
     const { waits, sleep } = recordingSleep();
     const s = scriptedSink([busy]);
-    const out = await deliverWithRetries(s, sampleNotification(), {
+    const out = await deliverWithRetries(s, sampleGroup(), {
       attempts: 8,
       baseMs: 1000,
       maxMs: 10_000,
@@ -146,7 +142,7 @@ describe("deliverWithRetries policy", () => {
   it("full jitter waits a random fraction of the backoff", async () => {
     const { waits, sleep } = recordingSleep();
     const fractions = [0.5, 0, 0.999];
-    await deliverWithRetries(scriptedSink([busy]), sampleNotification(), {
+    await deliverWithRetries(scriptedSink([busy]), sampleGroup(), {
       attempts: 4,
       sleep,
       random: () => fractions.shift() ?? 0,
@@ -158,7 +154,7 @@ describe("deliverWithRetries policy", () => {
     const { waits, sleep } = recordingSleep();
     await deliverWithRetries(
       scriptedSink([{ outcome: "retryable", reason: "x", retryAfterMs: 100 }, { outcome: "delivered" }]),
-      sampleNotification(),
+      sampleGroup(),
       { jitter: false, baseMs: 2000, sleep },
     );
     expect(waits).toEqual([2000]);
@@ -166,7 +162,7 @@ describe("deliverWithRetries policy", () => {
 
   it("delivered on the first try does not sleep", async () => {
     const { waits, sleep } = recordingSleep();
-    const out = await deliverWithRetries(scriptedSink([{ outcome: "delivered" }]), sampleNotification(), {
+    const out = await deliverWithRetries(scriptedSink([{ outcome: "delivered" }]), sampleGroup(), {
       sleep,
     });
     expect(out).toEqual({ result: { outcome: "delivered" }, attempts: 1 });
@@ -181,7 +177,7 @@ describe("deliverWithRetries policy", () => {
         throw new Error("socket gone");
       },
     };
-    const out = await deliverWithRetries(throwing, sampleNotification(), { attempts: 2, sleep });
+    const out = await deliverWithRetries(throwing, sampleGroup(), { attempts: 2, sleep });
     expect(out).toEqual({
       result: { outcome: "retryable", reason: "sink broken threw: socket gone" },
       attempts: 2,
@@ -189,9 +185,9 @@ describe("deliverWithRetries policy", () => {
   });
 
   it("rejects fewer than one attempt", async () => {
-    await expect(
-      deliverWithRetries(scriptedSink([busy]), sampleNotification(), { attempts: 0 }),
-    ).rejects.toThrow(RangeError);
+    await expect(deliverWithRetries(scriptedSink([busy]), sampleGroup(), { attempts: 0 })).rejects.toThrow(
+      RangeError,
+    );
   });
 
   it("backoffMs never exceeds maxMs", () => {

@@ -28,6 +28,8 @@ export interface HttpReceiverOptions {
   /** Replies in order, one per request; after they run out, `otherwise`. */
   script?: ReceiverReply[];
   otherwise?: ReceiverReply;
+  /** A reply chosen by what was received (before the script); undefined falls through to it. */
+  replyTo?: (request: ReceivedRequest) => ReceiverReply | undefined;
 }
 
 /** The demo's webhook catcher (real node:http), keeping every request and answering from a script. */
@@ -36,8 +38,8 @@ export async function startHttpReceiver(options: HttpReceiverOptions = {}): Prom
   const catcher = await startWebhookCatcher({
     keep: Number.POSITIVE_INFINITY,
     ...(options.secret !== undefined && { secret: options.secret }),
-    respond(_request, res: ServerResponse) {
-      const reply = script.shift() ?? options.otherwise ?? { status: 200 };
+    respond(request, res: ServerResponse) {
+      const reply = options.replyTo?.(request) ?? script.shift() ?? options.otherwise ?? { status: 200 };
       if (reply === "hang") return; // close() ends it
       res.writeHead(reply.status, reply.headers);
       res.end(reply.body ?? "");

@@ -57,6 +57,19 @@ export interface DeliverJobData {
   groups: DeliverGroup[];
 }
 
+/** What a job or a dead letter carried before delivery took groups: one notification. */
+export interface SingleDelivery {
+  receiver: string;
+  notification: Notification;
+}
+
+/** The groups of job data; what an older petgate enqueued or dead-lettered is a group of one. */
+export function groupsOf(data: DeliverJobData | SingleDelivery): DeliverGroup[] {
+  return "groups" in data
+    ? data.groups
+    : [{ groupKey: "", groupLabels: {}, notifications: [data.notification] }];
+}
+
 export type DeliveryOutcome = "delivered" | "already-delivered" | DeadLetterOutcome;
 
 export interface DeliverJobResult {
@@ -328,7 +341,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
 function sendableGroups(data: DeliverJobData, skip: ReadonlySet<string> = new Set()): NotificationGroup[] {
   const seen = new Set(skip);
   const out: NotificationGroup[] = [];
-  for (const g of data.groups) {
+  for (const g of groupsOf(data)) {
     const notifications = g.notifications.filter((n) => !seen.has(n.id) && seen.add(n.id));
     if (notifications.length === 0) continue;
     out.push({
@@ -351,7 +364,7 @@ async function undelivered(
   prefix: string,
   data: DeliverJobData,
 ): Promise<{ toSend: NotificationGroup[]; already: Notification[] }> {
-  const carried = [...new Map(data.groups.flatMap((g) => g.notifications.map((n) => [n.id, n]))).values()];
+  const carried = [...new Map(groupsOf(data).flatMap((g) => g.notifications.map((n) => [n.id, n]))).values()];
   if (carried.length === 0) return { toSend: [], already: [] };
   const markers = await redis.mget(
     carried.map((n) => deliveredMarkerKey(prefix, deliveryId(n.id, data.receiver))),

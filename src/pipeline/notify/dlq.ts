@@ -1,7 +1,13 @@
 import type { Redis } from "ioredis";
 import type { Notification } from "../alerting/notification.js";
 import { DEFAULT_PREFIX } from "../queues.js";
-import { DELIVER_JOB, type DeliverQueue } from "./deliver.js";
+import {
+  DELIVER_JOB,
+  type DeliverGroup,
+  type DeliverQueue,
+  groupsOf,
+  type SingleDelivery,
+} from "./deliver.js";
 
 /**
  * The dead-letter queue: group sends that failed for good (a permanent result, retries exhausted, no
@@ -196,9 +202,19 @@ export class DeadLetterQueue {
     if (ids.length === 0) return [];
     const raw = await this.redis.hmget(this.keys.entries, ...ids);
     const out: DeadLetter[] = [];
-    for (const json of raw) if (json !== null) out.push(JSON.parse(json) as DeadLetter);
+    for (const json of raw) if (json !== null) out.push(asGroupEntry(JSON.parse(json)));
     return out;
   }
+}
+
+/** An entry as stored before delivery took groups (one notification). */
+type SingleDeadLetter = Omit<DeadLetter, keyof DeliverGroup> & SingleDelivery;
+
+/** An entry as stored; one an older petgate wrote is read as a group of one. */
+function asGroupEntry(stored: DeadLetter | SingleDeadLetter): DeadLetter {
+  if (!("notification" in stored)) return stored;
+  const { notification: _, ...rest } = stored;
+  return { ...rest, ...(groupsOf(stored)[0] as DeliverGroup) };
 }
 
 function unique(ids: string[]): string[] {
