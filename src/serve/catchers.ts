@@ -218,8 +218,8 @@ function page(mail: ReturnType<typeof mailSummary>[], webhook: ReturnType<typeof
   );
   const hookRows = webhook.map((w) => {
     const signature = w.signatureValid === undefined ? "unsigned" : w.signatureValid ? "valid" : "INVALID";
-    const summary = (w.body as { summary?: unknown } | null)?.summary;
-    return `<tr><td>${esc(w.receivedAt)}</td><td>${signature}</td><td>${esc(typeof summary === "string" ? summary : "")}</td><td><pre>${esc(JSON.stringify(w.body, null, 2))}</pre></td></tr>`;
+    const summary = summariesOf(w.body).join("\n");
+    return `<tr><td>${esc(w.receivedAt)}</td><td>${signature}</td><td>${esc(summary)}</td><td><pre>${esc(JSON.stringify(w.body, null, 2))}</pre></td></tr>`;
   });
   const table = (title: string, head: string[], rows: string[]) =>
     `<h2>${title} (${rows.length})</h2><table><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>${rows.join("")}</table>`;
@@ -230,6 +230,15 @@ td,th{border:1px solid #ccc;padding:4px;text-align:left;vertical-align:top}pre{m
 ${table("Mail catcher", ["received", "to", "subject", "text"], mailRows)}
 ${table("Webhook catcher", ["received", "signature", "summary", "body"], hookRows)}
 </body></html>`;
+}
+
+/** The summaries of the notifications in a webhook body (`format: petgate`: a group of them). */
+function summariesOf(body: unknown): string[] {
+  const notifications = (body as { notifications?: unknown } | null)?.notifications;
+  if (!Array.isArray(notifications)) return [];
+  return notifications
+    .map((n) => (n as { summary?: unknown } | null)?.summary)
+    .filter((s) => typeof s === "string");
 }
 
 function esc(s: string): string {

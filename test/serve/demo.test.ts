@@ -15,7 +15,7 @@ import { type Demo, startDemo } from "../../src/serve/demo.js";
 import { parseMessage } from "../../src/serve/mime.js";
 import { buildSinks } from "../../src/sinks/build.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
-import { sampleNotification } from "../support/http-receiver.js";
+import { petgateBodyOf, sampleGroup, sampleNotification } from "../support/http-receiver.js";
 import { type RunningListener, startListener, waitFor } from "../support/listener.js";
 import { freeUdpPort } from "../support/ports.js";
 
@@ -114,24 +114,25 @@ describe("petgate serve --demo", () => {
     const n = sampleNotification({
       summary: "demo-bmc-03: Temperature CPU1 Temp: Upper Critical - going high",
     });
-    expect(await sinks.get("demo-mail")?.send(n)).toEqual({ outcome: "delivered" });
-    expect(await sinks.get("demo-webhook")?.send(n)).toEqual({ outcome: "delivered" });
+    const group = sampleGroup([n]);
+    expect(await sinks.get("demo-mail")?.send(group)).toEqual({ outcome: "delivered" });
+    expect(await sinks.get("demo-webhook")?.send(group)).toEqual({ outcome: "delivered" });
     const forged = new WebhookSink({
       name: "forged",
       url: demo.catchers.webhook.url,
       secret: "not-the-secret",
     });
-    expect(await forged.send(n)).toEqual({ outcome: "delivered" });
+    expect(await forged.send(group)).toEqual({ outcome: "delivered" });
     await Promise.all([...sinks.values()].map((s) => s.close?.()));
 
     const mail = demo.catchers.mail.messages.at(-1);
     expect(mail?.to).toEqual(["oncall@localhost"]);
     expect(parseMessage(mail?.raw ?? "").headers.get("subject")).toBe(
-      "[CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high",
+      "[FIRING:1] [CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high",
     );
     const [signed, unsigned] = demo.catchers.webhook.requests.slice(-2);
-    expect(signed).toMatchObject({ signatureValid: true, idempotencyKey: n.id });
-    expect(JSON.parse(signed?.body.toString() ?? "")).toEqual(n);
+    expect(signed).toMatchObject({ signatureValid: true, idempotencyKey: group.idempotencyKey });
+    expect(signed && petgateBodyOf(signed)?.notifications).toEqual([n]);
     expect(unsigned?.signatureValid).toBe(false);
   });
 
@@ -147,14 +148,14 @@ describe("petgate serve --demo", () => {
       expect(mail.messages[0]).toMatchObject({
         from: "petgate-demo@localhost",
         to: ["oncall@localhost"],
-        subject: "[CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high",
+        subject: "[FIRING:1] [CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high",
       });
       expect(mail.messages[0]?.text).toContain("CPU1 Temp");
       const hooks = (await (await fetch(`${base}/demo/webhook`)).json()) as {
-        requests: { signatureValid: boolean; body: { summary: string } }[];
+        requests: { signatureValid: boolean; body: { notifications: { summary: string }[] } }[];
       };
       expect(hooks.requests.map((r) => r.signatureValid)).toEqual([false, true]);
-      expect(hooks.requests[1]?.body.summary).toBe(
+      expect(hooks.requests[1]?.body.notifications[0]?.summary).toBe(
         "demo-bmc-03: Temperature CPU1 Temp: Upper Critical - going high",
       );
       const page = await fetch(`${base}/demo`);
