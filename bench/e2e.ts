@@ -15,7 +15,9 @@
 // /proc/PID/stat, divided by the events delivered; the BMC simulator, Alertmanager and the bench's own
 // processes are other machines' work and are reported apart.
 //
-//   node dist/bench/e2e.js [--rate 1000,2000] [--seconds 60] [--bmcs 100] [--quick]
+// --profile DIR runs petgate serve with --cpu-prof into DIR.
+//
+//   node dist/bench/e2e.js [--rate 1000,2000] [--seconds 60] [--bmcs 100] [--quick] [--profile DIR]
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { once } from "node:events";
@@ -576,6 +578,7 @@ async function petgateStep(
   rate: number,
   seconds: number,
   bmcs: number,
+  profileDir: string | undefined,
 ): Promise<StepResult> {
   const { rx, redis, fleet, am } = parts;
   await rx.reset();
@@ -600,7 +603,11 @@ async function petgateStep(
   const serve = track(
     spawn(
       process.execPath,
-      [join(root, "bin/petgate.js"), "serve", "--config", configFile, "--data-dir", dataDir],
+      [
+        ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]),
+        join(root, "bin/petgate.js"),
+        ...["serve", "--config", configFile, "--data-dir", dataDir],
+      ],
       {
         env: { ...withoutRedisEnv(), BENCH_SIM_PASSWORD: SIM_PASSWORD },
         stdio: ["ignore", "ignore", "pipe"],
@@ -698,6 +705,7 @@ async function main(): Promise<void> {
       seconds: { type: "string" },
       quick: { type: "boolean" },
       bmcs: { type: "string" },
+      profile: { type: "string" },
     },
   });
   if (values.sender) return petSender(Number(values.target), Number(values.rate), Number(values.count));
@@ -727,7 +735,8 @@ async function main(): Promise<void> {
       process.stderr.write(`bench: Alertmanager alone, ${rate}/s for ${seconds} s…\n`);
       const anchor = await anchorStep(rx, am, rate, seconds);
       process.stderr.write(`bench: petgate, ${rate}/s for ${seconds} s…\n`);
-      const petgate = await petgateStep({ rx, redis, ...(fleet && { fleet }), am }, dir, rate, seconds, bmcs);
+      const parts = { rx, redis, ...(fleet && { fleet }), am };
+      const petgate = await petgateStep(parts, dir, rate, seconds, bmcs, values.profile);
       results.push({ anchor, petgate });
       await stop(am.child);
     }
