@@ -1,6 +1,7 @@
-// `node dist/bench/sinks.js [--messages N] [--concurrency C]`: what one process can send through each
-// sink to a local receiver (the demo's catchers, src/serve/catchers.ts: smtp-server and node:http),
-// one at a time and with C sends in flight: messages/s, and CPU per message (both ends, one process).
+// `node dist/bench/sinks.js [--messages N] [--concurrency C] [--group G]`: what one process can send
+// through each sink to a local receiver (the demo's catchers, src/serve/catchers.ts: smtp-server and
+// node:http), one at a time and with C sends in flight, each send a group of one notification (as
+// group_by ['...'] flushes) and of G: notifications/s, and CPU per notification (both ends, one process).
 // It shows what bounds the email sink: nodemailer writes a message in pieces, so with Nagle's
 // algorithm on each message waits for the receiver's delayed ACK (40 ms on Linux), whatever the CPU.
 // A bench, not a test: writes bench/results/sinks-latest.json and prints a table.
@@ -15,10 +16,14 @@ import type { NotificationGroup, Sink } from "../src/sinks/sink.js";
 import { WebhookSink } from "../src/sinks/webhook.js";
 import { repoRoot } from "./root.js";
 
-const { values } = parseArgs({ options: { messages: { type: "string" }, concurrency: { type: "string" } } });
+const { values } = parseArgs({
+  options: { messages: { type: "string" }, concurrency: { type: "string" }, group: { type: "string" } },
+});
 const messages = Number(values.messages ?? 2000);
 const concurrency = Number(values.concurrency ?? 64);
-if (!(messages > 0) || !(concurrency > 0)) throw new RangeError("--messages and --concurrency must be > 0");
+const groupSize = Number(values.group ?? 10);
+if (!(messages > 0) || !(concurrency > 0) || !(groupSize > 0))
+  throw new RangeError("--messages, --concurrency and --group must be > 0");
 
 const now = new Date().toISOString();
 const notification = (id: string): Notification => ({
@@ -42,42 +47,56 @@ const notification = (id: string): Notification => ({
   startsAt: now,
 });
 
-/** A group of one, as group_by ['...'] flushes every alert. */
-const groupOf = (n: Notification): NotificationGroup => ({
-  receiver: "bench",
-  groupKey: `{}:{id="${n.id}"}`,
-  groupLabels: {},
-  notifications: [n],
-  idempotencyKey: n.id,
-});
+/** The `size` notifications from `first` on, as one group. */
+const groupOf = (first: string, size: number): NotificationGroup => {
+  const notifications = Array.from({ length: size }, (_, i) => notification(`${first}-${i}`));
+  return {
+    receiver: "bench",
+    groupKey: `{}:{first="${first}"}`,
+    groupLabels: { rack: "r1" },
+    notifications,
+    idempotencyKey: first,
+  };
+};
 
 interface Row {
   sink: string;
+  group: number;
   inFlight: number;
-  messages: number;
+  notifications: number;
   perSecond: number;
-  cpuMsPerMessage: number;
+  cpuMsPerNotification: number;
 }
 
-async function measure(name: string, sink: Sink, count: number, inFlight: number): Promise<Row> {
+/** `count` notifications sent in groups of `group`, `inFlight` sends at a time. */
+async function measure(
+  name: string,
+  sink: Sink,
+  count: number,
+  group: number,
+  inFlight: number,
+): Promise<Row> {
   let next = 0;
+  const sends = Math.ceil(count / group);
   const cpu = process.cpuUsage();
   const started = performance.now();
   const lane = async () => {
-    while (next < count) {
-      const result = await sink.send(groupOf(notification(`${name}-${inFlight}-${next++}`)));
+    while (next < sends) {
+      const result = await sink.send(groupOf(`${name}-${group}-${inFlight}-${next++}`, group));
       if (result.outcome !== "delivered") throw new Error(`${name}: ${JSON.stringify(result)}`);
     }
   };
   await Promise.all(Array.from({ length: inFlight }, lane));
   const ms = performance.now() - started;
   const used = process.cpuUsage(cpu);
+  const sent = sends * group;
   return {
     sink: name,
+    group,
     inFlight,
-    messages: count,
-    perSecond: Math.round((count / ms) * 1000),
-    cpuMsPerMessage: Number(((used.user + used.system) / 1000 / count).toFixed(2)),
+    notifications: sent,
+    perSecond: Math.round((sent / ms) * 1000),
+    cpuMsPerNotification: Number(((used.user + used.system) / 1000 / sent).toFixed(3)),
   };
 }
 
@@ -93,10 +112,14 @@ const webhook = new WebhookSink({ name: "webhook", url: hook.url });
 const rows: Row[] = [];
 try {
   const serial = Math.min(messages, 100);
-  rows.push(await measure("email", email, serial, 1));
-  rows.push(await measure("email", email, messages, concurrency));
-  rows.push(await measure("webhook", webhook, serial, 1));
-  rows.push(await measure("webhook", webhook, messages, concurrency));
+  for (const [name, sink] of [
+    ["email", email],
+    ["webhook", webhook],
+  ] as const) {
+    rows.push(await measure(name, sink, serial, 1, 1));
+    rows.push(await measure(name, sink, messages, 1, concurrency));
+    rows.push(await measure(name, sink, messages, groupSize, concurrency));
+  }
 } finally {
   await email.close();
   await webhook.close();
@@ -109,10 +132,11 @@ mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
 writeFileSync(join(repoRoot, "bench/results/sinks-latest.json"), `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(
   [
-    "| sink | sends in flight | messages | messages/s | CPU per message (both ends) |",
-    "| --- | ---: | ---: | ---: | ---: |",
+    "| sink | notifications a send | sends in flight | notifications | notifications/s | CPU per notification (both ends) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map(
-      (r) => `| ${r.sink} | ${r.inFlight} | ${r.messages} | ${r.perSecond} | ${r.cpuMsPerMessage} ms |`,
+      (r) =>
+        `| ${r.sink} | ${r.group} | ${r.inFlight} | ${r.notifications} | ${r.perSecond} | ${r.cpuMsPerNotification} ms |`,
     ),
     "",
   ].join("\n"),

@@ -64,6 +64,12 @@ export const PETGATE_BODY_VERSION = "petgate/2";
 export const SIGNATURE_HEADER = "X-Petgate-Signature";
 export const IDEMPOTENCY_HEADER = "X-Petgate-Idempotency-Key";
 const SIGNATURE_PREFIX = "sha256=";
+/**
+ * Connections to one receiver at once; further requests wait for one. A delivery job sends its
+ * groups at once, so without a bound a burst of one-alert groups (group_by ['...']) opened a
+ * connection per request: their set-up cost more CPU than the requests.
+ */
+const WEBHOOK_CONNECTIONS = 64;
 const MAX_REASON_BODY = 200;
 
 /** "sha256=<hex>" over the exact body bytes. */
@@ -105,7 +111,7 @@ export class WebhookSink implements Sink {
   readonly name: string;
   private readonly url: URL;
   private readonly timeoutMs: number;
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000 });
+  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: WEBHOOK_CONNECTIONS });
 
   constructor(private readonly options: WebhookSinkOptions) {
     this.name = options.name;
