@@ -26,6 +26,7 @@ import {
   machineInfo,
   peakRssKiB,
   raiseRmemMax,
+  treeCpuMs,
   type UdpCounters,
   udpCounters,
   udpDelta,
@@ -78,6 +79,8 @@ interface StepResult {
   receiveBuffer: number | undefined;
   /** The receiver process's peak RSS (VmHWM) over the step. */
   peakRssKiB: number | undefined;
+  /** CPU time of the receiver and its children (petgate-durable's Redis) from the first send to drained. */
+  cpuMs: number | undefined;
   note: string;
   counters?: Record<string, unknown>;
 }
@@ -169,6 +172,7 @@ async function runStep(receiver: Receiver, step: Step, hex: string, dir: string)
   let stopped: Stopped | undefined;
   try {
     const before = udpCounters();
+    const cpuBefore = running.pid === undefined ? undefined : treeCpuMs(running.pid);
     const t0 = performance.now();
     let size = running.progress();
     let grewAt = t0;
@@ -197,6 +201,7 @@ async function runStep(receiver: Receiver, step: Step, hex: string, dir: string)
       if ((loopbackSocket(port)?.rxQueue ?? 0) > 0) backlogAt = performance.now();
     }
     if (running.pid !== undefined) peakRss = peakRssKiB(running.pid) ?? peakRss;
+    const cpuAfter = running.pid === undefined ? undefined : treeCpuMs(running.pid);
     stopped = await running.stop();
     const kernel = udpDelta(before, udpCounters());
     const busyMs = Math.max(grewAt - t0, blast.elapsedMs);
@@ -212,6 +217,7 @@ async function runStep(receiver: Receiver, step: Step, hex: string, dir: string)
       socketDrops: stopped.socket?.drops,
       receiveBuffer: running.receiveBuffer,
       peakRssKiB: peakRss,
+      cpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
       note: running.note,
       ...(stopped.counters && { counters: stopped.counters }),
     };
@@ -250,7 +256,7 @@ function cell(r: StepResult | undefined): string[] {
 /** One row per step and receiver; the ratios are of that receiver to snmptrapd on the same step. */
 function table(steps: Step[], results: StepResult[]): string {
   const header = ["step", "receiver", "sent @ rate achieved", "kept", "loss", "kept/s"];
-  header.push("RcvbufErrors / InErrors", "peak RSS", "ratio kept", "ratio kept/s");
+  header.push("RcvbufErrors / InErrors", "peak RSS", "CPU µs/trap", "ratio kept", "ratio kept/s");
   const ratio = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined ? "—" : b === 0 ? "∞" : `${(a / b).toFixed(2)}×`;
   const rows = steps.flatMap((step) => {
@@ -262,6 +268,7 @@ function table(steps: Step[], results: StepResult[]): string {
         r.receiver,
         ...cell(r),
         r.peakRssKiB === undefined ? "?" : `${(r.peakRssKiB / 1024).toFixed(1)} MiB`,
+        r.cpuMs === undefined || r.kept === 0 ? "?" : ((1000 * r.cpuMs) / r.kept).toFixed(1),
         r === s ? "" : ratio(r.kept, s?.kept),
         r === s ? "" : ratio(r.keptPerSec, s?.keptPerSec),
       ]);
@@ -372,6 +379,8 @@ async function main(): Promise<void> {
       "with its embedded redis-server (AOF, appendfsync everysec; kept = distinct events in the INGEST " +
       "queue read back from the AOF after both stopped, plus any in its spool; output = AOF + spool bytes; " +
       "a receiver has drained when its output and its socket queue have been still for 500 ms)",
+    "- CPU µs/trap = user + system CPU of the receiver process and its children (petgate-durable: with its " +
+      "redis-server) from the first send until drained, ÷ kept: what each trap costs, whatever else ran on the machine",
     "- kept/s = kept ÷ time from the first send to the receiver's last output; RcvbufErrors / InErrors: " +
       "system-wide /proc/net/snmp deltas over the step; sock = the receiver socket's drops (/proc/net/udp)",
     `- runtime ${runtimeSec} s`,

@@ -1,7 +1,7 @@
 // Linux counters the ingest bench reads: system-wide UDP counters (/proc/net/snmp), one socket's drops
 // (/proc/net/udp) and its receive buffer (ss), plus the machine description.
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 
 export interface UdpCounters {
@@ -67,6 +67,26 @@ export function peakRssKiB(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** CPU time (user + system, ms) of a process and of its live descendants (petgate's embedded Redis). */
+export function treeCpuMs(pid: number): number | undefined {
+  const tick = 1000 / clockTicks;
+  try {
+    // proc(5): fields 14 and 15 of /proc/PID/stat (after the parenthesised command) are utime and stime.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const own = (Number(fields[11]) + Number(fields[12])) * tick;
+    const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+    );
+    return children.reduce((sum, child) => sum + (treeCpuMs(child) ?? 0), own);
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ (getconf CLK_TCK): 100 on every Linux a bench runs on, asked once all the same. */
+const clockTicks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
 export interface MachineInfo {
   cpuModel: string;

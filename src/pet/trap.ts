@@ -121,9 +121,7 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
   const trapOid = isV1 ? v1TrapOid(pdu) : v2TrapOid(pdu.varbinds);
   if (typeof trapOid !== "string") return { ok: false, error: trapOid };
   const enterprise = isV1 ? pdu.enterprise : typedValue(pdu.varbinds, SNMP_TRAP_ENTERPRISE_OID, "OID");
-  const oids = [trapOid, ...pdu.varbinds.map((vb) => vb.oid)];
-  if (typeof enterprise === "string") oids.push(enterprise);
-  const tooLong = oids.find((oid) => oidArcs(oid) > MAX_OID_ARCS);
+  const tooLong = longOid(trapOid, pdu.varbinds, enterprise);
   if (tooLong !== undefined) {
     const message = `an OID has ${oidArcs(tooLong)} sub-identifiers; at most ${MAX_OID_ARCS} (RFC 2578 §3.5)`;
     return { ok: false, error: { code: "oid-too-long", message } };
@@ -141,11 +139,8 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
   if (typeof agentAddress === "string") snmpContext.agentAddress = agentAddress;
   if (typeof enterprise === "string") snmpContext.enterprise = enterprise;
   if (typeof uptime === "number") snmpContext.uptime = uptime;
-  const envelope: TrapEnvelope = {
-    receivedAt: new Date().toISOString(),
-    source: { address: n.rinfo.address, port: n.rinfo.port },
-    snmp: snmpContext,
-  };
+  const receivedAt = isoNow();
+  const source = { address: n.rinfo.address, port: n.rinfo.port };
 
   const specific = petSpecificTrap(trapOid);
   const octets = varbindValue(varbinds, PET_VARBIND_OID);
@@ -155,14 +150,23 @@ export function trapEventFrom(n: ReceivedNotification, lookupSensor?: SensorLook
     if (decoded.ok) {
       return {
         ok: true,
-        event: { ...envelope, kind: "pet", pet: decoded.event, varbind: octets.toString("hex") },
+        event: {
+          receivedAt,
+          source,
+          snmp: snmpContext,
+          kind: "pet",
+          pet: decoded.event,
+          varbind: octets.toString("hex"),
+        },
       };
     }
     petError = { code: decoded.error.code, message: decoded.error.message };
   }
   const left = varbinds.length - MAX_VARBINDS;
   const event: TrapEvent = {
-    ...envelope,
+    receivedAt,
+    source,
+    snmp: snmpContext,
     kind: "trap",
     varbinds: varbinds.slice(0, MAX_VARBINDS).map(varbindJson),
     varbindsDigest: digest(varbinds),
@@ -195,6 +199,26 @@ function v2TrapOid(varbinds: readonly Varbind[]): string | MalformedTrap {
     return { code: "trap-oid-type", message };
   }
   return vb.value;
+}
+
+/** The first OID of the notification (trap OID, varbinds, enterprise) longer than RFC 2578 allows. */
+function longOid(trapOid: string, varbinds: readonly Varbind[], enterprise: unknown): string | undefined {
+  if (oidArcs(trapOid) > MAX_OID_ARCS) return trapOid;
+  for (const { oid } of varbinds) if (oidArcs(oid) > MAX_OID_ARCS) return oid;
+  if (typeof enterprise === "string" && oidArcs(enterprise) > MAX_OID_ARCS) return enterprise;
+  return undefined;
+}
+
+/**
+ * The time as ISO-8601. A burst receives dozens of traps in one millisecond: they share one string
+ * rather than each formatting a Date.
+ */
+let lastMs = 0;
+let lastIso = "";
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) [lastMs, lastIso] = [ms, new Date(ms).toISOString()];
+  return lastIso;
 }
 
 function oidArcs(oid: string): number {

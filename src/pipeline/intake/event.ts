@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { TrapEvent } from "../../pet/trap.js";
 
 /** One received trap on its way through the pipeline, under its deterministic id. */
@@ -14,14 +14,10 @@ export interface QueuedEvent {
  * trap OID, uptime and all its varbinds, also those not kept (their digest).
  */
 export function eventId(trap: TrapEvent): string {
-  const h = createHash("sha256");
-  if (trap.kind === "pet") {
-    const p = trap.pet;
-    h.update(["pet", p.guid, p.sequence, p.localTimestamp, p.specificTrap ?? "NA", p.eventData].join("|"));
-  } else {
-    h.update(
-      ["trap", trap.source.address, trap.snmp.trapOid, trap.snmp.uptime ?? "", trap.varbindsDigest].join("|"),
-    );
-  }
-  return h.digest("hex").slice(0, 32);
+  const identity =
+    trap.kind === "pet"
+      ? `pet|${trap.pet.guid}|${trap.pet.sequence}|${trap.pet.localTimestamp}|${trap.pet.specificTrap ?? "NA"}|${trap.pet.eventData}`
+      : `trap|${trap.source.address}|${trap.snmp.trapOid}|${trap.snmp.uptime ?? ""}|${trap.varbindsDigest}`;
+  // One-shot hash: a third of createHash's cost, on the listener's path for every trap.
+  return hash("sha256", identity).slice(0, 32);
 }

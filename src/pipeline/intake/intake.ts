@@ -49,16 +49,14 @@ export async function startIntake(options: IntakeOptions): Promise<Intake> {
   const acknowledger = new PetAcknowledger({ destination: (source) => destinations.to(source) });
   const listener = await TrapListener.start(
     { ...listenerOptions(options.config.listener), ...(options.listen && { bind: options.listen }) },
-    (event) => {
-      const added = ingest.add(event);
-      added.catch((err: unknown) => log(`event lost: ${String(err)}`));
+    (event) =>
       // Acknowledge only what is durable; a lost event is resent by its BMC instead.
-      if (event.kind === "pet")
-        void added.then(
-          () => acknowledger.acknowledge(event),
-          () => undefined,
-        );
-    },
+      ingest.add(event).then(
+        () => {
+          if (event.kind === "pet") void acknowledger.acknowledge(event);
+        },
+        (err: unknown) => log(`event lost: ${String(err)}`),
+      ),
   );
   return {
     listener,
