@@ -220,9 +220,27 @@ export function bmcsAt(
 ): BmcTarget[] {
   if (address === undefined) return [];
   const a = normalizeAddress(address);
-  return inventory.filter(
-    (t) => normalizeAddress(t.host) === a || (known.addresses?.get(t.name)?.includes(a) ?? false),
-  );
+  const configured = hostIndex(inventory).get(a) ?? [];
+  const resolved = new Set<string>();
+  for (const [name, addresses] of known.addresses ?? []) if (addresses.includes(a)) resolved.add(name);
+  if (resolved.size === 0) return [...configured];
+  return inventory.filter((t) => configured.includes(t) || resolved.has(t.name));
+}
+
+/** Each inventory's BMCs by normalised configured host, built once: a trap is matched per event. */
+const hostIndexes = new WeakMap<readonly BmcTarget[], Map<string, BmcTarget[]>>();
+
+function hostIndex(inventory: readonly BmcTarget[]): Map<string, BmcTarget[]> {
+  let index = hostIndexes.get(inventory);
+  if (!index) {
+    index = new Map();
+    for (const t of inventory) {
+      const host = normalizeAddress(t.host);
+      index.set(host, [...(index.get(host) ?? []), t]);
+    }
+    hostIndexes.set(inventory, index);
+  }
+  return index;
 }
 
 /** The inventory BMC that sent `trap` (see matchBmc), or undefined. */
