@@ -127,7 +127,7 @@ export class PipelineMetrics {
     if (workers) {
       counter(
         "petgate_deliveries_total",
-        "Delivery job runs of this process, by receiver (sink) and outcome",
+        "Notifications the delivery worker of this process finished with, by receiver (sink) and outcome",
         ["receiver", "outcome"],
         () =>
           Object.entries(workers.delivery.stats().outcomes).flatMap(([receiver, byOutcome]) =>

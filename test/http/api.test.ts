@@ -75,7 +75,7 @@ describe("recent events", () => {
       },
     });
     expect(firing.receivers.sort()).toEqual(["nowhere", "webhook"]);
-    const delivered = stack.webhook.requests.map((r) => JSON.parse(r.body.toString("utf8")).id);
+    const delivered = stack.webhook.notifications().map((n) => n.id);
     expect(delivered).toEqual([firing.notification]);
   });
 

@@ -7,7 +7,6 @@ import { configSchema } from "../../src/config/schema.js";
 import { decodePet } from "../../src/pet/event.js";
 import { encodeSpecificTrap } from "../../src/pet/specific-trap.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
-import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { eventId } from "../../src/pipeline/intake/event.js";
 import { redisTarget, ServeError, type Service, serve, withoutPassword } from "../../src/serve/serve.js";
 import { startHttpReceiver } from "../support/http-receiver.js";
@@ -85,8 +84,7 @@ describe("serve", () => {
     expect(readFileSync(join(dataDir, "petgate.lock"), "utf8")).toMatch(
       new RegExp(`^${process.pid} \\d+\n$`),
     );
-    await waitFor("the replayed event's notification", () => hook.requests[0], 15_000);
-    const n = JSON.parse(hook.requests[0]?.body.toString("utf8") ?? "") as Notification;
+    const n = await waitFor("the replayed event's notification", () => hook.notifications()[0], 15_000);
     expect(n.summary).toContain("Physical Security");
     await service.close();
     expect(existsSync(join(dataDir, "petgate.lock"))).toBe(false);
