@@ -3,16 +3,14 @@ import type { Redis, RedisOptions } from "ioredis";
 import { readSecret } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import type { BmcInfo } from "../http/api.js";
-import { PipelineMetrics } from "../http/metrics.js";
-import { type HttpServer, startHttp } from "../http/server.js";
+import type { HttpServer } from "../http/server.js";
 import { type HostPort, parseHostPort } from "../net/address.js";
 import { type Intake, startIntake } from "../pipeline/intake/intake.js";
-import { startWorkers, type Workers } from "../pipeline/pipeline.js";
+import type { Workers } from "../pipeline/pipeline.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../pipeline/queues.js";
-import { buildSinks } from "../sinks/build.js";
 import type { Sink } from "../sinks/sink.js";
 import { prepareDataDir, withPath } from "./data-dir.js";
-import { catcherRoutes, type Demo, startDemo } from "./demo.js";
+import type { Demo } from "./demo.js";
 import { listenerExposure } from "./exposure.js";
 import { lockDataDir } from "./lock.js";
 import { type RedisChild, startRedisChild } from "./redis-child.js";
@@ -125,7 +123,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
     const listen = options.listen ?? (options.demo ? DEMO_LISTEN : undefined);
     if (options.demo)
       demo = await untilAborted(
-        startDemo({
+        (await import("./demo.js")).startDemo({
           dataDir,
           listenerAddress: listen ?? DEMO_LISTEN,
           log,
@@ -141,7 +139,8 @@ export async function serve(options: ServeOptions): Promise<Service> {
     const httpBind =
       options.http ?? (roles.has("http") ? parseHostPort(config.http.bind, DEFAULT_HTTP) : undefined);
     // Events processed here are counted on this process's /metrics.
-    const metrics = httpBind && new PipelineMetrics();
+    // The other roles' modules load only where they run: a listener process stays small (RSS).
+    const metrics = httpBind && new (await import("../http/metrics.js")).PipelineMetrics();
     if (roles.has("listener")) {
       const spoolFile = join(dataDir, "spool.ndjson");
       intake = await untilAborted(
@@ -163,9 +162,9 @@ export async function serve(options: ServeOptions): Promise<Service> {
     if (roles.has("worker") || httpBind)
       await waitForRedis(target, child?.socket ?? withoutPassword(configured ?? ""), signal, log);
     if (roles.has("worker")) {
-      sinks = buildSinks(config);
+      sinks = (await import("../sinks/build.js")).buildSinks(config);
       workers = await untilAborted(
-        startWorkers({
+        (await import("../pipeline/pipeline.js")).startWorkers({
           config,
           redis: target,
           prefix,
@@ -182,6 +181,8 @@ export async function serve(options: ServeOptions): Promise<Service> {
       connection.on("error", () => undefined); // /readyz reports it
       const token = config.http.token && readSecret(config.http.token, "http.token");
       const catchers = demo?.catchers;
+      const catcherRoutes = catchers && (await import("./demo.js")).catcherRoutes;
+      const { startHttp } = await import("../http/server.js");
       const started = startHttp({
         bind: httpBind,
         redis: connection,
@@ -192,7 +193,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
         allowedHosts: config.http.allowedHosts,
         ...(metrics && { metrics }),
         bmcs: inventoryInfo(config),
-        ...(catchers && { extraRoutes: (app) => catcherRoutes(app, catchers) }),
+        ...(catchers && catcherRoutes && { extraRoutes: (app) => catcherRoutes(app, catchers) }),
         log,
       });
       http = await untilAborted(started, signal, (h) => h.close());
