@@ -23,7 +23,7 @@ import type { RecentEvent } from "../../src/pipeline/recent/recent.js";
 import { type RedisChild, startRedisChild } from "../../src/serve/redis-child.js";
 import { DELL_CHASSIS_INTRUSION, hexBytes } from "../pet/vectors.js";
 import { PETGATE, petgate, petgateDaemon } from "../support/cli.js";
-import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
+import { type HttpReceiver, petgateBodyOf, startHttpReceiver } from "../support/http-receiver.js";
 import { netSnmp, petArgs, waitFor } from "../support/listener.js";
 import { freeTcpPort, freeUdpPort } from "../support/ports.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
@@ -119,8 +119,9 @@ async function withRedis<T>(use: (r: Redis) => Promise<T>): Promise<T> {
   }
 }
 
-const bodies = (hook: HttpReceiver, from = 0) =>
-  hook.requests.slice(from).map((r) => JSON.parse(r.body.toString("utf8")) as Notification);
+/** The notifications of the requests from the `from`th on (petgate/2 bodies carry a group of them). */
+const bodies = (hook: HttpReceiver, from = 0): Notification[] =>
+  hook.requests.slice(from).flatMap((r) => petgateBodyOf(r)?.notifications ?? []);
 
 /** Jobs of the pipeline's queues that are waiting, active or delayed (BullMQ's keys under "petgate:"). */
 const unfinishedJobs = () =>
@@ -227,7 +228,7 @@ describe("petgate serve", () => {
     expect(active).toEqual([0, 0, 0]);
 
     const second = await serve(args);
-    await waitFor("every PET delivered", () => hook.requests.length > sensors.length || undefined, 20_000);
+    await waitFor("every PET delivered", () => bodies(hook, 1).length >= sensors.length || undefined, 20_000);
     await drained();
     // The hung request's notification was sent again; nothing else was sent twice.
     const answered = bodies(hook, 1).map((n) => n.event.sensorNumber);
@@ -457,7 +458,7 @@ describe("petgate serve start-up without Redis", () => {
     let later: RedisChild | undefined = await startRedisChild({ dataDir: redisDir, log: () => undefined });
     try {
       await waitFor("ready", () => s.stderr().includes("petgate: ready\n") || undefined, 15_000);
-      await waitFor("both PETs delivered", () => hook.requests.length >= 2 || undefined, 15_000);
+      await waitFor("both PETs delivered", () => hook.notifications().length >= 2 || undefined, 15_000);
       expect(
         bodies(hook)
           .map((n) => n.event.sensorNumber)
