@@ -288,7 +288,9 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
 
       const sink = options.sinks.get(receiver);
       let sends = 0;
-      await Promise.all(
+      // Every group settles before the job fails (a DLQ write refused): a retry of the job must not
+      // meet this run's sends still going.
+      const settled = await Promise.allSettled(
         toSend.map(async (group) => {
           let outcome: DeliveryOutcome;
           if (sink) {
@@ -303,6 +305,8 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
           for (const n of group.notifications) outcomes[n.id] = outcome;
         }),
       );
+      const failure = settled.find((s) => s.status === "rejected");
+      if (failure) throw failure.reason;
       return { outcomes, sends };
     },
     { ...options, connection, prefix, concurrency: options.concurrency ?? 64 },
@@ -342,7 +346,8 @@ function sendableGroups(data: DeliverJobData, skip: ReadonlySet<string> = new Se
   const seen = new Set(skip);
   const out: NotificationGroup[] = [];
   for (const g of groupsOf(data)) {
-    const notifications = g.notifications.filter((n) => !seen.has(n.id) && seen.add(n.id));
+    const notifications = g.notifications.filter((n) => !seen.has(n.id));
+    for (const n of notifications) seen.add(n.id);
     if (notifications.length === 0) continue;
     out.push({
       receiver: data.receiver,
