@@ -19,7 +19,7 @@ const HELP = `usage: petgate silence add --matcher MATCHER [--matcher MATCHER...
 add     mutes every notification that all the matchers match, from now for DURATION ("30m", "2h",
         "1d"); prints the silence's id. Matchers are Alertmanager's: bmc="bmc-07", severity!="ok",
         sensor_type=~"Fan|Temperature", label_rack!~"r[12]" (regexes anchored), on the labels
-        severity, status, sensor_type, event, direction, bmc, instance and label_<name>.
+        severity, status, sensor_type, sensor_number, event, direction, bmc, instance and label_<name>.
         --author defaults to the user name.
 list    pending and active silences; --all also those expired in the last 5 days
 expire  ends silences now

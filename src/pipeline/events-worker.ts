@@ -364,9 +364,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       await worker.close();
       await tick;
       // What the groups still hold goes out now rather than being lost with this process.
-      await dispatcher
-        .flush(Number.MAX_SAFE_INTEGER)
-        .catch((err: unknown) => log(`group batches lost at close: ${String(err)}`));
+      await dispatcher.drain().catch((err: unknown) => log(`group batches lost at close: ${String(err)}`));
       await deliver.close();
       await parts.pool.closeAll();
       await connection.quit().catch(() => connection.disconnect());

@@ -228,3 +228,17 @@ describe("grouping timeline", () => {
     expect(g.grouper.size).toBe(3000);
   });
 });
+
+describe("drain: what a closing worker hands over", () => {
+  it("sends what changed in every group whenever it would fall due, and never repeats what was sent", () => {
+    const g = setup(config);
+    g.add(notification("bmc-1", "Fan"));
+    expect(shown(g.due(30 * S))).toEqual(["ops Fan:firing"]);
+    g.at(40 * S);
+    g.add(notification("bmc-1", "Temp")); // waits for group_interval (5m)
+    g.add(notification("bmc-2", "PSU")); // a new group: waits group_wait (30s)
+    // Long past repeat_interval: due() would resend Fan; drain() sends only what is unsent.
+    expect(shown(g.grouper.drain(T0 + 10 * 3_600 * S)).sort()).toEqual(["ops PSU:firing", "ops Temp:firing"]);
+    expect(g.grouper.drain(T0 + 10 * 3_600 * S)).toEqual([]);
+  });
+});

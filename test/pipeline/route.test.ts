@@ -99,11 +99,12 @@ describe("matchers", () => {
 });
 
 describe("notification labels", () => {
-  it("are severity, status, sensor_type, event, direction, bmc, instance and label_<name>", () => {
+  it("are severity, status, sensor_type, sensor_number, event, direction, bmc, instance and label_<name>", () => {
     expect(notificationLabels(notification({ labels: { rack: "r1", role: "db" } }))).toEqual({
       severity: "critical",
       status: "firing",
       sensor_type: "Temperature",
+      sensor_number: "1",
       event: "Upper Critical - going high",
       direction: "assertion",
       bmc: "bmc-07",

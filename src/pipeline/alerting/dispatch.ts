@@ -90,8 +90,17 @@ export class Dispatcher {
    * groups due before it.
    */
   flush(now: number): Promise<void> {
+    return this.flushOut(() => this.grouper.due(now));
+  }
+
+  /** Enqueues everything the groups hold unsent (Grouper.drain): a closing worker's last flush. */
+  drain(): Promise<void> {
+    return this.flushOut(() => this.grouper.drain(Date.now()));
+  }
+
+  private flushOut(take: () => Batch[]): Promise<void> {
     const flush = this.flushing.then(async () => {
-      this.pending.push(...this.grouper.due(now));
+      this.pending.push(...take());
       if (this.pending.length > 0) {
         const ids = await this.enqueue(this.pending);
         this.counts.batches += this.pending.length;

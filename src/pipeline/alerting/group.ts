@@ -131,10 +131,20 @@ export class Grouper {
     return batches;
   }
 
-  private flush(group: Group, now: number): Batch | undefined {
+  /**
+   * What every group holds that its receiver has not been sent, at once, whenever the groups would
+   * fall due (a closing worker hands them over). No repeats: what was sent is not sent again.
+   */
+  drain(now: number): Batch[] {
+    const groups = [...this.groups.values()].sort((a, b) => a.nextFlushAt - b.nextFlushAt);
+    return groups.flatMap((group) => this.flush(group, now, false) ?? []);
+  }
+
+  private flush(group: Group, now: number, repeats = true): Batch | undefined {
     const alerts = [...group.alerts.entries()];
     const firing = alerts.filter(([, n]) => n.status === "firing");
     const repeat =
+      repeats &&
       group.lastSentAt !== undefined &&
       now - group.lastSentAt >= group.route.repeatIntervalMs &&
       firing.length > 0;

@@ -11,6 +11,7 @@ import type { Notification } from "./notification.js";
  *   severity     monitor, information, ok, non-critical, critical, non-recoverable, unspecified
  *   status       firing | resolved
  *   sensor_type  "Temperature", "Fan", … ("" for a trap that is not a PET)
+ *   sensor_number the PET's sensor number, decimal
  *   event        the offset's meaning, "Upper Critical - going high" ("" when unknown)
  *   direction    assertion | deassertion
  *   bmc          the BMC's inventory name (its address when not in the inventory)
@@ -112,6 +113,9 @@ export function notificationLabels(n: Notification): Record<string, string> {
   labels.severity = n.severity;
   labels.status = n.status;
   labels.sensor_type = n.event.sensorType ?? "";
+  // The number as the Alertmanager sink labels it: with it the labels name one alert, so that
+  // group_by ['...'] makes a group per alert, as in Alertmanager.
+  labels.sensor_number = String(n.event.sensorNumber);
   labels.event = n.event.text ?? "";
   labels.direction = n.event.direction;
   labels.bmc = n.bmc.name;
@@ -208,7 +212,7 @@ const groupBy = z
   .describe(GROUP_BY);
 
 const WHAT_MATCHERS =
-  'Alertmanager matchers on severity, status, sensor_type, event, direction, bmc, instance, label_NAME (each BMC label): NAME="v", NAME!="v", NAME=~"regex", NAME!~"regex" (regexes anchored)';
+  'Alertmanager matchers on severity, status, sensor_type, sensor_number, event, direction, bmc, instance, label_NAME (each BMC label): NAME="v", NAME!="v", NAME=~"regex", NAME!~"regex" (regexes anchored)';
 
 /**
  * A child route. A key left out is inherited from the parent (but matchers and continue). Written
