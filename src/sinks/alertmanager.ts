@@ -1,4 +1,5 @@
 import { toPostableAlert } from "./alert.js";
+import { post, receiverAgent, retryableStatus } from "./http-post.js";
 import type { DeliveryResult, NotificationGroup, Sink } from "./sink.js";
 
 export interface AlertmanagerSinkOptions {
@@ -40,6 +41,7 @@ export class AlertmanagerSink implements Sink {
   private readonly timeoutMs: number;
   private readonly extraLabels: Record<string, string>;
   private readonly generatorUrl: string | undefined;
+  private readonly agent = receiverAgent();
 
   constructor(options: AlertmanagerSinkOptions) {
     this.name = options.name;
@@ -55,7 +57,7 @@ export class AlertmanagerSink implements Sink {
       throw new AlertmanagerSinkConfigError(options.name, `url must be http or https, not ${url.protocol}`);
     }
     this.headers = { "content-type": "application/json" };
-    // fetch refuses URLs with credentials (WHATWG Fetch §5.4), so they travel as a header instead.
+    // Credentials travel as a header, never in the URL (which reasons name).
     if (url.username !== "" || url.password !== "") {
       const user = decodeURIComponent(url.username);
       const password = decodeURIComponent(url.password);
@@ -81,26 +83,12 @@ export class AlertmanagerSink implements Sink {
     const body = JSON.stringify(
       group.notifications.map((n) => toPostableAlert(n, this.extraLabels, this.generatorUrl)),
     );
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(this.endpoint, {
-        method: "POST",
-        headers: this.headers,
-        body,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await response.text();
-    } catch (err) {
-      return {
-        outcome: "retryable",
-        reason: `POST ${this.endpoint}: ${describeFetchError(err, this.timeoutMs)}`,
-      };
-    }
-    if (response.ok) return { outcome: "delivered" };
-    const reason = `POST ${this.endpoint}: HTTP ${response.status}${errorText(text)}`;
-    if (response.status >= 500 || response.status === 429 || response.status === 408) {
-      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), Date.now());
+    const answer = await post(this.agent, this.endpoint, this.headers, body, this.timeoutMs);
+    if (!answer.answered) return { outcome: "retryable", reason: `POST ${this.endpoint}: ${answer.reason}` };
+    const { status, text, retryAfterMs } = answer;
+    if (status >= 200 && status < 300) return { outcome: "delivered" };
+    const reason = `POST ${this.endpoint}: HTTP ${status}${errorText(text)}`;
+    if (retryableStatus(status)) {
       return retryAfterMs === undefined
         ? { outcome: "retryable", reason }
         : { outcome: "retryable", reason, retryAfterMs };
@@ -108,6 +96,9 @@ export class AlertmanagerSink implements Sink {
     // 400 is Alertmanager's validation error ("start time must be before end time", …): the same alert
     // would be rejected again. 401/403/404 need a person to fix the configuration.
     return { outcome: "permanent", reason };
+  }
+  async close(): Promise<void> {
+    await this.agent.close();
   }
 }
 
@@ -125,26 +116,4 @@ function errorText(body: string): string {
   text = text.replace(/\s+/g, " ").trim();
   if (text === "") return "";
   return `: ${text.length > MAX_REASON_BODY ? `${text.slice(0, MAX_REASON_BODY)}…` : text}`;
-}
-
-function describeFetchError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
-    return `no answer within ${timeoutMs} ms`;
-  }
-  // undici reports "fetch failed" and puts the system error (ECONNREFUSED, ENOTFOUND…) in `cause`.
-  const cause = err instanceof Error ? err.cause : undefined;
-  if (cause instanceof Error) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    return code ? `${code} (${cause.message})` : cause.message;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** RFC 9110 §10.2.3: delay-seconds or an HTTP-date. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -2,10 +2,10 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Agent, request } from "undici";
 import type { Notification } from "../pipeline/alerting/notification.js";
 import { fingerprint, toPostableAlert, ZERO_TIME } from "./alert.js";
 import { escapeControls, escapeStrings } from "./escape.js";
+import { post, receiverAgent, retryableStatus } from "./http-post.js";
 import type { DeliveryResult, NotificationGroup, Sink } from "./sink.js";
 
 /** The body a webhook receiver is sent: petgate's own, or Alertmanager's webhook payload. */
@@ -64,12 +64,6 @@ export const PETGATE_BODY_VERSION = "petgate/2";
 export const SIGNATURE_HEADER = "X-Petgate-Signature";
 export const IDEMPOTENCY_HEADER = "X-Petgate-Idempotency-Key";
 const SIGNATURE_PREFIX = "sha256=";
-/**
- * Connections to one receiver at once; further requests wait for one. A delivery job sends its
- * groups at once, so without a bound a burst of one-alert groups (group_by ['...']) opened a
- * connection per request: their set-up cost more CPU than the requests.
- */
-const WEBHOOK_CONNECTIONS = 64;
 const MAX_REASON_BODY = 200;
 
 /** "sha256=<hex>" over the exact body bytes. */
@@ -87,23 +81,6 @@ export function verifySignature(body: Buffer | string, header: string, secret: s
 }
 
 /**
- * Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. Returns milliseconds, or undefined
- * when absent or unparseable.
- */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** RFC 9110 §15: statuses where the same request may succeed later. */
-function retryableStatus(status: number): boolean {
-  return status === 408 || status === 425 || status === 429 || status >= 500;
-}
-
-/**
  * POSTs one group per request, as `format` says, its text escaped. Receivers deduplicate on the
  * idempotency key (the group send's, stable across re-runs); each notification keeps its own id.
  */
@@ -111,7 +88,7 @@ export class WebhookSink implements Sink {
   readonly name: string;
   private readonly url: URL;
   private readonly timeoutMs: number;
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: WEBHOOK_CONNECTIONS });
+  private readonly agent = receiverAgent();
 
   constructor(private readonly options: WebhookSinkOptions) {
     this.name = options.name;
@@ -138,34 +115,20 @@ export class WebhookSink implements Sink {
     };
     if (this.options.secret !== undefined) headers[SIGNATURE_HEADER] = signBody(body, this.options.secret);
 
-    // undici's request() (not fetch: a fraction of its cost per call), on this sink's own keep-alive
-    // pool; AbortSignal.timeout bounds connect, headers and body together. Redirects are not followed.
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    try {
-      const res = await request(this.url, { method: "POST", headers, body, signal, dispatcher: this.agent });
-      const text = await res.body.text();
-      const status = res.statusCode;
-      if (status >= 200 && status < 300) return { outcome: "delivered" };
-      // Reasons never name the URL: webhook URLs often carry a token.
-      const reason = `HTTP ${status}${text ? `: ${snippet(text)}` : ""}`;
-      if (status >= 300 && status < 400) {
-        // Not followed: the signature and headers are meant for the configured receiver only.
-        return { outcome: "permanent", reason: `HTTP ${status} redirect not followed` };
-      }
-      if (retryableStatus(status)) {
-        const retryAfter = res.headers["retry-after"];
-        const retryAfterMs = parseRetryAfter(
-          Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
-        );
-        return retryAfterMs === undefined
-          ? { outcome: "retryable", reason }
-          : { outcome: "retryable", reason, retryAfterMs };
-      }
-      return { outcome: "permanent", reason };
-    } catch (err) {
-      if (signal.aborted) return { outcome: "retryable", reason: `timeout after ${this.timeoutMs} ms` };
-      return { outcome: "retryable", reason: `network error: ${networkCause(err)}` };
+    const answer = await post(this.agent, this.url, headers, body, this.timeoutMs);
+    if (!answer.answered) return { outcome: "retryable", reason: answer.reason };
+    const { status, text, retryAfterMs } = answer;
+    if (status >= 200 && status < 300) return { outcome: "delivered" };
+    // Reasons never name the URL: webhook URLs often carry a token.
+    const reason = `HTTP ${status}${text ? `: ${snippet(text)}` : ""}`;
+    if (status >= 300 && status < 400) {
+      // Not followed: the signature and headers are meant for the configured receiver only.
+      return { outcome: "permanent", reason: `HTTP ${status} redirect not followed` };
     }
+    if (!retryableStatus(status)) return { outcome: "permanent", reason };
+    return retryAfterMs === undefined
+      ? { outcome: "retryable", reason }
+      : { outcome: "retryable", reason, retryAfterMs };
   }
 
   async close(): Promise<void> {
@@ -233,13 +196,6 @@ function common(sets: readonly Record<string, string>[]): Record<string, string>
 function snippet(text: string): string {
   const one = text.replace(/\s+/g, " ").trim();
   return one.length > MAX_REASON_BODY ? `${one.slice(0, MAX_REASON_BODY)}…` : one;
-}
-
-/** The system error code of a failed request (ECONNREFUSED, ECONNRESET, …), else its message. */
-function networkCause(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === "string") return code;
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Read once from petgate's package.json, which sits a different number of levels up in src and dist. */

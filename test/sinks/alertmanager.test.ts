@@ -3,11 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { alertName, toPostableAlert } from "../../src/sinks/alert.js";
-import {
-  AlertmanagerSink,
-  AlertmanagerSinkConfigError,
-  parseRetryAfter,
-} from "../../src/sinks/alertmanager.js";
+import { AlertmanagerSink, AlertmanagerSinkConfigError } from "../../src/sinks/alertmanager.js";
 import type { NotificationGroup } from "../../src/sinks/sink.js";
 import { type Alertmanager, startAlertmanager } from "../support/alertmanager.js";
 import { sampleGroup } from "../support/http-receiver.js";
@@ -298,13 +294,5 @@ describe("the alert a notification becomes", () => {
       () => new AlertmanagerSink({ name: "am", url: "http://127.0.0.1:9093", extraLabels: { "a-b": "x" } }),
     ).toThrow(AlertmanagerSinkConfigError);
     expect(() => new AlertmanagerSink({ name: "am", url: "ftp://127.0.0.1" })).toThrow(/http or https/);
-  });
-
-  it("Retry-After is read as seconds or as an HTTP date", () => {
-    const now = Date.parse("2024-05-01T12:00:00Z");
-    expect(parseRetryAfter("120", now)).toBe(120_000);
-    expect(parseRetryAfter("Wed, 01 May 2024 12:00:30 GMT", now)).toBe(30_000);
-    expect(parseRetryAfter("soon", now)).toBeUndefined();
-    expect(parseRetryAfter(null, now)).toBeUndefined();
   });
 });

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { parseRetryAfter } from "../../src/sinks/http-post.js";
 import {
   type AlertmanagerWebhookBody,
   PETGATE_BODY_VERSION,
-  parseRetryAfter,
   signBody,
   USER_AGENT,
   verifySignature,
@@ -251,7 +251,7 @@ describe("WebhookSink against a real HTTP receiver", () => {
   it("a receiver that never answers is retryable after timeoutMs", async () => {
     const r = await receiver({ otherwise: "hang" });
     const result = await sink(r.url, { timeoutMs: 200 }).send(sampleGroup());
-    expect(result).toEqual({ outcome: "retryable", reason: "timeout after 200 ms" });
+    expect(result).toEqual({ outcome: "retryable", reason: "no answer within 200 ms" });
     expect(r.requests).toHaveLength(1);
   });
 
@@ -259,7 +259,7 @@ describe("WebhookSink against a real HTTP receiver", () => {
     const silent = await startSilentServer();
     cleanups.push(() => silent.close());
     const result = await sink(`http://127.0.0.1:${silent.port}/hook`, { timeoutMs: 200 }).send(sampleGroup());
-    expect(result).toEqual({ outcome: "retryable", reason: "timeout after 200 ms" });
+    expect(result).toEqual({ outcome: "retryable", reason: "no answer within 200 ms" });
   });
 
   it("rejects non-HTTP URLs and URLs with credentials", () => {
