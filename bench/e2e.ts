@@ -263,22 +263,53 @@ async function until(what: string, timeoutMs: number, ready: () => boolean | Pro
   }
 }
 
-/** One Redis command over the unix socket (RESP), for the queue counts; the reply's integer. */
-function redisInteger(socket: string, ...args: string[]): Promise<number> {
+/** One Redis command over the unix socket (RESP); its integer or bulk string reply, raw. */
+function redisReply(socket: string, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const c = createConnection(socket);
     const wire = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
-    let reply = "";
+    let reply = Buffer.alloc(0);
     c.on("error", reject);
     c.on("connect", () => c.write(wire));
-    c.on("data", (d) => {
-      reply += d.toString();
-      if (!reply.endsWith("\r\n")) return;
+    c.on("data", (d: Buffer) => {
+      reply = Buffer.concat([reply, d]);
+      const head = reply.indexOf("\r\n");
+      if (head < 0) return;
+      const first = reply.subarray(0, head).toString();
+      if (first.startsWith("$") && reply.length < head + 2 + Number(first.slice(1)) + 2) return;
       c.end();
-      if (reply.startsWith(":")) resolve(Number(reply.slice(1)));
-      else reject(new Error(`redis: ${reply.trim()}`));
+      if (first.startsWith(":")) resolve(first.slice(1));
+      else if (first.startsWith("$")) resolve(reply.subarray(head + 2, reply.length - 2).toString());
+      else reject(new Error(`redis: ${reply.toString().trim()}`));
     });
   });
+}
+
+const redisInteger = (socket: string, ...args: string[]) => redisReply(socket, ...args).then(Number);
+
+/** Redis's calls and CPU by command so far (INFO commandstats). */
+async function commandStats(socket: string): Promise<Map<string, { calls: number; usec: number }>> {
+  const info = await redisReply(socket, "INFO", "commandstats");
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+    stats.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) });
+  return stats;
+}
+
+/** Per event, the Redis commands most called between two commandstats, with Redis's time in them. */
+function commandsPerEvent(
+  before: Map<string, { calls: number; usec: number }>,
+  after: Map<string, { calls: number; usec: number }>,
+  events: number,
+): Record<string, { calls: number; usec: number }> {
+  const per = [...after].map(([name, a]) => {
+    const b = before.get(name) ?? { calls: 0, usec: 0 };
+    return [
+      name,
+      { calls: round3((a.calls - b.calls) / events), usec: round3((a.usec - b.usec) / events) },
+    ] as const;
+  });
+  return Object.fromEntries(per.filter(([, v]) => v.calls > 0).sort((x, y) => y[1].usec - x[1].usec));
 }
 
 async function startRedisServer(dir: string): Promise<{ socket: string; child: ChildProcess }> {
@@ -564,6 +595,8 @@ interface StepResult {
   queuesEmptyMs: number | null;
   /** CPU (user + system) per event delivered to the webhook, ms: petgate serve + redis-server, and the parts. */
   cpuMsPerEvent: { total: number; petgate: number; redis: number; sim: number; alertmanager: number };
+  /** Redis commands per event delivered, by command, with Redis's own time (µs) in them. */
+  redisCommands: Record<string, { calls: number; usec: number }>;
 }
 
 async function petgateStep(
@@ -630,15 +663,19 @@ async function petgateStep(
     });
     const pids = { petgate: serve.pid, redis: redis.child.pid, sim: fleet?.pid, alertmanager: am.child.pid };
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuMsOf(p)]));
+    const commands0 = await commandStats(redis.socket);
     const report = await send("--sender", String(listenPort), rate, total);
     const sentDone = now();
     const queuesEmptyMs = await queuesEmpty(redis.socket, prefix, sentDone);
     const arrivals = await drain(rx, ["webhook", "alertmanager"], total - report.errors, sentDone);
     const webhook = latency(report.sentAt, arrivals.at.webhook, arrivals.duplicates.webhook);
     const per = (k: string) =>
-      round(
-        ((cpuMsOf(pids[k as keyof typeof pids]) - (cpu0[k] ?? 0)) * 100) / Math.max(1, webhook.delivered),
-      ) / 100;
+      round3((cpuMsOf(pids[k as keyof typeof pids]) - (cpu0[k] ?? 0)) / Math.max(1, webhook.delivered));
+    const redisCommands = commandsPerEvent(
+      commands0,
+      await commandStats(redis.socket),
+      Math.max(1, webhook.delivered),
+    );
     const cpu = {
       petgate: per("petgate"),
       redis: per("redis"),
@@ -656,6 +693,7 @@ async function petgateStep(
       webhookPosts: arrivals.bodies.webhook ?? 0,
       queuesEmptyMs,
       cpuMsPerEvent: { total: round3(cpu.petgate + cpu.redis), ...cpu },
+      redisCommands,
     };
   } finally {
     await stop(serve);
@@ -784,6 +822,14 @@ async function main(): Promise<void> {
       )
       .map((row) => `| ${row} |`),
   ];
+  for (const { petgate: p } of results) {
+    const top = Object.entries(p.redisCommands).slice(0, 10);
+    lines.push(
+      "",
+      `Redis commands per event at ${p.rate}/s (calls, Redis's µs): ` +
+        top.map(([name, v]) => `${name} ${v.calls} (${v.usec} µs)`).join(", "),
+    );
+  }
   process.stdout.write(`${lines.join("\n")}\n`);
   mkdirSync(join(root, "bench/results"), { recursive: true });
   writeFileSync(
