@@ -4,7 +4,12 @@ import type { PetSeverity } from "../../src/pet/tables/severity.js";
 import { buildNotification } from "../../src/pipeline/alerting/notification.js";
 import type { ProcessedEvent } from "../../src/pipeline/events-worker.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
-import { RECENT_ENTRY_MAX_BYTES, type RecentEvent, RecentEvents } from "../../src/pipeline/recent/recent.js";
+import {
+  RECENT_ENTRY_MAX_BYTES,
+  type RecentEvent,
+  RecentEvents,
+  recordRecent,
+} from "../../src/pipeline/recent/recent.js";
 import { genericTrap, petTrap, startRedis, type TestRedis } from "../support/redis.js";
 import { commandsDuring, hashFieldsRead } from "../support/redis-monitor.js";
 
@@ -351,5 +356,119 @@ describe("RecentEvents indexes and size", () => {
       severity: "information",
       outcome: "sent",
     });
+  });
+});
+
+describe("the recorder of a process (recordRecent)", () => {
+  it("writes a burst of processed events in one script call: the same commands for 5 events as for 200", async () => {
+    const prefix = "burst";
+    const recorder = recordRecent(redis.socket, { prefix, log: () => undefined });
+    try {
+      recorder.onProcessed(processed(30_000)); // scripts loaded
+      await recorder.flush();
+      const burst = async (from: number, n: number) =>
+        commandsDuring(
+          writer,
+          async () => {
+            for (let i = 0; i < n; i++) recorder.onProcessed(processed(from + i));
+            await recorder.flush();
+          },
+          { scripts: false },
+        );
+      const few = await burst(31_000, 5);
+      const many = await burst(32_000, 200);
+      const sent = (commands: string[][]) => commands.map(([c]) => c?.toLowerCase());
+      expect(sent(many)).toEqual(sent(few));
+      expect(sent(few)).toEqual(["evalsha"]);
+
+      const listed = await new RecentEvents(reader, { prefix }).list({ limit: 1_000 });
+      const ids = (from: number, n: number) =>
+        Array.from({ length: n }, (_, i) => processed(from + i).event.id);
+      expect(new Set(listed.map((e) => e.id))).toEqual(
+        new Set([processed(30_000).event.id, ...ids(31_000, 5), ...ids(32_000, 200)]),
+      );
+      for (const e of listed)
+        expect(e.deliveries).toMatchObject({ webhook: { status: "pending" }, email: { status: "pending" } });
+      expect(recorder.stats()).toEqual({
+        recorded: { events: 206, deliveries: 0 },
+        dropped: { events: 0, deliveries: 0 },
+      });
+    } finally {
+      await recorder.close();
+    }
+  });
+
+  it("writes the delivery outcomes of many notifications in one script call", async () => {
+    const prefix = "outcomes";
+    const store = new RecentEvents(writer, { prefix });
+    const all = Array.from({ length: 100 }, (_, i) => processed(33_000 + i));
+    await store.write({ entries: all.map((p, i) => ({ processed: p, at: 60_000 + i })) });
+    const at = 61_000;
+    const deliveries = all.flatMap((p) => [
+      { notificationId: p.notification?.id ?? "", receiver: "webhook", outcome: "delivered" as const, at },
+      { notificationId: p.notification?.id ?? "", receiver: "email", outcome: "exhausted" as const, at },
+    ]);
+    await store.recordDelivery("warm-up", "webhook", "delivered"); // script loaded
+    const commands = await commandsDuring(writer, () => store.write({ deliveries }), { scripts: false });
+    expect(commands.map(([c]) => c?.toLowerCase())).toEqual(["evalsha"]);
+    const listed = await store.list({ limit: 100 });
+    expect(listed.map((e) => e.id)).toEqual(all.map((p) => p.event.id).reverse());
+    for (const e of listed)
+      expect(e.deliveries).toEqual({
+        webhook: { status: "delivered", outcome: "delivered", at: new Date(at).toISOString() },
+        email: { status: "dead-lettered", outcome: "exhausted", at: new Date(at).toISOString() },
+      });
+  });
+
+  it("holds the newest `max` entries while Redis is away, counts those it drops, and writes the rest once Redis is back", async () => {
+    const prefix = "away";
+    const own = await startRedis();
+    const logs: string[] = [];
+    let lost: () => void = () => undefined;
+    const connectionLost = new Promise<void>((resolve) => {
+      lost = resolve;
+    });
+    const recorder = recordRecent(own.socket, {
+      prefix,
+      max: 50,
+      log: (m) => {
+        logs.push(m);
+        if (m.includes("held until Redis is back")) lost();
+      },
+    });
+    const observer = new Redis(own.socket, { lazyConnect: true });
+    try {
+      recorder.onProcessed(processed(40_000));
+      await recorder.flush();
+      await own.stop();
+      await connectionLost;
+
+      const away = Array.from({ length: 120 }, (_, i) => processed(41_000 + i));
+      for (const p of away) recorder.onProcessed(p); // never throws, never waits
+      expect(recorder.stats().dropped).toEqual({ events: 70, deliveries: 0 });
+
+      await own.restart();
+      await recorder.flush();
+      const kept = await observer.zrange(`${prefix}:recent`, 0, -1);
+      expect(new Set(kept)).toEqual(new Set([processed(40_000), ...away.slice(70)].map((p) => p.event.id)));
+      expect(recorder.stats()).toEqual({
+        recorded: { events: 51, deliveries: 0 },
+        dropped: { events: 70, deliveries: 0 },
+      });
+      expect(logs).toEqual([
+        "recent events held until Redis is back (the newest 50 at most)",
+        "recent events: 70 entries and 0 delivery outcomes dropped while Redis was away or slow",
+      ]);
+
+      // Closing while Redis is away drops what is held rather than waiting for it.
+      await own.stop();
+      recorder.onProcessed(processed(42_000));
+      await recorder.close();
+      expect(recorder.stats().dropped.events).toBe(71);
+    } finally {
+      observer.disconnect();
+      await recorder.close().catch(() => undefined);
+      await own.dispose();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { z } from "zod";
 import { PET_SEVERITIES } from "../../pet/tables/severity.js";
 import type { ProcessedEvent } from "../events-worker.js";
@@ -104,6 +104,34 @@ export interface RecentFilter {
   limit?: number;
 }
 
+/** A processed event and when it was processed (ms since the epoch). */
+export interface ProcessedAt {
+  processed: ProcessedEvent;
+  at: number;
+}
+
+/** A delivery worker's outcome for one receiver of a notification, and when (ms since the epoch). */
+export interface DeliveryRecord {
+  notificationId: string;
+  receiver: string;
+  outcome: DeliveryOutcome;
+  at: number;
+}
+
+/** What RecentEvents.write records in one round trip. */
+export interface RecentWrite {
+  entries?: readonly ProcessedAt[];
+  deliveries?: readonly DeliveryRecord[];
+  trim?: boolean;
+}
+
+/** The scripts below as the commands the constructor defines (ioredis types none of them). */
+interface RecentScripts {
+  petgateRecentRecord(numberOfKeys: number, ...keysAndArgs: (string | number)[]): unknown;
+  petgateRecentDeliveries(numberOfKeys: number, ...keysAndArgs: string[]): unknown;
+  petgateRecentTrim(...keysAndArgs: (string | number)[]): unknown;
+}
+
 export interface RecentEventsOptions {
   prefix?: string;
   /** Entries kept (default 1000). */
@@ -134,36 +162,16 @@ export class RecentEvents {
     this.max = options.max ?? DEFAULT_RECENT_MAX;
     if (!Number.isInteger(this.max) || this.max < 1) throw new RangeError(`max ${this.max} is not ≥ 1`);
     this.names = new Map((options.inventory ?? []).map((b) => [b.host, b.name]));
+    // By EVALSHA: a script's text goes to Redis once per connection, not with every write.
+    redis.defineCommand("petgateRecentRecord", { lua: RECORD });
+    redis.defineCommand("petgateRecentDeliveries", { lua: RECORD_DELIVERIES });
+    redis.defineCommand("petgateRecentTrim", { numberOfKeys: 2, lua: TRIM });
   }
 
-  /** Records one processed event (an events worker's onProcessed); trim() drops the oldest. */
-  async record(p: ProcessedEvent, now = Date.now()): Promise<RecentEvent> {
-    const { deliveries, ...whole } = this.entry(p, now);
-    const { stored, json } = fitted(whole);
-    const indexes = [this.indexKey("bmc", stored.bmc), this.indexKey("severity", stored.severity)];
-    if (stored.status !== null) indexes.push(this.indexKey("status", stored.status));
-    const tx = this.redis
-      .multi()
-      .eval(
-        RECORD,
-        2 + indexes.length,
-        this.index,
-        this.entries,
-        ...indexes,
-        stored.id,
-        now,
-        json,
-        this.indexPrefix,
-      );
-    if (stored.notification !== null && stored.receivers.length > 0) {
-      const key = this.deliveryKey(stored.notification);
-      const pending = JSON.stringify({ status: "pending", at: stored.processedAt } satisfies DeliveryState);
-      // NX: a delivery recorded before this entry (a fast receiver) is kept.
-      for (const r of stored.receivers) tx.hsetnx(key, r, pending);
-      tx.persist(key);
-    }
-    await tx.exec();
-    return { ...stored, deliveries };
+  /** Records one processed event; trim() drops the oldest. */
+  async record(processed: ProcessedEvent, at = Date.now()): Promise<RecentEvent> {
+    const [entry] = await this.write({ entries: [{ processed, at }] });
+    return entry as RecentEvent;
   }
 
   /** Records a delivery worker's outcome for one receiver of a notification. */
@@ -171,21 +179,32 @@ export class RecentEvents {
     notificationId: string,
     receiver: string,
     outcome: DeliveryOutcome,
-    now = Date.now(),
+    at = Date.now(),
   ): Promise<void> {
-    const state: DeliveryState = {
-      status: outcome === "delivered" || outcome === "already-delivered" ? "delivered" : "dead-lettered",
-      outcome,
-      at: new Date(now).toISOString(),
-    };
-    await this.redis.eval(
-      RECORD_DELIVERY,
-      1,
-      this.deliveryKey(notificationId),
-      receiver,
-      JSON.stringify(state),
-      ORPHAN_DELIVERY_TTL_SECONDS,
-    );
+    await this.write({ deliveries: [{ notificationId, receiver, outcome, at }] });
+  }
+
+  /** Drops the entries beyond the newest `max`, from every index, with their delivery hashes. */
+  async trim(): Promise<void> {
+    await this.write({ trim: true });
+  }
+
+  /**
+   * Records entries, then delivery outcomes, then trims if asked: one round trip, a script call each
+   * (however many entries and outcomes). Returns the entries as recorded.
+   */
+  async write(batch: RecentWrite): Promise<RecentEvent[]> {
+    const pipeline = this.redis.pipeline() as ChainableCommander & RecentScripts;
+    const recorded = (batch.entries ?? []).map(({ processed, at }) => {
+      const { deliveries, ...whole } = this.entry(processed, at);
+      return { ...fitted(whole), at, deliveries };
+    });
+    if (recorded.length > 0) pipeline.petgateRecentRecord(...this.recordArgs(recorded));
+    if (batch.deliveries?.length) pipeline.petgateRecentDeliveries(...this.deliveriesArgs(batch.deliveries));
+    if (batch.trim)
+      pipeline.petgateRecentTrim(this.index, this.entries, this.max, this.deliveryPrefix, this.indexPrefix);
+    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    return recorded.map(({ stored, deliveries }) => ({ ...stored, deliveries }));
   }
 
   /** The entries that pass the filter, newest first, with their deliveries: only those are read. */
@@ -213,19 +232,6 @@ export class RecentEvents {
     const keys = bmcs.map((b) => this.indexKey("bmc", b));
     const found = await this.redis.eval(LATEST, 1 + keys.length, this.entries, ...keys);
     return new Map((await this.withDeliveries(found as Found)).map((e) => [e.bmc, e]));
-  }
-
-  /** Drops the entries beyond the newest `max`, from every index, with their delivery hashes. */
-  async trim(): Promise<void> {
-    await this.redis.eval(
-      TRIM,
-      2,
-      this.index,
-      this.entries,
-      String(this.max),
-      this.deliveryPrefix,
-      this.indexPrefix,
-    );
   }
 
   /** The stored entries (null where none) with the delivery state of each receiver. */
@@ -278,6 +284,39 @@ export class RecentEvents {
       truncated: null,
       deliveries: Object.fromEntries(receivers.map((r) => [r, { status: "pending", at }])),
     };
+  }
+
+  /** RECORD's key count, KEYS and ARGV for these entries. */
+  private recordArgs(recorded: readonly { stored: StoredEvent; json: string; at: number }[]) {
+    const keys = [this.index, this.entries];
+    const args: (string | number)[] = [this.indexPrefix];
+    for (const { stored, json, at } of recorded) {
+      const indexes = [this.indexKey("bmc", stored.bmc), this.indexKey("severity", stored.severity)];
+      if (stored.status !== null) indexes.push(this.indexKey("status", stored.status));
+      keys.push(...indexes);
+      args.push(stored.id, at, json, indexes.length);
+      if (stored.notification !== null && stored.receivers.length > 0) {
+        keys.push(this.deliveryKey(stored.notification));
+        const pending: DeliveryState = { status: "pending", at: stored.processedAt };
+        args.push(stored.receivers.length, JSON.stringify(pending), ...stored.receivers);
+      } else args.push(0);
+    }
+    return [keys.length, ...keys, ...args] as const;
+  }
+
+  /** RECORD_DELIVERIES' key count, KEYS and ARGV for these outcomes. */
+  private deliveriesArgs(deliveries: readonly DeliveryRecord[]) {
+    const args = [String(ORPHAN_DELIVERY_TTL_SECONDS)];
+    for (const { receiver, outcome, at } of deliveries) {
+      const state: DeliveryState = {
+        status: outcome === "delivered" || outcome === "already-delivered" ? "delivered" : "dead-lettered",
+        outcome,
+        at: new Date(at).toISOString(),
+      };
+      args.push(receiver, JSON.stringify(state));
+    }
+    const keys = deliveries.map((d) => this.deliveryKey(d.notificationId));
+    return [keys.length, ...keys, ...args] as const;
   }
 
   /** The index of entries by `by`: record() names it, and the Lua INDEXES function names it alike. */
@@ -353,19 +392,34 @@ end
 `;
 
 /**
- * Stores an entry (ARGV id, score, JSON, index prefix) in KEYS[2] and in the indexes KEYS[1] and
- * KEYS[3..] (named by the caller, so the entry is never decoded here); a copy recorded again leaves
- * the indexes of its former entry.
+ * Stores entries in the index KEYS[1] and the hash KEYS[2]; ARGV[1] is the index prefix, then per
+ * entry: id, score, JSON, the number of its indexes (the next KEYS, named by the caller so that a new
+ * entry is never decoded here), the number of its receivers and, when there are some, its pending
+ * delivery state and the receivers (its delivery hash is the next KEY). An entry recorded again
+ * leaves the indexes of its former one.
  */
 const RECORD = `${INDEXES}
-local old = redis.call('HGET', KEYS[2], ARGV[1])
-if old then
-  local ok, entry = pcall(cjson.decode, old)
-  if ok then for _, key in ipairs(indexes(ARGV[4], entry)) do redis.call('ZREM', key, ARGV[1]) end end
+local k, a = 3, 2
+while a <= #ARGV do
+  local id, score, json, indexCount, receivers = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  a = a + 5
+  local old = redis.call('HGET', KEYS[2], id)
+  if old then
+    local ok, entry = pcall(cjson.decode, old)
+    if ok then for _, key in ipairs(indexes(ARGV[1], entry)) do redis.call('ZREM', key, id) end end
+  end
+  redis.call('HSET', KEYS[2], id, json)
+  redis.call('ZADD', KEYS[1], score, id)
+  for i = k, k + indexCount - 1 do redis.call('ZADD', KEYS[i], score, id) end
+  k = k + indexCount
+  if receivers > 0 then
+    -- NX: a delivery recorded before its entry (a fast receiver) is kept; the entry adopts the hash.
+    for i = a + 1, a + receivers do redis.call('HSETNX', KEYS[k], ARGV[i], ARGV[a]) end
+    redis.call('PERSIST', KEYS[k])
+    k, a = k + 1, a + 1 + receivers
+  end
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-for i = 1, #KEYS do if i ~= 2 then redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1]) end end
-return 1`;
+return k - 3`;
 
 /**
  * The entries (KEYS[1]) newest first that every index of KEYS[2..] holds, scored at or after ARGV[1],
@@ -441,76 +495,205 @@ redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
 return excess
 `;
 
-/** Sets one receiver's state; a hash this creates (no entry yet) expires unless an entry adopts it. */
-const RECORD_DELIVERY = `
-local existed = redis.call('EXISTS', KEYS[1])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if existed == 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-return existed`;
+/**
+ * Sets delivery states: KEYS[i] is the delivery hash of outcome i, ARGV[2i] and ARGV[2i + 1] its
+ * receiver and state. A hash this creates (no entry yet) expires after ARGV[1] seconds unless an
+ * entry adopts it.
+ */
+const RECORD_DELIVERIES = `
+for i = 1, #KEYS do
+  local existed = redis.call('EXISTS', KEYS[i])
+  redis.call('HSET', KEYS[i], ARGV[2 * i], ARGV[2 * i + 1])
+  if existed == 0 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+end
+return #KEYS`;
 
 /** How often the recorder trims, at most (a trim per record cost as much as the record). */
 const TRIM_EVERY_MS = 1000;
+/** Entries, and delivery outcomes, per write at most: one script call then holds Redis ~1 ms. */
+const WRITE_MAX = 500;
+/** Delivery outcomes held for the next write at most (entries: the `max` kept, as trim keeps no more). */
+const DELIVERIES_HELD_MAX = 10_000;
+
+export interface RecorderStats {
+  /** Entries and delivery outcomes written to Redis. */
+  recorded: { events: number; deliveries: number };
+  /** Those given up: held beyond the bound while Redis was away or slow, or in a write that failed. */
+  dropped: { events: number; deliveries: number };
+}
 
 export interface RecentRecorder {
   /** The events worker's onProcessed. */
   onProcessed(p: ProcessedEvent): void;
   /** Records the outcome of every delivery job this delivery worker finishes. */
   follow(delivery: DeliveryWorker): void;
+  /** Resolves once nothing is held or being written; while Redis is away, once it is back. */
+  flush(): Promise<void>;
+  stats(): RecorderStats;
   close(): Promise<void>;
+}
+
+/** A FIFO of at most `bound` items: beyond it the oldest are dropped, and counted. */
+class Held<T> {
+  private items: T[] = [];
+  dropped = 0;
+
+  constructor(readonly bound: number) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(item: T): void {
+    if (this.items.length >= this.bound) {
+      this.items.shift();
+      this.dropped++;
+    }
+    this.items.push(item);
+  }
+
+  take(n: number): T[] {
+    return this.items.splice(0, n);
+  }
+
+  dropAll(): void {
+    this.dropped += this.items.length;
+    this.items = [];
+  }
 }
 
 /**
  * Keeps the recent events up to date from the workers of this process, on a connection of its own
- * that fails fast: while Redis is down, what happens is not recorded (it is logged once per outage),
- * and the workers never wait for it.
+ * that fails fast. What arrives in one turn of the event loop (an events batch, a delivery job's
+ * outcomes), and whatever arrives while a write is in flight, goes to Redis in the next write: one
+ * round trip, a script call per kind, one write at a time. While Redis is away what arrives is held,
+ * bounded (the oldest dropped and counted), and written once it is back; a write that fails is
+ * dropped and logged once per outage. The workers never wait for it and it never throws into them.
  */
 export function recordRecent(
   redis: RedisTarget,
   options: RecentEventsOptions & { log: (message: string) => void },
 ): RecentRecorder {
   const connection = createRedis(redis, "producer");
-  connection.on("error", () => undefined); // reconnects; failed records are logged below
   const recent = new RecentEvents(connection, options);
-  const inFlight = new Set<Promise<unknown>>();
+  const entries = new Held<ProcessedAt>(options.max ?? DEFAULT_RECENT_MAX);
+  const deliveries = new Held<DeliveryRecord>(DELIVERIES_HELD_MAX);
+  const recorded = { events: 0, deliveries: 0 };
+  const dropped = () => ({ events: entries.dropped, deliveries: deliveries.dropped });
+  let reported = dropped();
   let trimTimer: NodeJS.Timeout | undefined;
+  let trimDue = false;
+  let writing = false;
+  let scheduled = false;
   let failing = false;
-  const track = (work: Promise<unknown>) => {
-    const p = work.then(
-      () => {
-        failing = false;
-      },
-      (err: unknown) => {
-        if (!failing) options.log(`recent events not recorded: ${(err as Error).message}`);
-        failing = true;
-      },
-    );
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
+  let closing = false;
+  /** The connection closed and is not back yet (logged once). */
+  let away = false;
+  let idleWaiters: (() => void)[] = [];
+
+  const idle = () => entries.size === 0 && deliveries.size === 0 && !trimDue;
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(pump);
   };
+  const settle = () => {
+    for (const resolve of idleWaiters) resolve();
+    idleWaiters = [];
+  };
+  const written = (batch: Required<RecentWrite>) => {
+    recorded.events += batch.entries.length;
+    recorded.deliveries += batch.deliveries.length;
+    failing = false;
+    const now = dropped();
+    if (now.events > reported.events || now.deliveries > reported.deliveries)
+      options.log(
+        `recent events: ${now.events - reported.events} entries and ${now.deliveries - reported.deliveries} delivery outcomes dropped while Redis was away or slow`,
+      );
+    reported = now;
+  };
+  const failed = (batch: Required<RecentWrite>, err: unknown) => {
+    entries.dropped += batch.entries.length;
+    deliveries.dropped += batch.deliveries.length;
+    if (!failing) options.log(`recent events not recorded: ${(err as Error).message}`);
+    failing = true;
+  };
+  function pump() {
+    scheduled = false;
+    if (writing) return; // the write in flight pumps again when it ends
+    if (idle()) return settle();
+    if (connection.status !== "ready") {
+      if (!closing) return; // 'ready' pumps again
+      entries.dropAll();
+      deliveries.dropAll();
+      trimDue = false;
+      return settle();
+    }
+    const batch = { entries: entries.take(WRITE_MAX), deliveries: deliveries.take(WRITE_MAX), trim: trimDue };
+    trimDue = false;
+    writing = true;
+    void recent
+      .write(batch)
+      .then(
+        () => written(batch),
+        (err: unknown) => failed(batch, err),
+      )
+      .finally(() => {
+        writing = false;
+        pump();
+      });
+  }
+  const flush = () =>
+    new Promise<void>((resolve) => {
+      idleWaiters.push(resolve);
+      schedule();
+    });
+  connection.on("error", () => undefined); // reconnects; failed writes are logged above
+  connection.on("close", () => {
+    if (!away && !closing)
+      options.log(`recent events held until Redis is back (the newest ${entries.bound} at most)`);
+    away = true;
+  });
+  connection.on("ready", () => {
+    away = false;
+    schedule();
+  });
+
   return {
-    onProcessed(p) {
-      track(recent.record(p));
+    onProcessed(processed) {
+      entries.push({ processed, at: Date.now() });
+      schedule();
       trimTimer ??= setTimeout(() => {
         trimTimer = undefined;
-        track(recent.trim());
+        trimDue = true;
+        schedule();
       }, TRIM_EVERY_MS);
     },
     follow(delivery) {
+      const outcome = (notificationId: string, receiver: string, o: DeliveryOutcome) => {
+        deliveries.push({ notificationId, receiver, outcome: o, at: Date.now() });
+        schedule();
+      };
       delivery.worker.on("completed", (job, result) => {
-        for (const [id, outcome] of Object.entries(result.outcomes))
-          track(recent.recordDelivery(id, job.data.receiver, outcome));
+        for (const [id, o] of Object.entries(result.outcomes)) outcome(id, job.data.receiver, o);
       });
       // A job that failed for good has been dead-lettered as "error" (notify/deliver.ts).
       delivery.worker.on("failed", (job) => {
         if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
           for (const g of job.data.groups)
-            for (const n of g.notifications) track(recent.recordDelivery(n.id, job.data.receiver, "error"));
+            for (const n of g.notifications) outcome(n.id, job.data.receiver, "error");
       });
     },
+    flush,
+    stats: () => ({ recorded: { ...recorded }, dropped: dropped() }),
     async close() {
-      clearTimeout(trimTimer);
-      if (trimTimer) track(recent.trim());
-      await Promise.all(inFlight);
+      closing = true;
+      if (trimTimer) {
+        clearTimeout(trimTimer);
+        trimTimer = undefined;
+        trimDue = true;
+      }
+      await flush();
       await connection.quit().catch(() => connection.disconnect());
     },
   };
