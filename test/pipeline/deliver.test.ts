@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
+import { claimKey } from "../../src/pipeline/notify/claims.js";
 import {
   type DeliverJobData,
   type DeliverJobResult,
@@ -16,6 +17,7 @@ import {
   deliveredMarkerKey,
   deliveryId,
   enqueueFlush,
+  InFlightElsewhereError,
   idempotencyKey,
   sendId,
   startDeliveryWorker,
@@ -35,6 +37,7 @@ import {
 } from "../support/http-receiver.js";
 import { freeTcpPort } from "../support/ports.js";
 import type { TestRedis } from "../support/redis.js";
+import { commandsDuring } from "../support/redis-monitor.js";
 import { parseMessage, startSmtp } from "../support/smtp.js";
 
 const PREFIX = "petgate-test";
@@ -473,6 +476,111 @@ describe("DELIVER: retries and the dead-letter queue", () => {
 });
 
 /**
+ * Two different jobs carrying one notification (two flushes of it, an outbox sweep, a DLQ replay),
+ * run at once: the one that claimed it sends it; the other sends the rest, is retried by BullMQ with
+ * backoff and meets it delivered or released.
+ */
+describe("DELIVER: two jobs carrying one notification at once", () => {
+  /** The sink, holding every send that carries `id` until `until` resolves. */
+  const holding = (real: Sink, id: string, until: Promise<void>): Sink => ({
+    name: real.name,
+    send: async (group) => {
+      if (group.notifications.some((n) => n.id === id)) await until;
+      return real.send(group);
+    },
+  });
+
+  /** Ids of the jobs that met a notification in flight elsewhere, and when the first did. */
+  function deferrals(w: DeliveryWorker): { jobs: string[]; first: Promise<void> } {
+    const jobs: string[] = [];
+    let seen: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => (seen = resolve));
+    w.worker.on("failed", (job, err) => {
+      if (!(err instanceof InFlightElsewhereError) || !job?.id) return;
+      jobs.push(job.id);
+      seen();
+    });
+    return { jobs, first };
+  }
+
+  it("the receiver gets it once and both jobs complete", async () => {
+    const r = await receiver();
+    const [n, a, b] = notes(3) as [Notification, Notification, Notification];
+    let looked: () => void = () => undefined;
+    const otherLooked = new Promise<void>((resolve) => (looked = resolve));
+    const w = await worker({ "ops-webhook": holding(webhook(r), n.id, otherLooked) });
+    const deferred = deferrals(w);
+    void deferred.first.then(looked);
+    const one = await flush("ops-webhook", [n], [a]);
+    const two = await flush("ops-webhook", [n], [b]);
+
+    const results = { [one]: await finished(one), [two]: await finished(two) };
+    expect(
+      r
+        .notifications()
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual([n.id, a.id, b.id].sort());
+    // The job that met n in flight sent its other group at once, and n not at all.
+    expect(new Set(deferred.jobs).size).toBe(1);
+    const [later, sender] = deferred.jobs[0] === one ? [one, two] : [two, one];
+    expect(results[sender]?.outcomes[n.id]).toBe("delivered");
+    expect(results[later]).toMatchObject({ outcomes: { [n.id]: "already-delivered" }, sends: 0 });
+    expect(await client.keys(claimKey(PREFIX, "*"))).toEqual([]);
+  });
+
+  it("a claim whose job fails for good is released: the other job sends it then", async () => {
+    let nRequests = 0;
+    const [n, b] = notes(2) as [Notification, Notification];
+    // The first request carrying n is refused for good; any later one is taken.
+    const r = await receiver({
+      replyTo: (q) =>
+        petgateBodyOf(q)?.notifications.some((x) => x.id === n.id) && nRequests++ === 0
+          ? { status: 400, body: "no" }
+          : undefined,
+    });
+    let looked: () => void = () => undefined;
+    const otherLooked = new Promise<void>((resolve) => (looked = resolve));
+    // A lock (so a claim's TTL) longer than the test's wait: only the release can free n in time.
+    const w = await worker(
+      { "ops-webhook": holding(webhook(r), n.id, otherLooked) },
+      { lockDurationMs: 120_000 },
+    );
+    const deferred = deferrals(w);
+    void deferred.first.then(looked);
+    const one = await flush("ops-webhook", [n]);
+    const two = await flush("ops-webhook", [n], [b]);
+
+    const results = { [one]: await finished(one), [two]: await finished(two) };
+    const [later, sender] = deferred.jobs[0] === one ? [one, two] : [two, one];
+    expect(results[sender]?.outcomes[n.id]).toBe("permanent");
+    expect(results[later]?.outcomes[n.id]).toBe("delivered");
+    expect(nRequests).toBe(2); // refused once, then taken once
+    expect(await client.exists(deliveredMarkerKey(PREFIX, deliveryId(n.id, "ops-webhook")))).toBe(1);
+    expect(await client.keys(claimKey(PREFIX, "*"))).toEqual([]);
+  });
+
+  it("a job's markers and claims cost one script call; a delivered group one transaction", async () => {
+    const r = await receiver();
+    await worker({ "ops-webhook": webhook(r) });
+    const ns = notes(2);
+    const state = (arg: string) => arg.includes(":delivered:") || arg.includes(":delivering:");
+    const commands = await commandsDuring(client, () => flush("ops-webhook", ns).then(finished), {
+      scripts: false,
+    });
+    // One script call (EVAL the first time on this server, EVALSHA after) with each notification's
+    // marker and claim; in the MULTI a SET per marker and one DEL of the claims.
+    const name = (c: string[]) => (/^eval(sha)?$/i.test(c[0] ?? "") ? "script" : c[0]?.toLowerCase());
+    expect(commands.filter((c) => c.some(state)).map((c) => [name(c), c.filter(state).length])).toEqual([
+      ["script", 4],
+      ["set", 1],
+      ["set", 1],
+      ["del", 2],
+    ]);
+  });
+});
+
+/**
  * A worker dying mid-job, simulated in-process: the sink or the post-delivery hook never returns (the
  * process "stops" there), and the worker is closed with force, which abandons the job and stops
  * renewing its lock, as a SIGKILLed process would. The job stays active until its lock expires
@@ -555,7 +663,7 @@ describe("DELIVER: a worker process SIGKILLed mid-job", () => {
   const CHILD = `
 import { startDeliveryWorker } from "./src/pipeline/notify/deliver.js";
 import { WebhookSink } from "./src/sinks/webhook.js";
-const [socket, prefix, url, secret, crashPoint] = process.argv.slice(2);
+const [socket, prefix, url, secret, crashPoint, lockMs] = process.argv.slice(2);
 const real = new WebhookSink({ name: "ops-webhook", url, secret });
 const hang = () => new Promise(() => {});
 const report = () => process.stdout.write("crash point\\n");
@@ -564,7 +672,7 @@ const sink = crashPoint === "before-marker"
   : real;
 await startDeliveryWorker({
   connection: socket, prefix, sinks: new Map([["ops-webhook", sink]]),
-  lockDurationMs: 1000, stalledIntervalMs: 300,
+  lockDurationMs: Number(lockMs), stalledIntervalMs: 300,
   afterDelivered: async () => { report(); return hang(); },
 });
 process.stdout.write("ready\\n");
@@ -593,10 +701,11 @@ process.stdout.write("ready\\n");
   async function child(
     r: HttpReceiver,
     crashPoint: string,
+    lockMs = 1_000,
   ): Promise<{ proc: ChildProcess; crashed: Promise<void> }> {
     const proc = spawn(
       process.execPath,
-      [join(build, "child.js"), redis.socket, PREFIX, r.url, SECRET, crashPoint],
+      [join(build, "child.js"), redis.socket, PREFIX, r.url, SECRET, crashPoint, String(lockMs)],
       {
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -647,5 +756,27 @@ process.stdout.write("ready\\n");
     expect(await finished(id)).toEqual(all("delivered", [n], 1));
     expect(r.requests).toHaveLength(2);
     expect(r.idempotencyKeys()).toEqual([idempotencyKey("ops-webhook", [n.id])]);
+  });
+
+  it("killed mid-send: the recovered job takes back its own claim instead of waiting for it to expire", async () => {
+    const r = await receiver();
+    // A lock of 3 s (claims renewed every 1.5 s): time to make the claim outlive the kill below.
+    const { proc, crashed } = await child(r, "before-marker", 3_000);
+    const n = note();
+    const id = await flush("ops-webhook", [n]);
+    await crashed;
+    proc.kill("SIGKILL");
+    const claim = claimKey(PREFIX, deliveryId(n.id, "ops-webhook"));
+    expect(await client.get(claim)).toBe(id);
+    // As if its TTL were longer than the stall: only being this job's can give it back.
+    expect(await client.persist(claim)).toBe(1);
+
+    const w = await worker({ "ops-webhook": webhook(r) }, { lockDurationMs: 1_000, stalledIntervalMs: 300 });
+    const failed: string[] = [];
+    w.worker.on("failed", (_, err) => failed.push(err.message));
+    expect(await finished(id)).toEqual(all("delivered", [n], 1));
+    expect(failed).toEqual([]);
+    expect(r.idempotencyKeys()).toEqual([idempotencyKey("ops-webhook", [n.id])]);
+    expect(await client.exists(claim)).toBe(0);
   });
 });

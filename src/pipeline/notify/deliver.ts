@@ -10,6 +10,7 @@ import {
   type RedisTarget,
   type WorkerSettings,
 } from "../queues.js";
+import { claimKey, DeliveryClaims, deliveredMarkerKey, type HeldClaims } from "./claims.js";
 import { type DeadLetterOutcome, DeadLetterQueue } from "./dlq.js";
 import { deliverWithRetries, type RetryOptions } from "./retry.js";
 
@@ -25,10 +26,14 @@ import { deliverWithRetries, type RetryOptions } from "./retry.js";
  * - the job id is derived from the receiver and the notifications it carries, so an identical flush
  *   enqueued while the job exists is that one job;
  * - the worker reads the delivered markers `<prefix>:delivered:<delivery id>` of all the job's
- *   notifications in one round trip and sends a group only the notifications without one (a group
- *   left empty is skipped); a delivered group sets its markers (SET NX, TTL
- *   DELIVERED_MARKER_TTL_SECONDS) in one transaction. A job re-run after a crash or a stall, a later
- *   flush carrying the same notification, or a DLQ replay does not reach the receiver again;
+ *   notifications and claims the others (claims.ts) in one script call, and sends a group only the
+ *   notifications it claimed (a group left empty is skipped); a delivered group sets its markers
+ *   (SET NX, TTL DELIVERED_MARKER_TTL_SECONDS) and deletes its claims in one transaction, a group
+ *   dead-lettered releases its claims. A job re-run after a crash or a stall, a later flush carrying
+ *   the same notification, or a DLQ replay does not reach the receiver again;
+ * - a notification another job is sending at that moment (claimed by it) is not sent: once the rest
+ *   settled, the job fails with InFlightElsewhereError and BullMQ retries it with backoff, when the
+ *   other job has delivered it (marker: skipped) or released it (claimed and sent then);
  * - what is left is the window between the receiver's acknowledgement and the markers (one Redis
  *   round trip; or a timeout after the receiver did process the request): a re-run sends again, with
  *   the same idempotency key (derived from the receiver and the ids of the notifications sent:
@@ -127,8 +132,20 @@ export function sendId(receiver: string, notificationIds: readonly string[]): st
   return deliveryId(idempotencyKey(receiver, notificationIds), receiver);
 }
 
-export function deliveredMarkerKey(prefix: string, id: string): string {
-  return `${prefix}:delivered:${id}`;
+export { deliveredMarkerKey } from "./claims.js";
+
+/** A job carried notifications that other jobs were sending: BullMQ runs it again after its backoff. */
+export class InFlightElsewhereError extends Error {
+  readonly code = "in-flight-elsewhere";
+  constructor(
+    readonly notificationIds: readonly string[],
+    readonly heldBy: readonly string[],
+  ) {
+    super(
+      `${notificationIds.length} notification(s) in flight in job(s) ${heldBy.join(", ")}; retrying after them`,
+    );
+    this.name = "InFlightElsewhereError";
+  }
 }
 
 /** The DELIVER queue on a connection the caller owns. */
@@ -218,6 +235,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const connection = createRedis(options.connection, "worker");
   connection.on("error", () => undefined); // BullMQ reconnects; jobs wait
   const dlq = new DeadLetterQueue(connection, prefix);
+  const claims = new DeliveryClaims(connection, prefix);
 
   const stats: DeliveryStats = { outcomes: {}, sends: {} };
   const count = (receiver: string, outcome: DeliveryOutcome, notifications: number, sends: number) => {
@@ -249,22 +267,32 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     );
   };
 
-  /** Sends one group; records its markers when delivered, dead-letters it otherwise. */
+  /**
+   * Sends one group; records its markers (and drops its claims) when delivered, dead-letters it and
+   * releases its claims otherwise.
+   */
   const sendGroup = async (
     job: DeliverJob,
     sink: Sink,
     group: NotificationGroup,
+    held: HeldClaims,
   ): Promise<{ outcome: DeliveryOutcome; attempts: number }> => {
     const { result, attempts } = await deliverWithRetries(sink, group, retry);
+    const ids = group.notifications.map((n) => deliveryId(n.id, group.receiver));
     if (result.outcome === "delivered") {
       // The markers, and no DLQ entry left over from an earlier run of this send. Should the markers
-      // not be written (Redis refusing writes), the job still completes: running it again would send again.
+      // not be written (Redis refusing writes), the job still completes: running it again would send
+      // again. Its claims then expire with their TTL.
+      held.delivered(ids);
       const id = deliveryId(group.idempotencyKey, group.receiver);
       const tx = connection.multi();
       const at = new Date().toISOString();
-      for (const n of group.notifications)
-        tx.set(deliveredMarkerKey(prefix, deliveryId(n.id, group.receiver)), at, "EX", ttl, "NX");
-      const replies = await tx.hdel(dlq.keys.entries, id).zrem(dlq.keys.index, id).exec();
+      for (const d of ids) tx.set(deliveredMarkerKey(prefix, d), at, "EX", ttl, "NX");
+      const replies = await tx
+        .del(...ids.map((d) => claimKey(prefix, d)))
+        .hdel(dlq.keys.entries, id)
+        .zrem(dlq.keys.index, id)
+        .exec();
       const failed = replies?.find(([err]) => err)?.[0];
       if (failed) log(`delivered ${id} but could not record it: ${failed.message}`);
       count(group.receiver, "delivered", group.notifications.length, attempts);
@@ -273,6 +301,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     }
     const outcome = result.outcome === "permanent" ? "permanent" : "exhausted";
     await deadLetter(group, outcome, result.reason, attempts);
+    await held.release(ids);
     count(group.receiver, outcome, group.notifications.length, attempts);
     return { outcome, attempts };
   };
@@ -281,11 +310,22 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     DELIVER_QUEUE,
     async (job: DeliverJob): Promise<DeliverJobResult> => {
       const { receiver } = job.data;
+      const jobId = String(job.id);
       const outcomes: Record<string, DeliveryOutcome> = {};
-      const { toSend, already } = await undelivered(connection, prefix, job.data);
+      // A claim lives as long as the job's lock and is renewed with it (DeliveryClaims.hold): held
+      // while this run sends, however long the sink's timeouts and retries make that, and given up
+      // when the lock would be, should this worker die. The sink's timeouts are the sink's own and
+      // unbounded by configuration, so a TTL derived from them could run out while a send still runs.
+      const claimTtlMs = lockDurationMs(worker);
+      const { toSend, already, elsewhere } = await claimUndelivered(claims, jobId, claimTtlMs, job.data);
       for (const n of already) outcomes[n.id] = "already-delivered";
       if (already.length > 0) count(receiver, "already-delivered", already.length, 0);
 
+      const held = claims.hold(
+        jobId,
+        claimTtlMs,
+        toSend.flatMap((g) => g.notifications.map((n) => deliveryId(n.id, receiver))),
+      );
       const sink = options.sinks.get(receiver);
       let sends = 0;
       // Every group settles before the job fails (a DLQ write refused): a retry of the job must not
@@ -294,19 +334,25 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
         toSend.map(async (group) => {
           let outcome: DeliveryOutcome;
           if (sink) {
-            const sent = await sendGroup(job, sink, group);
+            const sent = await sendGroup(job, sink, group, held);
             outcome = sent.outcome;
             sends += sent.attempts;
           } else {
             outcome = "unknown-receiver";
             await deadLetter(group, outcome, `no sink named "${receiver}"`, 0);
+            await held.release(group.notifications.map((n) => deliveryId(n.id, receiver)));
             count(receiver, outcome, group.notifications.length, 0);
           }
           for (const n of group.notifications) outcomes[n.id] = outcome;
         }),
-      );
+      ).finally(() => held.stop());
       const failure = settled.find((s) => s.status === "rejected");
       if (failure) throw failure.reason;
+      if (elsewhere.ids.length > 0) {
+        const deferred = new InFlightElsewhereError(elsewhere.ids, elsewhere.heldBy);
+        log(`job ${jobId}: ${deferred.message}`);
+        throw deferred;
+      }
       return { outcomes, sends };
     },
     { ...options, connection, prefix, concurrency: options.concurrency ?? 64 },
@@ -316,7 +362,11 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
     const reason = `delivery job failed ${job.attemptsMade} time(s): ${err.message}`;
     const groups = sendableGroups(job.data);
-    Promise.all(groups.map((g) => deadLetter(g, "error", reason, 0))).then(
+    const ids = groups.flatMap((g) => g.notifications.map((n) => deliveryId(n.id, g.receiver)));
+    Promise.all([
+      ...groups.map((g) => deadLetter(g, "error", reason, 0)),
+      claims.release(String(job.id), ids),
+    ]).then(
       () => {
         for (const g of groups) count(g.receiver, "error", g.notifications.length, 0);
       },
@@ -363,17 +413,44 @@ function sendableGroups(data: DeliverJobData, skip: ReadonlySet<string> = new Se
   return out;
 }
 
-/** The job's groups less the notifications delivered already, whose markers are read in one round trip. */
-async function undelivered(
-  redis: Redis,
-  prefix: string,
+/**
+ * The job's groups less the notifications delivered already or in flight in another job, having
+ * claimed the rest for `jobId`: the markers read and the claims taken in one script call.
+ */
+async function claimUndelivered(
+  claims: DeliveryClaims,
+  jobId: string,
+  claimTtlMs: number,
   data: DeliverJobData,
-): Promise<{ toSend: NotificationGroup[]; already: Notification[] }> {
+): Promise<{
+  toSend: NotificationGroup[];
+  already: Notification[];
+  elsewhere: { ids: string[]; heldBy: string[] };
+}> {
   const carried = [...new Map(groupsOf(data).flatMap((g) => g.notifications.map((n) => [n.id, n]))).values()];
-  if (carried.length === 0) return { toSend: [], already: [] };
-  const markers = await redis.mget(
-    carried.map((n) => deliveredMarkerKey(prefix, deliveryId(n.id, data.receiver))),
+  const states = await claims.claim(
+    jobId,
+    claimTtlMs,
+    carried.map((n) => deliveryId(n.id, data.receiver)),
   );
-  const already = carried.filter((_, i) => markers[i] !== null);
-  return { toSend: sendableGroups(data, new Set(already.map((n) => n.id))), already };
+  const already: Notification[] = [];
+  const elsewhere = { ids: [] as string[], heldBy: new Set<string>() };
+  carried.forEach((n, i) => {
+    const state = states[i];
+    if (state === "delivered") already.push(n);
+    else if (typeof state === "object") {
+      elsewhere.ids.push(n.id);
+      elsewhere.heldBy.add(state.heldBy);
+    }
+  });
+  return {
+    toSend: sendableGroups(data, new Set([...already.map((n) => n.id), ...elsewhere.ids])),
+    already,
+    elsewhere: { ids: elsewhere.ids, heldBy: [...elsewhere.heldBy] },
+  };
+}
+
+/** The lock BullMQ holds on a running job, renewed while it runs (its default filled in by Worker). */
+function lockDurationMs(worker: { opts: { lockDuration?: number } }): number {
+  return worker.opts.lockDuration ?? 30_000;
 }
