@@ -151,6 +151,8 @@ export interface EventsPath {
   overlapping: Stage[];
   /** One batch at a time, in the order they were taken. */
   inOrder: Stage[];
+  /** Batches overlap again: the next one's alert state need not wait for this one's flush. */
+  after: Stage[];
   /** What a notification made in this process goes through. */
   notification: Stage[];
 }
@@ -166,8 +168,9 @@ export function eventsPath(parts: PathParts): EventsPath {
   const { groupStage: routeGroup, enqueueStage: enqueue } = parts.dispatcher;
   return {
     overlapping: [claim, enrich],
-    inOrder: [alertState, inhibit, silence, storm, routeGroup, enqueue],
-    notification: [inhibit, silence, storm, routeGroup, enqueue],
+    inOrder: [alertState, inhibit, silence, storm, routeGroup],
+    after: [enqueue],
+    notification: [inhibit, silence, storm, routeGroup],
   };
 }
 
@@ -266,6 +269,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
         return items;
       },
     );
+    await runStages(path.after, claimed, context);
     counts.duplicates += events.length - claimed.length;
     for (const item of claimed) {
       const outcome = outcomeOf(item);
@@ -352,6 +356,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
         async () => [item],
         (items) => runStages(path.notification, items, { batchId: "" }),
       );
+      await runStages(path.after, [item], { batchId: "" });
       const outcome = outcomeOf(item);
       counted(outcome);
       return outcome;

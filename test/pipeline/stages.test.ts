@@ -45,7 +45,7 @@ function startPath(prefix: string, routes: Record<string, unknown>) {
     async run(traps: ReturnType<typeof assertedPetFrom>[]): Promise<Item[]> {
       const items: Item[] = traps.map((trap) => ({ event: { id: eventId(trap), trap } }));
       const context = { batchId: `batch-${++batches}` };
-      await runStages([...path.overlapping, ...path.inOrder], items, context);
+      await runStages([...path.overlapping, ...path.inOrder, ...path.after], items, context);
       return items;
     },
     async close() {
