@@ -157,7 +157,7 @@ export class DeadLetterQueue {
       const batch = found.slice(i, i + 100);
       // The queue's default job options (attempts, retention) apply; the job id makes a second replay
       // of the same entry collapse into the first, and differs from the flush job that dead-lettered
-      // it (kept a day after it completed: an add under its id would be dropped).
+      // it (kept an hour after it completed: an add under its id would be dropped).
       await deliver.addBulk(
         batch.map((e) => ({
           name: DELIVER_JOB,
