@@ -5,10 +5,12 @@ import { buildNotification } from "../../src/pipeline/alerting/notification.js";
 import type { ProcessedEvent } from "../../src/pipeline/events-worker.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
 import {
+  type ProcessedAt,
   RECENT_ENTRY_MAX_BYTES,
   type RecentEvent,
   RecentEvents,
   recordRecent,
+  TRIM_MAX,
 } from "../../src/pipeline/recent/recent.js";
 import { genericTrap, petTrap, startRedis, type TestRedis } from "../support/redis.js";
 import { commandsDuring, hashFieldsRead } from "../support/redis-monitor.js";
@@ -292,7 +294,7 @@ describe("RecentEvents indexes and size", () => {
     expect(await reader.hlen(`${prefix}:recent:events`)).toBe(4);
   });
 
-  it("moves an event recorded again to the indexes of its new entry", async () => {
+  it("moves an event recorded again to the indexes of its new entry, and drops its former notification's deliveries", async () => {
     const prefix = "again";
     const store = new RecentEvents(writer, { prefix, inventory: INVENTORY });
     const first = processedFor(400, 1, "critical", "firing");
@@ -301,6 +303,7 @@ describe("RecentEvents indexes and size", () => {
     expect(await store.list({ status: "firing" })).toEqual([]);
     expect(await store.list({ severity: "critical" })).toEqual([]);
     expect((await store.list({ bmc: "bmc-1" })).map((e) => e.outcome)).toEqual(["unchanged"]);
+    expect(await reader.exists(`${prefix}:recent:delivery:${first.notification?.id}`)).toBe(0);
   });
 
   it("keeps a trap's varbinds whole when the entry fits", async () => {
@@ -359,8 +362,92 @@ describe("RecentEvents indexes and size", () => {
   });
 });
 
+describe("RecentEvents trim", () => {
+  /** Entries of bmc-0…bmc-3, severities, statuses and (with a status) notifications all mixed. */
+  const mixed = (from: number, n: number): ProcessedAt[] =>
+    Array.from({ length: n }, (_, i) => {
+      const status = i % 3 === 0 ? null : i % 3 === 1 ? "firing" : "resolved";
+      const severity: PetSeverity = i % 2 === 0 ? "critical" : "non-critical";
+      return { processed: processedFor(from + i, i % 4, severity, status), at: 100_000 + from + i };
+    });
+
+  /** Every index member, every entry, name and delivery hash left under `prefix`, by what it is. */
+  const leftIn = async (prefix: string) => {
+    const indexKeys = await reader.keys(`${prefix}:recent:by-*`);
+    const members = (await Promise.all(indexKeys.map((k) => reader.zrange(k, 0, -1)))).flat();
+    return {
+      index: new Set(await reader.zrange(`${prefix}:recent`, 0, -1)),
+      indexed: new Set(members),
+      indexMembers: members.length,
+      entries: new Set(await reader.hkeys(`${prefix}:recent:events`)),
+      names: new Set(await reader.hkeys(`${prefix}:recent:keys`)),
+      deliveries: new Set(await reader.keys(`${prefix}:recent:delivery:*`)),
+    };
+  };
+
+  /** What leftIn should find when exactly `kept` are stored. */
+  const only = (prefix: string, kept: readonly ProcessedAt[]) => {
+    const ids = new Set(kept.map((e) => e.processed.event.id));
+    const notified = kept.filter((e) => e.processed.notification);
+    return {
+      index: ids,
+      indexed: ids,
+      // Its BMC's and its severity's index each; with a notification, its status's too.
+      indexMembers: 2 * kept.length + notified.length,
+      entries: ids,
+      names: ids,
+      deliveries: new Set(notified.map((e) => `${prefix}:recent:delivery:${e.processed.notification?.id}`)),
+    };
+  };
+
+  it("decodes no entry: it finds an entry's indexes and delivery hash by its name, even when its JSON does not parse", async () => {
+    const prefix = "trim-names";
+    const store = new RecentEvents(writer, { prefix, max: 4, inventory: INVENTORY });
+    const all = mixed(500, 12);
+    await store.write({ entries: all });
+    for (const e of all) await writer.hset(`${prefix}:recent:events`, e.processed.event.id, "{not json");
+
+    const commands = await commandsDuring(writer, () => store.trim());
+    expect(hashFieldsRead(commands, `${prefix}:recent:events`)).toEqual([]);
+    expect(await leftIn(prefix)).toEqual(only(prefix, all.slice(8)));
+  });
+
+  it("trims entries stored before entries had names by their JSON, and moves such an entry recorded again", async () => {
+    const prefix = "trim-former";
+    const store = new RecentEvents(writer, { prefix, max: 4, inventory: INVENTORY });
+    const all = mixed(600, 12);
+    await store.write({ entries: all });
+    await writer.del(`${prefix}:recent:keys`); // as the format before names stored them
+    // The newest, recorded again as an event that changed nothing: out of its status's index.
+    const last = all[11] as ProcessedAt;
+    const { notification: _, ...unchanged } = last.processed;
+    const again = { ...last, processed: { ...unchanged, outcome: "unchanged" as const } };
+    await store.record(again.processed, again.at);
+
+    await store.trim();
+    const kept = [...all.slice(8, 11), again];
+    expect(await leftIn(prefix)).toEqual({
+      ...only(prefix, kept),
+      names: new Set([last.processed.event.id]),
+    });
+  });
+
+  it(`drops ${TRIM_MAX} entries a script call at most, and as many calls as it takes`, async () => {
+    const prefix = "trim-bounded";
+    const store = new RecentEvents(writer, { prefix, max: 100, inventory: INVENTORY });
+    const all = mixed(1_000, 2 * TRIM_MAX + 300);
+    for (let i = 0; i < all.length; i += 400) await store.write({ entries: all.slice(i, i + 400) });
+    await store.write({ trim: true }); // script loaded
+    expect(await reader.zcard(`${prefix}:recent`)).toBe(all.length - TRIM_MAX);
+
+    const commands = await commandsDuring(writer, () => store.trim(), { scripts: false });
+    expect(commands.map(([c]) => c?.toLowerCase())).toEqual(["evalsha", "evalsha"]);
+    expect(await leftIn(prefix)).toEqual(only(prefix, all.slice(-100)));
+  });
+});
+
 describe("the recorder of a process (recordRecent)", () => {
-  it("writes a burst of processed events in one script call: the same commands for 5 events as for 200", async () => {
+  it("writes a burst of processed events in one script call and trims in the same round trip: the same commands for 5 events as for 200", async () => {
     const prefix = "burst";
     const recorder = recordRecent(redis.socket, { prefix, log: () => undefined });
     try {
@@ -379,7 +466,7 @@ describe("the recorder of a process (recordRecent)", () => {
       const many = await burst(32_000, 200);
       const sent = (commands: string[][]) => commands.map(([c]) => c?.toLowerCase());
       expect(sent(many)).toEqual(sent(few));
-      expect(sent(few)).toEqual(["evalsha"]);
+      expect(sent(few)).toEqual(["evalsha", "evalsha"]);
 
       const listed = await new RecentEvents(reader, { prefix }).list({ limit: 1_000 });
       const ids = (from: number, n: number) =>
@@ -420,7 +507,7 @@ describe("the recorder of a process (recordRecent)", () => {
       });
   });
 
-  it("holds the newest `max` entries while Redis is away, counts those it drops, and writes the rest once Redis is back", async () => {
+  it("holds the newest `max` entries while Redis is away, counts those it drops, and writes the rest once Redis is back, trimmed", async () => {
     const prefix = "away";
     const own = await startRedis();
     const logs: string[] = [];
@@ -449,8 +536,9 @@ describe("the recorder of a process (recordRecent)", () => {
 
       await own.restart();
       await recorder.flush();
+      // The entry written before the outage is the 51st: trimmed as the held ones are written.
       const kept = await observer.zrange(`${prefix}:recent`, 0, -1);
-      expect(new Set(kept)).toEqual(new Set([processed(40_000), ...away.slice(70)].map((p) => p.event.id)));
+      expect(new Set(kept)).toEqual(new Set(away.slice(70).map((p) => p.event.id)));
       expect(recorder.stats()).toEqual({
         recorded: { events: 51, deliveries: 0 },
         dropped: { events: 70, deliveries: 0 },

@@ -15,15 +15,19 @@ import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../queues.js";
  *   <prefix>:recent:by-severity:<sev>     zset   the same, of one severity's entries
  *   <prefix>:recent:by-status:<status>    zset   the same, of the firing or the resolved entries
  *   <prefix>:recent:events                hash   event id → the entry as JSON (without deliveries)
+ *   <prefix>:recent:keys                  hash   event id → "<severity>\t<status>\t<notif. id>\t<bmc>"
  *   <prefix>:recent:delivery:<notif. id>  hash   receiver → DeliveryState as JSON
  *
  * A read touches only the entries it returns: filters walk the indexes (ids and scores only), so
  * what a request costs does not grow with what senders stored. An entry is at most
  * RECENT_ENTRY_MAX_BYTES: trap-supplied text beyond that is cut, and the entry says so.
- * Only the newest `max` entries are kept (trim(): the recorder trims at most once a second, so the
- * index may briefly hold more); trimming an entry drops it from every index and drops its delivery
- * hash. A delivery recorded for a notification with no entry (a BMC health alert, or an entry already
- * trimmed) expires after ORPHAN_DELIVERY_TTL_SECONDS; recording the entry later adopts it (PERSIST).
+ * Only the newest `max` entries are kept (trim(): the recorder trims in the round trip of every write,
+ * so the index holds more only while a write is in flight); trimming an entry drops it from every
+ * index and drops its delivery hash. It finds those keys from the entry's field in `keys`, with no
+ * JSON to decode (a decode per evicted entry held Redis ~20 ms a second at 1,000 events/s); an
+ * entry stored before there was a `keys` hash is decoded instead. A delivery recorded for a
+ * notification with no entry (a BMC health alert, or an entry already trimmed) expires after
+ * ORPHAN_DELIVERY_TTL_SECONDS; recording the entry later adopts it (PERSIST).
  */
 
 const DEFAULT_RECENT_MAX = 1000;
@@ -122,7 +126,15 @@ export interface DeliveryRecord {
 export interface RecentWrite {
   entries?: readonly ProcessedAt[];
   deliveries?: readonly DeliveryRecord[];
+  /** Trim, TRIM_MAX entries at most. */
   trim?: boolean;
+}
+
+/** What RecentEvents.write did. */
+export interface RecentWritten {
+  recorded: RecentEvent[];
+  /** Entries beyond `max` that this write's trim left for the next (TRIM_MAX per trim). */
+  untrimmed: number;
 }
 
 /** The scripts below as the commands the constructor defines (ioredis types none of them). */
@@ -143,6 +155,7 @@ export interface RecentEventsOptions {
 export class RecentEvents {
   private readonly index: string;
   private readonly entries: string;
+  private readonly keys: string;
   /** "<prefix>:recent:": the by-bmc, by-severity and by-status indexes are named under it. */
   private readonly indexPrefix: string;
   private readonly deliveryPrefix: string;
@@ -157,6 +170,7 @@ export class RecentEvents {
     const prefix = options.prefix ?? DEFAULT_PREFIX;
     this.index = `${prefix}:recent`;
     this.entries = `${prefix}:recent:events`;
+    this.keys = `${prefix}:recent:keys`;
     this.indexPrefix = `${prefix}:recent:`;
     this.deliveryPrefix = `${prefix}:recent:delivery:`;
     this.max = options.max ?? DEFAULT_RECENT_MAX;
@@ -165,13 +179,13 @@ export class RecentEvents {
     // By EVALSHA: a script's text goes to Redis once per connection, not with every write.
     redis.defineCommand("petgateRecentRecord", { lua: RECORD });
     redis.defineCommand("petgateRecentDeliveries", { lua: RECORD_DELIVERIES });
-    redis.defineCommand("petgateRecentTrim", { numberOfKeys: 2, lua: TRIM });
+    redis.defineCommand("petgateRecentTrim", { numberOfKeys: 3, lua: TRIM });
   }
 
   /** Records one processed event; trim() drops the oldest. */
   async record(processed: ProcessedEvent, at = Date.now()): Promise<RecentEvent> {
-    const [entry] = await this.write({ entries: [{ processed, at }] });
-    return entry as RecentEvent;
+    const { recorded } = await this.write({ entries: [{ processed, at }] });
+    return recorded[0] as RecentEvent;
   }
 
   /** Records a delivery worker's outcome for one receiver of a notification. */
@@ -184,16 +198,19 @@ export class RecentEvents {
     await this.write({ deliveries: [{ notificationId, receiver, outcome, at }] });
   }
 
-  /** Drops the entries beyond the newest `max`, from every index, with their delivery hashes. */
+  /**
+   * Drops the entries beyond the newest `max`, from every index, with their delivery hashes: TRIM_MAX
+   * a script call, so that no call holds Redis long.
+   */
   async trim(): Promise<void> {
-    await this.write({ trim: true });
+    for (let left = 1; left > 0; ) left = (await this.write({ trim: true })).untrimmed;
   }
 
   /**
    * Records entries, then delivery outcomes, then trims if asked: one round trip, a script call each
-   * (however many entries and outcomes). Returns the entries as recorded.
+   * (however many entries and outcomes).
    */
-  async write(batch: RecentWrite): Promise<RecentEvent[]> {
+  async write(batch: RecentWrite): Promise<RecentWritten> {
     const pipeline = this.redis.pipeline() as ChainableCommander & RecentScripts;
     const recorded = (batch.entries ?? []).map(({ processed, at }) => {
       const { deliveries, ...whole } = this.entry(processed, at);
@@ -202,9 +219,21 @@ export class RecentEvents {
     if (recorded.length > 0) pipeline.petgateRecentRecord(...this.recordArgs(recorded));
     if (batch.deliveries?.length) pipeline.petgateRecentDeliveries(...this.deliveriesArgs(batch.deliveries));
     if (batch.trim)
-      pipeline.petgateRecentTrim(this.index, this.entries, this.max, this.deliveryPrefix, this.indexPrefix);
-    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
-    return recorded.map(({ stored, deliveries }) => ({ ...stored, deliveries }));
+      pipeline.petgateRecentTrim(
+        this.index,
+        this.entries,
+        this.keys,
+        this.max,
+        TRIM_MAX,
+        this.deliveryPrefix,
+        this.indexPrefix,
+      );
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+    return {
+      recorded: recorded.map(({ stored, deliveries }) => ({ ...stored, deliveries })),
+      untrimmed: batch.trim ? Number(replies.at(-1)?.[1]) : 0,
+    };
   }
 
   /** The entries that pass the filter, newest first, with their deliveries: only those are read. */
@@ -288,13 +317,15 @@ export class RecentEvents {
 
   /** RECORD's key count, KEYS and ARGV for these entries. */
   private recordArgs(recorded: readonly { stored: StoredEvent; json: string; at: number }[]) {
-    const keys = [this.index, this.entries];
-    const args: (string | number)[] = [this.indexPrefix];
+    const keys = [this.index, this.entries, this.keys];
+    const args: (string | number)[] = [this.indexPrefix, this.deliveryPrefix];
     for (const { stored, json, at } of recorded) {
       const indexes = [this.indexKey("bmc", stored.bmc), this.indexKey("severity", stored.severity)];
       if (stored.status !== null) indexes.push(this.indexKey("status", stored.status));
       keys.push(...indexes);
-      args.push(stored.id, at, json, indexes.length);
+      // The BMC last: the one field of free text (an inventory name), tabs and all.
+      const named = [stored.severity, stored.status ?? "", stored.notification ?? "", stored.bmc].join("\t");
+      args.push(stored.id, at, json, named, indexes.length);
       if (stored.notification !== null && stored.receivers.length > 0) {
         keys.push(this.deliveryKey(stored.notification));
         const pending: DeliveryState = { status: "pending", at: stored.processedAt };
@@ -379,36 +410,54 @@ function fitted(entry: StoredEvent): { stored: StoredEvent; json: string } {
 }
 
 /**
- * The index keys of an entry (ARGV prefix "<prefix>:recent:"), as RecentEvents.indexKey names them.
+ * What names an entry's index keys and delivery hash: its `keys` field (`named`), or, for an entry
+ * stored before there were such fields, its JSON (decoded: false when there is none or it does not
+ * parse). `indexes` names the index keys (prefix "<prefix>:recent:") as RecentEvents.indexKey does.
  * Every script that names keys from an entry (not in KEYS) relies on the `{petgate}` prefix putting
  * them in one Redis Cluster slot.
  */
-const INDEXES = `
-local function indexes(prefix, entry)
-  local keys = { prefix .. 'by-bmc:' .. entry.bmc, prefix .. 'by-severity:' .. entry.severity }
-  if type(entry.status) == 'string' then keys[3] = prefix .. 'by-status:' .. entry.status end
+const NAMES = `
+local function named(field)
+  local severity, status, notification, bmc = string.match(field, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$')
+  return { severity = severity, status = status, notification = notification, bmc = bmc }
+end
+local function decoded(json)
+  if not json then return false end
+  local ok, entry = pcall(cjson.decode, json)
+  if not ok then return false end
+  local text = function(v) return type(v) == 'string' and v or '' end
+  return { severity = text(entry.severity), status = text(entry.status), notification = text(entry.notification), bmc = text(entry.bmc) }
+end
+local function indexes(prefix, names)
+  local keys = { prefix .. 'by-bmc:' .. names.bmc, prefix .. 'by-severity:' .. names.severity }
+  if names.status ~= '' then keys[3] = prefix .. 'by-status:' .. names.status end
   return keys
 end
 `;
 
 /**
- * Stores entries in the index KEYS[1] and the hash KEYS[2]; ARGV[1] is the index prefix, then per
- * entry: id, score, JSON, the number of its indexes (the next KEYS, named by the caller so that a new
- * entry is never decoded here), the number of its receivers and, when there are some, its pending
- * delivery state and the receivers (its delivery hash is the next KEY). An entry recorded again
- * leaves the indexes of its former one.
+ * Stores entries in the index KEYS[1], the hash KEYS[2] and their names in KEYS[3]; ARGV[1] is the
+ * index prefix, ARGV[2] the delivery prefix, then per entry: id, score, JSON, its `keys` field, the
+ * number of its indexes (the next KEYS, named by the caller so that a new entry is never decoded
+ * here), the number of its receivers and, when there are some, its pending delivery state and the
+ * receivers (its delivery hash is the next KEY). An entry recorded again leaves the indexes of its
+ * former one, and the delivery hash of a former notification.
  */
-const RECORD = `${INDEXES}
-local k, a = 3, 2
+const RECORD = `${NAMES}
+local k, a = 4, 3
 while a <= #ARGV do
-  local id, score, json, indexCount, receivers = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-  a = a + 5
-  local old = redis.call('HGET', KEYS[2], id)
+  local id, score, json, field, indexCount, receivers = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
+  a = a + 6
+  local former = redis.call('HGET', KEYS[3], id)
+  local old = former and named(former) or decoded(redis.call('HGET', KEYS[2], id))
   if old then
-    local ok, entry = pcall(cjson.decode, old)
-    if ok then for _, key in ipairs(indexes(ARGV[1], entry)) do redis.call('ZREM', key, id) end end
+    for _, key in ipairs(indexes(ARGV[1], old)) do redis.call('ZREM', key, id) end
+    if old.notification ~= '' and old.notification ~= named(field).notification then
+      redis.call('DEL', ARGV[2] .. old.notification)
+    end
   end
   redis.call('HSET', KEYS[2], id, json)
+  redis.call('HSET', KEYS[3], id, field)
   redis.call('ZADD', KEYS[1], score, id)
   for i = k, k + indexCount - 1 do redis.call('ZADD', KEYS[i], score, id) end
   k = k + indexCount
@@ -419,7 +468,7 @@ while a <= #ARGV do
     k, a = k + 1, a + 1 + receivers
   end
 end
-return k - 3`;
+return k - 4`;
 
 /**
  * The entries (KEYS[1]) newest first that every index of KEYS[2..] holds, scored at or after ARGV[1],
@@ -472,27 +521,35 @@ end
 return found`;
 
 /**
- * Trims the index to ARGV[1] entries, oldest first, with their entries, their places in the other
- * indexes (ARGV[3] prefix) and their delivery hashes (ARGV[2] prefix). Atomic, so that two recorders
- * trimming at once do not both read the same excess.
+ * Trims the index KEYS[1] to ARGV[1] entries, oldest first and ARGV[2] at most, with their entries
+ * (KEYS[2]), their names (KEYS[3]), their places in the other indexes (ARGV[4] prefix) and their
+ * delivery hashes (ARGV[3] prefix); returns how many it left beyond ARGV[1]. A command per index
+ * and per hash, not per entry, and no JSON decoded but an entry's stored before its name was. Atomic,
+ * so that two recorders trimming at once do not both read the same excess.
  */
-const TRIM = `${INDEXES}
+const TRIM = `${NAMES}
 local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
 if excess <= 0 then return 0 end
-local old = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
-for _, id in ipairs(old) do
-  local json = redis.call('HGET', KEYS[2], id)
-  if json then
-    local ok, entry = pcall(cjson.decode, json)
-    if ok then
-      if type(entry.notification) == 'string' then redis.call('DEL', ARGV[2] .. entry.notification) end
-      for _, key in ipairs(indexes(ARGV[3], entry)) do redis.call('ZREM', key, id) end
+local count = math.min(excess, tonumber(ARGV[2]))
+local ids = redis.call('ZRANGE', KEYS[1], 0, count - 1)
+local fields = redis.call('HMGET', KEYS[3], unpack(ids))
+local members, deliveries = {}, {}
+for i, id in ipairs(ids) do
+  local names = fields[i] and named(fields[i]) or decoded(redis.call('HGET', KEYS[2], id))
+  if names then
+    if names.notification ~= '' then table.insert(deliveries, ARGV[3] .. names.notification) end
+    for _, key in ipairs(indexes(ARGV[4], names)) do
+      members[key] = members[key] or {}
+      table.insert(members[key], id)
     end
-    redis.call('HDEL', KEYS[2], id)
   end
 end
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
-return excess
+for key, of in pairs(members) do redis.call('ZREM', key, unpack(of)) end
+if #deliveries > 0 then redis.call('DEL', unpack(deliveries)) end
+redis.call('HDEL', KEYS[2], unpack(ids))
+redis.call('HDEL', KEYS[3], unpack(ids))
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - 1)
+return excess - count
 `;
 
 /**
@@ -508,10 +565,10 @@ for i = 1, #KEYS do
 end
 return #KEYS`;
 
-/** How often the recorder trims, at most (a trim per record cost as much as the record). */
-const TRIM_EVERY_MS = 1000;
 /** Entries, and delivery outcomes, per write at most: one script call then holds Redis ~1 ms. */
 const WRITE_MAX = 500;
+/** Entries one TRIM call drops at most: as many as a write records, so that trims keep up. */
+export const TRIM_MAX = WRITE_MAX;
 /** Delivery outcomes held for the next write at most (entries: the `max` kept, as trim keeps no more). */
 const DELIVERIES_HELD_MAX = 10_000;
 
@@ -581,7 +638,7 @@ export function recordRecent(
   const recorded = { events: 0, deliveries: 0 };
   const dropped = () => ({ events: entries.dropped, deliveries: deliveries.dropped });
   let reported = dropped();
-  let trimTimer: NodeJS.Timeout | undefined;
+  /** The last trim left entries beyond `max`: trim again even with no entry to write. */
   let trimDue = false;
   let writing = false;
   let scheduled = false;
@@ -601,7 +658,8 @@ export function recordRecent(
     for (const resolve of idleWaiters) resolve();
     idleWaiters = [];
   };
-  const written = (batch: Required<RecentWrite>) => {
+  const written = (batch: Required<RecentWrite>, untrimmed: number) => {
+    trimDue = untrimmed > 0;
     recorded.events += batch.entries.length;
     recorded.deliveries += batch.deliveries.length;
     failing = false;
@@ -629,13 +687,19 @@ export function recordRecent(
       trimDue = false;
       return settle();
     }
-    const batch = { entries: entries.take(WRITE_MAX), deliveries: deliveries.take(WRITE_MAX), trim: trimDue };
+    const taken = entries.take(WRITE_MAX);
+    // Trimmed in the round trip of every write of entries: what it drops is what they added.
+    const batch = {
+      entries: taken,
+      deliveries: deliveries.take(WRITE_MAX),
+      trim: trimDue || taken.length > 0,
+    };
     trimDue = false;
     writing = true;
     void recent
       .write(batch)
       .then(
-        () => written(batch),
+        ({ untrimmed }) => written(batch, untrimmed),
         (err: unknown) => failed(batch, err),
       )
       .finally(() => {
@@ -663,11 +727,6 @@ export function recordRecent(
     onProcessed(processed) {
       entries.push({ processed, at: Date.now() });
       schedule();
-      trimTimer ??= setTimeout(() => {
-        trimTimer = undefined;
-        trimDue = true;
-        schedule();
-      }, TRIM_EVERY_MS);
     },
     follow(delivery) {
       const outcome = (notificationId: string, receiver: string, o: DeliveryOutcome) => {
@@ -688,11 +747,6 @@ export function recordRecent(
     stats: () => ({ recorded: { ...recorded }, dropped: dropped() }),
     async close() {
       closing = true;
-      if (trimTimer) {
-        clearTimeout(trimTimer);
-        trimTimer = undefined;
-        trimDue = true;
-      }
       await flush();
       await connection.quit().catch(() => connection.disconnect());
     },
