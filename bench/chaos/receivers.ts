@@ -17,7 +17,10 @@ export interface HealthArrival {
   detail: string;
 }
 
-/** What one receiver accepted. A key is the webhook's Idempotency-Key or the mail's Message-ID. */
+/**
+ * What one receiver accepted. A key names one delivery: the webhook's Idempotency-Key or the mail's
+ * Message-ID (one per group), with the notification's id or event index.
+ */
 export class Tally {
   /** Event index → epoch ms of its first accepted arrival. */
   readonly firstAt = new Map<number, number>();
@@ -86,18 +89,21 @@ export async function startChaosWebhook(secret: string): Promise<ChaosWebhook> {
         return;
       }
       if (request.signatureValid !== true) tally.badSignatures++;
-      const n = parseNotification(request.body);
-      if (n === undefined) {
+      const notifications = parseNotifications(request.body);
+      if (notifications.length === 0) {
         tally.unknown++;
         res.writeHead(400).end();
         return;
       }
       const at = Date.now();
-      if (n.event.text === HEALTH_TEXT)
-        tally.health.push({ bmc: n.bmc.name, status: n.status, id: n.id, at, detail: n.detail ?? "" });
-      const index = indexOfEventData(n.event.eventData);
-      if (index === undefined && n.event.text !== HEALTH_TEXT) tally.unknown++;
-      tally.accept(request.idempotencyKey ?? `no-key:${n.id}`, index, at);
+      for (const n of notifications) {
+        if (n.event.text === HEALTH_TEXT)
+          tally.health.push({ bmc: n.bmc.name, status: n.status, id: n.id, at, detail: n.detail ?? "" });
+        const index = indexOfEventData(n.event.eventData);
+        if (index === undefined && n.event.text !== HEALTH_TEXT) tally.unknown++;
+        // One request carries a group: its key and the notification's id name one delivery.
+        tally.accept(`${request.idempotencyKey ?? "no-key"}/${n.id}`, index, at);
+      }
       res.writeHead(200).end();
     },
   });
@@ -106,15 +112,16 @@ export async function startChaosWebhook(secret: string): Promise<ChaosWebhook> {
   return hook;
 }
 
-/** The body as a notification, or undefined when it is not one (a stray request). */
-function parseNotification(body: Buffer): Notification | undefined {
+/** The notifications of a petgate webhook body (format petgate: a group); none for a stray request. */
+function parseNotifications(body: Buffer): Notification[] {
   try {
-    const n = JSON.parse(body.toString("utf8")) as Partial<Notification>;
-    return typeof n.event?.eventData === "string" && typeof n.bmc?.name === "string"
-      ? (n as Notification)
-      : undefined;
+    const group = JSON.parse(body.toString("utf8")) as { notifications?: Partial<Notification>[] };
+    const all = Array.isArray(group.notifications) ? group.notifications : [];
+    return all.filter(
+      (n): n is Notification => typeof n.event?.eventData === "string" && typeof n.bmc?.name === "string",
+    );
   } catch {
-    return undefined;
+    return [];
   }
 }
 
@@ -136,14 +143,17 @@ export async function startChaosMail(): Promise<ChaosMail> {
     for (const m of catcher.messages.splice(0)) {
       const { headers, parts } = parseMessage(m.raw);
       const text = parts.find((p) => p.contentType === "text/plain")?.body ?? "";
-      const index = /^\s*Event data:\s+([0-9a-f]{16})\s*$/m.exec(text)?.[1];
-      const at = Date.parse(m.receivedAt);
-      if (index === undefined && !text.includes(HEALTH_TEXT)) tally.unknown++;
-      tally.accept(
-        headers.get("message-id") ?? "",
-        index === undefined ? undefined : indexOfEventData(index),
-        at,
+      // One message per group: an "Event data" line per notification.
+      const indices = [...text.matchAll(/^\s*Event data:\s+([0-9a-f]{16})\s*$/gm)].map((e) =>
+        indexOfEventData(e[1] as string),
       );
+      const at = Date.parse(m.receivedAt);
+      const id = headers.get("message-id") ?? "";
+      if (indices.length === 0) {
+        if (!text.includes(HEALTH_TEXT)) tally.unknown++;
+        tally.accept(id, undefined, at);
+      }
+      for (const index of indices) tally.accept(`${id}/${index}`, index, at);
     }
   };
   const timer = setInterval(drain, 100);
