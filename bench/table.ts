@@ -284,7 +284,7 @@ function e2eRows(j: E2eJson): Row[] {
         {
           bench: "e2e",
           figure: `queues empty after the last PET at ${rate}`,
-          value: ms(empty),
+          value: empty === null ? "not within the bench's wait (120 s)" : ms(empty),
           anchor: "—",
           ratio: "—",
           target: `≤ ${TARGETS.e2eFastQueuesEmptyMs} ms`,
