@@ -13,6 +13,7 @@ import { BmcPool } from "./bmc/bmc-pool.js";
 import { CircuitBreaker } from "./bmc/breaker.js";
 import { type EnrichContext, enrichBatch } from "./enrich/enrich.js";
 import { SdrCache } from "./enrich/sdr-cache.js";
+import { SelTails } from "./enrich/sel-tail.js";
 import { claimStage } from "./intake/claim.js";
 import type { QueuedEvent } from "./intake/event.js";
 import { type DeliverQueue, deliverQueue } from "./notify/deliver.js";
@@ -35,9 +36,10 @@ import { type EventOutcome, eventOf, type Item, runStages, Sequencer, type Stage
  *
  *   claim ─▶ enrich ─▶ alert state ─▶ inhibit ─▶ silence ─▶ storm ─▶ route/group ─▶ enqueue
  *
- * Claim and enrichment of several batches overlap; from alert state on, one batch at a time in the
- * order the batches were taken, each in batch order, so that a BMC's deassertion never overtakes its
- * assertion. One BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
+ * Claim and enrichment of several batches overlap; from alert state to route/group, one batch at a
+ * time in the order the batches were taken, each in batch order, so that a BMC's deassertion does not
+ * overtake its assertion. (A batch that fails there and is retried runs again after the batches
+ * taken since: its assertion can then come after their deassertion, as with any re-run.) One BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
  * A notification made in this process (notify(): a BMC health alert) enters at inhibit.
  *
  * A batch job completes once its stages are done; if one fails (Redis gone), the batch is retried and
@@ -206,7 +208,7 @@ export function pathParts(
     for (const r of routeReceivers(tree))
       if (!known.has(r)) log(`route receiver "${r}" has no sink: its deliveries will be dead-lettered`);
   }
-  const pool = new BmcPool({ keepAliveMs: 0 });
+  const pool = new BmcPool();
   const breaker = new CircuitBreaker();
   return {
     redis,
@@ -217,6 +219,7 @@ export function pathParts(
       inventory: options.inventory ?? resolveBmcs(config),
       pool,
       sdr: new SdrCache(),
+      selTails: new SelTails(),
       breaker,
       ...(options.enrichDeadlineMs !== undefined && { deadlineMs: options.enrichDeadlineMs }),
     },
@@ -302,8 +305,9 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     await dispatcher.sendNow(summaries.filter((s) => !muted(s)));
   };
   let tick: Promise<void> | undefined;
+  let closing = false;
   const runTick = () => {
-    if (tick) return;
+    if (tick || closing) return;
     tick = Promise.all([
       dispatcher.flush(Date.now()).catch((err: unknown) => log(`group batch not enqueued: ${String(err)}`)),
       dispatcher.sweep(Date.now()).catch((err: unknown) => log(`outbox sweep failed: ${String(err)}`)),
@@ -363,6 +367,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     },
     stats: () => ({ ...counts, outcomes: { ...counts.outcomes }, ...dispatcher.counts }),
     async close() {
+      closing = true;
       clearInterval(timer);
       clearInterval(watcher);
       await watching;

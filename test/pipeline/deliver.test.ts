@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { claimKey } from "../../src/pipeline/notify/claims.js";
 import {
+  DELIVER_JOB,
   type DeliverJobData,
   type DeliverJobResult,
   type DeliverQueue,
@@ -527,6 +528,29 @@ describe("DELIVER: two jobs carrying one notification at once", () => {
     expect(results[sender]?.outcomes[n.id]).toBe("delivered");
     expect(results[later]).toMatchObject({ outcomes: { [n.id]: "already-delivered" }, sends: 0 });
     expect(await client.keys(claimKey(PREFIX, "*"))).toEqual([]);
+  });
+
+  it("a job that fails for good dead-letters only what it did not deliver", async () => {
+    const r = await receiver();
+    const [n, a] = notes(2) as [Notification, Notification];
+    const w = await worker({ "ops-webhook": webhook(r) });
+    // n is held by a job that never lets go: this job delivers a, is deferred on n, and fails for good.
+    await client.set(claimKey(PREFIX, deliveryId(n.id, "ops-webhook")), "another-job", "EX", 600);
+    await queue.add(
+      DELIVER_JOB,
+      {
+        receiver: "ops-webhook",
+        groups: [
+          { groupKey: "g0", groupLabels: {}, notifications: [a] },
+          { groupKey: "g1", groupLabels: {}, notifications: [n] },
+        ],
+      },
+      { jobId: "fails-for-good", attempts: 1 },
+    );
+    await until("a dead letter", async () => (await w.dlq.size()) > 0);
+    expect(r.notifications().map((x) => x.id)).toEqual([a.id]);
+    const dead = await w.dlq.list();
+    expect(dead.map((d) => [d.outcome, d.notifications.map((x) => x.id)])).toEqual([["error", [n.id]]]);
   });
 
   it("a claim whose job fails for good is released: the other job sends it then", async () => {

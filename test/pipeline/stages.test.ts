@@ -42,6 +42,7 @@ function startPath(prefix: string, routes: Record<string, unknown>) {
   return {
     parts,
     deliver,
+    ...path,
     async run(traps: ReturnType<typeof assertedPetFrom>[]): Promise<Item[]> {
       const items: Item[] = traps.map((trap) => ({ event: { id: eventId(trap), trap } }));
       const context = { batchId: `batch-${++batches}` };
@@ -117,6 +118,33 @@ describe("the events path", () => {
         await path.close();
       }
     });
+});
+
+describe("the enqueue stage", () => {
+  it("a batch whose groups another flush took ends only after that flush has put them on the DELIVER queue", async () => {
+    const path = startPath("stages-enqueue", { group_by: ["..."], group_wait: "0s" });
+    const items = traps(6000, 3).map((trap): Item => ({ event: { id: eventId(trap), trap } }));
+    const context = { batchId: "enqueue" };
+    try {
+      await runStages([...path.overlapping, ...path.inOrder], items, context);
+      // Writes held: a tick's flush takes the batch's groups and waits to add their DELIVER job.
+      await client.call("CLIENT", "PAUSE", "30000", "WRITE");
+      const tick = path.parts.dispatcher.flush(Date.now());
+      await client.ping(); // the tick's flush has taken the groups: none is due any more
+      expect(path.parts.dispatcher.due(Date.now())).toBe(false);
+      // What is on the DELIVER queue when the batch ends (read on a connection no write holds up).
+      const batch = runStages(path.after, items, context).then(() =>
+        client.llen("stages-enqueue:deliver:wait"),
+      );
+      await client.ping();
+      await client.call("CLIENT", "UNPAUSE");
+      await tick;
+      expect(await batch).toBe(1);
+    } finally {
+      await client.call("CLIENT", "UNPAUSE");
+      await path.close();
+    }
+  });
 });
 
 describe("Sequencer", () => {

@@ -73,12 +73,14 @@ export class Dispatcher {
    * Enqueue: the groups due now (a group_wait 0 group just made) go out before the batch ends. It runs
    * after the in-order stages, so the next batch is grouped while this flush is in flight and the
    * flush after it (which takes what is due when it starts) carries both: under load fewer, larger
-   * DELIVER jobs, each a BullMQ life cycle less.
+   * DELIVER jobs, each a BullMQ life cycle less. A batch that grouped anything awaits a flush even when
+   * nothing is due any more: another flush (a tick's, an earlier batch's) may have taken its groups
+   * and still be enqueueing them, and flushes complete in order, so this one ends after that one.
    */
   readonly enqueueStage: Stage = {
     name: "enqueue",
     exec: async (items: Item[]) => {
-      if (this.due(Date.now())) await this.flush(Date.now());
+      if (items.some((item) => item.outcome === "sent")) await this.flush(Date.now());
       return items;
     },
   };

@@ -290,11 +290,13 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       const tx = connection.multi();
       const at = new Date().toISOString();
       for (const d of ids) tx.set(deliveredMarkerKey(prefix, d), at, "EX", ttl, "NX");
+      // A refused write makes exec() reject (EXECABORT) rather than report it in its replies.
       const replies = await tx
         .del(...ids.map((d) => claimKey(prefix, d)))
         .hdel(dlq.keys.entries, id)
         .zrem(dlq.keys.index, id)
-        .exec();
+        .exec()
+        .catch((err: unknown) => [[err instanceof Error ? err : new Error(String(err)), null] as const]);
       const failed = replies?.find(([err]) => err)?.[0];
       if (failed) log(`delivered ${id} but could not record it: ${failed.message}`);
       count(group.receiver, "delivered", group.notifications.length, attempts);
@@ -363,18 +365,29 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   worker.on("failed", (job, err) => {
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
     const reason = `delivery job failed ${job.attemptsMade} time(s): ${err.message}`;
-    const groups = sendableGroups(job.data);
-    const ids = groups.flatMap((g) => g.notifications.map((n) => deliveryId(n.id, g.receiver)));
-    Promise.all([
-      ...groups.map((g) => deadLetter(g, "error", reason, 0)),
-      claims.release(String(job.id), ids),
-    ]).then(
-      () => {
-        for (const g of groups) count(g.receiver, "error", g.notifications.length, 0);
-      },
-      (e: unknown) => log(`could not dead-letter job ${job.id}: ${String(e)}`),
+    deadLetterUndelivered(job, reason).catch((e: unknown) =>
+      log(`could not dead-letter job ${job.id}: ${String(e)}`),
     );
   });
+
+  /** A job failed for good: what of it was not delivered (by an earlier run, or another job) is dead-lettered. */
+  const deadLetterUndelivered = async (job: DeliverJob, reason: string): Promise<void> => {
+    const carried = groupsOf(job.data).flatMap((g) => g.notifications);
+    const markers =
+      carried.length === 0
+        ? []
+        : await connection.mget(
+            ...carried.map((n) => deliveredMarkerKey(prefix, deliveryId(n.id, job.data.receiver))),
+          );
+    const delivered = new Set(carried.filter((_, i) => markers[i] !== null).map((n) => n.id));
+    const groups = sendableGroups(job.data, delivered);
+    const ids = groups.flatMap((g) => g.notifications.map((n) => deliveryId(n.id, g.receiver)));
+    await Promise.all([
+      ...groups.map((g) => deadLetter(g, "error", reason, 0)),
+      claims.release(String(job.id), ids),
+    ]);
+    for (const g of groups) count(g.receiver, "error", g.notifications.length, 0);
+  };
   await worker.waitUntilReady();
   return {
     worker,

@@ -2,7 +2,7 @@ import type { ChainableCommander, Redis } from "ioredis";
 import { z } from "zod";
 import { PET_SEVERITIES } from "../../pet/tables/severity.js";
 import type { ProcessedEvent } from "../events-worker.js";
-import type { DeliveryOutcome, DeliveryWorker } from "../notify/deliver.js";
+import { type DeliveryOutcome, type DeliveryWorker, groupsOf } from "../notify/deliver.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../queues.js";
 
 /*
@@ -739,7 +739,7 @@ export function recordRecent(
       // A job that failed for good has been dead-lettered as "error" (notify/deliver.ts).
       delivery.worker.on("failed", (job) => {
         if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
-          for (const g of job.data.groups)
+          for (const g of groupsOf(job.data))
             for (const n of g.notifications) outcome(n.id, job.data.receiver, "error");
       });
     },
