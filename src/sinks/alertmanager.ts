@@ -1,5 +1,5 @@
 import { toPostableAlert } from "./alert.js";
-import { post, receiverAgent, retryableStatus } from "./http-post.js";
+import { post, receiverAgent, retryableStatus, snippet } from "./http-post.js";
 import type { DeliveryResult, NotificationGroup, Sink } from "./sink.js";
 
 export interface AlertmanagerSinkOptions {
@@ -113,7 +113,6 @@ function errorText(body: string): string {
   } catch {
     // not JSON: keep it as it came
   }
-  text = text.replace(/\s+/g, " ").trim();
-  if (text === "") return "";
-  return `: ${text.length > MAX_REASON_BODY ? `${text.slice(0, MAX_REASON_BODY)}…` : text}`;
+  const shown = snippet(text, MAX_REASON_BODY);
+  return shown === "" ? "" : `: ${shown}`;
 }

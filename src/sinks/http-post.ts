@@ -60,6 +60,12 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** A receiver's answer for a reason: whitespace runs as one space, at most `max` characters. */
+export function snippet(text: string, max: number): string {
+  const one = text.replace(/\s+/g, " ").trim();
+  return one.length > max ? `${one.slice(0, max)}…` : one;
+}
+
 /** The system error code of a failed request (ECONNREFUSED, ECONNRESET, …), else its message. */
 function networkCause(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Notification } from "../pipeline/alerting/notification.js";
 import { fingerprint, toPostableAlert, ZERO_TIME } from "./alert.js";
 import { escapeControls, escapeStrings } from "./escape.js";
-import { post, receiverAgent, retryableStatus } from "./http-post.js";
+import { post, receiverAgent, retryableStatus, snippet } from "./http-post.js";
 import type { DeliveryResult, NotificationGroup, Sink } from "./sink.js";
 
 /** The body a webhook receiver is sent: petgate's own, or Alertmanager's webhook payload. */
@@ -120,7 +120,7 @@ export class WebhookSink implements Sink {
     const { status, text, retryAfterMs } = answer;
     if (status >= 200 && status < 300) return { outcome: "delivered" };
     // Reasons never name the URL: webhook URLs often carry a token.
-    const reason = `HTTP ${status}${text ? `: ${snippet(text)}` : ""}`;
+    const reason = `HTTP ${status}${text ? `: ${snippet(text, MAX_REASON_BODY)}` : ""}`;
     if (status >= 300 && status < 400) {
       // Not followed: the signature and headers are meant for the configured receiver only.
       return { outcome: "permanent", reason: `HTTP ${status} redirect not followed` };
@@ -191,11 +191,6 @@ export function alertmanagerBody(group: NotificationGroup): AlertmanagerWebhookB
 function common(sets: readonly Record<string, string>[]): Record<string, string> {
   const [first, ...rest] = sets;
   return Object.fromEntries(Object.entries(first ?? {}).filter(([k, v]) => rest.every((s) => s[k] === v)));
-}
-
-function snippet(text: string): string {
-  const one = text.replace(/\s+/g, " ").trim();
-  return one.length > MAX_REASON_BODY ? `${one.slice(0, MAX_REASON_BODY)}…` : one;
 }
 
 /** Read once from petgate's package.json, which sits a different number of levels up in src and dist. */

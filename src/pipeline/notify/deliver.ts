@@ -136,6 +136,11 @@ export function sendId(receiver: string, notificationIds: readonly string[]): st
 
 export { deliveredMarkerKey } from "./claims.js";
 
+/** A group send's id (its DLQ entry's key): sendId of what it carries, from the key it already has. */
+function groupSendId(group: NotificationGroup): string {
+  return deliveryId(group.idempotencyKey, group.receiver);
+}
+
 /** A job carried notifications that other jobs were sending: BullMQ runs it again after its backoff. */
 export class InFlightElsewhereError extends Error {
   readonly code = "in-flight-elsewhere";
@@ -253,7 +258,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     reason: string,
     attempts: number,
   ): Promise<void> => {
-    const id = deliveryId(group.idempotencyKey, group.receiver);
+    const id = groupSendId(group);
     await dlq.add({
       id,
       receiver: group.receiver,
@@ -286,7 +291,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       // not be written (Redis refusing writes), the job still completes: running it again would send
       // again. Its claims then expire with their TTL.
       held.delivered(ids);
-      const id = deliveryId(group.idempotencyKey, group.receiver);
+      const id = groupSendId(group);
       const tx = connection.multi();
       const at = new Date().toISOString();
       for (const d of ids) tx.set(deliveredMarkerKey(prefix, d), at, "EX", ttl, "NX");
