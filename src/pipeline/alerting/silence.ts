@@ -172,11 +172,6 @@ export class SilenceStore {
     return expired;
   }
 
-  /** The active silences that mute `n` at `now` (empty: not silenced). */
-  async silencing(n: Notification, now: number): Promise<Silence[]> {
-    return silencedBy(await this.read(), n, now);
-  }
-
   async isSilenced(n: Notification, now: number): Promise<boolean> {
     return (await this.muting(now))(n);
   }
