@@ -4,6 +4,7 @@ import { decodeCommand } from "./decode.js";
 import { dlqCommand } from "./dlq.js";
 import { eventCommand } from "./event.js";
 import { listenCommand } from "./listen.js";
+import { mibCommand } from "./mib.js";
 import { pefCommand } from "./pef.js";
 import { serveCommand } from "./serve.js";
 import { silenceCommand } from "./silence.js";
@@ -20,6 +21,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   event: eventCommand,
   silence: silenceCommand,
   dlq: dlqCommand,
+  mib: mibCommand,
   "config-reference": async () => {
     process.stdout.write(`${configReference()}\n`);
     return 0;
@@ -37,6 +39,7 @@ commands:
   event test [--all|BMC...] [1|2|3]  prove each BMC's alert path with a test event and its PET
   silence add|list|expire          silences in Redis: mute notifications matching Alertmanager matchers
   dlq list|replay|purge            dead-lettered deliveries
+  mib convert|translate            trap rule stubs from MIB files; OID <-> MODULE::name
   sim                              simulated BMCs (RMCP+, SEL, SDR, PEF, PETs) for tests and demos
   config-reference                 print the petgate.yml reference (Markdown)
 

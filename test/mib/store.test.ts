@@ -17,8 +17,16 @@ describe("the store over net-snmp's bundled MIBs", () => {
       oid: "1.3.6.1.6.3.1.1.5.3",
       index: "",
     });
-    expect(store.name(".1.3.6.1.2.1.2.2.1.1.3")).toMatchObject({ module: "IF-MIB", name: "ifIndex", index: ".3" });
-    expect(store.name("1.3.6.1.2.1.1.1.0")).toMatchObject({ module: "SNMPv2-MIB", name: "sysDescr", index: ".0" });
+    expect(store.name(".1.3.6.1.2.1.2.2.1.1.3")).toMatchObject({
+      module: "IF-MIB",
+      name: "ifIndex",
+      index: ".3",
+    });
+    expect(store.name("1.3.6.1.2.1.1.1.0")).toMatchObject({
+      module: "SNMPv2-MIB",
+      name: "sysDescr",
+      index: ".0",
+    });
     expect(store.name("1.3.6.1.4.1.99999.1")).toMatchObject({ name: "enterprises", index: ".99999.1" });
     expect(store.name("7.1")).toBeUndefined();
   });
@@ -41,7 +49,10 @@ describe("the store over net-snmp's bundled MIBs", () => {
     expect(linkDown?.description).toMatch(/^A linkDown trap signifies that the SNMP entity/);
     expect(linkDown?.line).toBeGreaterThan(0);
     // RFC 1215's coldStart TRAP-TYPE (ENTERPRISE snmp ::= 0) and SNMPv2-MIB's share snmpTraps.1.
-    expect(store.notification("1.3.6.1.6.3.1.1.5.1")).toMatchObject({ module: "SNMPv2-MIB", name: "coldStart" });
+    expect(store.notification("1.3.6.1.6.3.1.1.5.1")).toMatchObject({
+      module: "SNMPv2-MIB",
+      name: "coldStart",
+    });
   });
 
   test("an object resolves its textual convention, hint and enumeration", () => {
@@ -57,7 +68,10 @@ describe("the store over net-snmp's bundled MIBs", () => {
       tc: "DisplayString",
       displayHint: "255a",
     });
-    expect(store.object("1.3.6.1.2.1.2.2.1.3.1")).toMatchObject({ tc: "IANAifType", enums: { 6: "ethernetCsmacd" } });
+    expect(store.object("1.3.6.1.2.1.2.2.1.3.1")).toMatchObject({
+      tc: "IANAifType",
+      enums: { 6: "ethernetCsmacd" },
+    });
     expect(store.object("1.3.6.1.6.3.1.1.5.3")).toBeUndefined();
     expect(store.objectNames().has("ifAdminStatus")).toBe(true);
     expect(store.objectNames().has("linkDown")).toBe(false);
