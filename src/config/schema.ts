@@ -4,6 +4,8 @@ import { DEFAULT_UNKNOWN_SEVERITY, PET_TABLE_SEVERITIES } from "../pet/tables/se
 import { inhibitRulesSchema } from "../pipeline/alerting/inhibit.js";
 import { duration, routesSchema } from "../pipeline/alerting/route.js";
 import { stormSchema } from "../pipeline/alerting/storm.js";
+import { mibsSchema } from "./mibs.js";
+import { trapRulesSchema } from "./traps.js";
 
 /** A secret is read from an environment variable or a file, never written in the config itself. */
 const secretRef = (what: string) =>
@@ -367,6 +369,10 @@ export const configSchema = z
     pef: pefSchema.optional().describe("the PEF and alerting every BMC should have (petgate pef plan/apply)"),
     routes: routesSchema.optional().describe("routing: the route tree (Alertmanager-like)"),
     inhibit_rules: inhibitRulesSchema.describe("alerts that mute others while they fire"),
+    mibs: mibsSchema
+      .default(mibsSchema.parse({}))
+      .describe("MIB modules that name traps and their varbinds (petgate serve, petgate traps test)"),
+    traps: trapRulesSchema.default([]),
     storm: stormSchema.default(stormSchema.parse({})).describe("storm control, per BMC and fleet-wide"),
     receivers: z
       .array(receiverSchema)
@@ -390,6 +396,7 @@ export const configSchema = z
             ctx.addIssue({ code: "custom", path, message: `no receiver named "${receiver}" in receivers` });
     }
     uniqueNames(c.bmcs, "bmcs", "BMC", ctx);
+    uniqueNames(c.traps, "traps", "trap rule", ctx);
     for (const [i, b] of c.bmcs.entries()) {
       const merged = { ...c.defaults, ...b };
       const sources = [merged.passwordEnv, merged.passwordFile, merged.password].filter(

@@ -88,7 +88,11 @@ function unquote(text: string, raw: string): string {
 }
 
 export function matcherMatches(m: Matcher, labels: Readonly<Record<string, string>>): boolean {
-  const v = labels[m.name] ?? "";
+  return matcherMatchesValue(m, labels[m.name] ?? "");
+}
+
+/** Whether the matcher holds for its label having value `v` ("" when absent). */
+export function matcherMatchesValue(m: Matcher, v: string): boolean {
   switch (m.op) {
     case "=":
       return v === m.value;
