@@ -62,9 +62,12 @@ function applyOctetHint(specs: readonly OctetSpec[], octets: Buffer): string {
   return out;
 }
 
+/** Control characters a trap's text may carry, shown as U+FFFD: a value never moves a reader's cursor. */
+const CONTROL = /(?![\t\n\r])\p{Cc}/gu;
+
 function formatOctets(format: OctetSpec["format"], octets: Buffer): string {
-  if (format === "a") return octets.toString("latin1");
-  if (format === "t") return octets.toString("utf8");
+  if (format === "a") return octets.toString("latin1").replace(CONTROL, "\uFFFD");
+  if (format === "t") return octets.toString("utf8").replace(CONTROL, "\uFFFD");
   let n = 0n;
   for (const octet of octets) n = (n << 8n) | BigInt(octet);
   return n.toString(format === "x" ? 16 : format === "o" ? 8 : 10);

@@ -1,0 +1,94 @@
+import { cpSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { bundledMibDir, loadMibs } from "../../src/mib/load.js";
+import { tempDir } from "../support/temp.js";
+
+const FIXTURES = new URL("../fixtures/mibs/", import.meta.url).pathname;
+
+describe("loadMibs", () => {
+  test("a broken MIB and one importing a missing module are named with file:line; the others translate", async () => {
+    const { store, problems, modules } = await loadMibs({ dirs: [FIXTURES] });
+    expect(problems).toEqual([
+      {
+        file: join(FIXTURES, "BROKEN-MIB.mib"),
+        line: 9,
+        module: "BROKEN-MIB",
+        message: 'expected "(", found "2"',
+      },
+      {
+        file: join(FIXTURES, "MISSING-IMPORT-MIB.mib"),
+        line: 5,
+        module: "MISSING-IMPORT-MIB",
+        message: "imports from NO-SUCH-VENDOR-MIB, which is not loaded",
+      },
+    ]);
+    expect(store.modules()).toEqual(
+      expect.arrayContaining(["PETGATE-TEST-MIB", "PETGATE-TEST-V1-MIB", "IF-MIB"]),
+    );
+    expect(store.modules()).not.toContain("MISSING-IMPORT-MIB");
+    expect(modules).toBe(store.modules().length);
+    expect(store.oid("PETGATE-TEST-MIB::testUnitFault")).toBe("1.3.6.1.4.1.32473.99.0.1");
+    expect(store.name("1.3.6.1.6.3.1.1.5.3")).toMatchObject({ module: "IF-MIB", name: "linkDown" });
+  });
+
+  test("a TRAP-TYPE is found under its RFC 3584 OID, ENTERPRISE.0.specific", async () => {
+    const { store } = await loadMibs({ dirs: [FIXTURES] });
+    expect(store.notification("1.3.6.1.4.1.32473.98.0.7")).toMatchObject({
+      module: "PETGATE-TEST-V1-MIB",
+      name: "testV1DiskFailed",
+      kind: "TRAP-TYPE",
+      objects: ["testV1Message", "testV1Severity"],
+      file: join(FIXTURES, "PETGATE-TEST-V1-MIB.mib"),
+      line: 27,
+    });
+    expect(store.oid("testV1DiskFailed")).toBe("1.3.6.1.4.1.32473.98.0.7");
+  });
+
+  test("a module whose import is not defined by its source, or that imports a skipped one, is skipped", async () => {
+    const dir = tempDir("petgate-mibs-");
+    cpSync(join(FIXTURES, "MISSING-IMPORT-MIB.mib"), join(dir, "A.mib"));
+    writeFileSync(
+      join(dir, "B.mib"),
+      "B-MIB DEFINITIONS ::= BEGIN\nIMPORTS\n  nothingHere FROM IF-MIB\n  missingRoot FROM MISSING-IMPORT-MIB;\nEND\n",
+    );
+    const { problems } = await loadMibs({ dirs: [dir] });
+    expect(problems.map((p) => `${p.module}:${p.line}: ${p.message}`)).toEqual([
+      "MISSING-IMPORT-MIB:5: imports from NO-SUCH-VENDOR-MIB, which is not loaded",
+      "B-MIB:3: imports nothingHere from IF-MIB, which does not define it",
+    ]);
+  });
+
+  test("a directory that cannot be read is a problem; bundled: false loads only the directories", async () => {
+    const missing = join(tempDir("petgate-mibs-"), "nope");
+    const { problems, modules } = await loadMibs({ dirs: [missing], bundled: false });
+    expect(problems).toEqual([{ file: missing, line: 0, message: expect.stringMatching(/ENOENT/) }]);
+    expect(modules).toBe(0);
+  });
+
+  test("the second load reads every parsed file from the cache and names the same", async () => {
+    const cacheDir = tempDir("petgate-mib-cache-");
+    const cold = await loadMibs({ dirs: [FIXTURES], cacheDir });
+    expect(cold.fromCache).toBe(0);
+    expect(readdirSync(cacheDir).filter((f) => f.endsWith(".json"))).toHaveLength(
+      readdirSync(FIXTURES).length + readdirSync(bundledMibDir()).length,
+    );
+    const warm = await loadMibs({ dirs: [FIXTURES], cacheDir });
+    expect(warm.fromCache).toBe(warm.modules + 1); // MISSING-IMPORT-MIB parses but does not link
+    expect(warm.problems).toEqual(cold.problems);
+    expect(warm.store.modules()).toEqual(cold.store.modules());
+    expect(warm.store.notification("1.3.6.1.4.1.32473.99.0.1")).toEqual(
+      cold.store.notification("1.3.6.1.4.1.32473.99.0.1"),
+    );
+  });
+
+  test("a cached parse is keyed by content: the same file elsewhere is named by its new path", async () => {
+    const cacheDir = tempDir("petgate-mib-cache-");
+    await loadMibs({ dirs: [FIXTURES], bundled: true, cacheDir });
+    const moved = tempDir("petgate-mibs-");
+    cpSync(join(FIXTURES, "PETGATE-TEST-MIB.mib"), join(moved, "renamed.txt"));
+    const { store, fromCache } = await loadMibs({ dirs: [moved], cacheDir });
+    expect(fromCache).toBe(store.modules().length);
+    expect(store.notification("1.3.6.1.4.1.32473.99.0.1")?.file).toBe(join(moved, "renamed.txt"));
+  });
+});
