@@ -9,6 +9,7 @@ import { pefCommand } from "./pef.js";
 import { serveCommand } from "./serve.js";
 import { silenceCommand } from "./silence.js";
 import { simCommand } from "./sim.js";
+import { trapsCommand } from "./traps.js";
 import { UsageError } from "./usage.js";
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -22,6 +23,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   silence: silenceCommand,
   dlq: dlqCommand,
   mib: mibCommand,
+  traps: trapsCommand,
   "config-reference": async () => {
     process.stdout.write(`${configReference()}\n`);
     return 0;
@@ -40,6 +42,7 @@ commands:
   silence add|list|expire          silences in Redis: mute notifications matching Alertmanager matchers
   dlq list|replay|purge            dead-lettered deliveries
   mib convert|translate            trap rule stubs from MIB files; OID <-> MODULE::name
+  traps test ARGS|--ndjson FILE    what the trap rules make of a trap given as snmptrap takes it (sends nothing)
   sim                              simulated BMCs (RMCP+, SEL, SDR, PEF, PETs) for tests and demos
   config-reference                 print the petgate.yml reference (Markdown)
 
