@@ -75,7 +75,8 @@ export function notificationFromArgs(args: SnmptrapArgs, store: MibStore): Recei
 /**
  * One varbind, by snmptrap's type letters (net-snmp snmp_add_var): i u c t a o s x d b n U I F D.
  * Values are what net-snmp's receiver decodes from the BER snmptrap sends: numbers, strings for IP
- * addresses and OIDs, Buffers for OCTET STRING, Counter64 and Opaque.
+ * addresses and OIDs, Buffers for OCTET STRING and Opaque (U, I, F and D are net-snmp's Opaque-wrapped
+ * types, not Counter64).
  */
 function varbindOf(name: string, letter: string, text: string, store: MibStore): Varbind {
   const oid = oidOf(name, store);
@@ -104,7 +105,11 @@ function varbindOf(name: string, letter: string, text: string, store: MibStore):
     case "n":
       return { oid, type: T.Null, value: null };
     case "U":
-      return { oid, type: T.Counter64, value: unsignedBytes(bigInteger(text, 0n, 2n ** 64n - 1n, name)) };
+      return {
+        oid,
+        type: T.Opaque,
+        value: opaque(0x7b, unsignedBytes(bigInteger(text, 0n, 2n ** 64n - 1n, name))),
+      };
     case "I":
       return {
         oid,
@@ -178,7 +183,7 @@ function bits(numbered: readonly number[]): Buffer {
   return bytes;
 }
 
-/** Counter64 contents as net-snmp's receiver reads them: the BER integer's bytes. */
+/** An unsigned BER integer's content octets (X.690 §8.3): a leading 0 where the top bit is set. */
 function unsignedBytes(n: bigint): Buffer {
   const hex = n.toString(16);
   const bytes = Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, "hex");
@@ -196,7 +201,7 @@ function signedBytes(n: bigint): Buffer {
   return bytes;
 }
 
-/** net-snmp's Opaque-wrapped float, double and int64 (asn1.h ASN_OPAQUE_TAG1 0x9f, then 0x78/0x79/0x7a). */
+/** net-snmp's Opaque-wrapped float, double, int64 and uint64 (asn1.h ASN_OPAQUE_TAG1 0x9f, then 0x78-0x7b). */
 function opaque(tag: number, bytes: Buffer): Buffer {
   return Buffer.concat([Buffer.from([0x9f, tag, bytes.length]), bytes]);
 }
