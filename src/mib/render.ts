@@ -63,7 +63,7 @@ function bitLabels(octets: Buffer, labels: Readonly<Record<number, string>>): st
 }
 
 /** IPv4 dotted quad; IPv6 as RFC 5952 §4 text (lower case, the longest run of zero groups as "::"). */
-export function inetAddressText(octets: Buffer): string {
+function inetAddressText(octets: Buffer): string {
   if (octets.length === 4) return octets.join(".");
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(octets.readUInt16BE(i));
