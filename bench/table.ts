@@ -37,6 +37,7 @@ export const BENCHES = [
   { name: "sim", nodeArgs: [] },
   { name: "provision", nodeArgs: [] },
   { name: "e2e", nodeArgs: [] },
+  { name: "traps", nodeArgs: [] },
 ] as const;
 export type BenchName = (typeof BENCHES)[number]["name"];
 
@@ -94,6 +95,25 @@ interface E2eJson {
   }[];
 }
 
+interface TrapsPerTrap {
+  meanUs: number;
+  byTrapUs: number[];
+}
+interface TrapsLoad {
+  p50Ms: number;
+  n: number;
+}
+interface TrapsJson {
+  interpret: {
+    rules: number;
+    traps: { name: string }[];
+    at200: TrapsPerTrap;
+    catchAll: TrapsPerTrap;
+    translationOnly: TrapsPerTrap;
+  };
+  load: { modules: number; real: number; generated: number; cold: TrapsLoad; cached: TrapsLoad };
+}
+
 // ---------------------------------------------------------------------------------------------------
 
 export const TARGETS = {
@@ -108,6 +128,11 @@ export const TARGETS = {
   e2eFastP99Ms: 1000,
   enrichSpeedup: 20,
   provisionSeconds: 60,
+  trapRules: 200,
+  trapUs: 20,
+  mibModules: 100,
+  mibColdMs: 2000,
+  mibCachedMs: 200,
 } as const;
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -360,6 +385,50 @@ function simRows(j: SimJson): Row[] {
   ];
 }
 
+/**
+ * Issue 15: translation + rules per trap at 200 rules (anchor: the catch-all alone, no rules, same
+ * traps and run), and loading 100 MIB modules cold and from the cache, each in a fresh process.
+ */
+function trapsRows(j: TrapsJson): Row[] {
+  const i = j.interpret;
+  const slowest = i.at200.byTrapUs.indexOf(Math.max(...i.at200.byTrapUs));
+  const l = j.load;
+  const enough = l.modules >= TARGETS.mibModules;
+  const modules = `${l.modules} MIB modules (${l.real} real, ${l.generated} generated shaped like vendor MIBs)`;
+  return [
+    {
+      bench: "traps",
+      figure: `MIB translation + trap rules per trap at ${int(i.rules)} rules, one thread, mean over ${i.traps.length} real traps`,
+      value: `${i.at200.meanUs} µs`,
+      anchor: `catch-all alone (no rules) ${i.catchAll.meanUs} µs`,
+      ratio: times(ratioOf(i.at200.meanUs, i.catchAll.meanUs)),
+      target: `≤ ${TARGETS.trapUs} µs`,
+      status: met(i.at200.meanUs <= TARGETS.trapUs && i.rules >= TARGETS.trapRules),
+      note: `translation alone ${i.translationOnly.meanUs} µs; slowest: ${i.traps[slowest]?.name} ${i.at200.byTrapUs[slowest]} µs`,
+    },
+    {
+      bench: "traps",
+      figure: `loading ${modules} cold, fresh process, p50`,
+      value: `${Math.round(l.cold.p50Ms)} ms`,
+      anchor: "—",
+      ratio: "—",
+      target: `< ${int(TARGETS.mibColdMs)} ms`,
+      status: met(l.cold.p50Ms < TARGETS.mibColdMs && enough),
+      note: `${l.cold.n} loads`,
+    },
+    {
+      bench: "traps",
+      figure: `loading ${modules} from the cache, fresh process, p50`,
+      value: `${Math.round(l.cached.p50Ms)} ms`,
+      anchor: `cold ${Math.round(l.cold.p50Ms)} ms`,
+      ratio: times(ratioOf(l.cached.p50Ms, l.cold.p50Ms)),
+      target: `< ${int(TARGETS.mibCachedMs)} ms`,
+      status: met(l.cached.p50Ms < TARGETS.mibCachedMs && enough),
+      note: `${l.cached.n} loads`,
+    },
+  ];
+}
+
 const FIGURES: Record<BenchName, { rows: (json: never) => Row[]; figures: string[] }> = {
   ingest: {
     rows: ingestRows,
@@ -377,6 +446,14 @@ const FIGURES: Record<BenchName, { rows: (json: never) => Row[]; figures: string
   e2e: {
     rows: e2eRows,
     figures: ["trap → webhook p50/p99 and CPU per event at 1k/s", "queues empty and p99 at 2k/s"],
+  },
+  traps: {
+    rows: trapsRows,
+    figures: [
+      "translation + rules per trap at 200 rules",
+      "loading 100 MIB modules cold",
+      "loading 100 MIB modules cached",
+    ],
   },
 };
 

@@ -109,6 +109,20 @@ describe("npm run bench: the summary rows from the benches' results", () => {
     expect(row?.target).toBe(`< ${j.target.provisionSeconds} s`);
   });
 
+  it("traps: per trap met at ≤ 20 µs with ≥ 200 rules beside the catch-all; MIB loads met under 2 s cold and 200 ms cached, only with ≥ 100 modules", () => {
+    const j = json("traps");
+    const [perTrap, cold, cached] = rowsOf("traps");
+    expect(perTrap?.status).toBe(
+      j.interpret.at200.meanUs <= TARGETS.trapUs && j.interpret.rules >= TARGETS.trapRules ? "met" : "missed",
+    );
+    expect(perTrap?.value).toBe(`${j.interpret.at200.meanUs} µs`);
+    expect(perTrap?.anchor).toBe(`catch-all alone (no rules) ${j.interpret.catchAll.meanUs} µs`);
+    const enough = j.load.modules >= TARGETS.mibModules;
+    expect(cold?.status).toBe(j.load.cold.p50Ms < TARGETS.mibColdMs && enough ? "met" : "missed");
+    expect(cached?.status).toBe(j.load.cached.p50Ms < TARGETS.mibCachedMs && enough ? "met" : "missed");
+    expect(cold?.figure).toContain(`${j.load.real} real, ${j.load.generated} generated`);
+  });
+
   it("a bench that did not run is FAILED rows, not left out", () => {
     const rows = buildRows([
       { ...outcome("enrich"), exitCode: 1, result: undefined, error: "exit 1" },
