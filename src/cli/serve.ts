@@ -3,6 +3,8 @@ import { ConfigError, loadConfig, SecretError } from "../config/load.js";
 import { DEFAULT_CONFIG_FILE, findConfigFile } from "../config/path.js";
 import type { HostPort } from "../net/address.js";
 import { parseHostPort } from "../net/address.js";
+import { trapRuleProblem } from "../pipeline/interpret/load.js";
+import { TrapRuleError } from "../pipeline/interpret/rules.js";
 import { DataDirError } from "../serve/data-dir.js";
 import { DemoError } from "../serve/demo.js";
 import { DataDirInUseError } from "../serve/lock.js";
@@ -87,6 +89,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
       log("stopped during start-up");
       // A step that did not settle within its grace (untilAborted) would keep the process alive.
       process.exit(0);
+    }
+    if (err instanceof TrapRuleError && file !== undefined) {
+      log(trapRuleProblem(file, err));
+      return 1;
     }
     if (!STARTUP_ERRORS.some((E) => err instanceof E) && !isBindError(err)) throw err;
     log((err as Error).message);

@@ -65,15 +65,39 @@ function describeIssue(
     .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
     .join("")
     .slice(1);
-  // The deepest node that exists in the file locates the problem (a missing key points at its parent).
-  let line: number | undefined;
-  for (let n = issue.path.length; n >= 0 && line === undefined; n--) {
-    const node = doc.getIn(issue.path.slice(0, n) as (string | number)[], true) as
-      | { range?: [number] }
-      | undefined;
-    if (node?.range) line = lines.linePos(node.range[0]).line;
-  }
+  const line = nodeLine(doc, lines, issue.path as (string | number)[]);
   return `${file}${line === undefined ? "" : `:${line}`}: ${path || "(top level)"}: ${issue.message}`;
+}
+
+/**
+ * The line of `path` in a parsed document: the deepest node that exists locates it (a missing key
+ * points at its parent).
+ */
+function nodeLine(
+  doc: ReturnType<typeof parseDocument>,
+  lines: LineCounter,
+  path: readonly (string | number)[],
+): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number] } | undefined;
+    if (node?.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+/**
+ * The line of `path` (["traps", 2, "match", 0]) in a configuration file, for a problem found after
+ * it loaded (a trap rule that does not compile); undefined when the file cannot be read again.
+ */
+export function lineOf(file: string, path: readonly (string | number)[]): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  const lines = new LineCounter();
+  return nodeLine(parseDocument(text, { lineCounter: lines }), lines, path);
 }
 
 /** A secret that could not be read; names where it looked, never what it found. */

@@ -27,6 +27,7 @@ export class PipelineMetrics {
   readonly registry = new Registry();
   private readonly processed: Counter<"enrichment" | "outcome">;
   private readonly enrichSeconds: Histogram<"enrichment">;
+  private readonly trapRules: Counter<"rule" | "action">;
   private attached = false;
 
   constructor() {
@@ -44,12 +45,19 @@ export class PipelineMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5],
       registers: [this.registry],
     });
+    this.trapRules = new Counter({
+      name: "petgate_trap_rules_total",
+      help: 'Events interpreted by this process\'s events worker, by the trap rule that applied (rule="" when none did: the catch-all) and its action (notify, log, drop)',
+      labelNames: ["rule", "action"],
+      registers: [this.registry],
+    });
   }
 
   /** The events worker's onProcessed (startWorkers); never throws. */
   readonly onProcessed = (p: ProcessedEvent): void => {
     this.processed.inc({ enrichment: p.enrichment, outcome: p.outcome });
     this.enrichSeconds.observe({ enrichment: p.enrichment }, p.enrichMs / 1000);
+    if (p.verdict) this.trapRules.inc({ rule: p.verdict.rule ?? "", action: p.verdict.action });
   };
 
   /**

@@ -54,7 +54,7 @@ export const PAGE_HTML = `<!doctype html>
 <div id="bmcs"></div>
 <h2>Recent events</h2>
 <table>
-  <thead><tr><th>Time</th><th>Severity</th><th>BMC</th><th>Sensor</th><th>Event</th><th>Reading vs threshold</th><th>Status</th><th>Delivery</th></tr></thead>
+  <thead><tr><th>Time</th><th>Severity</th><th>BMC</th><th>Sensor / trap</th><th>Event</th><th>Reading vs threshold</th><th>Status</th><th>Delivery</th></tr></thead>
   <tbody id="events"></tbody>
 </table>
 <script src="app.js"></script>
@@ -124,8 +124,10 @@ export const PAGE_SCRIPT = `"use strict";
     sev.appendChild(el("span", "sev " + e.severity, e.severity));
     tr.appendChild(sev);
     tr.appendChild(el("td", "", e.bmc));
-    tr.appendChild(el("td", "", e.sensor));
-    tr.appendChild(el("td", "", e.event + (e.direction === "deassertion" ? " (deasserted)" : "")));
+    tr.appendChild(el("td", "", e.sensor || e.trap));
+    var what = el("td", "", e.event + (e.direction === "deassertion" ? " (deasserted)" : ""));
+    if (e.rule) what.appendChild(el("span", "muted", " · rule " + e.rule));
+    tr.appendChild(what);
     tr.appendChild(el("td", "", reading(e)));
     tr.appendChild(el("td", "", e.status || e.outcome));
     tr.appendChild(deliveries(e));

@@ -2,6 +2,7 @@ import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
+import { MibStore } from "../mib/store.js";
 import { alertStateStage, RedisAlertBook } from "./alerting/alert-book-redis.js";
 import { Dispatcher } from "./alerting/dispatch.js";
 import { Inhibitor, inhibitStage } from "./alerting/inhibit.js";
@@ -16,6 +17,9 @@ import { SdrCache } from "./enrich/sdr-cache.js";
 import { SelTails } from "./enrich/sel-tail.js";
 import { claimStage } from "./intake/claim.js";
 import type { QueuedEvent } from "./intake/event.js";
+import { compileTrapRules, type TrapRules } from "./interpret/rules.js";
+import { interpretStage } from "./interpret/stage.js";
+import type { Verdict } from "./interpret/types.js";
 import { type DeliverQueue, deliverQueue } from "./notify/deliver.js";
 import { Outbox } from "./notify/outbox.js";
 import {
@@ -34,9 +38,9 @@ import { type EventOutcome, eventOf, type Item, runStages, Sequencer, type Stage
  * The events worker takes the listeners' INGEST batches (`concurrency` batches at once per process)
  * through the events path (eventsPath below), each stage over the whole batch (stage.ts):
  *
- *   claim ─▶ enrich ─▶ alert state ─▶ inhibit ─▶ silence ─▶ storm ─▶ route/group ─▶ enqueue
+ *   claim ─▶ enrich ─▶ interpret ─▶ alert state ─▶ inhibit ─▶ silence ─▶ storm ─▶ route/group ─▶ enqueue
  *
- * Claim and enrichment of several batches overlap; from alert state to route/group, one batch at a
+ * Claim, enrichment and interpretation (the `traps:` rules, interpret/stage.ts) of several batches overlap; from alert state to route/group, one batch at a
  * time in the order the batches were taken, each in batch order, so that a BMC's deassertion does not
  * overtake its assertion. (A batch that fails there and is retried runs again after the batches
  * taken since: its assertion can then come after their deassertion, as with any re-run.) One BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
@@ -70,6 +74,11 @@ export interface EventsWorkerOptions extends WorkerSettings {
   receivers?: Iterable<string>;
   /** The resolved inventory; default resolveBmcs(config). */
   inventory?: readonly BmcTarget[];
+  /**
+   * The `traps:` rules compiled against the loaded MIBs (startEventsRole loads them); default the
+   * config's rules against no MIB, which numeric OIDs only can name.
+   */
+  rules?: TrapRules;
   /** Deadline of one event's enrichment; default 3000 ms. */
   enrichDeadlineMs?: number;
   /** How often due groups and storm summaries are looked for; default 1000 ms. */
@@ -100,6 +109,8 @@ export interface ProcessedEvent {
   enrichment: EnrichmentFacts["status"];
   /** Time its batch's enrichment took (RMCP+ reads, bounded by the deadline). */
   enrichMs: number;
+  /** What the trap rules decided. */
+  verdict?: Verdict;
   outcome: EventOutcome;
   /** The notification the event made, if any ("unchanged" makes none). */
   notification?: Notification;
@@ -140,6 +151,8 @@ export interface PathParts {
   redis: Redis;
   prefix: string;
   enrich: EnrichContext;
+  rules: TrapRules;
+  unknownSeverity: Config["listener"]["unknownSeverity"];
   book: RedisAlertBook;
   inhibitor: Inhibitor;
   silences: SilenceStore;
@@ -163,13 +176,14 @@ export interface EventsPath {
 export function eventsPath(parts: PathParts): EventsPath {
   const claim = claimStage(parts.redis, parts.prefix);
   const enrich = enrichStage(parts.enrich);
+  const interpret = interpretStage(parts.rules, parts.unknownSeverity);
   const alertState = alertStateStage(parts.book);
   const inhibit = inhibitStage(parts.inhibitor);
   const silence = silenceStage(parts.silences);
   const storm = stormStage(parts.storm, parts.stormClock);
   const { groupStage: routeGroup, enqueueStage: enqueue } = parts.dispatcher;
   return {
-    overlapping: [claim, enrich],
+    overlapping: [claim, enrich, interpret],
     inOrder: [alertState, inhibit, silence, storm, routeGroup],
     after: [enqueue],
     notification: [inhibit, silence, storm, routeGroup],
@@ -223,6 +237,8 @@ export function pathParts(
       breaker,
       ...(options.enrichDeadlineMs !== undefined && { deadlineMs: options.enrichDeadlineMs }),
     },
+    rules: options.rules ?? compileTrapRules(config.traps, MibStore.empty()),
+    unknownSeverity: config.listener.unknownSeverity,
     book: new RedisAlertBook(redis, prefix, config.listener.unknownSeverity),
     inhibitor: new Inhibitor(config.inhibit_rules),
     silences: new SilenceStore(redis, { prefix }),
@@ -281,6 +297,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
         event: eventOf(item),
         enrichment: item.enrichment?.status ?? "none",
         enrichMs: item.enrichMs ?? 0,
+        ...(item.verdict && { verdict: item.verdict }),
         outcome,
         ...(item.notification && { notification: item.notification }),
         ...(item.receivers && { receivers: item.receivers }),

@@ -7,6 +7,8 @@ import { HealthMonitor, type HealthMonitorOptions } from "./health/health.js";
 import { HealthStore, markResolved, openIncidents, sharedIncidentStart } from "./health/health-store.js";
 import { RedisLease } from "./health/lease.js";
 import { type Intake, type IntakeOptions, startIntake } from "./intake/intake.js";
+import { loadTrapRules } from "./interpret/load.js";
+import type { TrapRules } from "./interpret/rules.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./notify/deliver.js";
 import type { RetryOptions } from "./notify/retry.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget, type WorkerSettings } from "./queues.js";
@@ -31,6 +33,10 @@ export interface WorkersOptions extends Pick<WorkerSettings, "lockDurationMs" | 
   sinks: ReadonlyMap<string, Sink>;
   /** The resolved inventory; default resolveBmcs(config). */
   inventory?: readonly BmcTarget[];
+  /** The compiled `traps:` rules; default loaded at start (loadTrapRules: MIBs, then the rules). */
+  rules?: TrapRules;
+  /** Where parsed MIBs are cached when config `mibs.cache` does not say (serve: its data dir). */
+  mibCacheDir?: string;
   enrichDeadlineMs?: number;
   /** The events worker's tick (groups, storm summaries); default 1000 ms. */
   tickMs?: number;
@@ -56,6 +62,8 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
   const inventory = options.inventory ?? resolveBmcs(options.config);
+  // First: a rule that does not compile stops the start before anything runs.
+  const rules = options.rules ?? (await trapRules(options, log));
   const recent = recordRecent(options.redis, { prefix, inventory, log });
   const delivery = await startDeliveryRole({ ...options, prefix, log, recent });
   const events = await startEventsRole({
@@ -63,6 +71,7 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
     prefix,
     log,
     inventory,
+    rules,
     receivers: options.sinks.keys(),
     recent,
   });
@@ -102,6 +111,7 @@ export async function startEventsRole(options: EventsRoleOptions): Promise<Event
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
   const inventory = options.inventory ?? resolveBmcs(options.config);
+  const rules = options.rules ?? (await trapRules(options, log));
   const recent = options.recent ?? recordRecent(options.redis, { prefix, inventory, log });
   const events = await startEventsWorker({
     config: options.config,
@@ -109,6 +119,7 @@ export async function startEventsRole(options: EventsRoleOptions): Promise<Event
     prefix,
     receivers: options.receivers ?? (options.config.receivers ?? []).map((r) => r.name),
     inventory,
+    rules,
     ...workerSettings(options),
     ...(options.enrichDeadlineMs !== undefined && { enrichDeadlineMs: options.enrichDeadlineMs }),
     ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
@@ -180,6 +191,13 @@ export async function startDeliveryRole(options: DeliveryRoleOptions): Promise<D
       if (!options.recent) await recent.close();
     },
   };
+}
+
+function trapRules(options: Pick<WorkersOptions, "config" | "mibCacheDir">, log: (m: string) => void) {
+  return loadTrapRules(options.config, {
+    ...(options.mibCacheDir !== undefined && { cacheDir: options.mibCacheDir }),
+    log,
+  });
 }
 
 function workerSettings(options: Pick<WorkerSettings, "lockDurationMs" | "stalledIntervalMs">) {

@@ -1,6 +1,7 @@
 import type { Notification } from "./alerting/notification.js";
 import type { Enrichment } from "./enrich/enrich.js";
 import type { QueuedEvent } from "./intake/event.js";
+import type { Verdict } from "./interpret/types.js";
 
 /*
  * The events path as a list of stages over a batch, after Alertmanager's notify.go (`Stage`,
@@ -9,8 +10,11 @@ import type { QueuedEvent } from "./intake/event.js";
  * batch at once (one script, pipeline or transaction), never per item.
  */
 
-/** "sent" = admitted to grouping; the others say which stage stopped it. */
-export type EventOutcome = "sent" | "unchanged" | "inhibited" | "silenced" | "storm";
+/**
+ * "sent" = admitted to grouping; the others say which stage stopped it: "dropped" and "logged" by a
+ * trap rule's action (interpret), "unchanged" by alert state, then inhibit, silence and storm.
+ */
+export type EventOutcome = "sent" | "dropped" | "logged" | "unchanged" | "inhibited" | "silenced" | "storm";
 
 /** One event on its way through the stages, or a notification made in this process (no event). */
 export interface Item {
@@ -18,6 +22,8 @@ export interface Item {
   enrichment?: Enrichment;
   /** Time its batch's enrichment took (RMCP+ reads, bounded by the deadline). */
   enrichMs?: number;
+  /** What the trap rules decided (interpret stage). */
+  verdict?: Verdict;
   notification?: Notification;
   outcome?: EventOutcome;
   /** The receivers of the routes it was grouped under. */

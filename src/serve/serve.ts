@@ -169,6 +169,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
           redis: target,
           prefix,
           sinks,
+          mibCacheDir: join(dataDir, "mibs"),
           ...(metrics && { onProcessed: metrics.onProcessed }),
           log,
         }),

@@ -1,5 +1,5 @@
 import { hexByte } from "../ipmi/bytes.js";
-import type { Notification } from "../pipeline/alerting/notification.js";
+import type { Notification, NotificationTrap, TrapVarbind } from "../pipeline/alerting/notification.js";
 import { escapeControls } from "./escape.js";
 
 /*
@@ -58,8 +58,9 @@ export function toPostableAlert(
   };
   for (const [k, v] of Object.entries(extraLabels)) put(k, v);
   for (const [k, v] of Object.entries(n.bmc.labels)) put(labelName(k), v);
-  // The event's own labels last: inventory labels must not be able to change an alert's identity.
-  put("alertname", alertName(n.event.sensorType));
+  for (const [k, v] of Object.entries(n.labels ?? {})) put(labelName(k), v);
+  // The event's own labels last: inventory and rule labels must not be able to change an alert's identity.
+  put("alertname", n.trap ? trapAlertName(n.trap.name) : alertName(n.event.sensorType));
   put("bmc", n.bmc.name);
   put("instance", n.bmc.address);
   put("severity", n.severity);
@@ -68,6 +69,11 @@ export function toPostableAlert(
   // and time out for the resolved notification, and a changed label would be a different alert.
   put("sensor_number", String(n.event.sensorNumber));
   put("event", n.event.text);
+  put("rule", n.rule);
+  // A resolved notification names the trap that fired its alert: the same labels, the same alert.
+  put("trap", n.trap?.name);
+  put("trap_oid", n.trap?.oid);
+  put("alert_key", n.trap?.key);
 
   const annotations: Record<string, string> = {
     summary: escapeControls(n.summary),
@@ -95,6 +101,30 @@ export function alertName(sensorType: string | null): string {
   return `Ipmi${words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join("")}`;
 }
 
+/** One varbind for a person: its value, and how long it was when cut. */
+export function varbindValueText(vb: TrapVarbind): string {
+  return vb.truncatedFrom === undefined ? vb.value : `${vb.value} (cut from ${vb.truncatedFrom} bytes)`;
+}
+
+/** A trap's varbinds on one line, "ifIndex.3 = 3; ifDescr.3 = eth3", unescaped. */
+export function varbindsText(trap: NotificationTrap): string {
+  const parts = trap.varbinds.map((vb) => `${vb.name} = ${varbindValueText(vb)}`);
+  if (trap.varbindsLeftOut) parts.push(`${trap.varbindsLeftOut} more varbind(s) left out`);
+  return parts.join("; ");
+}
+
+/**
+ * "IF-MIB::linkDown" → "linkDown"; a trap no loaded MIB defines ("1.3.6.1.4.1.9.9", or
+ * "SNMPv2-SMI::enterprises.9.9": a node and an index) → "SnmpTrap".
+ */
+export function trapAlertName(trapName: string): string {
+  const name = trapName.slice(trapName.indexOf("::") + 2);
+  return trapName.includes("::") && DESCRIPTOR.test(name) ? name : "SnmpTrap";
+}
+
+/** An SMI descriptor (RFC 2578 §3.1: a letter, then letters, digits and hyphens). */
+const DESCRIPTOR = /^[A-Za-z][A-Za-z0-9-]*$/;
+
 /** A Prometheus label name for an inventory label: invalid characters become "_", as Prometheus does. */
 export function labelName(name: string): string {
   const cleaned = name.replace(/[^a-zA-Z0-9_]/g, "_");
@@ -102,6 +132,14 @@ export function labelName(name: string): string {
 }
 
 function describe(n: Notification): string {
+  if (n.trap) {
+    const lines = [`SNMP trap ${n.trap.name} (${n.trap.oid}).`];
+    if (n.detail) lines.push(n.detail);
+    const varbinds = varbindsText(n.trap);
+    if (varbinds) lines.push(`varbinds: ${varbinds}`);
+    lines.push(`Enrichment ${n.enrichment}.`);
+    return lines.map(escapeControls).join("\n");
+  }
   const lines: string[] = [];
   const sensor = n.sensor
     ? `${n.sensor.name} (sensor #${n.event.sensorNumber})`

@@ -318,6 +318,8 @@ describe("RecentEvents indexes and size", () => {
     const entry = await store.record(p);
     expect(entry).toMatchObject({
       event: "trap 1.3.6.1.4.1.99999.0.7",
+      trap: "1.3.6.1.4.1.99999.0.7",
+      rule: null,
       varbinds: [{ oid: "1.3.6.1.4.1.99999.1.1", type: "OctetString", value: "fan tray 2 removed" }],
       truncated: null,
     });
@@ -343,7 +345,7 @@ describe("RecentEvents indexes and size", () => {
     const [entry] = await store.list();
     if (!entry?.varbinds || !entry.truncated) throw new Error(`not cut: ${stored.slice(0, 200)}`);
     expect(entry.truncated.bytes).toBeGreaterThan(30 * 500);
-    expect(entry.truncated.fields.sort()).toEqual(["event", "varbinds"]);
+    expect(entry.truncated.fields.sort()).toEqual(["event", "trap", "varbinds"]);
     expect(entry.event).toBe(`${`trap ${longOid}`.slice(0, 200)}…`);
     // The first varbinds are kept, each value cut short; the rest left out.
     expect(entry.varbinds.length).toBeGreaterThan(0);

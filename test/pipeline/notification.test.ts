@@ -104,7 +104,7 @@ describe("notifications", () => {
       severity: "critical",
       event: { severityRaw: 0x40 },
     });
-    const n = buildNotification(unknown, facts, undefined, "non-critical");
+    const n = buildNotification(unknown, facts, { unknownSeverity: "non-critical" });
     expect(n.severity).toBe("non-critical");
     expect(buildNotification(pet(65801, 1), facts).event.severityRaw).toBeUndefined();
 

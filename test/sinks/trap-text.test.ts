@@ -78,7 +78,8 @@ describe("trap-supplied text in every sink", () => {
     const text = parts.find((p) => p.contentType === "text/plain")?.body ?? "";
     const html = parts.find((p) => p.contentType === "text/html")?.body ?? "";
     expect(text).not.toMatch(/^Bcc:/m);
-    expect(text).toContain(`1.3.6.1.4.1.99999.1 = "${ESCAPED}"`);
+    // The varbind as a row of the Trap section, named by its OID (no MIB here).
+    expect(text).toContain(`1.3.6.1.4.1.99999.1:  ${ESCAPED}`);
     expect(html).not.toMatch(/^Bcc:/m);
     expect(html).toContain("door open\\r\\nBcc: victim@example.test");
   });
@@ -90,9 +91,9 @@ describe("trap-supplied text in every sink", () => {
       from: "petgate@example.test",
       to: ["ops@example.test"],
       templates: {
-        subject: (n) => `trap: ${n.detail}`,
-        text: (n) => `${n.summary}\n${n.detail}\n`,
-        html: (n) => `<pre>${n.detail}</pre>`,
+        subject: (n) => `trap: ${n.trap?.varbinds[0]?.value}`,
+        text: (n) => `${n.summary}\n${n.trap?.varbinds[0]?.value}\n`,
+        html: (n) => `<pre>${n.trap?.varbinds[0]?.value}</pre>`,
       },
     });
     const before = smtp.messages.length;
@@ -127,8 +128,7 @@ describe("trap-supplied text in every sink", () => {
     const group = JSON.parse(request.body.toString("utf8")) as PetgateWebhookBody;
     expect(group.groupLabels.event).toBe(ESCAPED);
     const [body] = group.notifications as [Notification];
-    expect(body.detail).toContain(ESCAPED);
-    expect(body.detail).not.toMatch(/[\r\n]/);
+    expect(body.trap?.varbinds[0]).toEqual({ name: "1.3.6.1.4.1.99999.1", value: ESCAPED });
     expect(body.summary).toBe(notification.summary);
     expect(body.event.eventData).toBe(notification.event.eventData);
     for (const value of Object.values(request.headers)) expect(String(value)).not.toMatch(/victim|door/);

@@ -1,14 +1,18 @@
 import type { Redis } from "ioredis";
 import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../../pet/tables/severity.js";
 import type { QueuedEvent } from "../intake/event.js";
+import type { Verdict } from "../interpret/types.js";
 import { eventOf, type Stage } from "../stage.js";
 import type { Notification } from "./notification.js";
-import { alertKey, buildNotification, type EnrichmentFacts } from "./notification.js";
+import { alertDirection, alertKey, buildNotification, type EnrichmentFacts } from "./notification.js";
 
 /*
  * AlertBook (notification.ts) with its state in Redis, so that several events workers share it:
  *
  *   <prefix>:alerts   hash   alertKey → the alert's latest notification as JSON (firing or resolved)
+ *
+ * A PET's alert is its BMC, sensor and offset; a generic trap has one when its trap rule gives a key
+ * (verdict.alert: `resolved_by` deasserts it), and without one each trap is a notification of its own.
  *
  * Same semantics as AlertBook: an assertion of an alert not firing fires it, of one firing changes
  * nothing; a deassertion of a firing alert resolves it, of any other nothing. Unlike the in-memory
@@ -44,10 +48,11 @@ type CompareAndSet = Record<
   (key: string, ...args: string[]) => Promise<string[]>
 >;
 
-/** An event to apply, with what enrichment learned of it. */
+/** An event to apply, with what enrichment learned of it and what the trap rules decided. */
 export interface AlertInput {
   event: QueuedEvent;
   facts: EnrichmentFacts;
+  verdict?: Verdict;
 }
 
 export class RedisAlertBook {
@@ -65,17 +70,22 @@ export class RedisAlertBook {
   }
 
   /** The notification to send for this event, or undefined when it changes nothing. */
-  async next(event: QueuedEvent, facts: EnrichmentFacts): Promise<Notification | undefined> {
-    return (await this.nextBatch([{ event, facts }]))[0];
+  async next(
+    event: QueuedEvent,
+    facts: EnrichmentFacts,
+    verdict?: Verdict,
+  ): Promise<Notification | undefined> {
+    return (await this.nextBatch([{ event, facts, ...(verdict && { verdict }) }]))[0];
   }
 
   /** next() of each input, applied in order; result i is input i's. */
   async nextBatch(inputs: readonly AlertInput[]): Promise<(Notification | undefined)[]> {
     const results: (Notification | undefined)[] = [];
     const byAlert = new Map<string, number[]>();
-    inputs.forEach(({ event, facts }, i) => {
-      const key = alertKey(event, facts);
-      if (key === undefined) results[i] = buildNotification(event, facts, undefined, this.unknownSeverity);
+    inputs.forEach(({ event, facts, verdict }, i) => {
+      const key = alertKey(event, facts, verdict);
+      if (key === undefined)
+        results[i] = buildNotification(event, facts, { verdict, unknownSeverity: this.unknownSeverity });
       else {
         const indexes = byAlert.get(key);
         if (indexes) indexes.push(i);
@@ -115,12 +125,11 @@ export class RedisAlertBook {
   /** One event applied to its alert's state: the notification it makes (if any) and the state after. */
   private transition(
     held: Notification | undefined,
-    { event, facts }: AlertInput,
+    { event, facts, verdict }: AlertInput,
   ): { notification: Notification | undefined; state: Notification | undefined } {
     const build = (resolves?: { firing: Notification; at: string }) =>
-      buildNotification(event, facts, resolves, this.unknownSeverity);
-    const direction = event.trap.kind === "pet" ? event.trap.pet.eventDirection : "assertion";
-    if (direction === "deassertion") {
+      buildNotification(event, facts, { verdict, resolves, unknownSeverity: this.unknownSeverity });
+    if (alertDirection(event, verdict) === "deassertion") {
       if (!held) return { notification: undefined, state: held };
       if (held.status === "resolved") {
         // A re-run of the event that resolved it gives the same notification; any other, nothing.
@@ -155,6 +164,7 @@ export function alertStateStage(book: RedisAlertBook): Stage {
         items.map((item) => ({
           event: eventOf(item),
           facts: item.enrichment ?? { status: "none" },
+          ...(item.verdict && { verdict: item.verdict }),
         })),
       );
       return items.filter((item, i) => {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../../pet/tables/severity.js";
 import type { TrapEvent } from "../../pet/trap.js";
 import type { QueuedEvent } from "../intake/event.js";
+import type { Verdict } from "../interpret/types.js";
 
 /**
  * What a receiver is told about one alert: an enriched, routed event. The JSON of this object is the
@@ -47,6 +48,40 @@ export interface Notification {
   startsAt: string;
   /** Set when resolved. */
   endsAt?: string;
+  /** The trap rule that applied (petgate.yml `traps:`); absent when none did. */
+  rule?: string;
+  /** The rule's labels, rendered: routes, silences and inhibition match them by name. */
+  labels?: Record<string, string>;
+  /** A trap that is no PET, named through the loaded MIBs. */
+  trap?: NotificationTrap;
+}
+
+/**
+ * A generic trap on its notification. `name`, `oid` and `key` are the alert's, so a resolved
+ * notification carries those of the trap that fired it (IF-MIB::linkDown, not linkUp): receivers
+ * match firing and resolved on them. Its varbinds are those of the trap it was made from.
+ */
+export interface NotificationTrap {
+  /** "IF-MIB::linkDown", or the numeric OID when no loaded MIB names it. */
+  name: string;
+  oid: string;
+  /** The rule that applied, as on the notification. */
+  rule?: string;
+  /** The alert's identity when its rule gives one (`key` / `resolved_by`): rule, BMC and key values. */
+  key?: string;
+  /** Of the trap it was made from, as received (at most 32, each value cut to 512 bytes). */
+  varbinds: TrapVarbind[];
+  /** Varbinds beyond those kept. */
+  varbindsLeftOut?: number;
+}
+
+export interface TrapVarbind {
+  /** "ifIndex.3"; the OID when no loaded MIB names it. */
+  name: string;
+  /** As a person reads it: an enumeration's label, a display hint applied, else as received (hex: 0x…). */
+  value: string;
+  /** The value's length as received, when cut. */
+  truncatedFrom?: number;
 }
 
 /** What enrichment learned about an event's BMC and sensor (src/pipeline/enrich/enrich.ts). */
@@ -62,12 +97,14 @@ export interface EnrichmentFacts {
 }
 
 /**
- * The alert an event is about: its BMC, sensor and offset. An assertion fires it; the deassertion of
- * the same offset resolves it (IPMI 2.0 §29.7: the direction bit of the same event).
+ * The alert an event is about. A PET's: its BMC, sensor and offset; an assertion fires it, the
+ * deassertion of the same offset resolves it (IPMI 2.0 §29.7: the direction bit of the same event).
+ * A generic trap's: its rule's `key` (verdict.alert), when the rule gives one; without, every trap is
+ * a notification of its own and resolves nothing.
  */
-export function alertKey(event: QueuedEvent, facts: EnrichmentFacts): string | undefined {
+export function alertKey(event: QueuedEvent, facts: EnrichmentFacts, verdict?: Verdict): string | undefined {
   const trap = event.trap;
-  if (trap.kind !== "pet") return undefined;
+  if (trap.kind !== "pet") return verdict?.alert?.key;
   const p = trap.pet;
   const bmc = facts.bmc?.name ?? p.guid;
   return [
@@ -78,6 +115,12 @@ export function alertKey(event: QueuedEvent, facts: EnrichmentFacts): string | u
     p.eventReadingType ?? "?",
     p.eventOffset,
   ].join("/");
+}
+
+/** Whether an event asserts or deasserts its alert: a PET's direction bit, a generic trap's rule. */
+export function alertDirection(event: QueuedEvent, verdict?: Verdict): "assertion" | "deassertion" {
+  if (event.trap.kind === "pet") return event.trap.pet.eventDirection;
+  return verdict?.alert?.direction ?? "assertion";
 }
 
 /**
@@ -91,52 +134,92 @@ function severityOf(event: QueuedEvent, unknownSeverity: PetSeverity): PetSeveri
 }
 
 /**
- * A generic trap's varbinds for a person, `OID = "text"`, `OID = 0xHEX` or `OID = 42` joined into one
- * line; the text as the trap sent it (each sink escapes it for what it renders).
+ * A generic trap's varbinds by name ("ifIndex.3", the OID when no MIB names it) and value: as the
+ * loaded MIBs render it when the trap was translated, else the text as received, 0xHEX or the number.
  */
-function varbindsText(trap: Extract<TrapEvent, { kind: "trap" }>): string | undefined {
-  const parts = trap.varbinds.map((vb) => {
-    const value =
-      vb.hex === undefined ? String(vb.value) : vb.value === null ? `0x${vb.hex}` : `"${vb.value}"`;
-    return `${vb.oid} = ${value}${vb.truncatedFrom === undefined ? "" : ` (cut from ${vb.truncatedFrom} bytes)`}`;
+function trapVarbinds(
+  trap: Extract<TrapEvent, { kind: "trap" }>,
+  verdict: Verdict | undefined,
+): TrapVarbind[] {
+  const rendered = verdict?.trap?.varbinds;
+  return trap.varbinds.map((vb, i) => {
+    const r = rendered?.[i];
+    const value = r?.value ?? (vb.value === null ? `0x${vb.hex ?? ""}` : String(vb.value));
+    return {
+      name: r?.name === undefined ? vb.oid : `${r.name}${r.index}`,
+      value,
+      ...(vb.truncatedFrom !== undefined && { truncatedFrom: vb.truncatedFrom }),
+    };
   });
-  if (trap.varbindsLeftOut) parts.push(`${trap.varbindsLeftOut} more varbind(s) left out`);
-  return parts.length > 0 ? `varbinds: ${parts.join("; ")}` : undefined;
+}
+
+/** How to build a notification beyond its event and enrichment. */
+export interface BuildOptions {
+  /** What the trap rules decided (interpret stage): severity, summary, detail, rule and labels. */
+  verdict?: Verdict;
+  /** The firing notification this event resolves, and when. */
+  resolves?: { firing: Notification; at: string };
+  /** What a PET of severity "unknown" fires at (`listener.unknownSeverity`). */
+  unknownSeverity?: PetSeverity;
 }
 
 /**
  * Builds the notification receivers get. Firing and resolved of one alert share labels and
- * severity (Alertmanager matches on labels); their ids differ, each deterministic so a redelivery is
- * recognised by its idempotency key.
+ * severity (Alertmanager matches on labels): a resolved notification keeps its firing one's
+ * severity, rule, rule labels and trap name, whichever rule matched the event that resolved it.
+ * Their ids differ, each deterministic so a redelivery is recognised by its idempotency key.
  */
 export function buildNotification(
   event: QueuedEvent,
   facts: EnrichmentFacts,
-  resolves?: { firing: Notification; at: string },
-  unknownSeverity: PetSeverity = DEFAULT_UNKNOWN_SEVERITY,
+  { verdict, resolves, unknownSeverity = DEFAULT_UNKNOWN_SEVERITY }: BuildOptions = {},
 ): Notification {
   const trap = event.trap;
   const status = resolves ? "resolved" : "firing";
   const bmc = facts.bmc ?? { name: trap.source.address, address: trap.source.address, labels: {} };
   const pet = trap.kind === "pet" ? trap.pet : undefined;
-  const sensorName = facts.sensor?.name ?? (pet ? `sensor #${pet.sensorNumber}` : trap.snmp.trapOid);
-  const text = pet?.event ?? (pet ? `offset ${pet.eventOffset}` : `trap ${trap.snmp.trapOid}`);
-  const severity = resolves?.firing.severity ?? severityOf(event, unknownSeverity);
-  const detail = trap.kind === "trap" ? varbindsText(trap) : undefined;
+  const firing = resolves?.firing;
+  const severity = firing?.severity ?? verdict?.severity ?? severityOf(event, unknownSeverity);
+  const rule = firing ? firing.rule : verdict?.rule;
+  const labels = firing
+    ? firing.labels
+    : verdict && Object.keys(verdict.labels).length > 0
+      ? { ...verdict.labels }
+      : undefined;
+  let summary: string;
+  let generic: NotificationTrap | undefined;
+  if (trap.kind === "pet") {
+    const p = trap.pet;
+    const sensorName = facts.sensor?.name ?? `sensor #${p.sensorNumber}`;
+    summary = `${bmc.name}: ${p.sensorTypeName ?? "SNMP"} ${sensorName}: ${p.event ?? `offset ${p.eventOffset}`}`;
+  } else {
+    const name = verdict?.trap?.name ?? trap.snmp.trapOid;
+    const key = firing ? firing.trap?.key : verdict?.alert?.key;
+    generic = {
+      name: firing?.trap?.name ?? name,
+      oid: firing?.trap?.oid ?? trap.snmp.trapOid,
+      ...(rule !== undefined && { rule }),
+      ...(key !== undefined && { key }),
+      varbinds: trapVarbinds(trap, verdict),
+      ...(trap.varbindsLeftOut && { varbindsLeftOut: trap.varbindsLeftOut }),
+    };
+    summary = `${bmc.name}: trap ${name}`;
+  }
+  summary = verdict?.summary ?? summary;
   const notification: Notification = {
     version: 1,
     id: createHash("sha256").update(`${event.id}|${status}`).digest("hex").slice(0, 32),
     status,
     severity,
-    summary: `${bmc.name}: ${pet?.sensorTypeName ?? "SNMP"} ${sensorName}: ${text}`,
-    ...(detail !== undefined && { detail }),
+    summary,
+    ...(verdict?.detail && { detail: verdict.detail }),
     bmc,
     event: {
       time: pet?.time ?? null,
       sensorType: pet?.sensorTypeName ?? null,
       sensorNumber: pet?.sensorNumber ?? 0,
       text: pet?.event ?? null,
-      direction: pet?.eventDirection ?? "assertion",
+      direction: alertDirection(event, verdict),
       ...(pet?.severity === "unknown" && { severityRaw: pet.severityRaw }),
       eventData: pet?.eventData ?? "",
     },
@@ -144,6 +227,9 @@ export function buildNotification(
     receivedAt: trap.receivedAt,
     startsAt: resolves?.firing.startsAt ?? trap.receivedAt,
     ...(resolves && { endsAt: resolves.at }),
+    ...(rule !== undefined && { rule }),
+    ...(labels && { labels }),
+    ...(generic && { trap: generic }),
   };
   if (facts.sensor) {
     const thresholds = Object.fromEntries(
@@ -168,18 +254,17 @@ export class AlertBook {
   private readonly open = new Map<string, Notification>();
 
   /** The notification to send for this event, or undefined when it changes nothing. */
-  next(event: QueuedEvent, facts: EnrichmentFacts): Notification | undefined {
-    const key = alertKey(event, facts);
-    if (key === undefined) return buildNotification(event, facts);
-    const direction = event.trap.kind === "pet" ? event.trap.pet.eventDirection : "assertion";
+  next(event: QueuedEvent, facts: EnrichmentFacts, verdict?: Verdict): Notification | undefined {
+    const key = alertKey(event, facts, verdict);
+    if (key === undefined) return buildNotification(event, facts, { verdict });
     const firing = this.open.get(key);
-    if (direction === "deassertion") {
+    if (alertDirection(event, verdict) === "deassertion") {
       if (!firing) return undefined;
       this.open.delete(key);
-      return buildNotification(event, facts, { firing, at: event.trap.receivedAt });
+      return buildNotification(event, facts, { verdict, resolves: { firing, at: event.trap.receivedAt } });
     }
     if (firing) return undefined;
-    const notification = buildNotification(event, facts);
+    const notification = buildNotification(event, facts, { verdict });
     this.open.set(key, notification);
     return notification;
   }

@@ -17,6 +17,11 @@ import type { Notification } from "./notification.js";
  *   bmc          the BMC's inventory name (its address when not in the inventory)
  *   instance     the BMC's address
  *   label_<name> each of the BMC's inventory labels: `labels: { rack: r1 }` is label_rack="r1"
+ *   trap         a trap that is no PET: its MIB name, "IF-MIB::linkDown" (its OID when no MIB names it)
+ *   trap_oid     its numeric OID
+ *   alert_key    its alert when its trap rule gives it a `key`: rule, BMC and key values
+ *   rule         the trap rule that applied (petgate.yml `traps:`), "" for none
+ *   <name>       each of that rule's labels: `labels: { team: power }` is team="power"
  * A label a notification does not have matches as the empty string (as in Alertmanager).
  */
 
@@ -112,7 +117,9 @@ export function allMatch(matchers: readonly Matcher[], labels: Readonly<Record<s
 
 /** The labels routes, silences and inhibition rules match on (see the top of this file). */
 export function notificationLabels(n: Notification): Record<string, string> {
-  const labels: Record<string, string> = {};
+  // A trap rule's labels first: the names below are reserved for them (src/config/traps.ts), and
+  // win here all the same.
+  const labels: Record<string, string> = { ...n.labels };
   for (const [k, v] of Object.entries(n.bmc.labels)) labels[`label_${k}`] = v;
   labels.severity = n.severity;
   labels.status = n.status;
@@ -124,6 +131,12 @@ export function notificationLabels(n: Notification): Record<string, string> {
   labels.direction = n.event.direction;
   labels.bmc = n.bmc.name;
   labels.instance = n.bmc.address;
+  if (n.rule !== undefined) labels.rule = n.rule;
+  if (n.trap) {
+    labels.trap = n.trap.name;
+    labels.trap_oid = n.trap.oid;
+    if (n.trap.key !== undefined) labels.alert_key = n.trap.key;
+  }
   return labels;
 }
 
@@ -135,10 +148,12 @@ export const STATUS_LABELS: ReadonlySet<string> = new Set(["status", "direction"
 
 /**
  * The identity of the alert a notification is about: the same for its firing and its resolved
- * notification (which share BMC, sensor and offset meaning, see AlertBook), different for another
- * sensor or offset. Grouping replaces an alert's firing notification with its resolved one by it.
+ * notification (which share BMC, sensor and offset meaning, or a trap rule's key: see AlertBook),
+ * different for another sensor, offset or key. Grouping replaces an alert's firing notification with
+ * its resolved one by it. A trap without a key is known by its summary.
  */
 export function alertFingerprint(n: Notification): string {
+  if (n.trap?.key !== undefined) return n.trap.key;
   return [n.bmc.name, n.event.sensorType ?? "", n.event.sensorNumber, n.event.text ?? n.summary].join(
     "\u0000",
   );
@@ -216,7 +231,7 @@ const groupBy = z
   .describe(GROUP_BY);
 
 const WHAT_MATCHERS =
-  'Alertmanager matchers on severity, status, sensor_type, sensor_number, event, direction, bmc, instance, label_NAME (each BMC label): NAME="v", NAME!="v", NAME=~"regex", NAME!~"regex" (regexes anchored)';
+  'Alertmanager matchers on severity, status, sensor_type, sensor_number, event, direction, bmc, instance, label_NAME (each BMC label), trap, trap_oid, alert_key, rule and the rule\'s labels by name: NAME="v", NAME!="v", NAME=~"regex", NAME!~"regex" (regexes anchored)';
 
 /**
  * A child route. A key left out is inherited from the parent (but matchers and continue). Written

@@ -69,7 +69,16 @@ export const recentEventSchema = z.object({
     })
     .nullable()
     .describe("the sensor's reading and thresholds when the event was processed"),
-  outcome: z.string().describe("sent, unchanged, inhibited, silenced or storm"),
+  outcome: z
+    .string()
+    .describe("sent, logged (by a trap rule: recorded, not routed), unchanged, inhibited, silenced or storm"),
+  trap: z
+    .string()
+    .nullable()
+    .describe(
+      'a trap that is no PET: its MIB name ("IF-MIB::linkDown"), or its OID when no loaded MIB names it',
+    ),
+  rule: z.string().nullable().describe("the trap rule that applied (petgate.yml traps:); null for none"),
   notification: z.string().nullable(),
   receivers: z.array(z.string()),
   varbinds: z
@@ -265,7 +274,13 @@ export class RecentEvents {
 
   /** The stored entries (null where none) with the delivery state of each receiver. */
   private async withDeliveries(jsons: Found): Promise<RecentEvent[]> {
-    const found = jsons.filter((j) => j !== null).map((j) => JSON.parse(j) as StoredEvent);
+    // An entry stored before trap rules has no trap or rule.
+    const found = jsons
+      .filter((j) => j !== null)
+      .map((j) => {
+        const e = JSON.parse(j) as StoredEvent;
+        return { ...e, trap: e.trap ?? null, rule: e.rule ?? null };
+      });
     const withNotification = found.filter((e) => e.notification !== null);
     const pipeline = this.redis.pipeline();
     for (const e of withNotification) pipeline.hgetall(this.deliveryKey(e.notification as string));
@@ -290,6 +305,7 @@ export class RecentEvents {
     const pet = trap.kind === "pet" ? trap.pet : undefined;
     const at = new Date(now).toISOString();
     const receivers = p.receivers ?? [];
+    const trapName = p.verdict?.trap?.name ?? trap.snmp.trapOid;
     return {
       id: p.event.id,
       receivedAt: trap.receivedAt,
@@ -298,7 +314,7 @@ export class RecentEvents {
       source: trap.source.address,
       sensor: n?.sensor?.name ?? (pet ? `${pet.sensorTypeName ?? "sensor"} #${pet.sensorNumber}` : null),
       sensorType: pet?.sensorTypeName ?? null,
-      event: pet ? (pet.event ?? `offset ${pet.eventOffset}`) : `trap ${trap.snmp.trapOid}`,
+      event: pet ? (pet.event ?? `offset ${pet.eventOffset}`) : `trap ${trapName}`,
       severity: n?.severity ?? pet?.severity ?? "information",
       direction: pet?.eventDirection ?? null,
       status: n?.status ?? null,
@@ -307,6 +323,8 @@ export class RecentEvents {
         ? { value: n.sensor.reading, unit: n.sensor.unit, thresholds: n.sensor.thresholds }
         : null,
       outcome: p.outcome,
+      trap: pet ? null : trapName,
+      rule: p.verdict?.rule ?? null,
       notification: n?.id ?? null,
       receivers,
       varbinds: trap.kind === "trap" ? trap.varbinds : null,
@@ -362,7 +380,7 @@ export class RecentEvents {
 
 /**
  * The entry as stored: whole when it fits RECENT_ENTRY_MAX_BYTES; else its trap-supplied text (the
- * event, which names a generic trap's OID, and the varbinds) cut to CUT_TEXT_CHARS a string, then
+ * event and trap, which name a generic trap's OID, and the varbinds) cut to CUT_TEXT_CHARS a string, then
  * trailing varbinds left out until it fits. The other fields come from the tables, the BMC's SDR
  * and the configuration, and are kept whole: the page and the API need them.
  */
@@ -383,11 +401,13 @@ function fitted(entry: StoredEvent): { stored: StoredEvent; json: string } {
     ...(v.hex !== undefined && { hex: short("varbinds", v.hex) }),
   }));
   const event = entry.event === null ? null : short("event", entry.event);
+  const trap = entry.trap === null ? null : short("trap", entry.trap);
   // Sized with "varbinds" among the cut fields, whether or not any will be left out.
   const base = Buffer.byteLength(
     JSON.stringify({
       ...entry,
       event,
+      trap,
       varbinds: [],
       truncated: { bytes, fields: [...new Set([...cut, "varbinds"])] },
     }),
@@ -403,6 +423,7 @@ function fitted(entry: StoredEvent): { stored: StoredEvent; json: string } {
   const stored = {
     ...entry,
     event,
+    trap,
     varbinds: entry.varbinds === null ? null : varbinds.slice(0, kept),
     truncated: { bytes, fields: [...cut] },
   };
@@ -725,6 +746,7 @@ export function recordRecent(
 
   return {
     onProcessed(processed) {
+      if (processed.outcome === "dropped") return; // a trap rule's drop: counted only
       entries.push({ processed, at: Date.now() });
       schedule();
     },

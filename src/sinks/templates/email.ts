@@ -1,5 +1,6 @@
 import { hexByte } from "../../ipmi/bytes.js";
-import type { Notification } from "../../pipeline/alerting/notification.js";
+import type { Notification, NotificationTrap } from "../../pipeline/alerting/notification.js";
+import { varbindValueText } from "../alert.js";
 import { escapeControls } from "../escape.js";
 import type { NotificationGroup } from "../sink.js";
 
@@ -73,7 +74,23 @@ function heading(n: Notification): string {
  * with its control characters escaped, as values come from traps and BMCs.
  */
 function sections(n: Notification): Array<[string, Array<[string, string]>]> {
-  return rawSections(n).map(([title, rows]) => [title, rows.map(([k, v]) => [k, escapeControls(v)])]);
+  return rawSections(n).map(([title, rows]) => [
+    title,
+    rows.map(([k, v]) => [escapeControls(k), escapeControls(v)]),
+  ]);
+}
+
+/** A generic trap: its name, rule, detail and each varbind by name. */
+function trapRows(n: Notification, trap: NotificationTrap): Array<[string, string]> {
+  const rows: Array<[string, string]> = [
+    ["Name", trap.name],
+    ["OID", trap.oid],
+  ];
+  if (n.rule !== undefined) rows.push(["Rule", n.rule]);
+  if (n.detail) rows.push(["Detail", n.detail]);
+  for (const vb of trap.varbinds) rows.push([vb.name, varbindValueText(vb)]);
+  if (trap.varbindsLeftOut) rows.push(["Left out", `${trap.varbindsLeftOut} more varbind(s)`]);
+  return rows;
 }
 
 function rawSections(n: Notification): Array<[string, Array<[string, string]>]> {
@@ -86,19 +103,21 @@ function rawSections(n: Notification): Array<[string, Array<[string, string]>]> 
         ["Labels", labelsText(n.bmc.labels)],
       ],
     ],
-    [
-      "Event",
-      [
-        ["Time", n.event.time ?? "(not given by the BMC)"],
-        ["Sensor type", n.event.sensorType ?? "(unknown)"],
-        ["Sensor number", sensorNumberText(n.event.sensorNumber)],
-        ["Sensor name", n.sensor?.name ?? "(unknown)"],
-        ["Text", n.event.text ?? "(unknown offset)"],
-        ...(n.detail ? ([["Detail", n.detail]] as Array<[string, string]>) : []),
-        ["Direction", n.event.direction],
-        ["Event data", n.event.eventData],
-      ],
-    ],
+    n.trap
+      ? ["Trap", trapRows(n, n.trap)]
+      : [
+          "Event",
+          [
+            ["Time", n.event.time ?? "(not given by the BMC)"],
+            ["Sensor type", n.event.sensorType ?? "(unknown)"],
+            ["Sensor number", sensorNumberText(n.event.sensorNumber)],
+            ["Sensor name", n.sensor?.name ?? "(unknown)"],
+            ["Text", n.event.text ?? "(unknown offset)"],
+            ...(n.detail ? ([["Detail", n.detail]] as Array<[string, string]>) : []),
+            ["Direction", n.event.direction],
+            ["Event data", n.event.eventData],
+          ],
+        ],
   ];
   if (n.sensor) {
     out.push([
