@@ -111,11 +111,10 @@ const IF = "1.3.6.1.2.1.2.2.1";
 const ACME = "1.3.6.1.4.1.32473.1";
 const BMC = "1.3.6.1.4.1.32473.2";
 
-/** What the bench sends: a name, snmptrap's arguments after the target (or raw bytes), the rule it must hit. */
+/** What the bench sends (snmptrap's arguments for a target, or a datagram as captured) and the rule it must hit. */
 interface Sample {
   name: string;
-  args?: (target: string) => string[];
-  datagram?: Buffer;
+  send: ((target: string) => string[]) | Buffer;
   rule: string | undefined;
   bmc?: BmcFacts;
 }
@@ -143,17 +142,17 @@ function samples(generated: GeneratedMib[]): Sample[] {
   const vendor = lastVendorFailure(generated);
   const pet = readFileSync(join(root, PET_FIXTURE), "utf8").replace(/\s+/g, "");
   return [
-    { name: "IF-MIB::linkDown (v2c)", args: v2c("1.3.6.1.6.3.1.1.5.3", ifVarbinds(7, 2)), rule: "link-down" },
-    { name: "IF-MIB::linkUp (v2c)", args: v2c("1.3.6.1.6.3.1.1.5.4", ifVarbinds(7, 1)), rule: "link-down" },
-    { name: "coldStart (v1 generic 0)", args: v1("1.3.6.1.4.1.8072.3.2.10", 0, 0, []), rule: "cold-start" },
+    { name: "IF-MIB::linkDown (v2c)", send: v2c("1.3.6.1.6.3.1.1.5.3", ifVarbinds(7, 2)), rule: "link-down" },
+    { name: "IF-MIB::linkUp (v2c)", send: v2c("1.3.6.1.6.3.1.1.5.4", ifVarbinds(7, 1)), rule: "link-down" },
+    { name: "coldStart (v1 generic 0)", send: v1("1.3.6.1.4.1.8072.3.2.10", 0, 0, []), rule: "cold-start" },
     {
       name: "authenticationFailure (v1 generic 4)",
-      args: v1("1.3.6.1.4.1.8072.3.2.10", 4, 0, []),
+      send: v1("1.3.6.1.4.1.8072.3.2.10", 4, 0, []),
       rule: "auth-failure",
     },
     {
       name: "ACME-PDU-MIB::outletFault (v2c)",
-      args: v2c(`${ACME}.0.1`, [
+      send: v2c(`${ACME}.0.1`, [
         ...[`${ACME}.1.2.1.1.5`, "i", "5", `${ACME}.1.2.1.2.5`, "s", "Rack 12 PSU-A"],
         ...[`${ACME}.1.2.1.3.5`, "i", "3", `${ACME}.1.2.1.4.5`, "u", "12"],
       ]),
@@ -161,7 +160,7 @@ function samples(generated: GeneratedMib[]): Sample[] {
     },
     {
       name: "EXAMPLE-BMC-MIB::bmcFanFailure (v1 enterprise-specific)",
-      args: v1(
+      send: v1(
         BMC,
         6,
         1,
@@ -172,7 +171,7 @@ function samples(generated: GeneratedMib[]): Sample[] {
     },
     {
       name: "EXAMPLE-BMC-MIB::bmcTemperatureWarning (v2c)",
-      args: v2c(
+      send: v2c(
         `${BMC}.0.5`,
         bmcVarbinds("TMP0120", "Inlet temperature is above its warning threshold.", 4, "Temperature.Inlet.1"),
       ),
@@ -183,7 +182,7 @@ function samples(generated: GeneratedMib[]): Sample[] {
           {
             name: `${vendor.notification.name} (v2c, generated module)`,
             // Its first four alert objects, { base 2 n }, as scalars.
-            args: v2c(
+            send: v2c(
               vendor.oid,
               [1, 2, 3, 4].flatMap((n) => [`${vendor.base}.2.${n}.0`, "s", `value ${n}`]),
             ),
@@ -193,12 +192,12 @@ function samples(generated: GeneratedMib[]): Sample[] {
       : []),
     {
       name: "unknown enterprise (v2c, no MIB: catch-all after every rule)",
-      args: v2c("1.3.6.1.4.1.99999.0.1", ["1.3.6.1.4.1.99999.1.1.0", "s", "something happened"]),
+      send: v2c("1.3.6.1.4.1.99999.0.1", ["1.3.6.1.4.1.99999.1.1.0", "s", "something happened"]),
       rule: undefined,
     },
     {
       name: "PET chassis intrusion (v1, Dell fixture)",
-      datagram: Buffer.from(pet.replace("0203056f80", "0203056f00"), "hex"),
+      send: Buffer.from(pet.replace("0203056f80", "0203056f00"), "hex"),
       rule: "pet-intrusion",
       bmc: { name: "bmc-07", address: "127.0.0.1", labels: { site: "fra1" } },
     },
@@ -231,12 +230,13 @@ async function receive(list: Sample[]): Promise<QueuedEvent[]> {
   const socket = dgram.createSocket("udp4");
   try {
     for (const [i, s] of list.entries()) {
-      if (s.datagram)
+      const { send } = s;
+      if (Buffer.isBuffer(send))
         await new Promise<void>((r, j) =>
-          socket.send(s.datagram as Buffer, listener.address().port, "127.0.0.1", (e) => (e ? j(e) : r())),
+          socket.send(send, listener.address().port, "127.0.0.1", (e) => (e ? j(e) : r())),
         );
       else
-        await run("snmptrap", ["-r", "0", "-t", "2", ...(s.args as (t: string) => string[])(target)], {
+        await run("snmptrap", ["-r", "0", "-t", "2", ...send(target)], {
           env: { ...process.env, SNMPCONFPATH: "/nonexistent", MIBS: "", MIBDIRS: "/nonexistent" },
           timeout: 15_000,
         });
