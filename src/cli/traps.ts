@@ -1,15 +1,15 @@
 import { readFileSync } from "node:fs";
 import { bmcHostPort } from "../config/inventory.js";
 import { ConfigError, loadConfig } from "../config/load.js";
-import { mibDirs } from "../config/mibs.js";
 import { findConfigFile } from "../config/path.js";
 import { type Config, configSchema } from "../config/schema.js";
-import { loadMibs } from "../mib/load.js";
 import type { MibStore } from "../mib/store.js";
 import { type TrapEvent, trapEventFrom } from "../pet/trap.js";
+import { buildNotification } from "../pipeline/alerting/notification.js";
 import { eventId } from "../pipeline/intake/event.js";
 import type { BmcFacts } from "../pipeline/interpret/facts.js";
-import { compileTrapRules, TrapRuleError, type TrapRules } from "../pipeline/interpret/rules.js";
+import { loadTrapRules, trapRuleProblem } from "../pipeline/interpret/load.js";
+import { TrapRuleError, type TrapRules } from "../pipeline/interpret/rules.js";
 import { notificationFromArgs } from "./snmptrap-args.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
@@ -62,22 +62,20 @@ export async function trapsCommand(argv: string[]): Promise<number> {
     throw new UsageError("give either --ndjson or a trap as snmptrap takes it, not both");
 
   let config: Config;
-  let store: MibStore;
   let rules: TrapRules;
+  const file = findConfigFile(values.config);
   try {
-    const file = findConfigFile(values.config);
     config = file === undefined ? configSchema.parse({}) : loadConfig(file);
-    const mibs = await loadMibs({
-      dirs: mibDirs(config.mibs),
-      ...(config.mibs.cache && { cacheDir: config.mibs.cache }),
-    });
-    for (const p of mibs.problems)
-      process.stderr.write(`petgate: MIB ${p.file}:${p.line}: ${p.message} (skipped)\n`);
-    store = mibs.store;
-    rules = compileTrapRules(config.traps, store);
+    rules = await loadTrapRules(config, { log: (line) => process.stderr.write(`petgate: ${line}\n`) });
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof TrapRuleError) {
+    if (err instanceof ConfigError) {
       process.stderr.write(`petgate traps: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof TrapRuleError) {
+      process.stderr.write(
+        `petgate traps: ${file === undefined ? err.message : trapRuleProblem(file, err)}\n`,
+      );
       return 1;
     }
     throw err;
@@ -86,7 +84,7 @@ export async function trapsCommand(argv: string[]): Promise<number> {
   const traps =
     values.ndjson === undefined
       ? [
-          fromArgs(store, {
+          fromArgs(rules.store, {
             version,
             community: values.community,
             ...(values.user !== undefined && { user: values.user }),
@@ -103,13 +101,27 @@ export async function trapsCommand(argv: string[]): Promise<number> {
       continue;
     }
     const bmc = inventoryBmc(config, trap);
-    const verdict = rules.interpret({ id: eventId(trap), trap }, bmc);
+    const event = { id: eventId(trap), trap };
+    const verdict = rules.interpret(event, bmc);
     const name = verdict.trap?.name ?? trap.snmp.trapOid;
-    process.stdout.write(
-      `trap ${name} (${trap.snmp.trapOid}) from ${trap.source.address}${bmc ? ` (bmc ${bmc.name})` : ""}\n` +
-        `rule: ${verdict.rule ?? "none (the catch-all)"}\naction: ${verdict.action}\n` +
-        `verdict: ${JSON.stringify(verdict, null, 2)}\n`,
-    );
+    const lines = [
+      `trap ${name} (${trap.snmp.trapOid}) from ${trap.source.address}${bmc ? ` (bmc ${bmc.name})` : ""}`,
+      `rule: ${verdict.rule ?? "none (the catch-all)"}`,
+      `action: ${verdict.action}`,
+    ];
+    if (verdict.alert) lines.push(`alert: ${verdict.alert.key} ${verdict.alert.direction}`);
+    if (verdict.alert?.direction === "deassertion") {
+      // What it sends depends on the alert book: the firing notification's resolved one, or nothing.
+      lines.push("notification: none of its own (resolves the alert's firing notification, if any)");
+    } else if (verdict.action !== "drop") {
+      const facts = { status: "none" as const, ...(bmc && { bmc: { ...bmc, labels: { ...bmc.labels } } }) };
+      const n = buildNotification(event, facts, {
+        verdict,
+        unknownSeverity: config.listener.unknownSeverity,
+      });
+      lines.push(`notification: ${JSON.stringify(n, null, 2)}`);
+    }
+    process.stdout.write(`${lines.join("\n")}\n`);
   }
   return failed > 0 ? 1 : 0;
 }

@@ -67,6 +67,8 @@ interface CompiledRule {
 
 /** The compiled `traps:` rules of a configuration. */
 export interface TrapRules {
+  /** The MIBs the rules were compiled against (and translate traps through). */
+  readonly store: MibStore;
   /**
    * What to do with an event (first rule that applies wins; none: the catch-all, notify). `sensor` is
    * a PET's SDR sensor name when enrichment found it.
@@ -99,6 +101,7 @@ export function compileTrapRules(rules: readonly TrapRuleConfig[], store: MibSto
     );
 
   return {
+    store,
     interpret(event, bmc, sensor) {
       const { facts, trap } = eventFacts(event, bmc, store, sensor);
       const generic = event.trap.kind === "trap";
