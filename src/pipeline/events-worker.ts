@@ -40,9 +40,9 @@ import { type EventOutcome, eventOf, type Item, runStages, Sequencer, type Stage
  *
  *   claim ─▶ enrich ─▶ interpret ─▶ alert state ─▶ inhibit ─▶ silence ─▶ storm ─▶ route/group ─▶ enqueue
  *
- * Claim, enrichment and interpretation (the `traps:` rules, interpret/stage.ts) of several batches overlap; from alert state to route/group, one batch at a
- * time in the order the batches were taken, each in batch order, so that a BMC's deassertion does not
- * overtake its assertion. (A batch that fails there and is retried runs again after the batches
+ * Claim and enrichment of several batches overlap; from interpret (the `traps:` rules,
+ * interpret/stage.ts) to route/group, one batch at a time in the order the batches were taken, each
+ * in batch order, so that a BMC's deassertion does not overtake its assertion. (A batch that fails there and is retried runs again after the batches
  * taken since: its assertion can then come after their deassertion, as with any re-run.) One BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
  * A notification made in this process (notify(): a BMC health alert) enters at inhibit.
  *
@@ -183,8 +183,9 @@ export function eventsPath(parts: PathParts): EventsPath {
   const storm = stormStage(parts.storm, parts.stormClock);
   const { groupStage: routeGroup, enqueueStage: enqueue } = parts.dispatcher;
   return {
-    overlapping: [claim, enrich, interpret],
-    inOrder: [alertState, inhibit, silence, storm, routeGroup],
+    overlapping: [claim, enrich],
+    // Interpret stops some items: first in order, so that what claim let through is what is reported.
+    inOrder: [interpret, alertState, inhibit, silence, storm, routeGroup],
     after: [enqueue],
     notification: [inhibit, silence, storm, routeGroup],
   };
