@@ -144,7 +144,8 @@ function fromNdjson(file: string): (TrapEvent | { error: string })[] {
       if (
         (event.kind === "pet" || event.kind === "trap") &&
         typeof event.snmp?.trapOid === "string" &&
-        typeof event.source?.address === "string"
+        typeof event.source?.address === "string" &&
+        (event.kind === "pet" ? typeof event.pet === "object" : Array.isArray(event.varbinds))
       )
         return [event];
     } catch {}

@@ -180,7 +180,10 @@ describe("petgate traps test", () => {
     const r = await petgate(["traps", "test", "--config", bad, "127.0.0.1", "", "1.3.6.1.6.3.1.1.5.1"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`petgate traps: ${bad}:3: traps[0].summary: unknown name {{outletNmae}}\n`);
-    const line = await petgate(["traps", "test", "--config", config, "--ndjson", "-"], '{"kind":"trap"}\n');
+    const line = await petgate(
+      ["traps", "test", "--config", config, "--ndjson", "-"],
+      '{"kind":"trap","source":{"address":"192.0.2.7"},"snmp":{"trapOid":"1.3.6"}}\n',
+    );
     expect(line.code).toBe(1);
     expect(line.stderr).toBe("petgate traps: -:1: not a trap event as petgate listen writes it\n");
   });
