@@ -11,6 +11,8 @@ import type { TrapAction, Verdict } from "./types.js";
 const MAX_SUMMARY = 512;
 const MAX_DETAIL = 4096;
 const MAX_LABEL_VALUE = 128;
+/** Trap OIDs a trap=~ matcher remembers its answer for. */
+const MAX_TRAP_ANSWERS = 1024;
 
 /** Labels every notification has (route.ts notificationLabels): a rule's label cannot be one. */
 const RESERVED_LABELS: ReadonlySet<string> = new Set([
@@ -217,8 +219,19 @@ function compileMatcher(
   if (m.name !== "trap") return { test: (facts) => matcherMatchesValue(m, facts.get(m.name) ?? "") };
   if (m.op === "=~" || m.op === "!~") {
     const re = m.regex as RegExp;
-    const either = (facts: ReadonlyMap<string, string>) =>
-      re.test(facts.get("trap") ?? "") || re.test(facts.get("trap_oid") ?? "");
+    // The trap's name follows from its OID (the store is fixed): the answer is kept per OID, so a
+    // regex runs once per kind of trap, not per trap. Bounded: a sender can make up OIDs.
+    const answers = new Map<string, boolean>();
+    const either = (facts: ReadonlyMap<string, string>) => {
+      const oid = facts.get("trap_oid") ?? "";
+      let answer = answers.get(oid);
+      if (answer === undefined) {
+        answer = re.test(facts.get("trap") ?? "") || re.test(oid);
+        if (answers.size >= MAX_TRAP_ANSWERS) answers.clear();
+        answers.set(oid, answer);
+      }
+      return answer;
+    };
     return { test: m.op === "=~" ? either : (facts) => !either(facts) };
   }
   const oid = store.oid(m.value);
