@@ -82,6 +82,12 @@ describe("trap rules", () => {
     // From an inventory BMC, its name is in the key.
     const bmc = { name: "sw-01", address: "192.0.2.7", labels: { rack: "r1" } };
     expect(rules.interpret(linkDown(3), bmc).alert?.key).toBe("link|sw-01|3");
+    // resolved_by naming its trap by regex: the rule is tried for every trap, linkUp too.
+    const byRegex = rulesFrom(
+      `traps:\n  - { name: link, match: ['trap="IF-MIB::linkDown"'], resolved_by: ['trap=~".*::linkUp"'], key: [ifIndex] }\n`,
+      store,
+    );
+    expect(byRegex.interpret(linkUp(3)).alert).toEqual({ key: "link|192.0.2.7|3", direction: "deassertion" });
   });
 
   it("drop and log are the rule's action; a trap no rule matches is notified (the catch-all) with its MIB name", () => {
