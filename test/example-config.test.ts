@@ -2,13 +2,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import snmp from "net-snmp";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { resolveBmcs } from "../src/config/inventory.js";
 import { loadConfig, readSecret } from "../src/config/load.js";
 import { type Config, configSchema, type SecretRef } from "../src/config/schema.js";
+import { loadMibs } from "../src/mib/load.js";
+import { trapEventFrom } from "../src/pet/trap.js";
 import { Inhibitor } from "../src/pipeline/alerting/inhibit.js";
 import { compileRoutes } from "../src/pipeline/alerting/route.js";
+import { eventId } from "../src/pipeline/intake/event.js";
+import { compileTrapRules } from "../src/pipeline/interpret/rules.js";
 import { buildSinks } from "../src/sinks/build.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -97,5 +102,36 @@ describe("petgate.example.yml", () => {
     const refs = secretRefs(config).map((s) => s.ref);
     expect(refs.some((r) => r.env)).toBe(true);
     expect(refs.some((r) => r.file)).toBe(true);
+  });
+
+  it("has trap rules that compile over examples/mibs, a PDU fault from 10.30/16 taking the PDU rule", async () => {
+    const config = loadConfig(join(root, "petgate.example.yml"));
+    const { store, problems } = await loadMibs({ dirs: [join(root, "examples/mibs")] });
+    expect(problems).toEqual([]);
+    const rules = compileTrapRules(config.traps, store);
+    const outletFault = (address: string) => {
+      const received = trapEventFrom({
+        pdu: {
+          type: snmp.PduType.TrapV2,
+          varbinds: [
+            { oid: "1.3.6.1.6.3.1.1.4.1.0", type: snmp.ObjectType.OID, value: "1.3.6.1.4.1.32473.1.0.1" },
+            { oid: "1.3.6.1.4.1.32473.1.1.2.1.1.5", type: snmp.ObjectType.Integer, value: 5 },
+            {
+              oid: "1.3.6.1.4.1.32473.1.1.2.1.2.5",
+              type: snmp.ObjectType.OctetString,
+              value: Buffer.from("PSU-A"),
+            },
+            { oid: "1.3.6.1.4.1.32473.1.1.2.1.3.5", type: snmp.ObjectType.Integer, value: 3 },
+          ],
+        },
+        rinfo: { address, port: 162 },
+      });
+      if (!received.ok) throw new Error(received.error.message);
+      return rules.interpret({ id: eventId(received.event), trap: received.event });
+    };
+    const pdu = outletFault("10.30.4.7");
+    expect(pdu).toMatchObject({ rule: "outlet-fault", action: "notify", severity: "critical" });
+    expect(pdu.summary).toBe("Outlet PSU-A (5) is fault");
+    expect(outletFault("10.40.4.7").rule).toBeUndefined(); // another source: the catch-all
   });
 });

@@ -27,6 +27,7 @@ const RESERVED_LABELS: ReadonlySet<string> = new Set([
   "trap",
   "trap_oid",
   "alert_key",
+  "alertname",
   "rule",
 ]);
 
