@@ -54,7 +54,8 @@ interface Linked {
  */
 export function linkModules(modules: readonly ParsedModule[]): {
   definitions: MibDefinition[];
-  modules: string[];
+  /** Those linked, each after the modules it imports. */
+  modules: ParsedModule[];
   problems: MibProblem[];
 } {
   const byName = new Map<string, ParsedModule>();
@@ -133,8 +134,8 @@ export function linkModules(modules: readonly ParsedModule[]): {
   };
 
   for (const module of byName.values()) link(module, []);
-  const names = [...linked].filter(([, l]) => l !== undefined).map(([name]) => name);
-  return { definitions: [...definitions.v2, ...definitions.v1], modules: names, problems };
+  const loaded = [...linked.values()].flatMap((l) => (l === undefined ? [] : [l.module]));
+  return { definitions: [...definitions.v2, ...definitions.v1], modules: loaded, problems };
 }
 
 function definition(

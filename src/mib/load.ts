@@ -2,13 +2,24 @@
  * MIB modules from net-snmp's bundled MIBs and the given directories, linked into one MibStore. A
  * file that does not parse, or a module whose imports cannot be met, is a problem and skipped.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { contentKey, type ParsedFile, readCached, writeCached } from "./cache.js";
+import {
+  contentKey,
+  type LinkedSet,
+  linkedKey,
+  type ParsedFile,
+  readCached,
+  readLinked,
+  writeCached,
+  writeLinked,
+} from "./cache.js";
 import { linkModules } from "./link.js";
 import { type ParsedModule, parseMibText } from "./parse.js";
 import { MibStore } from "./store.js";
+import { mibTable } from "./table.js";
 import type { MibProblem } from "./types.js";
 
 /** Larger than any MIB published (IF-MIB is 80 KB): a file past it is no MIB. */
@@ -18,7 +29,7 @@ export interface LoadMibsOptions {
   dirs: readonly string[];
   /** net-snmp's lib/mibs (SNMPv2-SMI, SNMPv2-MIB, IF-MIB, RFC1213-MIB…); default true. */
   bundled?: boolean;
-  /** Where parsed files are kept between starts; no cache when absent. */
+  /** Where parsed files and the linked set are kept between starts; no cache when absent. */
   cacheDir?: string;
 }
 
@@ -27,9 +38,14 @@ export interface LoadedMibs {
   problems: MibProblem[];
   /** Modules loaded. */
   modules: number;
-  /** Of the modules parsed, those read from the cache. */
+  /** Modules read from the cache: every one when the linked set was, else those whose parse was. */
   fromCache: number;
+  /** The same files in the same order were linked before: nothing was parsed or linked. */
+  linkedFromCache: boolean;
 }
+
+/** A file's content, or why it cannot be a MIB; `key` says which (the content's hash, or the problem). */
+type Source = { key: string; content: Buffer } | { key: string; problem: MibProblem };
 
 /** net-snmp's bundled MIBs, next to its entry point. */
 export function bundledMibDir(): string {
@@ -38,11 +54,43 @@ export function bundledMibDir(): string {
 
 /** The directories' modules first (a site's newer module wins over a bundled one of its name). */
 export async function loadMibs(options: LoadMibsOptions): Promise<LoadedMibs> {
+  const { cacheDir } = options;
   const dirs = options.bundled === false ? options.dirs : [...options.dirs, bundledMibDir()];
   const problems: MibProblem[] = [];
   const files = (await Promise.all(dirs.map((dir) => mibFiles(dir, problems)))).flat();
-  const parsed = await Promise.all(files.map((file) => parseFile(file, options.cacheDir)));
+  const sources = files.map(readSource);
+  const key = linkedKey(sources.map((s) => s.key));
+  const cached = cacheDir === undefined ? undefined : await readLinked(cacheDir, key);
+  let set: LinkedSet;
+  let fromCache: number;
+  if (cached === undefined) {
+    ({ set, fromCache } = await linkSources(files, sources, cacheDir));
+    if (cacheDir !== undefined) await writeLinked(cacheDir, key, set);
+  } else {
+    set = cached;
+    fromCache = set.table.modules.length;
+  }
+  for (const p of set.problems) problems.push({ ...p, file: files[p.file] ?? "" });
+  return {
+    store: new MibStore(set.table, files),
+    problems,
+    modules: set.table.modules.length,
+    fromCache,
+    linkedFromCache: cached !== undefined,
+  };
+}
+
+/** Parses each source (or reads its parse from the cache) and links the modules. */
+async function linkSources(
+  files: readonly string[],
+  sources: readonly Source[],
+  cacheDir: string | undefined,
+): Promise<{ set: LinkedSet; fromCache: number }> {
+  const parsed = await Promise.all(
+    sources.map((source, i) => parseSource(files[i] as string, source, cacheDir)),
+  );
   const modules: ParsedModule[] = [];
+  const problems: MibProblem[] = [];
   let fromCache = 0;
   for (const p of parsed) {
     modules.push(...p.modules);
@@ -51,10 +99,12 @@ export async function loadMibs(options: LoadMibsOptions): Promise<LoadedMibs> {
   }
   const linked = linkModules(modules);
   problems.push(...linked.problems);
+  const fileIndex = new Map(files.map((file, i) => [file, i]));
   return {
-    store: new MibStore(linked.definitions, linked.modules),
-    problems,
-    modules: linked.modules.length,
+    set: {
+      table: mibTable(linked.modules, linked.definitions, fileIndex),
+      problems: problems.map((p) => ({ ...p, file: fileIndex.get(p.file) ?? -1 })),
+    },
     fromCache,
   };
 }
@@ -77,27 +127,31 @@ async function mibFiles(dir: string, problems: MibProblem[]): Promise<string[]> 
   }
 }
 
-async function parseFile(
+/**
+ * Read at once: a hundred small files take a few milliseconds so, several times that through the
+ * thread pool (fs/promises), and a start has nothing else to do meanwhile.
+ */
+function readSource(file: string): Source {
+  const unread = (message: string): Source => ({ key: `!${message}`, problem: { file, line: 0, message } });
+  try {
+    const { size } = statSync(file);
+    if (size > MAX_MIB_BYTES) return unread(`${size} bytes, more than a MIB`);
+    const content = readFileSync(file);
+    return { key: contentKey(content), content };
+  } catch (err) {
+    return unread((err as Error).message);
+  }
+}
+
+async function parseSource(
   file: string,
+  source: Source,
   cacheDir: string | undefined,
 ): Promise<ParsedFile & { cached: boolean }> {
-  try {
-    const { size } = await stat(file);
-    if (size > MAX_MIB_BYTES) {
-      return {
-        modules: [],
-        problems: [{ file, line: 0, message: `${size} bytes, more than a MIB` }],
-        cached: false,
-      };
-    }
-    const text = await readFile(file, "utf8");
-    const key = contentKey(text);
-    const cached = cacheDir === undefined ? undefined : await readCached(cacheDir, key, file);
-    if (cached !== undefined) return { ...cached, cached: true };
-    const fresh = parseMibText(text, file);
-    if (cacheDir !== undefined) await writeCached(cacheDir, key, fresh);
-    return { ...fresh, cached: false };
-  } catch (err) {
-    return { modules: [], problems: [{ file, line: 0, message: (err as Error).message }], cached: false };
-  }
+  if ("problem" in source) return { modules: [], problems: [source.problem], cached: false };
+  const cached = cacheDir === undefined ? undefined : await readCached(cacheDir, source.key, file);
+  if (cached !== undefined) return { ...cached, cached: true };
+  const fresh = parseMibText(source.content.toString("utf8"), file);
+  if (cacheDir !== undefined) await writeCached(cacheDir, source.key, fresh);
+  return { ...fresh, cached: false };
 }

@@ -3,38 +3,45 @@
  * OID is looked up whole, then with its last arc cut, until a defined node answers.
  */
 import type { VarbindJson } from "../pet/trap.js";
-import type { MibDefinition } from "./link.js";
 import { receivedValue, type ValueRenderer, valueRenderer } from "./render.js";
+import { emptyTable, type MibTable, NOTIFICATION_TYPE, OBJECT_TYPE, TRAP_TYPE } from "./table.js";
 import type { MibNotification, MibObject, OidName, RenderedVarbind } from "./types.js";
 
 const NUMERIC_OID = /^\.?(\d+(?:\.\d+)*)$/;
 
 export class MibStore {
-  private readonly byOid = new Map<string, MibDefinition>();
+  /** Definition index by OID, and OID by MODULE::name and by bare name. */
+  private readonly byOid = new Map<string, number>();
   private readonly byName = new Map<string, string>();
-  private readonly renderers = new Map<string, ValueRenderer>();
+  private readonly renderers = new Map<number, ValueRenderer>();
   private readonly names = new Set<string>();
 
-  /** Of two definitions at one OID or of one name, the first stays (linkModules puts SMIv2 first). */
+  /**
+   * Of two definitions at one OID or of one name, the first stays (linkModules puts SMIv2 first).
+   * `files` is the list the table's `moduleFile` indexes: the files as they are named now.
+   */
   constructor(
-    definitions: readonly MibDefinition[],
-    private readonly moduleNames: readonly string[],
+    private readonly table: MibTable,
+    private readonly files: readonly string[],
   ) {
-    for (const d of definitions) {
-      if (!this.byOid.has(d.oid)) this.byOid.set(d.oid, d);
-      const qualified = `${d.module}::${d.name}`;
-      if (!this.byName.has(qualified)) this.byName.set(qualified, d.oid);
-      if (!this.byName.has(d.name)) this.byName.set(d.name, d.oid);
-      if (d.object !== undefined) this.names.add(d.name);
+    const { module, name, oid, kind, modules } = table;
+    for (let i = 0; i < oid.length; i++) {
+      const at = oid[i] as string;
+      const own = name[i] as string;
+      if (!this.byOid.has(at)) this.byOid.set(at, i);
+      const qualified = `${modules[module[i] as number]}::${own}`;
+      if (!this.byName.has(qualified)) this.byName.set(qualified, at);
+      if (!this.byName.has(own)) this.byName.set(own, at);
+      if (kind[i] === OBJECT_TYPE) this.names.add(own);
     }
   }
 
   static empty(): MibStore {
-    return new MibStore([], []);
+    return new MibStore(emptyTable(), []);
   }
 
   modules(): readonly string[] {
-    return this.moduleNames;
+    return this.table.modules;
   }
 
   /** Every OBJECT-TYPE name, for checking the names rules and templates use. */
@@ -45,9 +52,7 @@ export class MibStore {
   /** The longest defined prefix of a numeric OID, and what follows it as the index. */
   name(oid: string): OidName | undefined {
     const found = this.definitionOf(oid);
-    if (found === undefined) return undefined;
-    const [d, full] = found;
-    return { module: d.module, name: d.name, oid: d.oid, index: full.slice(d.oid.length) };
+    return found === undefined ? undefined : this.oidName(found[0], found[1]);
   }
 
   /** "IF-MIB::linkDown", "linkDown", "IF-MIB::ifIndex.3", "1.3.6.1…" or ".1.3.6.1…" as a numeric OID. */
@@ -67,38 +72,73 @@ export class MibStore {
   /** The OBJECT-TYPE an OID is, or is an instance of. */
   object(oid: string): MibObject | undefined {
     const found = this.definitionOf(oid);
-    const object = found?.[0].object;
-    return object === undefined
+    return found === undefined || this.table.kind[found[0]] !== OBJECT_TYPE
       ? undefined
-      : { ...object, index: (found?.[1] ?? "").slice(object.oid.length) };
+      : this.objectAt(found[0], found[1]);
   }
 
   /** A trap OID's NOTIFICATION-TYPE, or TRAP-TYPE under its RFC 3584 §3.1.2 OID. */
   notification(trapOid: string): MibNotification | undefined {
-    const oid = trapOid.startsWith(".") ? trapOid.slice(1) : trapOid;
-    return this.byOid.get(oid)?.notification;
+    const i = this.byOid.get(trapOid.startsWith(".") ? trapOid.slice(1) : trapOid);
+    const kind = i === undefined ? undefined : this.table.kind[i];
+    if (i === undefined || (kind !== NOTIFICATION_TYPE && kind !== TRAP_TYPE)) return undefined;
+    const t = this.table;
+    const objects = t.objects[i];
+    const notification: MibNotification = {
+      ...this.oidName(i, t.oid[i] as string),
+      kind: kind === TRAP_TYPE ? "TRAP-TYPE" : "NOTIFICATION-TYPE",
+      objects: objects ? objects.split(" ") : [],
+      file: this.files[t.moduleFile[t.module[i] as number] as number] ?? "",
+      line: t.line[i] as number,
+    };
+    const description = t.description[i];
+    if (description != null) notification.description = description;
+    return notification;
   }
 
   render(vb: VarbindJson): RenderedVarbind {
     const found = this.definitionOf(vb.oid);
     if (found === undefined) return { oid: vb.oid, index: "", value: receivedValue(vb), type: vb.type };
-    const [d, full] = found;
-    const value = d.object === undefined ? receivedValue(vb) : this.rendererOf(d.object)(vb);
+    const [i, full] = found;
+    const { module, name, index } = this.oidName(i, full);
+    const value = this.table.kind[i] === OBJECT_TYPE ? this.rendererOf(i)(vb) : receivedValue(vb);
+    return { oid: vb.oid, name, module, index, value, type: vb.type };
+  }
+
+  private oidName(i: number, full: string): OidName {
+    const t = this.table;
+    const oid = t.oid[i] as string;
     return {
-      oid: vb.oid,
-      name: d.name,
-      module: d.module,
-      index: full.slice(d.oid.length),
-      value,
-      type: vb.type,
+      module: t.modules[t.module[i] as number] as string,
+      name: t.name[i] as string,
+      oid,
+      index: full.slice(oid.length),
     };
   }
 
-  private rendererOf(object: MibObject): ValueRenderer {
-    let renderer = this.renderers.get(object.oid);
+  private objectAt(i: number, full: string): MibObject {
+    const t = this.table;
+    const object: MibObject = { ...this.oidName(i, full), syntax: t.syntax[i] as string };
+    const tc = t.tc[i];
+    const enums = t.enums[i];
+    const displayHint = t.displayHint[i];
+    const units = t.units[i];
+    const description = t.description[i];
+    if (tc != null) object.tc = tc;
+    if (enums != null) object.enums = enums;
+    if (displayHint != null) object.displayHint = displayHint;
+    if (units != null) object.units = units;
+    if (description != null) object.description = description;
+    return object;
+  }
+
+  private rendererOf(i: number): ValueRenderer {
+    let renderer = this.renderers.get(i);
     if (renderer === undefined) {
-      renderer = valueRenderer(object, (oid) => this.qualifiedName(oid));
-      this.renderers.set(object.oid, renderer);
+      renderer = valueRenderer(this.objectAt(i, this.table.oid[i] as string), (oid) =>
+        this.qualifiedName(oid),
+      );
+      this.renderers.set(i, renderer);
     }
     return renderer;
   }
@@ -108,11 +148,12 @@ export class MibStore {
     return n === undefined ? undefined : `${n.module}::${n.name}${n.index}`;
   }
 
-  private definitionOf(oid: string): [MibDefinition, string] | undefined {
+  /** The index of the longest defined prefix of an OID, and the OID without its leading dot. */
+  private definitionOf(oid: string): [number, string] | undefined {
     const full = oid.startsWith(".") ? oid.slice(1) : oid;
     for (let key = full; ; ) {
-      const d = this.byOid.get(key);
-      if (d !== undefined) return [d, full];
+      const i = this.byOid.get(key);
+      if (i !== undefined) return [i, full];
       const dot = key.lastIndexOf(".");
       if (dot === -1) return undefined;
       key = key.slice(0, dot);

@@ -1,5 +1,5 @@
-import { cpSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { bundledMibDir, loadMibs } from "../../src/mib/load.js";
 import { tempDir } from "../support/temp.js";
@@ -66,19 +66,73 @@ describe("loadMibs", () => {
     expect(modules).toBe(0);
   });
 
-  test("the second load reads every parsed file from the cache and names the same", async () => {
+  test("the second load is served from the linked cache: the same names, renderings and problems", async () => {
     const cacheDir = tempDir("petgate-mib-cache-");
     const cold = await loadMibs({ dirs: [FIXTURES], cacheDir });
-    expect(cold.fromCache).toBe(0);
+    expect(cold).toMatchObject({ fromCache: 0, linkedFromCache: false });
+    // One parse per file, and the linked set.
     expect(readdirSync(cacheDir).filter((f) => f.endsWith(".json"))).toHaveLength(
-      readdirSync(FIXTURES).length + readdirSync(bundledMibDir()).length,
+      readdirSync(FIXTURES).length + readdirSync(bundledMibDir()).length + 1,
     );
     const warm = await loadMibs({ dirs: [FIXTURES], cacheDir });
-    expect(warm.fromCache).toBe(warm.modules + 1); // MISSING-IMPORT-MIB parses but does not link
+    expect(warm).toMatchObject({ linkedFromCache: true, modules: cold.modules, fromCache: cold.modules });
     expect(warm.problems).toEqual(cold.problems);
+    expect(warm.problems.map((p) => `${basename(p.file)}:${p.line}`)).toEqual([
+      "BROKEN-MIB.mib:9",
+      "MISSING-IMPORT-MIB.mib:5",
+    ]);
     expect(warm.store.modules()).toEqual(cold.store.modules());
-    expect(warm.store.notification("1.3.6.1.4.1.32473.99.0.1")).toEqual(
-      cold.store.notification("1.3.6.1.4.1.32473.99.0.1"),
+    expect(warm.store.objectNames()).toEqual(cold.store.objectNames());
+    for (const oid of ["1.3.6.1.4.1.32473.99.0.1", "1.3.6.1.4.1.32473.98.0.7", "1.3.6.1.6.3.1.1.5.3"]) {
+      expect(warm.store.notification(oid)).toEqual(cold.store.notification(oid));
+      expect(warm.store.notification(oid)).toBeDefined();
+    }
+    expect(warm.store.object("1.3.6.1.2.1.2.2.1.8.3")).toEqual(cold.store.object("1.3.6.1.2.1.2.2.1.8.3"));
+    expect(warm.store.oid("IF-MIB::ifIndex.3")).toBe("1.3.6.1.2.1.2.2.1.1.3");
+    const state = { oid: "1.3.6.1.2.1.2.2.1.8.3", type: "Integer", value: 2 };
+    expect(warm.store.render(state)).toEqual(cold.store.render(state));
+    expect(warm.store.render(state).value).toBe("down");
+  });
+
+  test("changing one file's content invalidates the linked set; the other files' parses are reused", async () => {
+    const dir = tempDir("petgate-mibs-");
+    cpSync(FIXTURES, dir, { recursive: true });
+    const cacheDir = tempDir("petgate-mib-cache-");
+    const first = await loadMibs({ dirs: [dir], cacheDir });
+    const file = join(dir, "PETGATE-TEST-MIB.mib");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(
+        "testUnitFault NOTIFICATION-TYPE",
+        "testUnitBroken NOTIFICATION-TYPE",
+      ),
+    );
+    const changed = await loadMibs({ dirs: [dir], cacheDir });
+    expect(changed.linkedFromCache).toBe(false);
+    // Parsed from the cache: every module but PETGATE-TEST-MIB, and MISSING-IMPORT-MIB, which
+    // parses but does not link.
+    expect(changed.fromCache).toBe(first.modules);
+    expect(changed.store.name("1.3.6.1.4.1.32473.99.0.1")?.name).toBe("testUnitBroken");
+    const again = await loadMibs({ dirs: [dir], cacheDir });
+    expect(again.linkedFromCache).toBe(true);
+    expect(again.store.name("1.3.6.1.4.1.32473.99.0.1")?.name).toBe("testUnitBroken");
+  });
+
+  test("the linked set is keyed by content: the same files elsewhere are named by their new paths", async () => {
+    const cacheDir = tempDir("petgate-mib-cache-");
+    const before = tempDir("petgate-mibs-");
+    cpSync(FIXTURES, before, { recursive: true });
+    await loadMibs({ dirs: [before], cacheDir });
+    const after = tempDir("petgate-mibs-");
+    cpSync(FIXTURES, after, { recursive: true });
+    const moved = await loadMibs({ dirs: [after], cacheDir });
+    expect(moved.linkedFromCache).toBe(true);
+    expect(moved.problems.map((p) => p.file)).toEqual([
+      join(after, "BROKEN-MIB.mib"),
+      join(after, "MISSING-IMPORT-MIB.mib"),
+    ]);
+    expect(moved.store.notification("1.3.6.1.4.1.32473.99.0.1")?.file).toBe(
+      join(after, "PETGATE-TEST-MIB.mib"),
     );
   });
 
