@@ -1,5 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { ConfigError, loadConfig } from "../config/load.js";
 import { mibDirs } from "../config/mibs.js";
+import { findConfigFile } from "../config/path.js";
+import { type Config, configSchema } from "../config/schema.js";
 import { trapRuleStubs } from "../mib/convert.js";
 import { loadMibs } from "../mib/load.js";
 import { type ParsedModule, parseMibText } from "../mib/parse.js";
@@ -8,24 +11,28 @@ import { parseCommandArgs, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate mib convert [--out FILE] MIB_FILE...
        petgate mib translate [--dir DIR]... [--no-system] OID|NAME...
+       petgate mib check [--config FILE]
 
 convert    trap rule stubs (YAML, under traps:) for every NOTIFICATION-TYPE and TRAP-TYPE of the
            files, with a severity guessed from the name to review; standard output unless --out
 translate  a numeric OID to MODULE::name.index, a name (IF-MIB::linkDown, ifIndex.3) to its OID,
            with net-snmp's MIBs, /usr/share/snmp/mibs (unless --no-system) and each --dir loaded
+check      load the MIBs as petgate serve does (petgate.yml's mibs:; --config, else $PETGATE_CONFIG,
+           else ./petgate.yml) and print every problem with file:line, the system directories' too
 
-A MIB with a problem is named with file:line and skipped. Exit status 1 when convert met a problem
-or translate a name no loaded MIB defines.`;
+A MIB with a problem is named with file:line and skipped. Exit status 1 when convert or check met a
+problem, or translate a name no loaded MIB defines.`;
 
 export async function mibCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "convert") return convert(rest);
   if (sub === "translate") return translate(rest);
+  if (sub === "check") return check(rest);
   if (sub === "--help" || sub === "-h") {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  throw new UsageError(`expected convert or translate\n${HELP}`);
+  throw new UsageError(`expected convert, translate or check\n${HELP}`);
 }
 
 function convert(argv: string[]): number {
@@ -67,6 +74,27 @@ async function translate(argv: string[]): Promise<number> {
     }
   }
   return unknown === 0 ? 0 : 1;
+}
+
+async function check(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, { config: { type: "string" } }, HELP);
+  const file = findConfigFile(values.config);
+  let config: Config;
+  try {
+    config = file === undefined ? configSchema.parse({}) : loadConfig(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`petgate mib: ${err.message}\n`);
+    return 1;
+  }
+  const { cache } = config.mibs;
+  const dirs = mibDirs(config.mibs);
+  const { problems, modules } = await loadMibs({ dirs, ...(cache !== undefined && { cacheDir: cache }) });
+  for (const p of problems) process.stdout.write(`${p.file}:${p.line}: ${p.message}\n`);
+  process.stderr.write(
+    `petgate mib: ${modules} modules loaded (net-snmp's MIBs${dirs.map((d) => `, ${d}`).join("")}), ${problems.length} problems\n`,
+  );
+  return problems.length === 0 ? 0 : 1;
 }
 
 function reportProblems(problems: readonly MibProblem[]): void {

@@ -4,7 +4,11 @@ import { z } from "zod";
 
 /** Debian's snmp-mibs-downloader and net-snmp's own install put MIBs here; ietf/ and iana/ hold the RFC modules. */
 const SYSTEM_MIB_DIR = "/usr/share/snmp/mibs";
-const SYSTEM_MIB_DIRS = [SYSTEM_MIB_DIR, join(SYSTEM_MIB_DIR, "ietf"), join(SYSTEM_MIB_DIR, "iana")];
+export const SYSTEM_MIB_DIRS: readonly string[] = [
+  SYSTEM_MIB_DIR,
+  join(SYSTEM_MIB_DIR, "ietf"),
+  join(SYSTEM_MIB_DIR, "iana"),
+];
 
 export const mibsSchema = z
   .object({
@@ -29,6 +33,11 @@ export const mibsSchema = z
 export type MibsConfig = z.infer<typeof mibsSchema>;
 
 /** The directories to load: the configured ones first, then the system ones that exist. */
-export function mibDirs(config: MibsConfig): string[] {
-  return config.system ? [...config.dirs, ...SYSTEM_MIB_DIRS.filter((dir) => existsSync(dir))] : config.dirs;
+export function mibDirs(config: MibsConfig, candidates: readonly string[] = SYSTEM_MIB_DIRS): string[] {
+  return [...config.dirs, ...systemMibDirs(config, candidates)];
+}
+
+/** The system directories loaded (with `system`): those of `candidates` that exist and `dirs` does not list. */
+export function systemMibDirs(config: MibsConfig, candidates: readonly string[] = SYSTEM_MIB_DIRS): string[] {
+  return config.system ? candidates.filter((dir) => !config.dirs.includes(dir) && existsSync(dir)) : [];
 }

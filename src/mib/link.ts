@@ -68,8 +68,14 @@ export function linkModules(modules: readonly ParsedModule[]): {
 
   const link = (module: ParsedModule, trail: readonly string[]): Linked | undefined => {
     if (linked.has(module.name)) return linked.get(module.name);
-    const problem = (line: number, message: string) => {
-      problems.push({ file: module.file, line, module: module.name, message });
+    const problem = (line: number, message: string, missing?: string) => {
+      problems.push({
+        file: module.file,
+        line,
+        module: module.name,
+        message,
+        ...(missing !== undefined && { missing }),
+      });
       linked.set(module.name, undefined);
       return undefined;
     };
@@ -79,7 +85,9 @@ export function linkModules(modules: readonly ParsedModule[]): {
         return problem(imp.line, `imports from ${imp.module}, which imports ${module.name} (a cycle)`);
       }
       const source = byName.get(imp.module);
-      if (source === undefined) return problem(imp.line, `imports from ${imp.module}, which is not loaded`);
+      if (source === undefined) {
+        return problem(imp.line, `imports from ${imp.module}, which is not loaded`, imp.module);
+      }
       const from = link(source, [...trail, module.name]);
       if (from === undefined) return problem(imp.line, `imports from ${imp.module}, which was skipped`);
       for (const symbol of imp.symbols) {

@@ -10,6 +10,8 @@ export interface MibProblem {
   /** The module the problem is in, when known. */
   module?: string;
   message: string;
+  /** The module it imports from that no directory holds, when that is the problem. */
+  missing?: string;
 }
 
 /** An OID named by the longest prefix a module defines: IF-MIB::ifIndex + index ".3". */

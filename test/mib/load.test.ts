@@ -21,6 +21,7 @@ describe("loadMibs", () => {
         line: 5,
         module: "MISSING-IMPORT-MIB",
         message: "imports from NO-SUCH-VENDOR-MIB, which is not loaded",
+        missing: "NO-SUCH-VENDOR-MIB",
       },
     ]);
     expect(store.modules()).toEqual(
