@@ -74,6 +74,9 @@ export function toPostableAlert(
   put("trap", n.trap?.name);
   put("trap_oid", n.trap?.oid);
   put("alert_key", n.trap?.key);
+  // A generic trap without a key is a one-shot (route.ts isOneShot): without a label of its own,
+  // Alertmanager would take the linkDowns of ports 3 and 5 of one switch for one alert.
+  if (n.trap && n.trap.key === undefined) put("notification_id", n.id);
 
   const annotations: Record<string, string> = {
     summary: escapeControls(n.summary),

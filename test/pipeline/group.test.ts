@@ -139,6 +139,38 @@ describe("grouping timeline", () => {
     expect(discarded(g.grouper)).toEqual(["ops A:firing"]);
   });
 
+  it("sends each keyless generic trap once, apart from others of the same summary, and never repeats it", () => {
+    const g = setup(config);
+    // Three catch-all linkDowns of one switch: no rule gives them a key, and their summaries agree.
+    const linkDown = (ifIndex: number) =>
+      baseNotification({
+        id: `linkDown-${ifIndex}`,
+        severity: "information",
+        summary: "192.0.2.7: trap IF-MIB::linkDown",
+        bmc: { name: "192.0.2.7", address: "192.0.2.7", labels: {} },
+        event: { sensorType: null, sensorNumber: 0, text: null },
+        trap: {
+          name: "IF-MIB::linkDown",
+          oid: "1.3.6.1.6.3.1.1.5.3",
+          varbinds: [{ name: `ifIndex.${ifIndex}`, value: String(ifIndex) }],
+        },
+      });
+    for (const ifIndex of [3, 4, 5]) g.add(linkDown(ifIndex));
+    const ids = (batches: Batch[]) => batches.flatMap((b) => b.notifications.map((n) => n.id));
+    expect(ids(g.due(30 * S))).toEqual(["linkDown-3", "linkDown-4", "linkDown-5"]);
+    // Nothing resolves them: sent once, they leave the group (no repeat at repeat_interval).
+    expect(g.grouper.size).toBe(0);
+    expect(ids(g.due(2 * 60 * M))).toEqual([]);
+    expect(discarded(g.grouper)).toEqual([]);
+    // A keyed alert beside them is held, and repeated.
+    g.at(3 * 60 * M);
+    const keyed = notification("192.0.2.7", "A");
+    g.add(keyed);
+    g.add(linkDown(6));
+    expect(ids(g.due(3 * 60 * M + 30 * S))).toEqual([keyed.id, "linkDown-6"]);
+    expect(ids(g.due(4 * 60 * M + 30 * S))).toEqual([keyed.id]);
+  });
+
   it("splits groups by the group_by labels, each on its own timeline", () => {
     const g = setup(config);
     g.add(notification("bmc-07", "A"));

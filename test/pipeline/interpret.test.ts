@@ -152,6 +152,27 @@ describe("generic traps through the events path", () => {
     }
   });
 
+  it("catch-all linkDowns of three ports are three notifications, each sent once and never repeated", async () => {
+    const path = startPath("interpret-one-shot", rulesFrom("traps: []", store));
+    try {
+      const items = await path.run([linkDown(3), linkDown(4), linkDown(5)]);
+      expect(items.map((i) => i.outcome)).toEqual(["sent", "sent", "sent"]);
+      const ids = items.map((i) => i.notification?.id);
+      expect(new Set(ids).size).toBe(3);
+      expect(
+        path
+          .grouped()
+          .map((n) => n.id)
+          .sort(),
+      ).toEqual(ids.sort());
+      // Nothing resolves them: none is held for a repeat.
+      expect(path.parts.dispatcher.grouper.size).toBe(0);
+      for (let hours = 0; hours < 5; hours++) expect(path.grouped()).toEqual([]);
+    } finally {
+      await path.close();
+    }
+  });
+
   it("a rule with key and resolved_by: linkUp resolves the linkDown of its ifIndex only, through the alert book and grouping", async () => {
     const path = startPath("interpret-pairs", rulesFrom(PORT_RULES, store));
     try {

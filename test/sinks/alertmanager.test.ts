@@ -142,6 +142,32 @@ describe("AlertmanagerSink against a real Alertmanager", () => {
     expect(alerts.map((x) => x.labels.bmc).sort()).toEqual(["bmc-g1", "bmc-g2", "bmc-g3"]);
   });
 
+  it("keyless generic traps of one source and trap stay apart (notification_id); a keyed trap's alert does not get one", async () => {
+    const trap = (id: string, ifIndex: number, key?: string) =>
+      firing("sw-keyless", {
+        id,
+        severity: "information",
+        summary: "10.0.0.7: trap IF-MIB::linkDown",
+        bmc: { name: "sw-keyless", address: "10.0.0.7", labels: {} },
+        event: { ...firing("x").event, sensorType: null, sensorNumber: 0, text: null, eventData: "" },
+        sensor: undefined,
+        enrichment: "none",
+        trap: {
+          name: "IF-MIB::linkDown",
+          oid: "1.3.6.1.6.3.1.1.5.3",
+          ...(key !== undefined && { key }),
+          varbinds: [{ name: `ifIndex.${ifIndex}`, value: String(ifIndex) }],
+        },
+      });
+    const keyless = [trap("trap-a", 3), trap("trap-b", 4), trap("trap-c", 5)];
+    expect(await sink.send(group(...keyless))).toEqual({ outcome: "delivered" });
+    const alerts = await activeAlerts("sw-keyless");
+    expect(alerts.map((a) => a.labels.notification_id).sort()).toEqual(["trap-a", "trap-b", "trap-c"]);
+    expect(toPostableAlert(trap("trap-d", 3, "port-down|10.0.0.7|3")).labels).not.toHaveProperty(
+      "notification_id",
+    );
+  });
+
   it("a base URL that is not Alertmanager's (404) is permanent", async () => {
     const wrong = new AlertmanagerSink({ name: "am", url: `${am.url}/not-here/` });
     const result = await wrong.send(group(firing("bmc-404")));

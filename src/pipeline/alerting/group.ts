@@ -1,5 +1,5 @@
 import type { Notification } from "./notification.js";
-import { alertFingerprint, notificationLabels, type Route, STATUS_LABELS } from "./route.js";
+import { alertFingerprint, isOneShot, notificationLabels, type Route, STATUS_LABELS } from "./route.js";
 
 /*
  * Aggregation groups after Alertmanager's dispatch/dispatch.go: a route's notifications are split
@@ -16,6 +16,8 @@ import { alertFingerprint, notificationLabels, type Route, STATUS_LABELS } from 
  *     group (with group_wait again). It is not sent when it replaced the firing one here before that
  *     went out: the receiver never heard the alert fire. A group only knows what its own process
  *     sent, so a resolved notification whose firing one another worker process sent is sent.
+ *   - A one-shot (a generic trap without a rule's key: nothing resolves it) is sent once and then
+ *     leaves the group, as a resolved notification does: it is never repeated.
  * Pure: no timers. The caller calls due(now) at nextDue() (or on any tick) and sends what it returns.
  * Groups wait in a binary heap by when they are next due, so due() and nextDue() cost what is due, not
  * what is held: with group_by ['...'] every alert is a group, and firing ones stay.
@@ -154,7 +156,7 @@ export class Grouper {
         (repeat || group.changed.has(fp)) && (n.status === "firing" || !group.unsentFiring.has(fp)),
     );
     for (const [fp, n] of alerts) {
-      if (n.status === "firing") continue;
+      if (n.status === "firing" && !isOneShot(n)) continue;
       // Resolved, and not sent because the receiver never heard it fire: dropped.
       if (group.unsentFiring.has(fp) && group.changed.has(fp))
         this.discarded.push({ receiver: group.route.receiver, notification: n });

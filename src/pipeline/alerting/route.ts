@@ -150,13 +150,22 @@ export const STATUS_LABELS: ReadonlySet<string> = new Set(["status", "direction"
  * The identity of the alert a notification is about: the same for its firing and its resolved
  * notification (which share BMC, sensor and offset meaning, or a trap rule's key: see AlertBook),
  * different for another sensor, offset or key. Grouping replaces an alert's firing notification with
- * its resolved one by it. A trap without a key is known by its summary.
+ * its resolved one by it. A generic trap without a key is a one-shot (isOneShot): its own
+ * notification, so two linkDowns of different ports with one summary are not taken for one alert.
  */
 export function alertFingerprint(n: Notification): string {
-  if (n.trap?.key !== undefined) return n.trap.key;
+  if (n.trap) return n.trap.key ?? n.id;
   return [n.bmc.name, n.event.sensorType ?? "", n.event.sensorNumber, n.event.text ?? n.summary].join(
     "\u0000",
   );
+}
+
+/**
+ * A generic trap whose rule gives it no alert (no `key` nor `resolved_by`; the catch-all too): a
+ * notification nothing resolves, so grouping sends it once and then forgets it, never repeating it.
+ */
+export function isOneShot(n: Notification): boolean {
+  return n.trap !== undefined && n.trap.key === undefined;
 }
 
 // ─── Durations ───────────────────────────────────────────────────────────────────────────────────

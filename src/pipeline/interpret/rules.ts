@@ -14,7 +14,10 @@ const MAX_LABEL_VALUE = 128;
 /** Trap OIDs a trap=~ matcher remembers its answer for. */
 const MAX_TRAP_ANSWERS = 1024;
 
-/** Labels every notification has (route.ts notificationLabels): a rule's label cannot be one. */
+/**
+ * Labels every notification has (route.ts notificationLabels) or its Alertmanager alert is given
+ * (sinks/alert.ts: alertname, notification_id): a rule's label cannot be one.
+ */
 const RESERVED_LABELS: ReadonlySet<string> = new Set([
   "severity",
   "status",
@@ -28,6 +31,7 @@ const RESERVED_LABELS: ReadonlySet<string> = new Set([
   "trap_oid",
   "alert_key",
   "alertname",
+  "notification_id",
   "rule",
 ]);
 
