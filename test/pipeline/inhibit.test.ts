@@ -92,6 +92,20 @@ describe("inhibition", () => {
     expect(inh.isInhibited(notification("bmc-07", "B"))).toBe(true);
   });
 
+  it("does not hold a keyless generic trap as a source: nothing would ever resolve it", () => {
+    const inh = inhibitor([{ source_matchers: ['trap="IF-MIB::linkDown"'], equal: ["bmc"] }]);
+    for (const ifIndex of [3, 4, 5])
+      inh.observe(
+        baseNotification({
+          id: `linkDown-${ifIndex}`,
+          bmc: { name: "sw-1", address: "192.0.2.9", labels: {} },
+          trap: { name: "IF-MIB::linkDown", oid: "1.3.6.1.6.3.1.1.5.3", varbinds: [] },
+        }),
+      );
+    expect(inh.sources).toBe(0);
+    expect(inh.isInhibited(notification("sw-1", "Fan failure"))).toBe(false);
+  });
+
   it("checks every rule", () => {
     const inh = inhibitor([
       ...bmcDown,

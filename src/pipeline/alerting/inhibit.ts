@@ -4,6 +4,7 @@ import type { Notification } from "./notification.js";
 import {
   alertFingerprint,
   allMatch,
+  isOneShot,
   type Matcher,
   matcherString,
   notificationLabels,
@@ -64,8 +65,12 @@ export class Inhibitor {
     }));
   }
 
-  /** Records a firing source alert, or forgets one that resolved. */
+  /**
+   * Records a firing source alert, or forgets one that resolved. A one-shot (a generic trap without
+   * a rule's key) is no source: nothing resolves it, so it would mute its targets for ever.
+   */
   observe(n: Notification): void {
+    if (isOneShot(n)) return;
     const labels = notificationLabels(n);
     for (const rule of this.rules) {
       if (!allMatch(rule.source, labels)) continue;
