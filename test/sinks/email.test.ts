@@ -153,6 +153,32 @@ describe("EmailSink against a real SMTP server", () => {
     }
   });
 
+  it("a generic trap's subject is its summary (escaped), not the PET sensor line", async () => {
+    const server = await smtp();
+    const trap = sampleNotification({
+      id: "n-trap-firing",
+      summary: "Outlet Rack 12\r\nBcc: x@y (5) is fault",
+      bmc: { name: "10.30.4.7", address: "10.30.4.7", labels: {} },
+      event: { ...sampleNotification().event, sensorType: null, sensorNumber: 0, text: null },
+      rule: "outlet-fault",
+      trap: {
+        name: "ACME-PDU-MIB::outletFault",
+        oid: "1.3.6.1.4.1.32473.1.0.1",
+        rule: "outlet-fault",
+        key: "outlet-fault|10.30.4.7|5",
+        varbinds: [{ name: "outletIndex.5", value: "5" }],
+      },
+    });
+    delete trap.sensor;
+    expect(await sink(server.port).send(sampleGroup([trap]))).toEqual({ outcome: "delivered" });
+    expect(parseMessage(server.messages[0]?.raw ?? "").headers.get("subject")).toBe(
+      "[FIRING:1] [CRITICAL] Outlet Rack 12\\r\\nBcc: x@y (5) is fault",
+    );
+    expect(defaultSubject({ ...trap, status: "resolved" })).toBe(
+      "[RESOLVED] Outlet Rack 12\\r\\nBcc: x@y (5) is fault",
+    );
+  });
+
   it("uses templates passed in options", async () => {
     const server = await smtp();
     const s = sink(server.port, {

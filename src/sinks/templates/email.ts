@@ -32,10 +32,13 @@ function eventLine(n: Notification): string {
   return [n.event.sensorType, `${sensor}:`, what].filter((p) => p !== null && p !== "").join(" ");
 }
 
-/** "[CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high", "[RESOLVED] …" when resolved. */
+/**
+ * "[CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high", "[RESOLVED] …" when
+ * resolved; a generic trap has no sensor line: its summary ("[CRITICAL] Outlet PSU-A (5) is fault").
+ */
 export function defaultSubject(n: Notification): string {
   const tag = n.status === "resolved" ? "RESOLVED" : n.severity.toUpperCase();
-  return escapeControls(`[${tag}] ${n.bmc.name} ${eventLine(n)}`);
+  return escapeControls(n.trap ? `[${tag}] ${n.summary}` : `[${tag}] ${n.bmc.name} ${eventLine(n)}`);
 }
 
 function labelsText(labels: Record<string, string>): string {
