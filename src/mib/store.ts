@@ -14,6 +14,8 @@ export class MibStore {
   private readonly byOid = new Map<string, number>();
   private readonly byName = new Map<string, string>();
   private readonly renderers = new Map<number, ValueRenderer>();
+  /** Built on first use, by definition index (a few are asked for, one per trap). */
+  private readonly notifications = new Map<number, MibNotification>();
   private readonly names = new Set<string>();
 
   /**
@@ -80,19 +82,12 @@ export class MibStore {
   /** A trap OID's NOTIFICATION-TYPE, or TRAP-TYPE under its RFC 3584 §3.1.2 OID. */
   notification(trapOid: string): MibNotification | undefined {
     const i = this.byOid.get(trapOid.startsWith(".") ? trapOid.slice(1) : trapOid);
-    const kind = i === undefined ? undefined : this.table.kind[i];
-    if (i === undefined || (kind !== NOTIFICATION_TYPE && kind !== TRAP_TYPE)) return undefined;
-    const t = this.table;
-    const objects = t.objects[i];
-    const notification: MibNotification = {
-      ...this.oidName(i, t.oid[i] as string),
-      kind: kind === TRAP_TYPE ? "TRAP-TYPE" : "NOTIFICATION-TYPE",
-      objects: objects ? objects.split(" ") : [],
-      file: this.files[t.moduleFile[t.module[i] as number] as number] ?? "",
-      line: t.line[i] as number,
-    };
-    const description = t.description[i];
-    if (description != null) notification.description = description;
+    if (i === undefined) return undefined;
+    let notification = this.notifications.get(i);
+    if (notification === undefined) {
+      notification = this.notificationAt(i);
+      if (notification !== undefined) this.notifications.set(i, notification);
+    }
     return notification;
   }
 
@@ -116,9 +111,12 @@ export class MibStore {
     };
   }
 
+  // Objects are built as literals with fields added after: spreading oidName() into a literal that
+  // fields are then added to took V8 ~7 µs per object, too slow for a path run per trap.
   private objectAt(i: number, full: string): MibObject {
     const t = this.table;
-    const object: MibObject = { ...this.oidName(i, full), syntax: t.syntax[i] as string };
+    const { module, name, oid, index } = this.oidName(i, full);
+    const object: MibObject = { module, name, oid, index, syntax: t.syntax[i] as string };
     const tc = t.tc[i];
     const enums = t.enums[i];
     const displayHint = t.displayHint[i];
@@ -130,6 +128,27 @@ export class MibStore {
     if (units != null) object.units = units;
     if (description != null) object.description = description;
     return object;
+  }
+
+  private notificationAt(i: number): MibNotification | undefined {
+    const t = this.table;
+    const kind = t.kind[i];
+    if (kind !== NOTIFICATION_TYPE && kind !== TRAP_TYPE) return undefined;
+    const { module, name, oid } = this.oidName(i, t.oid[i] as string);
+    const objects = t.objects[i];
+    const notification: MibNotification = {
+      module,
+      name,
+      oid,
+      index: "",
+      kind: kind === TRAP_TYPE ? "TRAP-TYPE" : "NOTIFICATION-TYPE",
+      objects: objects ? objects.split(" ") : [],
+      file: this.files[t.moduleFile[t.module[i] as number] as number] ?? "",
+      line: t.line[i] as number,
+    };
+    const description = t.description[i];
+    if (description != null) notification.description = description;
+    return notification;
   }
 
   private rendererOf(i: number): ValueRenderer {
