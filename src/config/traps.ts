@@ -56,10 +56,16 @@ const trapRule = z
       .array(z.string().min(1))
       .optional()
       .describe(
-        "fact names (varbinds) whose values, with the rule and the BMC or source, make a generic trap's alert; ignored for PETs",
+        "fact names (varbinds) whose values, with the rule and the BMC or source, make a generic trap's alert, which a resolved_by trap of the same values resolves (so key needs resolved_by); ignored for PETs",
       ),
   })
-  .strict();
+  .strict()
+  // An alert nothing resolves stays open in the alert book: every later trap of its key is "unchanged".
+  .refine((rule) => rule.key === undefined || rule.resolved_by !== undefined, {
+    message:
+      "a key needs resolved_by: without it the alert fires once and, never resolved, keeps every later trap of its key quiet",
+    path: ["key"],
+  });
 
 /**
  * `traps:` in petgate.yml: what a trap becomes, snmptt's EVENT/MATCH/FORMAT in Alertmanager's matcher

@@ -133,7 +133,7 @@ describe("templates and matchers over arbitrary trap contents", () => {
         fc.array(trapEvent, { maxLength: 5 }),
         (matchers, events) => {
           let rules: ReturnType<typeof rulesFrom>;
-          const yaml = `traps:\n  - name: r\n    match: ${JSON.stringify(matchers)}\n    summary: '{{ifDescr}} {{trap}}'\n    key: [ifIndex]\n`;
+          const yaml = `traps:\n  - name: r\n    match: ${JSON.stringify(matchers)}\n    summary: '{{ifDescr}} {{trap}}'\n    key: [ifIndex]\n    resolved_by: ['trap="IF-MIB::linkUp"']\n`;
           try {
             rules = rulesFrom(yaml, store);
           } catch (err) {

@@ -147,6 +147,7 @@ describe("trap rules", () => {
     summary: 'Outlet {{outletName}} ({{outletIndex}}) is {{outletState}}'
     labels: { team: power, outlet: 'o{{outletIndex_index}}' }
     key: [outletIndex]
+    resolved_by: ['trap="ACME-PDU-MIB::outletRecovered"']
 `,
       store,
     );
@@ -251,20 +252,24 @@ describe("rules that cannot be used", () => {
       compileError(`traps:\n  - { name: a, match: ['bmc="x"'], resolved_by: ['outletStat="on"'] }\n`).path,
     ).toEqual(["traps", 0, "resolved_by", 0]);
     expect(
-      compileError(`traps:\n  - { name: a, match: ['bmc="x"'], key: [ifIndex, nothing] }\n`).path,
+      compileError(
+        `traps:\n  - { name: a, match: ['bmc="x"'], resolved_by: ['bmc="y"'], key: [ifIndex, nothing] }\n`,
+      ).path,
     ).toEqual(["traps", 0, "key", 1]);
   });
 
+  /** The config loader's problems with `yaml`, each file:line: path: message. */
+  const load = (yaml: string) => {
+    try {
+      parseConfig(yaml, "petgate.yml");
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+    throw new Error("loaded");
+  };
+
   it("the config loader refuses a bad matcher and a duplicate rule name, naming line and path", () => {
-    const load = (yaml: string) => {
-      try {
-        parseConfig(yaml, "petgate.yml");
-      } catch (err) {
-        if (err instanceof ConfigError) return err.problems;
-        throw err;
-      }
-      throw new Error("loaded");
-    };
     expect(load(`traps:\n  - name: a\n    match: ['trap=~"("']\n`)).toEqual([
       expect.stringMatching(/^petgate\.yml:3: traps\[0\]\.match\[0\]: invalid matcher/),
     ]);
@@ -274,5 +279,13 @@ describe("rules that cannot be used", () => {
     expect(load(`traps:\n  - { name: a, match: [] }\n`)).toEqual([
       expect.stringMatching(/^petgate\.yml:2: traps\[0\]\.match: /),
     ]);
+  });
+
+  it("the config loader refuses a key without resolved_by (its alert could never resolve), naming line and path", () => {
+    expect(load(`traps:\n  - name: a\n    match: ['trap="IF-MIB::linkDown"']\n    key: [ifIndex]\n`)).toEqual(
+      [
+        "petgate.yml:4: traps[0].key: a key needs resolved_by: without it the alert fires once and, never resolved, keeps every later trap of its key quiet",
+      ],
+    );
   });
 });
