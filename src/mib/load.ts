@@ -10,6 +10,7 @@ import {
   contentKey,
   type LinkedSet,
   linkedKey,
+  openCacheDir,
   type ParsedFile,
   readCached,
   readLinked,
@@ -29,7 +30,10 @@ export interface LoadMibsOptions {
   dirs: readonly string[];
   /** net-snmp's lib/mibs (SNMPv2-SMI, SNMPv2-MIB, IF-MIB, RFC1213-MIB…); default true. */
   bundled?: boolean;
-  /** Where parsed files and the linked set are kept between starts; no cache when absent. */
+  /**
+   * Where parsed files and the linked set are kept between starts; no cache when absent, or when
+   * another user can write it (src/mib/cache.ts).
+   */
   cacheDir?: string;
 }
 
@@ -54,7 +58,8 @@ export function bundledMibDir(): string {
 
 /** The directories' modules first (a site's newer module wins over a bundled one of its name). */
 export async function loadMibs(options: LoadMibsOptions): Promise<LoadedMibs> {
-  const { cacheDir } = options;
+  const cacheDir =
+    options.cacheDir !== undefined && (await openCacheDir(options.cacheDir)) ? options.cacheDir : undefined;
   const dirs = options.bundled === false ? options.dirs : [...options.dirs, bundledMibDir()];
   const problems: MibProblem[] = [];
   const files = (await Promise.all(dirs.map((dir) => mibFiles(dir, problems)))).flat();

@@ -1,4 +1,13 @@
-import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { bundledMibDir, loadMibs } from "../../src/mib/load.js";
@@ -145,5 +154,65 @@ describe("loadMibs", () => {
     const { store, fromCache } = await loadMibs({ dirs: [moved], cacheDir });
     expect(fromCache).toBe(store.modules().length);
     expect(store.notification("1.3.6.1.4.1.32473.99.0.1")?.file).toBe(join(moved, "renamed.txt"));
+  });
+});
+
+describe("the MIB cache, read at every start", () => {
+  const TEST_UNIT_FAULT = "1.3.6.1.4.1.32473.99.0.1";
+
+  /** The cache after one load of the fixtures, with its linked set's name of testUnitFault replaced. */
+  async function tamperedCache(): Promise<{ cacheDir: string; linked: string }> {
+    const cacheDir = tempDir("petgate-mib-cache-");
+    await loadMibs({ dirs: [FIXTURES], cacheDir });
+    const linked = join(cacheDir, "linked.json");
+    writeFileSync(linked, readFileSync(linked, "utf8").replace('"testUnitFault"', '"injectedName"'));
+    expect((await loadMibs({ dirs: [FIXTURES], cacheDir })).store.name(TEST_UNIT_FAULT)?.name).toBe(
+      "injectedName",
+    );
+    return { cacheDir, linked };
+  }
+
+  test("is made private whatever the umask: its directory 0700, its files 0600", async () => {
+    const cacheDir = join(tempDir("petgate-mib-cache-"), "mibs");
+    const umask = process.umask(0);
+    try {
+      await loadMibs({ dirs: [FIXTURES], cacheDir });
+    } finally {
+      process.umask(umask);
+    }
+    expect((statSync(cacheDir).mode & 0o777).toString(8)).toBe("700");
+    const files = readdirSync(cacheDir);
+    expect(files).toContain("linked.json");
+    for (const f of files)
+      expect(`${f} ${(lstatSync(join(cacheDir, f)).mode & 0o777).toString(8)}`).toBe(`${f} 600`);
+  });
+
+  test("a cached file that other users can write is a miss, and is written again private", async () => {
+    const { cacheDir, linked } = await tamperedCache();
+    chmodSync(linked, 0o666);
+    const loaded = await loadMibs({ dirs: [FIXTURES], cacheDir });
+    expect(loaded.linkedFromCache).toBe(false);
+    expect(loaded.store.name(TEST_UNIT_FAULT)?.name).toBe("testUnitFault");
+    expect(lstatSync(linked).mode & 0o777).toBe(0o600);
+    expect((await loadMibs({ dirs: [FIXTURES], cacheDir })).linkedFromCache).toBe(true);
+  });
+
+  test("a cache directory that other users can write is neither read nor written", async () => {
+    const { cacheDir, linked } = await tamperedCache();
+    chmodSync(cacheDir, 0o770);
+    const tampered = readFileSync(linked, "utf8");
+    const loaded = await loadMibs({ dirs: [FIXTURES], cacheDir });
+    expect(loaded).toMatchObject({ linkedFromCache: false, fromCache: 0 });
+    expect(loaded.store.name(TEST_UNIT_FAULT)?.name).toBe("testUnitFault");
+    expect(readFileSync(linked, "utf8")).toBe(tampered);
+  });
+
+  // Only root can give a file to another user.
+  test.runIf(process.geteuid?.() === 0)("a cached file another user owns is a miss", async () => {
+    const { cacheDir, linked } = await tamperedCache();
+    chownSync(linked, 65534, 65534);
+    const loaded = await loadMibs({ dirs: [FIXTURES], cacheDir });
+    expect(loaded.linkedFromCache).toBe(false);
+    expect(loaded.store.name(TEST_UNIT_FAULT)?.name).toBe("testUnitFault");
   });
 });
