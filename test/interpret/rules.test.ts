@@ -5,10 +5,12 @@ import { TrapRuleError } from "../../src/pipeline/interpret/rules.js";
 import { assertedPetFrom, petTrap } from "../support/redis.js";
 import {
   ACME_PDU,
+  alertKeyOf,
   exampleStore,
   IF_ADMIN_STATUS,
   IF_DESCR,
   IF_INDEX,
+  IF_NAME,
   LINK_DOWN,
   LINK_UP,
   OUTLET_INDEX,
@@ -73,21 +75,41 @@ describe("trap rules", () => {
     expect(down).toMatchObject({
       rule: "link",
       action: "notify",
-      alert: { key: "link|192.0.2.7|3", direction: "assertion" },
+      alert: { key: alertKeyOf("link", "192.0.2.7", "3"), direction: "assertion" },
     });
     expect(down.summary).toBe("port 3 is up");
-    expect(up.alert).toEqual({ key: "link|192.0.2.7|3", direction: "deassertion" });
-    expect(rules.interpret(linkUp(4)).alert?.key).toBe("link|192.0.2.7|4");
-    expect(rules.interpret(linkDown(3, "192.0.2.8")).alert?.key).toBe("link|192.0.2.8|3");
+    expect(up.alert).toEqual({ key: alertKeyOf("link", "192.0.2.7", "3"), direction: "deassertion" });
+    expect(rules.interpret(linkUp(4)).alert?.key).toBe(alertKeyOf("link", "192.0.2.7", "4"));
+    expect(rules.interpret(linkDown(3, "192.0.2.8")).alert?.key).toBe(alertKeyOf("link", "192.0.2.8", "3"));
     // From an inventory BMC, its name is in the key.
     const bmc = { name: "sw-01", address: "192.0.2.7", labels: { rack: "r1" } };
-    expect(rules.interpret(linkDown(3), bmc).alert?.key).toBe("link|sw-01|3");
+    expect(rules.interpret(linkDown(3), bmc).alert?.key).toBe(alertKeyOf("link", "sw-01", "3"));
     // resolved_by naming its trap by regex: the rule is tried for every trap, linkUp too.
     const byRegex = rulesFrom(
       `traps:\n  - { name: link, match: ['trap="IF-MIB::linkDown"'], resolved_by: ['trap=~".*::linkUp"'], key: [ifIndex] }\n`,
       store,
     );
-    expect(byRegex.interpret(linkUp(3)).alert).toEqual({ key: "link|192.0.2.7|3", direction: "deassertion" });
+    expect(byRegex.interpret(linkUp(3)).alert).toEqual({
+      key: alertKeyOf("link", "192.0.2.7", "3"),
+      direction: "deassertion",
+    });
+  });
+
+  it("alert keys tell key values apart whatever they contain, and are 37 characters however long the values", () => {
+    const rules = rulesFrom(
+      `traps:\n  - { name: link, match: ['trap="IF-MIB::linkDown"'], resolved_by: ['trap="IF-MIB::linkUp"'], key: [ifDescr, ifName] }\n`,
+      store,
+    );
+    const keyOf = (ifDescr: string, ifName: string) =>
+      rules.interpret(
+        v2cTrap(LINK_DOWN, [
+          vb(`${IF_DESCR}.3`, "OctetString", ifDescr),
+          vb(`${IF_NAME}.3`, "OctetString", ifName),
+        ]),
+      ).alert?.key;
+    expect(keyOf("a|b", "c")).toBe(alertKeyOf("link", "192.0.2.7", "a|b", "c"));
+    expect(keyOf("a|b", "c")).not.toBe(keyOf("a", "b|c"));
+    expect(keyOf("x".repeat(512), "y".repeat(512))).toMatch(/^trap:[0-9a-f]{32}$/);
   });
 
   it("drop and log are the rule's action; a trap no rule matches is notified (the catch-all) with its MIB name", () => {
@@ -157,7 +179,7 @@ describe("trap rules", () => {
       severity: "critical",
       summary: "Outlet web-01 (4) is fault",
       labels: { team: "power", outlet: "o4" },
-      alert: { key: "outlet-fault|192.0.2.7|4", direction: "assertion" },
+      alert: { key: alertKeyOf("outlet-fault", "192.0.2.7", "4"), direction: "assertion" },
       trap: { name: "ACME-PDU-MIB::outletFault", oid: `${ACME_PDU}.0.1` },
     });
     // detail: the MIB's DESCRIPTION when the rule gives none.

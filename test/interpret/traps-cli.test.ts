@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { petgate } from "../support/cli.js";
 import { netSnmp, type RunningListener, startListener, waitFor } from "../support/listener.js";
-import { EXAMPLE_MIBS } from "./traps.js";
+import { alertKeyOf, EXAMPLE_MIBS } from "./traps.js";
 
 // Runs the built CLI (dist/): `npm run build` first.
 
@@ -88,14 +88,14 @@ describe("petgate traps test", () => {
       rule: "link",
       action: "notify",
     });
-    expect(head.alert).toBe("link|sw-01|3 assertion");
+    expect(head.alert).toBe(`${alertKeyOf("link", "sw-01", "3")} assertion`);
     expect(json).toMatchObject({
       status: "firing",
       severity: "information",
       summary: "port 3 (uplink {{bmc}}) is down",
       bmc: { name: "sw-01", labels: { rack: "r1" } },
       rule: "link",
-      trap: { name: "IF-MIB::linkDown", key: "link|sw-01|3" },
+      trap: { name: "IF-MIB::linkDown", key: alertKeyOf("link", "sw-01", "3") },
     });
   });
 
@@ -165,7 +165,7 @@ describe("petgate traps test", () => {
       // Dropped: no notification. linkUp resolves the linkDown alert of its ifIndex, sending none of its own.
       expect(blocks[0]?.head.notification).toBeUndefined();
       expect(blocks[1]?.head).toMatchObject({
-        alert: "link|127.0.0.1|3 deassertion",
+        alert: `${alertKeyOf("link", "127.0.0.1", "3")} deassertion`,
         notification: "none of its own (resolves the alert's firing notification, if any)",
       });
     });

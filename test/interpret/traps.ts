@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import snmp from "net-snmp";
 import { parseConfig } from "../../src/config/load.js";
@@ -16,6 +17,14 @@ export async function exampleStore(): Promise<MibStore> {
   return store;
 }
 
+/** The alert key a rule gives a generic trap, written out: "trap:" + sha256 of [rule, bmc, ...values], 32 hex. */
+export function alertKeyOf(rule: string, bmc: string, ...values: string[]): string {
+  const digest = createHash("sha256")
+    .update(JSON.stringify([rule, bmc, ...values]))
+    .digest("hex");
+  return `trap:${digest.slice(0, 32)}`;
+}
+
 /** `traps:` rules as petgate.yml gives them (through the config schema), compiled. */
 export function rulesFrom(yaml: string, store: MibStore): TrapRules {
   return compileTrapRules(parseConfig(yaml, "petgate.yml").traps, store);
@@ -25,6 +34,7 @@ export const IF_INDEX = "1.3.6.1.2.1.2.2.1.1";
 export const IF_DESCR = "1.3.6.1.2.1.2.2.1.2";
 export const IF_ADMIN_STATUS = "1.3.6.1.2.1.2.2.1.7";
 export const IF_OPER_STATUS = "1.3.6.1.2.1.2.2.1.8";
+export const IF_NAME = "1.3.6.1.2.1.31.1.1.1.1";
 export const LINK_DOWN = "1.3.6.1.6.3.1.1.5.3";
 export const LINK_UP = "1.3.6.1.6.3.1.1.5.4";
 export const ACME_PDU = "1.3.6.1.4.1.32473.1";

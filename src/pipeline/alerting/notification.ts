@@ -67,7 +67,7 @@ export interface NotificationTrap {
   oid: string;
   /** The rule that applied, as on the notification. */
   rule?: string;
-  /** The alert's identity when its rule gives one (`key` / `resolved_by`): rule, BMC and key values. */
+  /** The alert's identity when its rule gives one (`resolved_by`, `key`): a digest of rule, BMC and key values. */
   key?: string;
   /** Of the trap it was made from, as received (at most 32, each value cut to 512 bytes). */
   varbinds: TrapVarbind[];

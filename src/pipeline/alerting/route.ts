@@ -19,7 +19,7 @@ import type { Notification } from "./notification.js";
  *   label_<name> each of the BMC's inventory labels: `labels: { rack: r1 }` is label_rack="r1"
  *   trap         a trap that is no PET: its MIB name, "IF-MIB::linkDown" (its OID when no MIB names it)
  *   trap_oid     its numeric OID
- *   alert_key    its alert when its trap rule gives it a `key`: rule, BMC and key values
+ *   alert_key    its alert when its trap rule gives it one: "trap:" and a digest of rule, BMC and key values
  *   rule         the trap rule that applied (petgate.yml `traps:`), "" for none
  *   <name>       each of that rule's labels: `labels: { team: power }` is team="power"
  * A label a notification does not have matches as the empty string (as in Alertmanager).

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { TrapRuleConfig } from "../../config/traps.js";
 import type { MibStore } from "../../mib/store.js";
 import type { PetSeverity } from "../../pet/tables/severity.js";
@@ -140,10 +141,15 @@ export function compileTrapRules(rules: readonly TrapRuleConfig[], store: MibSto
   };
 }
 
-/** rule|bmc-or-source|key values: the same for a trap and the one that resolves it. */
+/**
+ * The alert of a trap: the same for a trap and the one that resolves it. A digest of the rule, BMC
+ * or source and key values as a JSON array, so that values holding any separator stay apart and a
+ * key of 32 varbinds of 512 bytes is still a short Redis field and Alertmanager label.
+ */
 function alertKey(rule: CompiledRule, facts: ReadonlyMap<string, string>): string {
   const values = (rule.key ?? []).map((name) => facts.get(name) ?? "");
-  return [rule.name, facts.get("bmc") ?? "", ...values].join("|");
+  const parts = JSON.stringify([rule.name, facts.get("bmc") ?? "", ...values]);
+  return `trap:${createHash("sha256").update(parts).digest("hex").slice(0, 32)}`;
 }
 
 function compileRule(
