@@ -19,7 +19,7 @@ import type { MibProblem } from "./types.js";
 /** Bump when ParsedModule's shape or the parser's output changes: old entries are then not read. */
 const FORMAT = "petgate-mib-1";
 /** Bump when MibTable's shape or the linker's output changes. */
-const LINKED_FORMAT = "petgate-mib-linked-1";
+const LINKED_FORMAT = "petgate-mib-linked-2";
 /** One linked set is kept: the one of the last start that linked. */
 const LINKED_FILE = "linked.json";
 

@@ -40,6 +40,14 @@ const BASE_TYPES = new Set([
 const SNMP_OID = "1.3.6.1.2.1.11";
 const SNMP_TRAPS_OID = "1.3.6.1.6.3.1.1.5";
 
+/** RFC 2578 §3.5: an OID has at most 128 sub-identifiers. */
+const MAX_ARCS = 128;
+/**
+ * Modules importing modules that import…: IF-MIB's chain is 3 deep; a file of thousands of modules
+ * each importing the next would otherwise recurse past the stack.
+ */
+const MAX_IMPORT_DEPTH = 100;
+
 interface Linked {
   module: ParsedModule;
   oids: Map<string, string>;
@@ -79,6 +87,22 @@ export function linkModules(modules: readonly ParsedModule[]): {
       linked.set(module.name, undefined);
       return undefined;
     };
+    if (trail.length >= MAX_IMPORT_DEPTH) {
+      return problem(module.line, `imports nest more than ${MAX_IMPORT_DEPTH} modules deep (skipped)`);
+    }
+    try {
+      return linkModule(module, trail, problem);
+    } catch (err) {
+      // A module this linker does not foresee costs that module, not the start.
+      return problem(module.line, `cannot be linked: ${(err as Error).message} (skipped)`);
+    }
+  };
+
+  const linkModule = (
+    module: ParsedModule,
+    trail: readonly string[],
+    problem: (line: number, message: string, missing?: string) => undefined,
+  ): Linked | undefined => {
     const scope: Linked = { module, oids: new Map(), types: new Map() };
     for (const imp of module.imports) {
       if (trail.includes(imp.module)) {
@@ -101,40 +125,18 @@ export function linkModules(modules: readonly ParsedModule[]): {
       }
     }
     for (const type of module.types) scope.types.set(type.name, type);
-    const local = new Map(module.nodes.map((n) => [n.name, n]));
-    const resolved = new Map<ParsedNode, string | undefined>();
-    const resolve = (node: ParsedNode): string | undefined => {
-      if (resolved.has(node)) return resolved.get(node);
-      resolved.set(node, undefined); // a node under itself, through any chain, stays unresolved
-      const { parent } = node;
-      const parentNode = parent === undefined ? undefined : local.get(parent);
-      const base =
-        parent === undefined
-          ? undefined
-          : parentNode !== undefined
-            ? resolve(parentNode)
-            : (scope.oids.get(parent) ?? ROOTS[parent] ?? globalOids.get(parent));
-      if (parent !== undefined && base === undefined) return undefined;
-      const oid = [...(base === undefined ? [] : [base]), ...node.arcs].join(".");
-      resolved.set(node, oid);
-      scope.oids.set(node.name, oid);
-      return oid;
-    };
+    const oids = nodeOids(module, (name) => scope.oids.get(name) ?? ROOTS[name] ?? globalOids.get(name));
     const typeOf = (name: string) => scope.types.get(name) ?? globalTypes.get(name);
     const smiV2 = module.name === "SNMPv2-SMI" || module.imports.some((imp) => imp.module === "SNMPv2-SMI");
+    const own: MibDefinition[] = [];
     for (const node of module.nodes) {
-      const oid = resolve(node);
-      if (oid === undefined) {
-        problems.push({
-          file: module.file,
-          line: node.line,
-          module: module.name,
-          message: `${node.name} is under ${node.parent}, which no loaded module defines (skipped)`,
-        });
-        continue;
-      }
-      (smiV2 ? definitions.v2 : definitions.v1).push(definition(module, node, oid, typeOf));
+      const oid = oids.resolved.get(node);
+      if (oid == null) continue;
+      scope.oids.set(node.name, oid);
+      own.push(definition(module, node, oid, typeOf));
     }
+    problems.push(...oids.problems);
+    (smiV2 ? definitions.v2 : definitions.v1).push(...own);
     for (const [name, oid] of scope.oids) if (!globalOids.has(name)) globalOids.set(name, oid);
     for (const type of module.types) if (!globalTypes.has(type.name)) globalTypes.set(type.name, type);
     linked.set(module.name, scope);
@@ -144,6 +146,65 @@ export function linkModules(modules: readonly ParsedModule[]): {
   for (const module of byName.values()) link(module, []);
   const loaded = [...linked.values()].flatMap((l) => (l === undefined ? [] : [l.module]));
   return { definitions: [...definitions.v2, ...definitions.v1], modules: loaded, problems };
+}
+
+/**
+ * Each node's numeric OID, whatever the order of parents and children in the module: up a chain to
+ * a node already known or rooted outside the module, then down again, iteratively (a chain of
+ * thousands must not exhaust the stack). A node under one no module defines, under itself, or past
+ * 128 arcs is a problem; the nodes under it are skipped with it, unnamed.
+ */
+function nodeOids(
+  module: ParsedModule,
+  outer: (name: string) => string | undefined,
+): { resolved: Map<ParsedNode, string | null>; problems: MibProblem[] } {
+  const local = new Map(module.nodes.map((n) => [n.name, n]));
+  /** null: skipped, or while its chain is walked, not known yet. */
+  const resolved = new Map<ParsedNode, string | null>();
+  const problems: MibProblem[] = [];
+  const skip = (node: ParsedNode, message: string) => {
+    problems.push({ file: module.file, line: node.line, module: module.name, message });
+  };
+  for (const start of module.nodes) {
+    const chain: ParsedNode[] = [];
+    let above: ParsedNode | undefined = start;
+    while (above !== undefined && !resolved.has(above)) {
+      resolved.set(above, null);
+      chain.push(above);
+      above = above.parent === undefined ? undefined : local.get(above.parent);
+    }
+    const top = chain[chain.length - 1];
+    if (top === undefined) continue; // known already
+    let base: string | null | undefined;
+    if (above !== undefined) {
+      base = resolved.get(above);
+      if (chain.includes(above)) skip(above, `${above.name} is under itself (skipped)`);
+    } else if (top.parent === undefined) {
+      base = "";
+    } else {
+      base = outer(top.parent);
+      if (base === undefined) {
+        skip(top, `${top.name} is under ${top.parent}, which no loaded module defines (skipped)`);
+      }
+    }
+    if (base == null) continue; // the chain stays skipped
+    let oid = base;
+    let arcs = oid === "" ? 0 : oid.split(".").length;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const node = chain[i] as ParsedNode;
+      arcs += node.arcs.length;
+      if (arcs > MAX_ARCS) {
+        skip(
+          node,
+          `${node.name} is ${arcs} arcs deep, past the ${MAX_ARCS} of RFC 2578 §3.5 (skipped, and the nodes under it)`,
+        );
+        break;
+      }
+      oid = [...(oid === "" ? [] : [oid]), ...node.arcs].join(".");
+      resolved.set(node, oid);
+    }
+  }
+  return { resolved, problems };
 }
 
 function definition(
