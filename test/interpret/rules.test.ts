@@ -186,6 +186,34 @@ describe("trap rules", () => {
     expect(v.detail).toMatch(/^An outlet went to fault/);
   });
 
+  it("a PET with only generic trap rules gets the catch-all, its OID looked up in the MIBs once, not per PET", () => {
+    const lookups: string[] = [];
+    const counted = new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          lookups.push(String(prop));
+          return value.apply(target, args);
+        };
+      },
+    });
+    const generic = Array.from(
+      { length: 200 },
+      (_, i) => `  - { name: r${i}, match: ['trap=~"VENDOR${i}-MIB::.*"', 'source="192.0.2.10"'] }`,
+    );
+    const rules = rulesFrom(`traps:\n${generic.join("\n")}\n`, counted);
+    const pet = () => queuedEvent(assertedPetFrom("192.0.2.10", "44454c4c-3000-1010-8030-b4c04f4d5a31"));
+    lookups.length = 0;
+    expect(rules.interpret(pet())).toEqual({ action: "notify", labels: {} });
+    expect(lookups.length).toBeGreaterThan(0);
+    lookups.length = 0;
+    expect(rules.interpret(pet())).toEqual({ action: "notify", labels: {} });
+    expect(lookups).toEqual([]);
+    // A generic trap no rule can match keeps its translation.
+    expect(rules.interpret(coldStart()).trap?.name).toBe("SNMPv2-MIB::coldStart");
+  });
+
   it("a rule on PET fields overrides severity and summary; a PET keeps its IPMI identity (no alert key)", () => {
     const pet = queuedEvent(assertedPetFrom("192.0.2.10", "44454c4c-3000-1010-8030-b4c04f4d5a31"));
     const rules = rulesFrom(

@@ -1,5 +1,6 @@
 import type { MibStore } from "../../mib/store.js";
 import type { RenderedVarbind } from "../../mib/types.js";
+import type { TrapEvent } from "../../pet/trap.js";
 import type { QueuedEvent } from "../intake/event.js";
 import type { TranslatedTrap } from "./types.js";
 
@@ -56,11 +57,8 @@ export function eventFacts(
 ): EventFacts {
   const { trap } = event;
   const facts = new Map<string, string>();
-  const trapOid = trap.snmp.trapOid;
-  const notification = trap.kind === "trap" ? store.notification(trapOid) : undefined;
-  const named = notification ?? store.name(trapOid);
-  const trapName = named ? `${named.module}::${named.name}${named.index}` : trapOid;
   if (bmc) for (const [k, v] of Object.entries(bmc.labels)) facts.set(`label_${k}`, v);
+  let translated: TranslatedTrap | undefined;
   if (trap.kind === "pet") {
     const p = trap.pet;
     facts.set("sensor_type", p.sensorTypeName ?? "");
@@ -70,30 +68,48 @@ export function eventFacts(
     facts.set("severity", p.severity);
     facts.set("direction", p.eventDirection);
     facts.set("entity", p.entityName);
-  }
-  let translated: TranslatedTrap | undefined;
-  if (trap.kind === "trap") {
-    const varbinds = trap.varbinds.map((vb) => store.render(vb));
-    for (const vb of varbinds) {
+  } else {
+    translated = translateTrap(trap, store);
+    for (const vb of translated.varbinds) {
       if (vb.name === undefined || facts.has(vb.name) || FACT_NAMES.has(vb.name)) continue;
       facts.set(vb.name, vb.value);
       if (vb.index !== "") facts.set(`${vb.name}${INDEX_SUFFIX}`, vb.index.slice(1));
     }
-    facts.set("description", notification?.description ?? "");
-    facts.set("varbinds", varbinds.map(varbindText).join("; "));
-    translated = {
-      name: trapName,
-      oid: trapOid,
-      ...(notification?.description !== undefined && { description: notification.description }),
-      varbinds,
-    };
+    facts.set("description", translated.description ?? "");
+    facts.set("varbinds", translated.varbinds.map(varbindText).join("; "));
   }
-  facts.set("trap", trapName);
-  facts.set("trap_oid", trapOid);
+  facts.set("trap", translated?.name ?? namedTrap(store, trap.kind, trap.snmp.trapOid).name);
+  facts.set("trap_oid", trap.snmp.trapOid);
   facts.set("source", trap.source.address);
   facts.set("bmc", bmc?.name ?? trap.source.address);
   facts.set("version", trap.snmp.version);
   return translated ? { facts, trap: translated } : { facts };
+}
+
+/**
+ * A trap OID's name ("IF-MIB::linkDown", the OID where no loaded MIB names it) and, for a generic
+ * trap, its NOTIFICATION-TYPE's DESCRIPTION. A PET is named by the node its OID is under.
+ */
+export function namedTrap(
+  store: MibStore,
+  kind: TrapEvent["kind"],
+  trapOid: string,
+): { name: string; description?: string } {
+  const notification = kind === "trap" ? store.notification(trapOid) : undefined;
+  const named = notification ?? store.name(trapOid);
+  const name = named ? `${named.module}::${named.name}${named.index}` : trapOid;
+  return notification?.description === undefined ? { name } : { name, description: notification.description };
+}
+
+/** A generic trap named and its varbinds rendered through the MIBs. */
+export function translateTrap(trap: Extract<TrapEvent, { kind: "trap" }>, store: MibStore): TranslatedTrap {
+  const { name, description } = namedTrap(store, "trap", trap.snmp.trapOid);
+  return {
+    name,
+    oid: trap.snmp.trapOid,
+    ...(description !== undefined && { description }),
+    varbinds: trap.varbinds.map((vb) => store.render(vb)),
+  };
 }
 
 /** `ifDescr.3 = eth0`, or the numeric OID where no loaded MIB names the object. */

@@ -2,18 +2,19 @@ import { createHash } from "node:crypto";
 import type { TrapRuleConfig } from "../../config/traps.js";
 import type { MibStore } from "../../mib/store.js";
 import type { PetSeverity } from "../../pet/tables/severity.js";
+import type { TrapEvent } from "../../pet/trap.js";
 import { type Matcher, MatcherError, matcherMatchesValue, parseMatcher } from "../alerting/route.js";
 import type { QueuedEvent } from "../intake/event.js";
-import { type BmcFacts, eventFacts, FACT_NAMES, INDEX_SUFFIX } from "./facts.js";
+import { type BmcFacts, eventFacts, FACT_NAMES, INDEX_SUFFIX, namedTrap, translateTrap } from "./facts.js";
 import { compileTemplate, type Template, TemplateError } from "./template.js";
-import type { TrapAction, Verdict } from "./types.js";
+import type { TranslatedTrap, TrapAction, Verdict } from "./types.js";
 
 /** Bounds of rendered text: a summary is one line for subjects, a label value an index key. */
 const MAX_SUMMARY = 512;
 const MAX_DETAIL = 4096;
 const MAX_LABEL_VALUE = 128;
-/** Trap OIDs a trap=~ matcher remembers its answer for. */
-const MAX_TRAP_ANSWERS = 1024;
+/** Trap OIDs whose candidate rules are remembered (a sender can make up OIDs). */
+const MAX_TRAP_OIDS = 1024;
 
 /**
  * Labels every notification has (route.ts notificationLabels) or its Alertmanager alert is given
@@ -59,12 +60,21 @@ function configPath(path: readonly (string | number)[]): string {
 /** A matcher over an event's facts. */
 type FactTest = (facts: ReadonlyMap<string, string>) => boolean;
 
+/** A matcher on `trap` or `trap_oid`: decided by the trap OID alone, as its name follows from it. */
+type OidTest = (name: string, oid: string) => boolean;
+
+/** The matchers of a rule's `match` or `resolved_by`, split by what decides them. */
+interface RuleMatchers {
+  byOid: readonly OidTest[];
+  byFacts: readonly FactTest[];
+}
+
 interface CompiledRule {
   name: string;
   action: TrapAction;
   severity?: PetSeverity;
-  match: readonly FactTest[];
-  resolvedBy?: readonly FactTest[];
+  match: RuleMatchers;
+  resolvedBy?: RuleMatchers;
   summary?: Template;
   detail?: Template;
   labels: readonly [string, Template][];
@@ -99,7 +109,7 @@ export function compileTrapRules(rules: readonly TrapRuleConfig[], store: MibSto
     (name.endsWith(INDEX_SUFFIX) && objects.has(name.slice(0, -INDEX_SUFFIX.length)));
   const compiled = rules.map((rule, i) => compileRule(rule, ["traps", i], store, known));
 
-  // A trap is tried only against the rules naming its OID exactly and those naming none, in order.
+  // The rules naming a trap's OID exactly and those naming none, in order.
   const unindexed = compiled.filter((r) => r.oids.length === 0);
   const byOid = new Map<string, CompiledRule[]>();
   for (const oid of new Set(compiled.flatMap((r) => r.oids)))
@@ -107,21 +117,44 @@ export function compileTrapRules(rules: readonly TrapRuleConfig[], store: MibSto
       oid,
       compiled.filter((r) => r.oids.length === 0 || r.oids.includes(oid)),
     );
+  // Of those, the ones whose trap and trap_oid matchers hold, found once per kind and OID (PETs have
+  // their own: the name differs, and resolved_by is not theirs): a trap is tried against those only.
+  const candidates = new Map<string, readonly Candidate[]>();
+  const candidatesOf = (kind: TrapEvent["kind"], oid: string): readonly Candidate[] => {
+    const at = `${kind} ${oid}`;
+    let found = candidates.get(at);
+    if (found === undefined) {
+      const rules = byOid.get(oid) ?? unindexed;
+      const { name } = rules.length > 0 ? namedTrap(store, kind, oid) : { name: oid };
+      found = rules.flatMap((rule): Candidate[] => {
+        const fires = rule.match.byOid.every((t) => t(name, oid));
+        const resolves = kind === "trap" && rule.resolvedBy?.byOid.every((t) => t(name, oid)) === true;
+        return fires || resolves ? [{ rule, fires, resolves }] : [];
+      });
+      if (candidates.size >= MAX_TRAP_OIDS) candidates.clear();
+      candidates.set(at, found);
+    }
+    return found;
+  };
 
   return {
     store,
     interpret(event, bmc, sensor) {
+      const rules = candidatesOf(event.trap.kind, event.trap.snmp.trapOid);
+      // No rule can apply: the catch-all, without building the facts.
+      if (rules.length === 0)
+        return catchAll(event.trap.kind === "trap" ? translateTrap(event.trap, store) : undefined);
       const { facts, trap } = eventFacts(event, bmc, store, sensor);
-      const generic = event.trap.kind === "trap";
-      for (const rule of byOid.get(event.trap.snmp.trapOid) ?? unindexed) {
-        const direction = rule.match.every((t) => t(facts))
-          ? "assertion"
-          : generic && rule.resolvedBy?.every((t) => t(facts))
-            ? "deassertion"
-            : undefined;
+      for (const { rule, fires, resolves } of rules) {
+        const direction =
+          fires && rule.match.byFacts.every((t) => t(facts))
+            ? "assertion"
+            : resolves && rule.resolvedBy?.byFacts.every((t) => t(facts))
+              ? "deassertion"
+              : undefined;
         if (direction === undefined) continue;
         const detail = rule.detail?.render(facts) ?? trap?.description?.slice(0, MAX_DETAIL);
-        const identified = generic && (rule.key !== undefined || rule.resolvedBy !== undefined);
+        const identified = trap !== undefined && (rule.key !== undefined || rule.resolvedBy !== undefined);
         return {
           rule: rule.name,
           action: rule.action,
@@ -135,10 +168,22 @@ export function compileTrapRules(rules: readonly TrapRuleConfig[], store: MibSto
           ...(trap && { trap }),
         };
       }
-      const detail = trap?.description?.slice(0, MAX_DETAIL);
-      return { action: "notify", labels: {}, ...(detail !== undefined && { detail }), ...(trap && { trap }) };
+      return catchAll(trap);
     },
   };
+}
+
+/** A rule that may apply to traps of one OID: by its match (fires), by its resolved_by (resolves). */
+interface Candidate {
+  rule: CompiledRule;
+  fires: boolean;
+  resolves: boolean;
+}
+
+/** What no rule applied to becomes: notified, a generic trap with its MIB name and DESCRIPTION. */
+function catchAll(trap: TranslatedTrap | undefined): Verdict {
+  const detail = trap?.description?.slice(0, MAX_DETAIL);
+  return { action: "notify", labels: {}, ...(detail !== undefined && { detail }), ...(trap && { trap }) };
 }
 
 /**
@@ -160,6 +205,10 @@ function compileRule(
 ): CompiledRule {
   const matchers = (key: "match" | "resolved_by", texts: readonly string[]) =>
     texts.map((text, j) => compileMatcher(text, [...path, key, j], store, known));
+  const split = (compiledMatchers: readonly CompiledMatcher[]): RuleMatchers => ({
+    byOid: compiledMatchers.flatMap((m) => (m.on === "oid" ? [m.test] : [])),
+    byFacts: compiledMatchers.flatMap((m) => (m.on === "facts" ? [m.test] : [])),
+  });
   const match = matchers("match", rule.match);
   const resolvedBy = rule.resolved_by && matchers("resolved_by", rule.resolved_by);
   const template = (text: string | undefined, at: (string | number)[], max: number) => {
@@ -180,7 +229,7 @@ function compileRule(
   for (const [j, name] of (rule.key ?? []).entries())
     if (!known(name)) throw new TrapRuleError([...path, "key", j], `unknown name "${name}"`);
   const exact = (compiledMatchers: readonly CompiledMatcher[] | undefined) =>
-    compiledMatchers?.find((m) => m.exactOid !== undefined)?.exactOid;
+    compiledMatchers?.flatMap((m) => (m.on === "oid" && m.exactOid !== undefined ? [m.exactOid] : []))[0];
   const matchOid = exact(match);
   const resolvedOid = exact(resolvedBy);
   const oids =
@@ -193,8 +242,8 @@ function compileRule(
     name: rule.name,
     action: rule.action,
     ...(rule.severity !== undefined && { severity: rule.severity }),
-    match: match.map((m) => m.test),
-    ...(resolvedBy && { resolvedBy: resolvedBy.map((m) => m.test) }),
+    match: split(match),
+    ...(resolvedBy && { resolvedBy: split(resolvedBy) }),
     ...(summary && { summary }),
     ...(detail && { detail }),
     labels,
@@ -203,15 +252,15 @@ function compileRule(
   };
 }
 
-interface CompiledMatcher {
-  test: FactTest;
-  /** Set for trap="…": the OID a matching trap has. */
-  exactOid?: string;
-}
+type CompiledMatcher =
+  | { on: "facts"; test: FactTest }
+  /** exactOid: set for trap="…", the OID every trap it matches has. */
+  | { on: "oid"; test: OidTest; exactOid?: string };
 
 /**
- * A matcher over facts. `trap` = / != compare OIDs (the name resolved now); `trap` =~ / !~ hold when
- * the regex matches the MIB name or the numeric OID (so a subtree can be written either way).
+ * A matcher. `trap` = / != compare OIDs (the name resolved now); `trap` =~ / !~ hold when the regex
+ * matches the MIB name or the numeric OID (so a subtree can be written either way). Matchers on
+ * `trap` and `trap_oid` are decided per trap OID (candidatesOf), the others per event.
  */
 function compileMatcher(
   text: string,
@@ -227,26 +276,16 @@ function compileMatcher(
     throw err;
   }
   if (!known(m.name)) throw new TrapRuleError(path, `unknown name "${m.name}"`);
-  if (m.name !== "trap") return { test: (facts) => matcherMatchesValue(m, facts.get(m.name) ?? "") };
+  if (m.name === "trap_oid") return { on: "oid", test: (_, oid) => matcherMatchesValue(m, oid) };
+  if (m.name !== "trap")
+    return { on: "facts", test: (facts) => matcherMatchesValue(m, facts.get(m.name) ?? "") };
   if (m.op === "=~" || m.op === "!~") {
     const re = m.regex as RegExp;
-    // The trap's name follows from its OID (the store is fixed): the answer is kept per OID, so a
-    // regex runs once per kind of trap, not per trap. Bounded: a sender can make up OIDs.
-    const answers = new Map<string, boolean>();
-    const either = (facts: ReadonlyMap<string, string>) => {
-      const oid = facts.get("trap_oid") ?? "";
-      let answer = answers.get(oid);
-      if (answer === undefined) {
-        answer = re.test(facts.get("trap") ?? "") || re.test(oid);
-        if (answers.size >= MAX_TRAP_ANSWERS) answers.clear();
-        answers.set(oid, answer);
-      }
-      return answer;
-    };
-    return { test: m.op === "=~" ? either : (facts) => !either(facts) };
+    const either = (name: string, oid: string) => re.test(name) || re.test(oid);
+    return { on: "oid", test: m.op === "=~" ? either : (name, oid) => !either(name, oid) };
   }
   const oid = store.oid(m.value);
   if (oid === undefined) throw new TrapRuleError(path, `no loaded MIB defines the trap "${m.value}"`);
-  if (m.op === "=") return { test: (facts) => facts.get("trap_oid") === oid, exactOid: oid };
-  return { test: (facts) => facts.get("trap_oid") !== oid };
+  if (m.op === "=") return { on: "oid", test: (_, trapOid) => trapOid === oid, exactOid: oid };
+  return { on: "oid", test: (_, trapOid) => trapOid !== oid };
 }
