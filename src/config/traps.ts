@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PET_TABLE_SEVERITIES } from "../pet/tables/severity.js";
-import { matcherString } from "../pipeline/alerting/route.js";
+import { matcherString } from "./matchers.js";
 
 const WHAT_TRAP_MATCHERS =
   'Alertmanager matchers on trap (MIB name or numeric OID; =~ for subtrees), trap_oid, source, bmc, version, label_NAME, each varbind by its object name (and NAME_index, its instance), and for PETs sensor_type, sensor_number, sensor, event, severity, direction, entity: NAME="v", NAME!="v", NAME=~"regex", NAME!~"regex"';

@@ -1,16 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { MatcherError, parseMatcher } from "../../src/config/matchers.js";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import {
   alertFingerprint,
   compileRoutes,
   formatDuration,
-  MatcherError,
   matcherMatches,
   matchRoutes,
   notificationLabels,
   parseDuration,
-  parseMatcher,
   routesSchema,
 } from "../../src/pipeline/alerting/route.js";
 

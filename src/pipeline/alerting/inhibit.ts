@@ -1,15 +1,8 @@
 import { z } from "zod";
+import { type Matcher, matcherString, parseMatcher } from "../../config/matchers.js";
 import { notificationOf, type Stage } from "../stage.js";
 import type { Notification } from "./notification.js";
-import {
-  alertFingerprint,
-  allMatch,
-  isOneShot,
-  type Matcher,
-  matcherString,
-  notificationLabels,
-  parseMatcher,
-} from "./route.js";
+import { alertFingerprint, allMatch, isOneShot, notificationLabels } from "./route.js";
 
 /*
  * Inhibition after Alertmanager's inhibit/inhibit.go: while an alert matching a rule's

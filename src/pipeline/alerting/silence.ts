@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { type Matcher, MatcherError, parseMatcher } from "../../config/matchers.js";
 import { notificationOf, type Stage } from "../stage.js";
 import type { Notification } from "./notification.js";
-import { allMatch, type Matcher, MatcherError, notificationLabels, parseMatcher } from "./route.js";
+import { allMatch, notificationLabels } from "./route.js";
 
 /*
  * Silences after Alertmanager's silence/silence.go: a set of matchers and a time range; a

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
+import { type Matcher, MatcherError, parseMatcher } from "../../config/matchers.js";
 import type { TrapRuleConfig } from "../../config/traps.js";
 import type { MibStore } from "../../mib/store.js";
 import type { PetSeverity } from "../../pet/tables/severity.js";
 import type { TrapEvent } from "../../pet/trap.js";
-import { type Matcher, MatcherError, matcherMatchesValue, parseMatcher } from "../alerting/route.js";
+import { matcherMatchesValue } from "../alerting/route.js";
 import type { QueuedEvent } from "../intake/event.js";
 import { type BmcFacts, eventFacts, FACT_NAMES, INDEX_SUFFIX, namedTrap, translateTrap } from "./facts.js";
 import { compileTemplate, type Template, TemplateError } from "./template.js";
