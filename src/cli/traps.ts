@@ -6,6 +6,7 @@ import { type Config, configSchema } from "../config/schema.js";
 import type { MibStore } from "../mib/store.js";
 import { type TrapEvent, trapEventFrom } from "../pet/trap.js";
 import { buildNotification } from "../pipeline/alerting/notification.js";
+import { matchBmc } from "../pipeline/bmc/bmc-pool.js";
 import { eventId } from "../pipeline/intake/event.js";
 import type { BmcFacts } from "../pipeline/interpret/facts.js";
 import { loadTrapRules, trapRuleProblem } from "../pipeline/interpret/load.js";
@@ -153,12 +154,13 @@ function fromNdjson(file: string): (TrapEvent | { error: string })[] {
   });
 }
 
-/** The inventory BMC whose host is the trap's source (else its agent address), without its secrets. */
+/** The inventory BMC that sent the trap, found as enrichment finds it (matchBmc), without its secrets. */
 function inventoryBmc(config: Config, trap: TrapEvent): BmcFacts | undefined {
-  const at = (address: string | undefined) =>
-    config.bmcs.find((b) => address !== undefined && bmcHostPort(b.host).host === address);
-  const entry = at(trap.source.address) ?? at(trap.snmp.agentAddress);
-  if (!entry) return undefined;
-  const address = bmcHostPort(entry.host).host;
-  return { name: entry.name, address, labels: { ...config.defaults.labels, ...entry.labels } };
+  const inventory = config.bmcs.map((b) => ({
+    name: b.name,
+    host: bmcHostPort(b.host).host,
+    labels: { ...config.defaults.labels, ...b.labels },
+  }));
+  const target = matchBmc(trap, inventory)?.target;
+  return target && { name: target.name, address: target.host, labels: target.labels };
 }

@@ -171,6 +171,38 @@ describe("petgate traps test", () => {
     });
   });
 
+  it("finds the inventory BMC as the gateway does: an IPv4-mapped source is its address, and a host two BMCs share names none", async () => {
+    const shared = join(dir, "shared.yml");
+    writeFileSync(
+      shared,
+      `mibs: { system: false }
+bmcs:
+  - { name: pdu-07, host: 192.0.2.30, passwordEnv: UNUSED }
+  - { name: nat-a, host: "192.0.2.20:6230", passwordEnv: UNUSED }
+  - { name: nat-b, host: "192.0.2.20:6231", passwordEnv: UNUSED }
+`,
+    );
+    const from = async (address: string) => {
+      const r = await petgate([
+        "traps",
+        "test",
+        "--config",
+        shared,
+        "--from",
+        address,
+        "127.0.0.1",
+        "",
+        "1.3.6.1.6.3.1.1.5.1",
+      ]);
+      expect(r.stderr).toBe("");
+      return parsed(r.stdout).head.trap;
+    };
+    expect(await from("::ffff:192.0.2.30")).toBe(
+      "SNMPv2-MIB::coldStart (1.3.6.1.6.3.1.1.5.1) from ::ffff:192.0.2.30 (bmc pdu-07)",
+    );
+    expect(await from("192.0.2.20")).toBe("SNMPv2-MIB::coldStart (1.3.6.1.6.3.1.1.5.1) from 192.0.2.20");
+  });
+
   it("a rule that names nothing a trap has fails with its config path; a bad line with its number", async () => {
     const bad = join(dir, "bad.yml");
     writeFileSync(

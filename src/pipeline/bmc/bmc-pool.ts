@@ -177,7 +177,17 @@ export function normalizeAddress(address: string): string {
   return a.startsWith("::ffff:") && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
 }
 
-export type BmcMatch = { target: BmcTarget; by: "source-address" | "agent-address" | "guid" };
+/** What matching a trap to the inventory reads of a BMC: no secrets (petgate traps test has none). */
+export interface InventoryHost {
+  name: string;
+  /** Its address or host name, without the port. */
+  host: string;
+}
+
+export type BmcMatch<T extends InventoryHost = BmcTarget> = {
+  target: T;
+  by: "source-address" | "agent-address" | "guid";
+};
 
 export interface BmcIdentities {
   /** Normalised GUID → BMC name (BmcPool.guids). */
@@ -192,16 +202,16 @@ export interface BmcIdentities {
  * address or several BMCs share it (one NAT gateway, several BMCs on one host) — the one whose GUID
  * the PET carries, if that GUID is known. Undefined when none, or several, fit.
  */
-export function matchBmc(
+export function matchBmc<T extends InventoryHost>(
   trap: TrapEvent,
-  inventory: readonly BmcTarget[],
+  inventory: readonly T[],
   known: BmcIdentities = {},
-): BmcMatch | undefined {
+): BmcMatch<T> | undefined {
   const at = (address: string | undefined) => bmcsAt(address, inventory, known);
   const bySource = at(trap.source.address);
-  if (bySource.length === 1) return { target: bySource[0] as BmcTarget, by: "source-address" };
+  if (bySource.length === 1) return { target: bySource[0] as T, by: "source-address" };
   const byAgent = bySource.length === 0 ? at(trap.snmp.agentAddress) : [];
-  if (byAgent.length === 1) return { target: byAgent[0] as BmcTarget, by: "agent-address" };
+  if (byAgent.length === 1) return { target: byAgent[0] as T, by: "agent-address" };
   if (trap.kind !== "pet") return undefined;
   const name = known.guids?.get(normalizeGuid(trap.pet.guid));
   if (name === undefined) return undefined;
@@ -213,11 +223,11 @@ export function matchBmc(
 }
 
 /** The inventory BMCs at `address` (their configured host or one it resolved to). */
-export function bmcsAt(
+export function bmcsAt<T extends InventoryHost>(
   address: string | undefined,
-  inventory: readonly BmcTarget[],
+  inventory: readonly T[],
   known: BmcIdentities = {},
-): BmcTarget[] {
+): T[] {
   if (address === undefined) return [];
   const a = normalizeAddress(address);
   const configured = hostIndex(inventory).get(a) ?? [];
@@ -228,10 +238,10 @@ export function bmcsAt(
 }
 
 /** Each inventory's BMCs by normalised configured host, built once: a trap is matched per event. */
-const hostIndexes = new WeakMap<readonly BmcTarget[], Map<string, BmcTarget[]>>();
+const hostIndexes = new WeakMap<readonly InventoryHost[], Map<string, InventoryHost[]>>();
 
-function hostIndex(inventory: readonly BmcTarget[]): Map<string, BmcTarget[]> {
-  let index = hostIndexes.get(inventory);
+function hostIndex<T extends InventoryHost>(inventory: readonly T[]): Map<string, T[]> {
+  let index = hostIndexes.get(inventory) as Map<string, T[]> | undefined;
   if (!index) {
     index = new Map();
     for (const t of inventory) {
