@@ -22,15 +22,17 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import { trapRulesSchema } from "../src/config/traps.js";
+import { type TrapRuleConfig, trapRulesSchema } from "../src/config/traps.js";
 import { loadMibs } from "../src/mib/load.js";
 import type { MibStore } from "../src/mib/store.js";
 import { TrapListener } from "../src/pet/listener.js";
 import type { TrapEvent } from "../src/pet/trap.js";
+import { buildNotification } from "../src/pipeline/alerting/notification.js";
 import { eventId, type QueuedEvent } from "../src/pipeline/intake/event.js";
 import { type BmcFacts, eventFacts } from "../src/pipeline/interpret/facts.js";
 import { compileTrapRules, type TrapRules } from "../src/pipeline/interpret/rules.js";
 import { PET_FIXTURE } from "./pet-datagram.js";
+import { runSnmptt, type SnmpttEvent, type SnmpttResult, sendPaced, snmpttMissing } from "./snmptt.js";
 import { summarize } from "./stats.js";
 import { TARGETS } from "./table.js";
 import { type GeneratedMib, vendorMib } from "./vendor-mib.js";
@@ -49,6 +51,8 @@ const { values } = parseArgs({
     loads: { type: "string" },
     /** Internal: one timed loadMibs() in this fresh process, JSON on stdout. */
     "load-child": { type: "string" },
+    /** Internal: petgate's receiver for the side-by-side run (TrapListener + rules), JSON on stdout. */
+    "receiver-child": { type: "string" },
   },
 });
 const quick = values.quick === true;
@@ -94,6 +98,16 @@ async function loadInChild(dirs: string[], cacheDir?: string): Promise<LoadSampl
   const [code] = (await once(child, "exit")) as [number | null];
   if (code !== 0) throw new Error(`loadMibs child exited ${code}`);
   return JSON.parse(out) as LoadSample;
+}
+
+/** Wall time of `snmptranslate -m ALL` over `dirs`: net-snmp's C parser reading every module there. */
+async function snmptranslateMs(dirs: readonly string[]): Promise<number> {
+  const t0 = performance.now();
+  await run("snmptranslate", ["-M", dirs.join(":"), "-m", "ALL", "-On", "SNMPv2-MIB::coldStart"], {
+    env: { ...process.env, SNMPCONFPATH: "/nonexistent" },
+    timeout: 60_000,
+  });
+  return performance.now() - t0;
 }
 
 /** Generated modules that bring the real ones to `TARGETS.mibModules`, written to `dir`. */
@@ -254,6 +268,152 @@ async function receive(list: Sample[]): Promise<QueuedEvent[]> {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Side by side: the same datagrams to petgate's receiver (a child process: TrapListener, the 200 rules,
+// the notification as JSON) and to snmptrapd + snmptt (bench/snmptt.ts), CPU per trap of each.
+
+/** Each sample's datagram as sent: snmptrap's bytes captured on a plain socket, or the sample's own. */
+async function captureDatagrams(list: readonly Sample[]): Promise<Buffer[]> {
+  const datagrams: Buffer[] = [];
+  for (const { send } of list) {
+    if (Buffer.isBuffer(send)) {
+      datagrams.push(send);
+      continue;
+    }
+    const socket = dgram.createSocket("udp4");
+    socket.bind(0, "127.0.0.1");
+    await once(socket, "listening");
+    const got = once(socket, "message") as Promise<[Buffer]>;
+    await run("snmptrap", ["-r", "0", "-t", "2", ...send(`udp:127.0.0.1:${socket.address().port}`)], {
+      env: { ...process.env, SNMPCONFPATH: "/nonexistent", MIBS: "", MIBDIRS: "/nonexistent" },
+      timeout: 15_000,
+    });
+    datagrams.push((await got)[0]);
+    socket.close();
+  }
+  return datagrams;
+}
+
+interface ReceiverSpec {
+  dirs: string[];
+  cacheDir: string;
+  rules: TrapRuleConfig[];
+  expected: number;
+}
+
+/** Child mode: petgate's receiver. Prints its port, then its CPU from ready to the last trap (JSON). */
+async function receiverChild(specFile: string): Promise<void> {
+  const spec = JSON.parse(readFileSync(specFile, "utf8")) as ReceiverSpec;
+  const { store } = await loadMibs({ dirs: spec.dirs, cacheDir: spec.cacheDir });
+  const rules = compileTrapRules(spec.rules, store);
+  let done = 0;
+  let bytes = 0;
+  let cpu0 = process.cpuUsage();
+  const listener = await TrapListener.start(
+    {
+      bind: { host: "127.0.0.1", port: 0 },
+      communities: ["public"],
+      allowSources: [],
+      users: [],
+      receiveBufferBytes: 1 << 22,
+    },
+    (trap) => {
+      const event = { id: eventId(trap), trap };
+      const verdict = rules.interpret(event);
+      if (verdict.action !== "drop")
+        bytes += JSON.stringify(buildNotification(event, { status: "none" }, { verdict })).length;
+      done += 1;
+      if (done === spec.expected) {
+        const used = process.cpuUsage(cpu0);
+        process.stdout.write(`${JSON.stringify({ cpuMs: (used.user + used.system) / 1000, bytes })}\n`);
+        void listener.close().then(() => process.exit(0));
+      }
+    },
+  );
+  cpu0 = process.cpuUsage();
+  process.stdout.write(`ready ${listener.address().port}\n`);
+}
+
+/** petgate's receiver over `rounds` × the datagrams at `perSecond`: its CPU per trap. */
+async function petgateSideBySide(
+  scratch: string,
+  spec: Omit<ReceiverSpec, "expected">,
+  datagrams: readonly Buffer[],
+  rounds: number,
+  perSecond: number,
+) {
+  const traps = datagrams.length * rounds;
+  const specFile = join(scratch, "receiver.json");
+  writeFileSync(specFile, JSON.stringify({ ...spec, expected: traps }));
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--receiver-child", specFile], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  const lines = new Promise<string[]>((resolve, reject) => {
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("ready ") && out.includes("cpuMs")) resolve(out.trim().split("\n"));
+    });
+    child.on("exit", (code) => reject(new Error(`receiver child exited ${code} before its report`)));
+  });
+  while (!out.includes("\n")) await once(child.stdout, "data");
+  const port = Number(/ready (\d+)/.exec(out)?.[1]);
+  const t0 = performance.now();
+  await sendPaced(port, datagrams, rounds, perSecond);
+  const report = JSON.parse((await lines).at(-1) as string) as { cpuMs: number; bytes: number };
+  return {
+    traps,
+    cpuMs: Math.round(report.cpuMs),
+    cpuUsPerTrap: round((report.cpuMs * 1000) / traps),
+    wallMs: Math.round(performance.now() - t0),
+  };
+}
+
+const SNMPTT_SEVERITY: Record<string, string> = {
+  "non-recoverable": "Critical",
+  critical: "Critical",
+  "non-critical": "Warning",
+  ok: "Normal",
+};
+
+/**
+ * The 200 rules as snmptt EVENT/FORMAT lines, as far as snmptt can say them: an exact `trap=` is an
+ * EVENT on its OID, a `trap=~` over an OID subtree a wildcard EVENT; `{{object}}` in the summary is
+ * `$n`, the object's place in the notification's OBJECTS. What EVENT lines cannot say (regexes over
+ * names or varbinds, sources, PET fields) is left out; the samples' traps get an EVENT each.
+ */
+function snmpttEvents(
+  configs: readonly TrapRuleConfig[],
+  store: MibStore,
+  sampleOids: readonly string[],
+): SnmpttEvent[] {
+  const events: SnmpttEvent[] = [];
+  const covered = new Set<string>();
+  for (const rule of configs) {
+    for (const m of rule.match) {
+      const exact = /^trap="([^"]+)"$/.exec(m)?.[1];
+      const subtree = /^trap=~"((?:\d+\\\.)+)\.\*"$/.exec(m)?.[1];
+      const oid = exact ? store.oid(exact) : subtree ? `${subtree.replaceAll("\\.", ".")}*` : undefined;
+      if (oid === undefined) continue;
+      const objects = exact ? (store.notification(oid)?.objects ?? []) : [];
+      const format = (rule.summary ?? "$*").replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+        const at = objects.indexOf(name);
+        return at === -1 ? "$*" : `$${at + 1}`;
+      });
+      events.push({
+        name: rule.name,
+        oid,
+        severity: SNMPTT_SEVERITY[rule.severity ?? ""] ?? "Informational",
+        format,
+      });
+      covered.add(oid);
+    }
+  }
+  for (const oid of sampleOids)
+    if (!covered.has(oid)) events.push({ name: "sample", oid, severity: "Informational", format: "$*" });
+  return events;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // 200 rules: the vendor modules' notifications (exact trap=, key and resolved_by, templates), regex
 // rules on names, sources and varbinds, PET rules, then the rules of the samples last: each sample
 // is tried against every rule before its own that names no OID or its OID.
@@ -350,6 +510,9 @@ function rules(generated: GeneratedMib[]): unknown[] {
 
 // ---------------------------------------------------------------------------------------------------
 
+/** Traps a second in the side-by-side run: snmptt's embedded Perl handler keeps up with it. */
+const SIDE_RATE = 500;
+
 /** Interleaved rounds over every sample before timing: the JIT has compiled the hot paths by then. */
 const WARM_UP_ROUNDS = 2000;
 /** The mix is timed in this many batches; the median batch is the figure (other load on the machine moves single batches). */
@@ -404,6 +567,9 @@ async function main(): Promise<void> {
       cold.push(await loadInChild(dirs, cacheDir));
       cached.push(await loadInChild(dirs, cacheDir));
     }
+    // Anchor: net-snmp loading the same modules, as snmptrapd does at every start (no cache).
+    const netSnmpMs: number[] = [];
+    for (let i = 0; i < loads; i++) netSnmpMs.push(await snmptranslateMs([BUNDLED_MIBS, ...dirs]));
     const coldMs = summarize(cold.map((s) => s.ms));
     const cachedMs = summarize(cached.map((s) => s.ms));
     const modules = cold[0]?.modules ?? 0;
@@ -435,6 +601,45 @@ async function main(): Promise<void> {
     const none = perTrapUs(events, bmcs, interpret(catchAll));
     const facts = perTrapUs(events, bmcs, translate(store));
 
+    // Side by side: petgate's receiver and snmptrapd + snmptt, the same generic traps at the same pace.
+    const generic = list.flatMap((s, i) =>
+      Buffer.isBuffer(s.send) ? [] : [{ sample: s, event: events[i] }],
+    );
+    const datagrams = await captureDatagrams(generic.map((g) => g.sample));
+    const sideRounds = Math.ceil((quick ? 200 : 3000) / datagrams.length);
+    const cacheDir = join(scratch, "cache-0");
+    const petgate = await petgateSideBySide(
+      scratch,
+      { dirs, cacheDir, rules: ruleConfigs },
+      datagrams,
+      sideRounds,
+      SIDE_RATE,
+    );
+    const missing = snmpttMissing();
+    let snmptt: SnmpttResult | { skipped: string };
+    try {
+      snmptt = missing
+        ? { skipped: missing }
+        : await runSnmptt({
+            scratch,
+            mibDirs: [BUNDLED_MIBS, ...dirs],
+            events: snmpttEvents(
+              ruleConfigs,
+              store,
+              generic.map((g) => g.event?.trap.snmp.trapOid ?? ""),
+            ),
+            datagrams,
+            rounds: sideRounds,
+            perSecond: SIDE_RATE,
+          });
+    } catch (err) {
+      snmptt = { skipped: err instanceof Error ? err.message : String(err) };
+    }
+    process.stderr.write(
+      `bench: side by side, ${petgate.traps} traps at ${SIDE_RATE}/s: petgate ${petgate.cpuUsPerTrap} µs CPU per trap; ` +
+        `snmptrapd + snmptt ${"skipped" in snmptt ? `skipped (${snmptt.skipped})` : `${snmptt.cpuUsPerTrap} µs`}\n`,
+    );
+
     const result = {
       date: new Date().toISOString(),
       quick,
@@ -450,6 +655,7 @@ async function main(): Promise<void> {
         /** CPU over the 200-rule loop ÷ its wall time: ~1 on one thread. */
         cpuPerWall: round((cpu.user + cpu.system) / 1000 / wallMs),
       },
+      sideBySide: { rate: SIDE_RATE, petgate, snmptt },
       load: {
         modules,
         real: real.modules,
@@ -458,6 +664,7 @@ async function main(): Promise<void> {
         dirs: ["(bundled)", ...realDirs, "(generated)"],
         problems: cold[0]?.problems ?? [],
         cold: { ...coldMs, cpuMs: summarize(cold.map((s) => s.cpuMs)).p50Ms },
+        netSnmp: summarize(netSnmpMs),
         cached: {
           ...cachedMs,
           cpuMs: summarize(cached.map((s) => s.cpuMs)).p50Ms,
@@ -503,7 +710,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (values["load-child"] !== undefined)
+if (values["receiver-child"] !== undefined) await receiverChild(values["receiver-child"]);
+else if (values["load-child"] !== undefined)
   await loadChild(JSON.parse(values["load-child"]) as { dirs: string[]; cacheDir?: string });
 else
   await main().catch((err: unknown) => {

@@ -19,6 +19,7 @@ const debianPackages = {
   openipmi: "ipmi_sim",
   snmp: "snmptrap",
   snmptrapd: "snmptrapd",
+  snmptt: "snmptt", // bench/traps.ts: the anchor of the trap rules (snmptrapd + snmptt)
   "prometheus-alertmanager": "prometheus-alertmanager",
   prometheus: "prometheus",
   chromium: "chromium",

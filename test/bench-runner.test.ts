@@ -121,6 +121,20 @@ describe("npm run bench: the summary rows from the benches' results", () => {
     expect(cold?.status).toBe(j.load.cold.p50Ms < TARGETS.mibColdMs && enough ? "met" : "missed");
     expect(cached?.status).toBe(j.load.cached.p50Ms < TARGETS.mibCachedMs && enough ? "met" : "missed");
     expect(cold?.figure).toContain(`${j.load.real} real, ${j.load.generated} generated`);
+    expect(cold?.anchor).toContain(`snmptranslate -m ALL\` ${Math.round(j.load.netSnmp.p50Ms)} ms`);
+  });
+
+  it("traps: the side-by-side row gives petgate's CPU per trap against snmptrapd + snmptt's, or why snmptt was not run", () => {
+    const j = json("traps");
+    const side = rowsOf("traps")[3];
+    expect(side?.value).toBe(`${j.sideBySide.petgate.cpuUsPerTrap} µs`);
+    expect(side?.status).toBe("reported");
+    const anchor = j.sideBySide.snmptt;
+    if ("skipped" in anchor) expect(side?.anchor).toContain(anchor.skipped);
+    else {
+      expect(side?.anchor).toContain(`snmptrapd + snmptt`);
+      expect(side?.anchor).toContain(`${anchor.cpuUsPerTrap} µs`);
+    }
   });
 
   it("a bench that did not run is FAILED rows, not left out", () => {
