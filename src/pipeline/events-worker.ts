@@ -42,9 +42,11 @@ import { type EventOutcome, eventOf, type Item, runStages, Sequencer, type Stage
  *
  * Claim and enrichment of several batches overlap; from interpret (the `traps:` rules,
  * interpret/stage.ts) to route/group, one batch at a time in the order the batches were taken, each
- * in batch order, so that a BMC's deassertion does not overtake its assertion. (A batch that fails there and is retried runs again after the batches
- * taken since: its assertion can then come after their deassertion, as with any re-run.) One BullMQ job per batch, not per event: the per-job cost is what bounded the pipeline.
- * A notification made in this process (notify(): a BMC health alert) enters at inhibit.
+ * in batch order, so that a BMC's deassertion does not overtake its assertion. (A batch that fails
+ * there and is retried runs again after the batches taken since: its assertion can then come after
+ * their deassertion, as with any re-run.) One BullMQ job per batch, not per event: the per-job cost
+ * is what bounded the pipeline. A notification made in this process (notify(): a BMC health alert)
+ * enters at inhibit.
  *
  * A batch job completes once its stages are done; if one fails (Redis gone), the batch is retried and
  * its events processed again, which the alert book makes idempotent.

@@ -14,7 +14,11 @@ export interface Notification {
   /** Deterministic per event and status: the idempotency key receivers may deduplicate on. */
   id: string;
   status: "firing" | "resolved";
-  /** What the alert fires at: the PET's severity, or `listener.unknownSeverity` when that is "unknown". */
+  /**
+   * What the alert fires at: its trap rule's severity, else the PET's (`listener.unknownSeverity` when
+   * that is "unknown"), else "information" for a generic trap; a resolved notification keeps its
+   * firing one's.
+   */
   severity: PetSeverity;
   /** One line for subjects and titles: "bmc-07: Temperature CPU1 Temp: Upper Critical - going high". */
   summary: string;
@@ -67,9 +71,15 @@ export interface NotificationTrap {
   oid: string;
   /** The rule that applied, as on the notification. */
   rule?: string;
-  /** The alert's identity when its rule gives one (`resolved_by`, `key`): a digest of rule, BMC and key values. */
+  /**
+   * The alert's identity when its rule gives one (`resolved_by`, `key`): "trap:" and a digest of the
+   * rule, BMC and key values.
+   */
   key?: string;
-  /** Of the trap it was made from, as received (at most 32, each value cut to 512 bytes). */
+  /**
+   * Of the trap it was made from, named and rendered through the loaded MIBs (TrapVarbind), at most
+   * 32, each value cut to 512 bytes as received.
+   */
   varbinds: TrapVarbind[];
   /** Varbinds beyond those kept. */
   varbindsLeftOut?: number;

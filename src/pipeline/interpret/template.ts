@@ -1,15 +1,9 @@
 /** A name a template or matcher may use: the matcher name syntax of route.ts. */
 export const FACT_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
-/** A template that names something no trap can have: `name` is the offending {{…}} content. */
+/** A template that names something no trap can have; the message quotes the offending {{…}}. */
 export class TemplateError extends Error {
   override name = "TemplateError";
-  constructor(
-    readonly placeholder: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -32,8 +26,8 @@ export function compileTemplate(text: string, known: (name: string) => boolean, 
   let last = 0;
   for (const m of text.matchAll(PLACEHOLDER)) {
     const name = (m[1] ?? "").trim();
-    if (!FACT_NAME.test(name)) throw new TemplateError(name, `{{${m[1]}}} is not a name`);
-    if (!known(name)) throw new TemplateError(name, `unknown name {{${name}}}`);
+    if (!FACT_NAME.test(name)) throw new TemplateError(`{{${m[1]}}} is not a name`);
+    if (!known(name)) throw new TemplateError(`unknown name {{${name}}}`);
     literals.push(text.slice(last, m.index));
     names.push(name);
     last = m.index + m[0].length;

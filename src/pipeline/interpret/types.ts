@@ -29,7 +29,10 @@ export interface Verdict {
   detail?: string;
   /** The rule's labels, rendered (route matchers see them by name). */
   labels: Readonly<Record<string, string>>;
-  /** A generic trap's alert: a digest of rule, BMC or source and `key` values; deassertion when `resolved_by` matched. */
+  /**
+   * A generic trap's alert: "trap:" and a digest of rule, BMC or source and `key` values;
+   * deassertion when `resolved_by` matched.
+   */
   alert?: { key: string; direction: "assertion" | "deassertion" };
   /** Set for a generic trap. */
   trap?: TranslatedTrap;
