@@ -1,8 +1,14 @@
 /*
  * RFC 2579 §3.1 DISPLAY-HINT: octet-format hints ("1x:", "255a", "2d-1d-1d,1d:1d:1d.1d,1a1d:1d") for
  * OCTET STRING textual conventions, integer-format hints ("d-2", "x") for INTEGER ones. A hint is
- * compiled once per textual convention; a hint that does not parse renders nothing (undefined).
+ * compiled once per textual convention; a hint that does not parse, or asks for more than any value
+ * can have, renders nothing (undefined): the value is then shown as received.
  */
+
+/** RFC 2578 §7.1.2: an OCTET STRING has at most 65535 octets, so no octet spec takes more. */
+const MAX_OCTET_LENGTH = 65535;
+/** An Integer32 has at most 10 digits: more implied decimals would only pad with zeros. */
+const MAX_DECIMALS = 10;
 
 interface OctetSpec {
   /** '*': the first octet of each application is a repeat count. */
@@ -35,7 +41,7 @@ export function compileOctetHint(hint: string): OctetRenderer | undefined {
       spec.terminator = hint[OCTET_SPEC.lastIndex];
       OCTET_SPEC.lastIndex++;
     }
-    if (spec.length === 0) return undefined;
+    if (spec.length === 0 || spec.length > MAX_OCTET_LENGTH) return undefined;
     specs.push(spec);
   }
   if (specs.length === 0) return undefined;
@@ -80,6 +86,7 @@ export function compileIntegerHint(hint: string): IntegerRenderer | undefined {
   const [, format, decimals] = m;
   if (format === "d" && decimals !== undefined) {
     const places = Number(decimals);
+    if (places > MAX_DECIMALS) return undefined;
     return (value) => {
       const digits = Math.abs(value)
         .toString()

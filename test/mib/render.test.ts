@@ -1,9 +1,15 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
 import snmp from "net-snmp";
 import { beforeAll, describe, expect, test } from "vitest";
 import { compileIntegerHint, compileOctetHint } from "../../src/mib/display-hint.js";
 import { loadMibs } from "../../src/mib/load.js";
+import { valueRenderer } from "../../src/mib/render.js";
 import type { MibStore } from "../../src/mib/store.js";
+import type { MibObject } from "../../src/mib/types.js";
 import { trapEventFrom, type VarbindJson } from "../../src/pet/trap.js";
+import { tempDir } from "../support/temp.js";
 
 const FIXTURES = new URL("../fixtures/mibs/", import.meta.url).pathname;
 const TEST = "1.3.6.1.4.1.32473.99.1";
@@ -122,5 +128,115 @@ describe("RFC 2579 §3.1 display hints", () => {
     expect(compileIntegerHint("b")?.(5)).toBe("101");
     expect(compileIntegerHint("d")?.(42)).toBe("42");
     expect(compileIntegerHint("255a")).toBeUndefined();
+  });
+});
+
+describe("display hints past the SMI's bounds", () => {
+  test("more than 10 decimals (an Integer32 has 10 digits) or an octet length past 65535 is no hint", () => {
+    expect(compileIntegerHint("d-10")?.(235)).toBe("0.0000000235");
+    expect(compileIntegerHint("d-11")).toBeUndefined();
+    expect(compileIntegerHint("d-600000000")).toBeUndefined();
+    expect(compileOctetHint("65535a")?.(Buffer.from("ok"))).toBe("ok");
+    expect(compileOctetHint("65536a")).toBeUndefined();
+    expect(compileOctetHint("1x:99999999999999999999999d")).toBeUndefined();
+  });
+
+  test("an object whose DISPLAY-HINT is d-600000000 renders its values as received", async () => {
+    const dir = tempDir("petgate-mibs-");
+    writeFileSync(
+      join(dir, "HUGE-HINT-MIB"),
+      `HUGE-HINT-MIB DEFINITIONS ::= BEGIN
+IMPORTS enterprises, OBJECT-TYPE, Integer32 FROM SNMPv2-SMI TEXTUAL-CONVENTION FROM SNMPv2-TC;
+Huge ::= TEXTUAL-CONVENTION
+    DISPLAY-HINT "d-600000000"
+    STATUS current
+    DESCRIPTION "An implied decimal point no string can hold."
+    SYNTAX Integer32
+hugeReading OBJECT-TYPE
+    SYNTAX Huge
+    MAX-ACCESS read-only
+    STATUS current
+    DESCRIPTION "A reading."
+    ::= { enterprises 32473 97 1 }
+END
+`,
+    );
+    const loaded = await loadMibs({ dirs: [dir] });
+    expect(loaded.problems).toEqual([]);
+    const reading = loaded.store.render(received("1.3.6.1.4.1.32473.97.1.0", "Integer", 235));
+    expect(reading).toMatchObject({ name: "hugeReading", value: "235" });
+  });
+
+  test("no hint, textual convention or enumeration renders any value by throwing", () => {
+    const digits = fc.oneof(
+      fc.nat(70_000).map(String),
+      fc.stringMatching(/^[0-9]{1,25}$/),
+      fc.constantFrom("10", "11", "65535", "65536", "600000000", "99999999999999999999999"),
+    );
+    const octetSpec = fc
+      .tuple(
+        fc.boolean(),
+        digits,
+        fc.constantFrom("x", "d", "o", "a", "t"),
+        fc.option(fc.constantFrom(":", ".", "-", ",", " ", "!"), { nil: "" }),
+        fc.option(fc.constantFrom(":", ".", "!"), { nil: "" }),
+      )
+      .map(([star, length, format, sep, term]) => `${star ? "*" : ""}${length}${format}${sep}${term}`);
+    const hint = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.array(octetSpec, { minLength: 1, maxLength: 4 }).map((specs) => specs.join("")),
+      fc
+        .tuple(fc.constantFrom("d", "x", "o", "b"), fc.option(digits, { nil: undefined }))
+        .map(([format, places]) => (places === undefined ? format : `${format}-${places}`)),
+    );
+    const object = fc.record(
+      {
+        module: fc.constant("FUZZ-MIB"),
+        name: fc.constant("fuzzed"),
+        oid: fc.constant("1.3.6.1.4.1.32473.96.1"),
+        index: fc.constant(""),
+        syntax: fc.constantFrom(
+          "INTEGER",
+          "Integer32",
+          "OCTET STRING",
+          "BITS",
+          "OBJECT IDENTIFIER",
+          "IpAddress",
+        ),
+        tc: fc.constantFrom(
+          "DisplayString",
+          "PhysAddress",
+          "MacAddress",
+          "InetAddress",
+          "InetAddressIPv6",
+          "Other",
+        ),
+        enums: fc.dictionary(fc.nat(64).map(String), fc.string({ maxLength: 8 })),
+        displayHint: hint,
+      },
+      { requiredKeys: ["module", "name", "oid", "index", "syntax"] },
+    ) as fc.Arbitrary<MibObject>;
+    const varbind = fc.record(
+      {
+        oid: fc.constant("1.3.6.1.4.1.32473.96.1.0"),
+        type: fc.constantFrom("Integer", "OctetString", "OID", "IpAddress", "Counter", "Gauge", "TimeTicks"),
+        value: fc.oneof(
+          fc.integer(),
+          fc.double(),
+          fc.string({ maxLength: 40 }),
+          fc.constant(null),
+          fc.constantFrom("1.3.6.1.6.3.1.1.5.3", "", "."),
+        ),
+        hex: fc.uint8Array({ maxLength: 512 }).map((octets) => Buffer.from(octets).toString("hex")),
+      },
+      { requiredKeys: ["oid", "type", "value"] },
+    ) as fc.Arbitrary<VarbindJson>;
+    fc.assert(
+      fc.property(object, fc.array(varbind, { maxLength: 4 }), (o, vbs) => {
+        const render = valueRenderer(o, (oid) => store.name(oid)?.name);
+        for (const vb of vbs) expect(typeof render(vb)).toBe("string");
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
