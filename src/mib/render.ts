@@ -21,10 +21,13 @@ const DEFAULT_HINTS: Readonly<Record<string, string>> = {
 /** RFC 4001 §3: an InetAddress's length says its type when InetAddressType is not at hand. */
 const INET_ADDRESS_TCS = new Set(["InetAddress", "InetAddressIPv4", "InetAddressIPv6"]);
 
-/** The value as received: text when net-snmp gave printable text, else the octets in hex. */
+/**
+ * The value as received: text when net-snmp gave printable text, else the octets in hex marked 0x
+ * (the octets 00 1b 21 are not the text "001b21"); nothing for a Null.
+ */
 export function receivedValue(vb: VarbindJson): string {
   if (vb.value !== null) return String(vb.value);
-  return vb.hex ?? "";
+  return vb.hex === undefined ? "" : `0x${vb.hex}`;
 }
 
 export function valueRenderer(

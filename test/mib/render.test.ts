@@ -82,7 +82,13 @@ describe("MibStore.render", () => {
     const v6 = Buffer.from("20010db8000000000000000000000001", "hex");
     expect(store.render(received(`${TEST}.5.0`, "OctetString", v6)).value).toBe("2001:db8::1");
     const odd = Buffer.from([1, 2, 3]);
-    expect(store.render(received(`${TEST}.5.0`, "OctetString", odd)).value).toBe("010203");
+    expect(store.render(received(`${TEST}.5.0`, "OctetString", odd)).value).toBe("0x010203");
+  });
+
+  test("octets that are not text are marked 0x: never taken for the text of their hex", () => {
+    const octets = store.render(received("1.2.3.4", "OctetString", Buffer.from([0x00, 0x1b, 0x21])));
+    const text = store.render(received("1.2.3.4", "OctetString", Buffer.from("001b21")));
+    expect([octets.value, text.value]).toEqual(["0x001b21", "001b21"]);
   });
 
   test("an integer DISPLAY-HINT d-2, BITS by their labels, an IpAddress as received", () => {
@@ -101,7 +107,7 @@ describe("MibStore.render", () => {
       name: "enterprises",
       module: "SNMPv2-SMI",
       index: ".32473.50.1",
-      value: "00ff",
+      value: "0x00ff",
       type: "OctetString",
     });
     expect(store.render(received("1.3.6.1.4.1.32473.50.2", "Counter64", 12345678901234n)).value).toBe(

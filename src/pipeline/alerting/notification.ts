@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { receivedValue } from "../../mib/render.js";
 import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../../pet/tables/severity.js";
 import type { TrapEvent } from "../../pet/trap.js";
 import type { QueuedEvent } from "../intake/event.js";
@@ -145,7 +146,7 @@ function severityOf(event: QueuedEvent, unknownSeverity: PetSeverity): PetSeveri
 
 /**
  * A generic trap's varbinds by name ("ifIndex.3", the OID when no MIB names it) and value: as the
- * loaded MIBs render it when the trap was translated, else the text as received, 0xHEX or the number.
+ * loaded MIBs render it when the trap was translated, else as received (text, 0xHEX or the number).
  */
 function trapVarbinds(
   trap: Extract<TrapEvent, { kind: "trap" }>,
@@ -154,7 +155,7 @@ function trapVarbinds(
   const rendered = verdict?.trap?.varbinds;
   return trap.varbinds.map((vb, i) => {
     const r = rendered?.[i];
-    const value = r?.value ?? (vb.value === null ? `0x${vb.hex ?? ""}` : String(vb.value));
+    const value = r?.value ?? receivedValue(vb);
     return {
       name: r?.name === undefined ? vb.oid : `${r.name}${r.index}`,
       value,
