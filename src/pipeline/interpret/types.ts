@@ -1,5 +1,5 @@
-import type { PetSeverity } from "../../pet/tables/severity.js";
 import type { RenderedVarbind } from "../../mib/types.js";
+import type { PetSeverity } from "../../pet/tables/severity.js";
 
 /** What `traps:` rules do with a trap they match (petgate.yml). */
 export type TrapAction = "notify" | "log" | "drop";
