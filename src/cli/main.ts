@@ -41,7 +41,7 @@ commands:
   event test [--all|BMC...] [1|2|3]  prove each BMC's alert path with a test event and its PET
   silence add|list|expire          silences in Redis: mute notifications matching Alertmanager matchers
   dlq list|replay|purge            dead-lettered deliveries
-  mib convert|translate            trap rule stubs from MIB files; OID <-> MODULE::name
+  mib convert|translate|check      trap rule stubs from MIB files; OID <-> MODULE::name; MIB problems
   traps test ARGS|--ndjson FILE    what the trap rules make of a trap given as snmptrap takes it (sends nothing)
   sim                              simulated BMCs (RMCP+, SEL, SDR, PEF, PETs) for tests and demos
   config-reference                 print the petgate.yml reference (Markdown)

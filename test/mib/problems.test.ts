@@ -91,3 +91,11 @@ describe("petgate mib check", () => {
     expect(good).toMatchObject({ code: 0, stdout: "" });
   });
 });
+
+test("petgate's command list names every mib subcommand that petgate mib --help shows", async () => {
+  const help = await petgate(["mib", "--help"]);
+  const subcommands = [...help.stdout.matchAll(/petgate mib (\w+)/g)].map((m) => m[1]);
+  expect(subcommands).toEqual(["convert", "translate", "check"]);
+  const usage = await petgate(["--help"]);
+  expect(usage.stdout).toMatch(new RegExp(`^  mib ${subcommands.join("\\|")} `, "m"));
+});
