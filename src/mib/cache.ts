@@ -17,9 +17,9 @@ import type { MibTable } from "./table.js";
 import type { MibProblem } from "./types.js";
 
 /** Bump when ParsedModule's shape or the parser's output changes: old entries are then not read. */
-const FORMAT = "petgate-mib-1";
+const FORMAT = "petgate-mib-2";
 /** Bump when MibTable's shape or the linker's output changes. */
-const LINKED_FORMAT = "petgate-mib-linked-2";
+const LINKED_FORMAT = "petgate-mib-linked-3";
 /** One linked set is kept: the one of the last start that linked. */
 const LINKED_FILE = "linked.json";
 

@@ -216,7 +216,6 @@ function definition(
   const name = { module: module.name, name: node.name };
   if (node.macro === "OBJECT-TYPE" && node.syntax !== undefined) {
     const object: MibObject = { ...name, oid, index: "", ...syntaxOf(node.syntax, typeOf) };
-    if (node.units !== undefined) object.units = node.units;
     if (node.description !== undefined) object.description = node.description;
     return { ...name, oid, object };
   }

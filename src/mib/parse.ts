@@ -25,7 +25,6 @@ export interface ParsedNode {
   parent?: string;
   arcs: number[];
   syntax?: ParsedSyntax;
-  units?: string;
   description?: string;
   /** OBJECTS of a NOTIFICATION-TYPE, VARIABLES of a TRAP-TYPE. */
   objects?: string[];
@@ -249,7 +248,7 @@ class Parser {
         node.syntax = this.type();
         return;
       case "UNITS":
-        node.units = this.string();
+        this.string(); // what a value counts, which nothing shows yet
         return;
       case "DESCRIPTION":
         node.description = normalizeText(this.string());

@@ -120,12 +120,10 @@ export class MibStore {
     const tc = t.tc[i];
     const enums = t.enums[i];
     const displayHint = t.displayHint[i];
-    const units = t.units[i];
     const description = t.description[i];
     if (tc != null) object.tc = tc;
     if (enums != null) object.enums = enums;
     if (displayHint != null) object.displayHint = displayHint;
-    if (units != null) object.units = units;
     if (description != null) object.description = description;
     return object;
   }

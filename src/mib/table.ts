@@ -28,7 +28,6 @@ export interface MibTable {
   tc: (string | null)[];
   enums: (Readonly<Record<number, string>> | null)[];
   displayHint: (string | null)[];
-  units: (string | null)[];
   /** OBJECT-TYPE and notification DESCRIPTION. */
   description: (string | null)[];
   /**
@@ -51,7 +50,6 @@ export function emptyTable(): MibTable {
     tc: [],
     enums: [],
     displayHint: [],
-    units: [],
     description: [],
     objects: [],
     line: [],
@@ -89,7 +87,6 @@ export function mibTable(
     table.tc.push(object?.tc ?? null);
     table.enums.push(object?.enums ?? null);
     table.displayHint.push(object?.displayHint ?? null);
-    table.units.push(object?.units ?? null);
     table.description.push(object?.description ?? notification?.description ?? null);
     table.objects.push(notification?.objects.join(" ") ?? null);
     table.line.push(notification?.line ?? 0);

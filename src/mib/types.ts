@@ -34,7 +34,6 @@ export interface MibObject extends OidName {
   enums?: Readonly<Record<number, string>>;
   /** RFC 2579 §3.1 DISPLAY-HINT of the object's textual convention. */
   displayHint?: string;
-  units?: string;
   description?: string;
 }
 
