@@ -30,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Agent, request } from "undici";
 import { decodePetVarbind, encodePetVarbind } from "../src/pet/varbind.js";
+import { freeUdpPort } from "./kernel.js";
 import { repoRoot as root } from "./root.js";
 import { percentile } from "./stats.js";
 
@@ -719,15 +720,6 @@ async function queuesEmpty(socket: string, prefix: string, since: number): Promi
 function withoutRedisEnv(): NodeJS.ProcessEnv {
   const { PETGATE_REDIS: _, ...env } = process.env;
   return env;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket("udp4");
-  s.bind(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address();
-  s.close();
-  return port;
 }
 
 async function main(): Promise<void> {

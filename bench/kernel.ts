@@ -1,6 +1,8 @@
 // Linux counters the ingest bench reads: system-wide UDP counters (/proc/net/snmp), one socket's drops
 // (/proc/net/udp) and its receive buffer (ss), plus the machine description.
 import { spawnSync } from "node:child_process";
+import dgram from "node:dgram";
+import { once } from "node:events";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 
@@ -121,4 +123,14 @@ export function raiseRmemMax(bytes: number): (() => void) | undefined {
   if (old >= bytes || process.getuid?.() !== 0) return undefined;
   writeFileSync(RMEM_MAX, String(bytes));
   return () => writeFileSync(RMEM_MAX, String(old));
+}
+
+/** A UDP port on loopback nothing listens on now. */
+export async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket("udp4");
+  s.bind(0, "127.0.0.1");
+  await once(s, "listening");
+  const { port } = s.address();
+  s.close();
+  return port;
 }

@@ -13,7 +13,7 @@ import { once } from "node:events";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { treeCpuMs } from "./kernel.js";
+import { freeUdpPort, treeCpuMs } from "./kernel.js";
 
 const SNMPTT = "/usr/sbin/snmptt";
 const EMBEDDED_HANDLER = "/usr/lib/snmptt/snmptthandler-embedded";
@@ -234,13 +234,4 @@ async function until(what: string, timeoutMs: number, ready: () => boolean): Pro
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket("udp4");
-  s.bind(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address();
-  s.close();
-  return port;
 }

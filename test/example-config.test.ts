@@ -2,19 +2,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import snmp from "net-snmp";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { resolveBmcs } from "../src/config/inventory.js";
 import { loadConfig, readSecret } from "../src/config/load.js";
 import { type Config, configSchema, type SecretRef } from "../src/config/schema.js";
 import { loadMibs } from "../src/mib/load.js";
-import { trapEventFrom } from "../src/pet/trap.js";
 import { Inhibitor } from "../src/pipeline/alerting/inhibit.js";
 import { compileRoutes } from "../src/pipeline/alerting/route.js";
-import { eventId } from "../src/pipeline/intake/event.js";
 import { compileTrapRules } from "../src/pipeline/interpret/rules.js";
 import { buildSinks } from "../src/sinks/build.js";
+import { ACME_PDU, v2cTrap, vb } from "./interpret/traps.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const SAMPLES = ["petgate.example.yml", "compose/petgate.yml"];
@@ -109,26 +107,18 @@ describe("petgate.example.yml", () => {
     const { store, problems } = await loadMibs({ dirs: [join(root, "examples/mibs")] });
     expect(problems).toEqual([]);
     const rules = compileTrapRules(config.traps, store);
-    const outletFault = (address: string) => {
-      const received = trapEventFrom({
-        pdu: {
-          type: snmp.PduType.TrapV2,
-          varbinds: [
-            { oid: "1.3.6.1.6.3.1.1.4.1.0", type: snmp.ObjectType.OID, value: "1.3.6.1.4.1.32473.1.0.1" },
-            { oid: "1.3.6.1.4.1.32473.1.1.2.1.1.5", type: snmp.ObjectType.Integer, value: 5 },
-            {
-              oid: "1.3.6.1.4.1.32473.1.1.2.1.2.5",
-              type: snmp.ObjectType.OctetString,
-              value: Buffer.from("PSU-A"),
-            },
-            { oid: "1.3.6.1.4.1.32473.1.1.2.1.3.5", type: snmp.ObjectType.Integer, value: 3 },
+    const outletFault = (address: string) =>
+      rules.interpret(
+        v2cTrap(
+          `${ACME_PDU}.0.1`,
+          [
+            vb(`${ACME_PDU}.1.2.1.1.5`, "Integer", 5),
+            vb(`${ACME_PDU}.1.2.1.2.5`, "OctetString", "PSU-A"),
+            vb(`${ACME_PDU}.1.2.1.3.5`, "Integer", 3),
           ],
-        },
-        rinfo: { address, port: 162 },
-      });
-      if (!received.ok) throw new Error(received.error.message);
-      return rules.interpret({ id: eventId(received.event), trap: received.event });
-    };
+          address,
+        ),
+      );
     const pdu = outletFault("10.30.4.7");
     expect(pdu).toMatchObject({ rule: "outlet-fault", action: "notify", severity: "critical" });
     expect(pdu.summary).toBe("Outlet PSU-A (5) is fault");
