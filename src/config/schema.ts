@@ -5,6 +5,7 @@ import { inhibitRulesSchema } from "../pipeline/alerting/inhibit.js";
 import { duration, routesSchema } from "../pipeline/alerting/route.js";
 import { stormSchema } from "../pipeline/alerting/storm.js";
 import { mibsSchema } from "./mibs.js";
+import { selSchema } from "./sel.js";
 import { trapRulesSchema } from "./traps.js";
 
 /** A secret is read from an environment variable or a file, never written in the config itself. */
@@ -385,6 +386,9 @@ export const configSchema = z
     health: healthSchema
       .default(healthSchema.parse({}))
       .describe("BMC health probes and the BMC-unresponsive alert"),
+    sel: selSchema
+      .default(selSchema.parse({}))
+      .describe("SEL reconciliation (records whose PET never arrived) and SEL health, per inventory BMC"),
   })
   .strict()
   .superRefine((c, ctx) => {
