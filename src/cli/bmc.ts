@@ -19,6 +19,7 @@ import {
 } from "../ipmi/commands/transport.js";
 import { completionCodeName } from "../ipmi/completion-codes.js";
 import { readSdrRepository, readSelEntries } from "../ipmi/sdr/read.js";
+import { formatSelTime, formatSkew, readSelClock, syncSelClock } from "../ipmi/sel-time.js";
 import { readSensors } from "../ipmi/sensors.js";
 import { describeFilter, describePolicy } from "../pef/describe.js";
 import { eventReadingClass, genericOffsetText } from "../pet/tables/event-reading-types.js";
@@ -42,6 +43,10 @@ const SUBCOMMANDS: Record<string, { summary: string; run: Subcommand }> = {
   guid: { summary: "Get System GUID", run: guid },
   chassis: { summary: "Get Chassis Status", run: chassis },
   sel: { summary: "the System Event Log, decoded", run: sel },
+  time: {
+    summary: "time get|sync: the SEL clock and its skew; sync sets it to this machine's clock",
+    run: selTime,
+  },
   sdr: { summary: "the SDR repository: every record, decoded", run: sdr },
   sensors: {
     summary: "every sensor: reading, unit, status, thresholds (as ipmitool sensor list)",
@@ -224,6 +229,23 @@ async function sel(client: IpmiClient): Promise<Output> {
   return {
     json: { info, records },
     text: [`${info.entries} entries, ${info.freeBytes} bytes free`, ...text].join("\n"),
+  };
+}
+
+/** As ipmitool's sel time get / set, sync setting the SEL clock to this machine's (IPMI 2.0 §31.10-31.11). */
+async function selTime(client: IpmiClient, args: string[]): Promise<Output> {
+  const [action] = args;
+  if (action !== "get" && action !== "sync") throw new UsageError("time: expected get or sync");
+  const execute = executor(client);
+  const before = await readSelClock(execute);
+  const set = action === "sync" ? await syncSelClock(execute) : undefined;
+  const text = (c: typeof before) =>
+    `SEL time : ${formatSelTime(c.bmcTime)}\nSkew     : ${formatSkew(c.skewSeconds)}`;
+  if (set === undefined) return { json: before, text: text(before) };
+  const after = await readSelClock(execute);
+  return {
+    json: { before, set, after },
+    text: `Set to   : ${formatSelTime(set)}\n${text(after)}\nWas off  : ${formatSkew(before.skewSeconds)}`,
   };
 }
 

@@ -2,13 +2,13 @@ import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import { ConfigError, loadConfig, SecretError } from "../config/load.js";
 import { requireConfigFile } from "../config/path.js";
 import type { Config } from "../config/schema.js";
-import { provision } from "../pef/apply.js";
+import { provision, readAndPlan } from "../pef/apply.js";
 import { describeFilter, describePolicy } from "../pef/describe.js";
 import { desiredPefState } from "../pef/desired.js";
 import { type FleetOutcome, runFleet } from "../pef/fleet.js";
-import { planPef } from "../pef/plan.js";
 import { readPefState } from "../pef/read.js";
 import type { PefPlan, PefState } from "../pef/state.js";
+import { parseDuration } from "../pipeline/alerting/route.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate pef plan  [--config FILE] [--json] [BMC...]
@@ -64,6 +64,7 @@ export async function pefCommand(argv: string[]): Promise<number> {
     log: (line: string) => process.stderr.write(`${line}\n`),
   };
   const channel = pef?.channel ?? 1;
+  const planOptions = pef && { selTimeToleranceSeconds: parseDuration(pef.sel_time_tolerance) / 1000 };
 
   if (action === "show") {
     const [outcome] = await runFleet(targets, (execute) => readPefState(execute, channel), options);
@@ -95,10 +96,15 @@ export async function pefCommand(argv: string[]): Promise<number> {
   if (action === "plan" || values["dry-run"]) {
     const outcomes = await runFleet(
       targets,
-      async (execute) => {
-        const { state, capacity } = await readPefState(execute, channel);
-        return planPef(state, desiredPefState(pef as NonNullable<typeof pef>, capacity), capacity);
-      },
+      async (execute) =>
+        (
+          await readAndPlan(
+            execute,
+            (capacity) => desiredPefState(pef as NonNullable<typeof pef>, capacity),
+            channel,
+            planOptions,
+          )
+        ).plan,
       options,
       progress,
     );
@@ -106,13 +112,14 @@ export async function pefCommand(argv: string[]): Promise<number> {
     for (const o of sortByName(outcomes))
       process.stdout.write(`${values.json ? JSON.stringify(planJson(o)) : planText(o)}\n`);
     if (outcomes.some((o) => !o.ok)) return 1;
-    return outcomes.some((o) => o.ok && o.value.writes.length > 0) ? 2 : 0;
+    return outcomes.some((o) => o.ok && o.value.changes.length > 0) ? 2 : 0;
   }
 
   const outcomes = await runFleet(
     targets,
     async (execute) =>
       provision(execute, (capacity) => desiredPefState(pef as NonNullable<typeof pef>, capacity), channel, {
+        ...planOptions,
         dryRun: false,
       }),
     options,

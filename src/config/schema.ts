@@ -199,6 +199,9 @@ const pefSchema = z
       .default([{ number: 1, destination: 1, type: "always" }])
       .describe("alert policy entries"),
     destinations: z.array(alertDestination).min(1).describe("alert destinations (LAN parameters 18, 19)"),
+    sel_time_tolerance: duration(true)
+      .default("5s")
+      .describe("apply sets the BMC's SEL clock to petgate's when it is off by more than this"),
   })
   .strict();
 

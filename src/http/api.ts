@@ -50,6 +50,8 @@ const healthSchema = z.object({
   lastOkAt: z.string().optional(),
   coldResets: z.number(),
   lastColdResetAt: z.string().optional(),
+  clockSkewSeconds: z.number().optional().describe("SEL clock minus petgate's, seconds; measured hourly"),
+  clockSkewAt: z.string().optional().describe("when clockSkewSeconds was measured"),
 });
 
 const bmcsResponse = z.object({

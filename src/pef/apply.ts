@@ -10,7 +10,8 @@ import {
 import { CONFIG_PARAMETER_CODES, completionCodeName } from "../ipmi/completion-codes.js";
 import { CompletionCodeError, IpmiDecodeError } from "../ipmi/errors.js";
 import { PefParameterSelector, pefParameterSelector } from "../ipmi/pef.js";
-import { formatPlan, planPef } from "./plan.js";
+import { readSelClock, syncSelClock } from "../ipmi/sel-time.js";
+import { formatPlan, planPef, planSelTime } from "./plan.js";
 import { readPefState } from "./read.js";
 import type { PefCapacity, PefPlan, PefState, PefWrite } from "./state.js";
 
@@ -212,6 +213,8 @@ export interface ApplyOptions {
    * without it, each parameter is read just before it is written.
    */
   before?: PefState;
+  /** petgate's clock (ms), which plan.syncSelTime sets the SEL clock to. */
+  now?: () => number;
 }
 
 /**
@@ -238,6 +241,22 @@ export async function applyPlan(
   for (const w of plan.writes) {
     if (w.kind === "lan" && w.channel !== channel) {
       throw new RangeError(`the plan writes LAN channel ${w.channel}, not channel ${channel}`);
+    }
+  }
+  // The SEL clock first: it is no parameter, has no set-in-progress and nothing to roll back.
+  if (plan.syncSelTime) {
+    try {
+      await syncSelClock(execute, options.now);
+    } catch (err) {
+      const code = codeOf(err);
+      throw new PefApplyError(
+        "Set SEL Time",
+        code,
+        code === undefined ? undefined : completionCodeName(code),
+        false,
+        [],
+        err,
+      );
     }
   }
   const groups: Group[] = (
@@ -391,10 +410,44 @@ async function rollBack(execute: Execute, groups: Group[], channel: number): Pro
   return failures;
 }
 
+export interface PlanOptions {
+  /** Plan setting the SEL clock when it is off by more than this many seconds; absent = leave it. */
+  selTimeToleranceSeconds?: number;
+  /** petgate's clock (ms). */
+  now?: () => number;
+}
+
+/**
+ * Reads one BMC's PEF and LAN alerting (and its SEL clock, given a tolerance) and plans what brings
+ * it to the desired state, which may be given as a function of the BMC's table sizes.
+ */
+export async function readAndPlan(
+  execute: Execute,
+  desiredState: PefState | ((capacity: PefCapacity) => PefState),
+  channel: number,
+  options: PlanOptions = {},
+): Promise<{ state: PefState; desired: PefState; plan: PefPlan }> {
+  const { state, capacity } = await readPefState(execute, channel).catch((err: unknown) => {
+    throw new Error(`reading the BMC's PEF configuration: ${message(err)}`, { cause: err });
+  });
+  const desired = typeof desiredState === "function" ? desiredState(capacity) : desiredState;
+  const plan = planPef(state, desired, capacity);
+  const tolerance = options.selTimeToleranceSeconds;
+  if (tolerance === undefined) return { state, desired, plan };
+  const clock = await readSelClock(execute, options.now).catch((err: unknown) => {
+    throw new Error(`reading the BMC's SEL time: ${message(err)}`, { cause: err });
+  });
+  return { state, desired, plan: planSelTime(plan, clock, tolerance) };
+}
+
 /** Reads the BMC again and plans again: an empty plan means it holds the desired state. */
-export async function verifyPefState(execute: Execute, desired: PefState, channel: number): Promise<PefPlan> {
-  const { state, capacity } = await readPefState(execute, channel);
-  return planPef(state, desired, capacity);
+export async function verifyPefState(
+  execute: Execute,
+  desired: PefState,
+  channel: number,
+  options: PlanOptions = {},
+): Promise<PefPlan> {
+  return (await readAndPlan(execute, desired, channel, options)).plan;
 }
 
 export interface ProvisionResult {
@@ -415,22 +468,19 @@ export async function provision(
   execute: Execute,
   desiredState: PefState | ((capacity: PefCapacity) => PefState),
   channel: number,
-  options: { dryRun?: boolean } = {},
+  options: PlanOptions & { dryRun?: boolean } = {},
 ): Promise<ProvisionResult> {
   let plan: PefPlan = EMPTY_PLAN;
   try {
-    const { state, capacity } = await readPefState(execute, channel).catch((err: unknown) => {
-      throw new Error(`reading the BMC's PEF configuration: ${message(err)}`, { cause: err });
-    });
-    const desired = typeof desiredState === "function" ? desiredState(capacity) : desiredState;
-    plan = planPef(state, desired, capacity);
-    if (plan.writes.length === 0) return { status: "unchanged", plan };
+    const read = await readAndPlan(execute, desiredState, channel, options);
+    plan = read.plan;
+    if (plan.changes.length === 0) return { status: "unchanged", plan };
     if (options.dryRun) return { status: "changed", plan };
-    await applyPlan(execute, plan, channel, { before: state });
-    const left = await verifyPefState(execute, desired, channel).catch((err: unknown) => {
+    await applyPlan(execute, plan, channel, { before: read.state, ...(options.now && { now: options.now }) });
+    const left = await verifyPefState(execute, read.desired, channel, options).catch((err: unknown) => {
       throw new Error(`verifying after writing: ${message(err)}`, { cause: err });
     });
-    if (left.writes.length > 0) {
+    if (left.changes.length > 0) {
       return {
         status: "failed",
         plan,

@@ -1,4 +1,5 @@
 import type { AlertPolicyEntry, EventDataFilter, EventFilterEntry, PefActionFlags } from "../ipmi/pef.js";
+import { formatSelTime, formatSkew, type SelClock } from "../ipmi/sel-time.js";
 import { describeFilter, describePolicy } from "./describe.js";
 import type { AlertDestination, PefCapacity, PefPlan, PefState, PefWrite, PlanChange } from "./state.js";
 
@@ -290,6 +291,26 @@ export function planPef(current: PefState, desired: PefState, capacity: PefCapac
     ? [...globalWrites.reverse(), ...tableWrites]
     : [...tableWrites, ...globalWrites];
   return { changes, writes: [...lanWrites, ...pefWrites] };
+}
+
+/**
+ * The plan with the SEL clock set to petgate's when it is off by more than `toleranceSeconds`: SEL
+ * records and PETs carry the BMC's time, and a wrong one misdates every event.
+ */
+export function planSelTime(plan: PefPlan, clock: SelClock, toleranceSeconds: number): PefPlan {
+  if (Math.abs(clock.skewSeconds) <= toleranceSeconds) return plan;
+  return {
+    changes: [
+      ...plan.changes,
+      {
+        what: "SEL time",
+        from: `${formatSelTime(clock.bmcTime)}, ${formatSkew(clock.skewSeconds)}`,
+        to: "petgate's clock",
+      },
+    ],
+    writes: plan.writes,
+    syncSelTime: true,
+  };
 }
 
 /** The plan as lines for people: "filter 3: disabled → …". */

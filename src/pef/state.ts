@@ -60,6 +60,9 @@ export interface PlanChange {
 
 /** What it takes to bring one BMC from its current to its desired state; empty = nothing to do. */
 export interface PefPlan {
+  /** Every difference, the SEL clock's included: empty = nothing to do. */
   changes: PlanChange[];
   writes: PefWrite[];
+  /** Set the SEL clock to petgate's, at the moment of writing (Set SEL Time, IPMI 2.0 §31.11). */
+  syncSelTime?: boolean;
 }

@@ -237,6 +237,8 @@ export class BmcState {
   cipherSuites: number[];
   /** Called for every system event record logged: Platform Event Message, Add SEL Entry, sensor events. */
   onSelEvent?: (record: SystemEventRecord) => void;
+  /** Seconds the SEL clock runs ahead of `now` since Set SEL Time; a restart starts it at `now` again. */
+  private selClockOffset = 0;
 
   constructor(options: BmcStateOptions) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -289,7 +291,7 @@ export class BmcState {
       this.sel.overflow = true;
       return undefined;
     }
-    const now = this.now();
+    const now = this.selTime();
     const stored = { ...record, recordId: this.sel.nextRecordId };
     if ("timestamp" in stored) stored.timestamp = now;
     // Record IDs 0000h and FFFFh mean "first" and "last" (§31.5).
@@ -310,7 +312,17 @@ export class BmcState {
   clearSel(): void {
     this.sel.records = [];
     this.sel.overflow = false;
-    this.sel.mostRecentErase = this.now();
+    this.sel.mostRecentErase = this.selTime();
+  }
+
+  /** The SEL clock (IPMI 2.0 §31.10): what Get SEL Time answers and what the BMC stamps records with. */
+  selTime(): number {
+    return this.now() + this.selClockOffset;
+  }
+
+  /** Set SEL Time (IPMI 2.0 §31.11): the clock runs on from `time`. */
+  setSelTime(time: number): void {
+    this.selClockOffset = time - this.now();
   }
 
   /** Reserve SEL / Reserve SDR Repository: a new ID cancels the previous one (IPMI 2.0 §31.4, §33.11). */

@@ -238,6 +238,12 @@ export interface GetSelTimeResponse {
   time: number;
 }
 
+/** The SEL time as Get SEL Time answers it and Set SEL Time sends it: 4 bytes, LS first. */
+const selTime = {
+  encode: (t: GetSelTimeResponse): Buffer => new ByteWriter().u32le(t.time).flush(),
+  decode: (r: ByteReader): GetSelTimeResponse => ({ time: r.u32le() }),
+};
+
 /** Get SEL Time (IPMI 2.0 §31.10). */
 export const getSelTime = defineCommand<void, GetSelTimeResponse>({
   name: "Get SEL Time",
@@ -245,8 +251,19 @@ export const getSelTime = defineCommand<void, GetSelTimeResponse>({
   cmd: 0x48,
   encodeRequest: empty.encode,
   decodeRequest: empty.decode,
-  encodeResponse: (res) => new ByteWriter().u32le(res.time).flush(),
-  decodeResponse: (r) => ({ time: r.u32le() }),
+  encodeResponse: selTime.encode,
+  decodeResponse: selTime.decode,
+});
+
+/** Set SEL Time (IPMI 2.0 §31.11): the SEL clock, which timestamps the records the BMC logs. */
+export const setSelTime = defineCommand<GetSelTimeResponse, void>({
+  name: "Set SEL Time",
+  netFn: NetFn.Storage,
+  cmd: 0x49,
+  encodeRequest: selTime.encode,
+  decodeRequest: selTime.decode,
+  encodeResponse: empty.encode,
+  decodeResponse: empty.decode,
 });
 
 export type SdrUpdateSupport = "unspecified" | "nonModal" | "modal" | "modalAndNonModal";

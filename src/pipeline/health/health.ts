@@ -3,6 +3,7 @@ import type { BmcTarget } from "../../config/inventory.js";
 import { IpmiClosedError, IpmiTimeoutError } from "../../ipmi/client/errors.js";
 import { coldReset, getDeviceId } from "../../ipmi/commands/app.js";
 import { getSdrRepositoryInfo, getSelInfo } from "../../ipmi/commands/storage.js";
+import { readSelClock } from "../../ipmi/sel-time.js";
 import type { Notification } from "../alerting/notification.js";
 import type { BmcPool } from "../bmc/bmc-pool.js";
 import type { BreakerChange, CircuitBreaker } from "../bmc/breaker.js";
@@ -31,6 +32,10 @@ export interface BmcHealth {
   /** Automatic cold resets this monitor sent to this BMC. */
   coldResets: number;
   lastColdResetAt?: string;
+  /** SEL clock minus petgate's, seconds (positive = BMC ahead); measured at most once an hour. */
+  clockSkewSeconds?: number;
+  /** When clockSkewSeconds was measured (ISO-8601). */
+  clockSkewAt?: string;
 }
 
 export interface AutoColdResetOptions {
@@ -102,6 +107,9 @@ interface Health {
   lastOkAt: number | undefined;
   coldResets: number;
   lastColdResetAt: number | undefined;
+  clock: { skewSeconds: number; at: number } | undefined;
+  /** Last Get SEL Time sent, answered or not: the hourly limit counts attempts. */
+  clockTriedAt: number | undefined;
 }
 
 /**
@@ -331,6 +339,7 @@ export class HealthMonitor {
           }),
         );
       }
+      await this.measureClock(target, h, at);
       return this.snapshot(target.name);
     }
     const incident = this.bad(h, at);
@@ -392,6 +401,22 @@ export class HealthMonitor {
       }
     }
     return { state: "ok" };
+  }
+
+  /** One Get SEL Time an hour at most: the skew drifts slowly, and every request costs the BMC. */
+  private async measureClock(target: BmcTarget, h: Health, at: number): Promise<void> {
+    if (h.clockTriedAt !== undefined && at - h.clockTriedAt < HOUR_MS) return;
+    h.clockTriedAt = at;
+    const client = this.o.pool.get(target);
+    const options = { deadlineMs: this.deadlineMs, urgent: true };
+    try {
+      const { skewSeconds } = await readSelClock((c, r) => client.execute(c, r, options), this.now);
+      h.clock = { skewSeconds, at: this.now() };
+    } catch (err) {
+      // A BMC without a SEL clock is healthy; the skew stays unknown (or as last measured).
+      if (!(err instanceof IpmiClosedError))
+        this.log(`health: ${target.name}: Get SEL Time failed: ${withoutName(err, target.name)}`);
+    }
   }
 
   private async maybeColdReset(target: BmcTarget, h: Health, incident: Incident): Promise<void> {
@@ -456,6 +481,8 @@ export class HealthMonitor {
       lastProbeAt: iso(h.lastProbeAt),
       lastOkAt: iso(h.lastOkAt),
       lastColdResetAt: iso(h.lastColdResetAt),
+      clockSkewSeconds: h.clock?.skewSeconds,
+      clockSkewAt: iso(h.clock?.at),
     };
     for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(out, { [k]: v });
     return out;
@@ -535,6 +562,8 @@ function newHealth(): Health {
     lastOkAt: undefined,
     coldResets: 0,
     lastColdResetAt: undefined,
+    clock: undefined,
+    clockTriedAt: undefined,
   };
 }
 

@@ -14,6 +14,7 @@ import {
   type RecordReadResponse,
   reserveSdrRepository,
   reserveSel,
+  setSelTime,
 } from "../../ipmi/commands/storage.js";
 import { encodeSdr } from "../../ipmi/sdr/records.js";
 import { encodeSelRecord, SEL_RECORD_LENGTH } from "../../ipmi/sel.js";
@@ -99,7 +100,9 @@ export function storageHandlers(state: BmcState): [string, Handler][] {
       return { erasureProgress: "completed" as const };
     }),
     // §31.10
-    serve(getSelTime, PrivilegeLevel.User, () => ({ time: state.now() })),
+    serve(getSelTime, PrivilegeLevel.User, () => ({ time: state.selTime() })),
+    // §31.11
+    serve(setSelTime, PrivilegeLevel.Operator, ({ time }) => state.setSelTime(time)),
     // §33.9
     serve(getSdrRepositoryInfo, PrivilegeLevel.User, () => ({
       version: VERSION_1_5,
