@@ -7,6 +7,7 @@ import { duration, parseDuration } from "../pipeline/alerting/route.js";
 import { type Silence, SilenceError, type SilenceStore, silenceState } from "../pipeline/alerting/silence.js";
 import { readHealth } from "../pipeline/health/health-store.js";
 import { type RecentEvents, recentEventSchema } from "../pipeline/recent/recent.js";
+import { readSelStates } from "../pipeline/sel/store.js";
 import { type PipelineQueues, REDIS_TIMEOUT_MS } from "./metrics.js";
 import { errorSchema, HttpError, type Route, route } from "./routes.js";
 
@@ -54,6 +55,14 @@ const healthSchema = z.object({
   clockSkewAt: z.string().optional().describe("when clockSkewSeconds was measured"),
 });
 
+const selSchema = z
+  .object({
+    petsMissed: z.number().describe("records alerted from the SEL: their PET never arrived"),
+    lastRecordId: z.number().optional().describe("the newest SEL record read"),
+    lastReadAt: z.string().optional().describe("when the SEL was last read (ISO-8601)"),
+  })
+  .catchall(z.unknown());
+
 const bmcsResponse = z.object({
   bmcs: z.array(
     z.object({
@@ -64,6 +73,7 @@ const bmcsResponse = z.object({
         .describe("HOST:PORT of its RMCP+ interface; null when not in the inventory"),
       labels: z.record(z.string(), z.string()),
       health: healthSchema.nullable().describe("null until a health monitor has probed it"),
+      sel: selSchema.nullable().describe("null until SEL reconciliation has read its SEL"),
       lastEvent: recentEventSchema.nullable(),
     }),
   ),
@@ -218,7 +228,9 @@ export function apiRoutes(ctx: ApiContext): Route[] {
       summary: "The inventory, with each BMC's health and last recent event",
       responses: { 200: { description: "the BMCs by name", schema: bmcsResponse }, ...errors(503) },
       async handle() {
-        const health = await redis(readHealth(ctx.redis, ctx.prefix));
+        const [health, sel] = await redis(
+          Promise.all([readHealth(ctx.redis, ctx.prefix), readSelStates(ctx.redis, ctx.prefix)]),
+        );
         const byName = new Map(health.map((h) => [h.name, h]));
         const names = [...new Set([...ctx.bmcs.map((b) => b.name), ...byName.keys()])];
         // One index head per BMC shown, however many events senders stored.
@@ -232,6 +244,7 @@ export function apiRoutes(ctx: ApiContext): Route[] {
               address: b ? `${b.host}:${b.port}` : null,
               labels: b ? { ...b.labels } : {},
               health: byName.get(name) ?? null,
+              sel: sel.get(name) ?? null,
               lastEvent: latest.get(name) ?? null,
             };
           }),

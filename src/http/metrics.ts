@@ -9,6 +9,7 @@ import type { Intake } from "../pipeline/intake/intake.js";
 import { deliverQueue } from "../pipeline/notify/deliver.js";
 import type { Workers } from "../pipeline/pipeline.js";
 import { ingestQueue } from "../pipeline/queues.js";
+import { readSelStates } from "../pipeline/sel/store.js";
 
 /*
  * petgate's Prometheus metrics, in a Registry of their own (never prom-client's global one).
@@ -180,6 +181,15 @@ export class PipelineMetrics {
           for (const [state, n] of Object.entries(byState)) this.set({ queue, state }, n);
       },
     });
+    counter(
+      "petgate_sel_pets_missed_total",
+      "SEL records alerted from the SEL because their PET never arrived, by BMC: the health of the alert path",
+      ["bmc"],
+      async () => {
+        const states = await fromRedis(() => readSelStates(redis, prefix)).catch(() => new Map());
+        return [...states].map(([bmc, s]): Sample => [{ bmc }, s.petsMissed]);
+      },
+    );
     const health = () => fromRedis(() => readHealth(redis, prefix)).catch(() => []);
     new Gauge({
       name: "petgate_bmc_health",

@@ -32,13 +32,18 @@ import {
   type RedisTarget,
   type WorkerSettings,
 } from "./queues.js";
+import { petsSeenStage } from "./sel/pets-seen.js";
 import { type EventOutcome, eventOf, type Item, runStages, Sequencer, type Stage } from "./stage.js";
 
 /*
  * The events worker takes the listeners' INGEST batches (`concurrency` batches at once per process)
  * through the events path (eventsPath below), each stage over the whole batch (stage.ts):
  *
- *   claim ─▶ enrich ─▶ interpret ─▶ alert state ─▶ inhibit ─▶ silence ─▶ storm ─▶ route/group ─▶ enqueue
+ *   claim ─▶ enrich ─▶ PETs seen ─▶ interpret ─▶ alert state ─▶ inhibit ─▶ silence ─▶ storm
+ *         ─▶ route/group ─▶ enqueue
+ *
+ * (PETs seen: sel/pets-seen.ts, for SEL reconciliation, whose records whose PET never arrived come
+ * back through INGEST as events of their own: sel/sweep.ts.)
  *
  * Claim and enrichment of several batches overlap; from interpret (the `traps:` rules,
  * interpret/stage.ts) to route/group, one batch at a time in the order the batches were taken, each
@@ -161,6 +166,8 @@ export interface PathParts {
   storm: StormControl;
   stormClock: () => number;
   dispatcher: Dispatcher;
+  /** Remember the PETs each BMC sent, for SEL reconciliation (config `sel.enabled`). */
+  petsSeen?: boolean;
 }
 
 export interface EventsPath {
@@ -185,7 +192,7 @@ export function eventsPath(parts: PathParts): EventsPath {
   const storm = stormStage(parts.storm, parts.stormClock);
   const { groupStage: routeGroup, enqueueStage: enqueue } = parts.dispatcher;
   return {
-    overlapping: [claim, enrich],
+    overlapping: [claim, enrich, ...(parts.petsSeen ? [petsSeenStage(parts.redis, parts.prefix)] : [])],
     // Interpret stops some items: first in order, so that what claim let through is what is reported.
     inOrder: [interpret, alertState, inhibit, silence, storm, routeGroup],
     after: [enqueue],
@@ -247,6 +254,7 @@ export function pathParts(
     silences: new SilenceStore(redis, { prefix }),
     storm: new StormControl(config.storm),
     stormClock: options.stormClock ?? Date.now,
+    petsSeen: config.sel.enabled,
     dispatcher: new Dispatcher({
       tree,
       outbox: new Outbox(redis, prefix),

@@ -1,9 +1,10 @@
+import type { Redis } from "ioredis";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
 import type { Sink } from "../sinks/sink.js";
 import { parseDuration } from "./alerting/route.js";
 import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
-import { HealthMonitor, type HealthMonitorOptions } from "./health/health.js";
+import { HealthMonitor, type HealthMonitorOptions, type HealthState } from "./health/health.js";
 import { HealthStore, markResolved, openIncidents, sharedIncidentStart } from "./health/health-store.js";
 import { RedisLease } from "./health/lease.js";
 import { type Intake, type IntakeOptions, startIntake } from "./intake/intake.js";
@@ -11,8 +12,10 @@ import { loadTrapRules } from "./interpret/load.js";
 import type { TrapRules } from "./interpret/rules.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./notify/deliver.js";
 import type { RetryOptions } from "./notify/retry.js";
-import { createRedis, DEFAULT_PREFIX, type RedisTarget, type WorkerSettings } from "./queues.js";
+import { createRedis, DEFAULT_PREFIX, ingestQueue, type RedisTarget, type WorkerSettings } from "./queues.js";
 import { type RecentRecorder, recordRecent } from "./recent/recent.js";
+import { selAlerting } from "./sel/record-event.js";
+import { SelSweeper } from "./sel/sweep.js";
 
 /*
  * The pipeline's two roles, which `petgate serve` runs together or apart (any number of each on one
@@ -21,6 +24,7 @@ import { type RecentRecorder, recordRecent } from "./recent/recent.js";
  *   intake:  trap listener → Ingest (INGEST queue, or the spool while Redis is away) → PET Acknowledge
  *            (intake/intake.ts)
  *   workers: events worker (INGEST batches) → DELIVER → delivery worker → sinks; BMC health monitor
+ *            and SEL reconciliation (its records whose PET never arrived → INGEST)
  */
 
 const defaultLog = (m: string) => process.stderr.write(`petgate: ${m}\n`);
@@ -247,10 +251,21 @@ function startHealth(o: {
         })
         .catch((err: unknown) => o.log(`health notification ${n.id} not routed: ${String(err)}`));
     },
-    onProbed: (h) => store.write(h),
+    onProbed: (h) => {
+      store.write(h);
+      // A BMC answering again may have logged what it could not send: its SEL is read at once.
+      const target = o.inventory.find((t) => t.name === h.name);
+      if (target && h.state === "ok" && (states.get(h.name) ?? "ok") !== "ok")
+        void sel?.sweeper.sweep(target);
+      states.set(h.name, h.state);
+    },
     log: o.log,
     ...o.overrides,
   });
+  const states = new Map<string, HealthState>();
+  const sel = o.config.sel.enabled
+    ? startSelSweeper({ ...o, redis: alerts, probeDeadlineMs: settings.probe_deadline })
+    : undefined;
   // One process at a time probes the fleet: N worker processes, one alert per BMC.
   const lease = new RedisLease({
     redis: connection,
@@ -263,9 +278,13 @@ function startHealth(o: {
           (err: unknown) => o.log(`health: open incidents not read (${String(err)})`),
         )
         .finally(() => {
-          if (lease.isHeld) monitor.start();
+          if (!lease.isHeld) return;
+          monitor.start();
+          sel?.sweeper.start();
         }),
-    onLost: () => monitor.stop(),
+    onLost: async () => {
+      await Promise.all([monitor.stop(), sel?.sweeper.stop()]);
+    },
     log: o.log,
   });
   lease.start();
@@ -274,9 +293,46 @@ function startHealth(o: {
     async close() {
       await lease.close();
       await monitor.stop();
+      await sel?.close();
       await store.flush();
       await connection.quit().catch(() => connection.disconnect());
       await alerts.quit().catch(() => alerts.disconnect());
+    },
+  };
+}
+
+/**
+ * SEL reconciliation (sel/sweep.ts) beside the health monitor, on the same pool and breaker, its
+ * records whose PET never arrived queued to INGEST as a listener's events are.
+ */
+function startSelSweeper(o: {
+  config: Config;
+  redis: Redis;
+  prefix: string;
+  log: (message: string) => void;
+  inventory: readonly BmcTarget[];
+  events: EventsWorker;
+  probeDeadlineMs: string;
+}): { sweeper: SelSweeper; close(): Promise<void> } {
+  const ingest = ingestQueue(o.redis, o.prefix);
+  const sweeper = new SelSweeper({
+    inventory: o.inventory,
+    pool: o.events.pool,
+    breaker: o.events.breaker,
+    redis: o.redis,
+    prefix: o.prefix,
+    ingest,
+    alerting: selAlerting(o.config),
+    intervalMs: parseDuration(o.config.sel.interval),
+    petGraceMs: parseDuration(o.config.sel.pet_grace),
+    deadlineMs: parseDuration(o.probeDeadlineMs),
+    log: o.log,
+  });
+  return {
+    sweeper,
+    async close() {
+      await sweeper.stop();
+      await ingest.close();
     },
   };
 }

@@ -59,6 +59,11 @@ export interface Notification {
   labels?: Record<string, string>;
   /** A trap that is no PET, named through the loaded MIBs. */
   trap?: NotificationTrap;
+  /**
+   * Where petgate learned of the event when not from a PET or trap it received: "sel" = read from the
+   * BMC's SEL, its PET never arrived (the summary says so); absent = received.
+   */
+  origin?: "pet" | "sel" | "trap" | "health";
 }
 
 /**
@@ -164,6 +169,13 @@ function trapVarbinds(
   });
 }
 
+/** What a notification of a SEL record says (its summary ends with it in brackets). */
+export const PET_NOT_RECEIVED = "PET not received";
+
+function hex4(n: number): string {
+  return n.toString(16).toUpperCase().padStart(4, "0");
+}
+
 /** How to build a notification beyond its event and enrichment. */
 export interface BuildOptions {
   /** What the trap rules decided (interpret stage): severity, summary, detail, rule and labels. */
@@ -216,14 +228,19 @@ export function buildNotification(
     };
     summary = `${bmc.name}: trap ${name}`;
   }
-  summary = verdict?.summary ?? summary;
+  summary = `${verdict?.summary ?? summary}${event.sel ? ` (${PET_NOT_RECEIVED})` : ""}`;
+  const detail = event.sel
+    ? [verdict?.detail, `${PET_NOT_RECEIVED}: read from the SEL, record ${hex4(event.sel.recordId)}h`]
+        .filter(Boolean)
+        .join("; ")
+    : verdict?.detail;
   const notification: Notification = {
     version: 1,
     id: createHash("sha256").update(`${event.id}|${status}`).digest("hex").slice(0, 32),
     status,
     severity,
     summary,
-    ...(verdict?.detail && { detail: verdict.detail }),
+    ...(detail && { detail }),
     bmc,
     event: {
       time: pet?.time ?? null,
@@ -241,6 +258,7 @@ export function buildNotification(
     ...(rule !== undefined && { rule }),
     ...(labels && { labels }),
     ...(generic && { trap: generic }),
+    ...(event.sel && { origin: "sel" as const }),
   };
   if (facts.sensor) {
     const thresholds = Object.fromEntries(

@@ -110,18 +110,19 @@ async function runBatch(events: readonly QueuedEvent[], ctx: EnrichContext): Pro
   }
   const results: Enrichment[] = [];
   const byBmc = new Map<string, { target: BmcTarget; indexes: number[]; pets: PetEvent[] }>();
-  events.forEach(({ trap }, i) => {
-    const match = matchBmc(trap, ctx.inventory, ctx.pool);
-    if (!match) {
+  events.forEach(({ trap, sel }, i) => {
+    // A SEL record's event names the BMC it was read from; a trap is matched by address or GUID.
+    const match = sel ? undefined : matchBmc(trap, ctx.inventory, ctx.pool);
+    const target = sel ? ctx.inventory.find((t) => t.name === sel.bmc) : match?.target;
+    if (!target) {
       results[i] = { status: trap.kind === "pet" ? "unknown-bmc" : "none" };
       return;
     }
-    const { target } = match;
     if (trap.kind !== "pet") {
       results[i] = { status: "none", bmc: describeBmc(target) };
       return;
     }
-    if (match.by !== "guid") ctx.pool.learnGuid(trap.pet.guid, target.name);
+    if (match && match.by !== "guid") ctx.pool.learnGuid(trap.pet.guid, target.name);
     const group = byBmc.get(target.name) ?? { target, indexes: [], pets: [] };
     byBmc.set(target.name, group);
     group.indexes.push(i);
@@ -146,8 +147,8 @@ async function runBatch(events: readonly QueuedEvent[], ctx: EnrichContext): Pro
 function bmcsToAskGuids(events: readonly QueuedEvent[], ctx: EnrichContext): BmcTarget[] {
   const named = new Set(ctx.pool.guids.values());
   const unasked = new Map<string, BmcTarget>();
-  for (const { trap } of events) {
-    if (trap.kind !== "pet" || matchBmc(trap, ctx.inventory, ctx.pool)) continue;
+  for (const { trap, sel } of events) {
+    if (trap.kind !== "pet" || sel || matchBmc(trap, ctx.inventory, ctx.pool)) continue;
     for (const t of bmcsAt(trap.source.address, ctx.inventory, ctx.pool)) {
       if (!named.has(t.name) && !unasked.has(t.name) && ctx.breaker.allow(t.name)) unasked.set(t.name, t);
     }

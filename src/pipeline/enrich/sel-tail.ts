@@ -7,16 +7,18 @@ import { decodeSelRecord, SEL_RECORD_LENGTH, type SystemEventRecord } from "../.
 export const DEFAULT_SEL_TAIL = 16;
 const CC_NOT_PRESENT = 0xcb;
 
-interface Entry {
+export interface SelEntry {
   recordId: number;
   /** The record's 16 bytes: the same ID with other bytes means the SEL was cleared and refilled. */
   bytes: Buffer;
   record: SystemEventRecord | undefined;
+  /** The ID of the record after it; FFFFh after the last (IPMI 2.0 §31.5). */
+  nextRecordId: number;
 }
 
 interface Tail {
   /** Every record ID up to this record's was read. */
-  readThrough: Entry | undefined;
+  readThrough: SelEntry | undefined;
   /** System event records among the newest `depth` record IDs, oldest first (newer ones too, read as the newest). */
   records: SystemEventRecord[];
 }
@@ -87,18 +89,22 @@ export class SelTails {
 }
 
 /** Record IDs `from` up to `to` (excluded), all at once. */
-function readRange(execute: Execute, from: number, to: number): Promise<(Entry | undefined)[]> {
+function readRange(execute: Execute, from: number, to: number): Promise<(SelEntry | undefined)[]> {
   const ids = Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
   return Promise.all(ids.map((id) => readEntry(execute, id)));
 }
 
 /** One whole SEL record (no reservation needed for a whole-record read, IPMI 2.0 §31.5); undefined when not present. */
-async function readEntry(execute: Execute, recordId: number): Promise<Entry | undefined> {
+export async function readEntry(execute: Execute, recordId: number): Promise<SelEntry | undefined> {
   let data: Buffer;
+  let nextRecordId: number;
   try {
-    data = (
-      await execute(getSelEntry, { reservationId: 0, recordId, offset: 0, bytesToRead: READ_ENTIRE_RECORD })
-    ).recordData;
+    ({ recordData: data, nextRecordId } = await execute(getSelEntry, {
+      reservationId: 0,
+      recordId,
+      offset: 0,
+      bytesToRead: READ_ENTIRE_RECORD,
+    }));
   } catch (err) {
     if (err instanceof CompletionCodeError && err.code === CC_NOT_PRESENT) return undefined;
     throw err;
@@ -106,5 +112,10 @@ async function readEntry(execute: Execute, recordId: number): Promise<Entry | un
   if (data.length < SEL_RECORD_LENGTH) return undefined;
   const bytes = Buffer.from(data.subarray(0, SEL_RECORD_LENGTH)); // a copy: kept, unlike the datagram
   const record = decodeSelRecord(bytes);
-  return { recordId: record.recordId, bytes, record: record.kind === "system" ? record : undefined };
+  return {
+    recordId: record.recordId,
+    bytes,
+    record: record.kind === "system" ? record : undefined,
+    nextRecordId,
+  };
 }

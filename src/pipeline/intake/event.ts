@@ -5,6 +5,18 @@ import type { TrapEvent } from "../../pet/trap.js";
 export interface QueuedEvent {
   id: string;
   trap: TrapEvent;
+  /**
+   * Set for a record read from a BMC's SEL whose PET never arrived (src/pipeline/sel/): `trap` is
+   * then the PET the BMC should have sent for it, as from the BMC's address.
+   */
+  sel?: SelOrigin;
+}
+
+/** Which BMC's SEL, and which record (its ID and 16 bytes, hex). */
+export interface SelOrigin {
+  bmc: string;
+  recordId: number;
+  record: string;
 }
 
 /**
