@@ -32,6 +32,7 @@ SEL, run PEF, and send PETs when a filter matches.
   --control HOST:PORT    HTTP control API
   --control-token-env VAR   the control API wants Authorization: Bearer with the token in VAR
   --reboot-ms MS         how long a cold reset keeps a BMC silent (default 3000)
+  --sel-capacity N       SEL records a BMC holds before it logs no more (default 1024)
   --config FILE          the same options from YAML (flags win)`;
 
 export async function simCommand(argv: string[]): Promise<number> {
@@ -54,6 +55,7 @@ export async function simCommand(argv: string[]): Promise<number> {
       control: { type: "string" },
       "control-token-env": { type: "string" },
       "reboot-ms": { type: "string" },
+      "sel-capacity": { type: "string" },
       config: { type: "string" },
     },
     HELP,
@@ -83,6 +85,7 @@ export async function simCommand(argv: string[]): Promise<number> {
       ...(values.control !== undefined && { control: values.control }),
       ...(values["control-token-env"] !== undefined && { controlTokenEnv: values["control-token-env"] }),
       ...(values["reboot-ms"] !== undefined && { rebootMs: Number(values["reboot-ms"]) }),
+      ...(values["sel-capacity"] !== undefined && { selCapacity: Number(values["sel-capacity"]) }),
     };
     const parsed = simConfigSchema.safeParse({ ...file, ...flags });
     if (!parsed.success)

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type HostPort, parseHostPort } from "../net/address.js";
+import { DEFAULT_SEL_CAPACITY } from "./state.js";
 
 /** The roles a simulated user may be limited to, by name, and their IPMI privilege levels. */
 export const PRIVILEGES = { user: 2, operator: 3, administrator: 4 } as const;
@@ -71,6 +72,13 @@ export const simConfigSchema = z
       .optional()
       .describe("environment variable holding the control API's bearer token (required on every request)"),
     rebootMs: z.number().int().min(0).default(3000).describe("how long a cold reset keeps the BMC silent"),
+    selCapacity: z
+      .number()
+      .int()
+      .min(1)
+      .max(0xfffe)
+      .default(DEFAULT_SEL_CAPACITY)
+      .describe("SEL records each BMC holds; when full it logs no more and sets the overflow flag"),
   })
   .strict();
 

@@ -63,6 +63,7 @@ export class SimulatorFleet {
             }),
             trapPort: config.trapPort,
             rebootMs: config.rebootMs,
+            selCapacity: config.selCapacity,
             ...(options.log && { log: options.log }),
           }),
         );

@@ -235,7 +235,10 @@ export class BmcState {
   authTypeSupport: AuthTypes = { none: true, md2: false, md5: true, password: true, oem: false };
   /** LAN parameter 23 (read-only). */
   cipherSuites: number[];
-  /** Called for every system event record logged: Platform Event Message, Add SEL Entry, sensor events. */
+  /**
+   * Called for every system event record logged (Platform Event Message, Add SEL Entry, sensor events),
+   * and for an event message a full SEL could not log (record ID 0).
+   */
   onSelEvent?: (record: SystemEventRecord) => void;
   /** Seconds the SEL clock runs ahead of `now` since Set SEL Time; a restart starts it at `now` again. */
   private selClockOffset = 0;
@@ -302,9 +305,14 @@ export class BmcState {
     return stored;
   }
 
-  /** Logs an event message as a system event record (IPMI 2.0 §29.3, §32.1). */
+  /**
+   * Logs an event message as a system event record (IPMI 2.0 §29.3, §32.1). A full SEL loses the
+   * record, not the alert: PEF still sees the event (as real BMCs still send its PET), with no record ID.
+   */
   logEvent(event: EventMessage): SystemEventRecord | undefined {
-    const stored = this.addSelEntry({ kind: "system", recordId: 0, timestamp: 0, ...event });
+    const record: SystemEventRecord = { kind: "system", recordId: 0, timestamp: this.selTime(), ...event };
+    const stored = this.addSelEntry(record);
+    if (!stored) this.onSelEvent?.(record);
     return stored?.kind === "system" ? stored : undefined;
   }
 

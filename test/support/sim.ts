@@ -11,7 +11,13 @@ export const SIM_PASSWORD = "sim-Secret-1";
 
 /** Starts simulated BMCs on a free loopback port (or the given address:port). */
 export async function startSims(
-  options: { count?: number; listen?: string; trapPort?: number; rebootMs?: number } = {},
+  options: {
+    count?: number;
+    listen?: string;
+    trapPort?: number;
+    rebootMs?: number;
+    selCapacity?: number;
+  } = {},
 ) {
   const listen = options.listen ?? `127.0.0.1:${await freeUdpPort()}`;
   const config = simConfigSchema.parse({
@@ -20,6 +26,7 @@ export async function startSims(
     spread: "port",
     trapPort: options.trapPort ?? 162,
     rebootMs: options.rebootMs ?? 500,
+    ...(options.selCapacity !== undefined && { selCapacity: options.selCapacity }),
     users: [
       { name: "admin", password: SIM_PASSWORD },
       { name: "viewer", password: "viewer-pass", privilege: "user" },
