@@ -301,6 +301,7 @@ export class BmcState {
     this.sel.nextRecordId = this.sel.nextRecordId >= 0xfffe ? 1 : this.sel.nextRecordId + 1;
     this.sel.records.push(stored);
     this.sel.mostRecentAddition = now;
+    this.reserve("sel"); // a new record cancels the SEL reservation (IPMI 2.0 §31.4): the ID moves on
     if (stored.kind === "system") this.onSelEvent?.(stored);
     return stored;
   }

@@ -51,7 +51,7 @@ describe("BmcState", () => {
     expect(new BmcState({ adminPassword: "x" }).systemGuid).toHaveLength(16);
   });
 
-  it("numbers SEL records from 1, timestamps them, and reports each system event", () => {
+  it("numbers SEL records from 1, timestamps them, and reports each system event, logged or lost to a full SEL", () => {
     const state = new BmcState({ ...options, selCapacity: 2 });
     const seen: number[] = [];
     state.onSelEvent = (r) => seen.push(r.recordId);
@@ -64,10 +64,17 @@ describe("BmcState", () => {
       manufacturerId: 1,
       oemData: Buffer.alloc(6),
     };
+    const reservation = state.reserve("sel");
     expect(state.addSelEntry(oem)).toMatchObject({ recordId: 2, timestamp: NOW });
+    // A new record cancels the SEL reservation (IPMI 2.0 §31.4).
+    expect(state.reservations.sel).not.toBe(reservation);
+    const held = state.reserve("sel");
+    expect(state.addSelEntry(oem)).toBeUndefined();
+    expect(state.reservations.sel).toBe(held);
+    // A full SEL loses the event message's record, not its PEF run: reported with record ID 0.
     expect(state.logEvent(event)).toBeUndefined();
     expect(state.sel.overflow).toBe(true);
-    expect(seen).toEqual([1]);
+    expect(seen).toEqual([1, 0]);
     state.clearSel();
     expect(state.sel).toMatchObject({ records: [], overflow: false, mostRecentErase: NOW, nextRecordId: 3 });
   });
