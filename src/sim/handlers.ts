@@ -4,6 +4,7 @@ import { deviceHandlers } from "./handlers/device.js";
 import { eventHandlers } from "./handlers/event.js";
 import { lanConfigHandlers } from "./handlers/lan-config.js";
 import { pefConfigHandlers } from "./handlers/pef-config.js";
+import { solConfigHandlers } from "./handlers/sol-config.js";
 import { storageHandlers } from "./handlers/storage.js";
 import type { BmcState } from "./state.js";
 
@@ -26,5 +27,6 @@ export function bmcHandlers(state: BmcState, hooks: BmcHooks): Map<string, Handl
     ...pefConfigHandlers(state),
     ...storageHandlers(state),
     ...lanConfigHandlers(state),
+    ...solConfigHandlers(state),
   ]);
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { DeviceId } from "../ipmi/commands/app.js";
 import type { ChassisStatus } from "../ipmi/commands/chassis.js";
+import type { PayloadAccess } from "../ipmi/commands/payload.js";
+import type { SolBitRate } from "../ipmi/commands/sol.js";
 import type {
   AlertDestinationType,
   AuthTypes,
@@ -40,6 +42,13 @@ export const ALERT_STRING_COUNT = 2;
 export const ALERT_STRING_BLOCKS = 4;
 /** Parameter 24 carries a privilege nibble for each of up to 16 cipher suite entries. */
 const CIPHER_SUITE_ENTRIES = 16;
+/**
+ * Intel's OEM LAN parameters, served when the BMC says it is Intel's (IANA 343): 192 DHCP server IP,
+ * 193 DHCP server MAC, 194 DHCP enable. ipmiutil's lan -e writes 194 (00h: static address) on an
+ * Intel BMC other than its mini-BMC and iBMC products, and counts an error if that fails.
+ */
+const INTEL_MANUFACTURER_ID = 343;
+const INTEL_OEM_LAN_PARAMETERS = { 192: Buffer.alloc(4), 193: Buffer.alloc(6), 194: Buffer.of(0x00) };
 
 /** A user account (IPMI 2.0 §22.26-22.30); the session server authenticates against these. */
 export interface UserAccount {
@@ -135,6 +144,20 @@ export interface LanConfig {
     attemptCountResetInterval: number;
     userLockoutInterval: number;
   };
+  /** The vendor's OEM parameters (selectors C0h-FFh) by selector: a Set must keep each one's length. */
+  oemParameters: Record<number, Buffer>;
+}
+
+/** The writable SOL configuration parameters of channel 1 (IPMI 2.0 §26.3, Table 26-5). */
+export interface SolConfig {
+  enabled: boolean;
+  authentication: { forceEncryption: boolean; forceAuthentication: boolean; privilege: number };
+  characterAccumulate: { interval: number; sendThreshold: number };
+  retry: { count: number; interval: number };
+  nonVolatileBitRate: SolBitRate;
+  /** Back to the non-volatile rate at every start. */
+  volatileBitRate: SolBitRate;
+  payloadPort: number;
 }
 
 /**
@@ -213,6 +236,8 @@ export interface PersistedBmcState {
   sel: Omit<SelLog, "capacity">;
   pef: PefConfig;
   lan: LanConfig;
+  /** Absent in stores written before the simulator had SOL. */
+  sol?: SolConfig;
 }
 
 /** Everything one simulated BMC holds. Handlers read and change it; the PEF engine subscribes to onSelEvent. */
@@ -231,6 +256,9 @@ export class BmcState {
   pef: ConfigStore<PefConfig>;
   pefPostpone: PefPostponeTimer = { mode: "off" };
   lan: ConfigStore<LanConfig>;
+  sol: ConfigStore<SolConfig> = new ConfigStore(defaultSolConfig());
+  /** Set/Get User Payload Access of channel 1, by user ID (IPMI 2.0 §24.6); no entry = no payloads. */
+  payloadAccess = new Map<number, PayloadAccess>();
   /** LAN parameter 1 (read-only). */
   authTypeSupport: AuthTypes = { none: true, md2: false, md5: true, password: true, oem: false };
   /** LAN parameter 23 (read-only). */
@@ -281,6 +309,7 @@ export class BmcState {
         options.ipAddress ?? "127.0.0.1",
         options.macAddress ?? "02:00:00:00:00:01",
         this.cipherSuites.length,
+        this.deviceId.manufacturerId === INTEL_MANUFACTURER_ID ? INTEL_OEM_LAN_PARAMETERS : {},
       ),
     );
   }
@@ -351,6 +380,7 @@ export class BmcState {
       sel,
       pef: this.pef.committed,
       lan,
+      sol: this.sol.committed,
     });
   }
 
@@ -364,7 +394,11 @@ export class BmcState {
     const state = new BmcState({ ...options, systemGuid: stored.systemGuid });
     state.sel = { ...stored.sel, capacity: state.sel.capacity };
     state.pef = new ConfigStore(stored.pef);
-    state.lan = new ConfigStore(stored.lan);
+    // Stores written before the simulator had OEM parameters keep the defaults'.
+    const { oemParameters = state.lan.committed.oemParameters } = stored.lan as Partial<LanConfig>;
+    state.lan = new ConfigStore({ ...stored.lan, oemParameters });
+    if (stored.sol)
+      state.sol = new ConfigStore({ ...stored.sol, volatileBitRate: stored.sol.nonVolatileBitRate });
     return state;
   }
 }
@@ -460,7 +494,12 @@ function defaultDestination(): AlertDestination {
 
 const MD5_ONLY: AuthTypes = { none: false, md2: false, md5: true, password: false, oem: false };
 
-function defaultLanConfig(ipAddress: string, macAddress: string, cipherSuiteCount: number): LanConfig {
+function defaultLanConfig(
+  ipAddress: string,
+  macAddress: string,
+  cipherSuiteCount: number,
+  oemParameters: Record<number, Buffer>,
+): LanConfig {
   return {
     authTypeEnables: {
       callback: { ...MD5_ONLY },
@@ -494,6 +533,21 @@ function defaultLanConfig(ipAddress: string, macAddress: string, cipherSuiteCoun
       attemptCountResetInterval: 0,
       userLockoutInterval: 0,
     },
+    oemParameters: Object.fromEntries(Object.entries(oemParameters).map(([k, v]) => [k, Buffer.from(v)])),
+  };
+}
+
+/** SOL on for users and above, authenticated and encrypted, at 115.2 kbps on port 623. */
+function defaultSolConfig(): SolConfig {
+  return {
+    enabled: true,
+    authentication: { forceEncryption: true, forceAuthentication: true, privilege: 2 },
+    // 60 ms or 96 characters; 7 retries 500 ms apart (Intel's defaults, as ipmiutil has them).
+    characterAccumulate: { interval: 12, sendThreshold: 96 },
+    retry: { count: 7, interval: 50 },
+    nonVolatileBitRate: "115.2",
+    volatileBitRate: "115.2",
+    payloadPort: 623,
   };
 }
 

@@ -537,23 +537,16 @@ export interface GetLanConfigurationParametersResponse {
   data: Buffer;
 }
 
-/** Get LAN Configuration Parameters (IPMI 2.0 §23.2). */
-export const getLanConfigurationParameters = defineCommand<
-  GetLanConfigurationParametersRequest,
-  GetLanConfigurationParametersResponse
->({
-  name: "Get LAN Configuration Parameters",
-  completionCodes: CONFIG_PARAMETER_CODES,
-  netFn: NetFn.Transport,
-  cmd: 0x02,
-  encodeRequest: (req) =>
+/** Get LAN and Get SOL Configuration Parameters share their request and response layout (IPMI 2.0 §23.2, §26.3). */
+export const configurationGetCodec = {
+  encodeRequest: (req: GetLanConfigurationParametersRequest): Buffer =>
     new ByteWriter()
       .u8((req.revisionOnly ? 0x80 : 0) | (req.channel & 0x0f))
       .u8(req.selector)
       .u8(req.setSelector)
       .u8(req.blockSelector)
       .flush(),
-  decodeRequest: (r) => {
+  decodeRequest: (r: ByteReader): GetLanConfigurationParametersRequest => {
     const b = r.u8();
     return {
       revisionOnly: (b & 0x80) !== 0,
@@ -563,6 +556,22 @@ export const getLanConfigurationParameters = defineCommand<
       blockSelector: r.u8(),
     };
   },
-  encodeResponse: (res) => new ByteWriter().u8(res.revision).bytes(res.data).flush(),
-  decodeResponse: (r) => ({ revision: r.u8(), data: r.rest() }),
+  encodeResponse: (res: GetLanConfigurationParametersResponse): Buffer =>
+    new ByteWriter().u8(res.revision).bytes(res.data).flush(),
+  decodeResponse: (r: ByteReader): GetLanConfigurationParametersResponse => ({
+    revision: r.u8(),
+    data: r.rest(),
+  }),
+};
+
+/** Get LAN Configuration Parameters (IPMI 2.0 §23.2). */
+export const getLanConfigurationParameters = defineCommand<
+  GetLanConfigurationParametersRequest,
+  GetLanConfigurationParametersResponse
+>({
+  name: "Get LAN Configuration Parameters",
+  completionCodes: CONFIG_PARAMETER_CODES,
+  netFn: NetFn.Transport,
+  cmd: 0x02,
+  ...configurationGetCodec,
 });

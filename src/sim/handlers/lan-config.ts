@@ -16,6 +16,7 @@ const CURRENT_CHANNEL = 0x0e;
 
 const NOT_SUPPORTED = 0x80;
 const READ_ONLY = 0x82;
+const LENGTH_INVALID = 0xc7;
 const OUT_OF_RANGE = 0xc9;
 const INVALID_DATA = 0xcc;
 
@@ -92,8 +93,11 @@ function lanParameter(state: BmcState, selector: number, set: number): LanParame
       return { parameter: "destinationVlanTag", set, ...destination(c, set).vlan };
     case LAN_PARAMETER_SELECTORS.badPasswordThreshold:
       return { parameter: "badPasswordThreshold", ...c.badPassword };
-    default:
-      throw new CompletionCode(NOT_SUPPORTED);
+    default: {
+      const oem = c.oemParameters[selector];
+      if (!oem) throw new CompletionCode(NOT_SUPPORTED);
+      return { parameter: "raw", selector, data: oem };
+    }
   }
 }
 
@@ -189,11 +193,15 @@ function setLanParameter(state: BmcState, p: LanParameter): void {
       c.badPassword = threshold;
       return;
     }
-    case "raw":
+    case "raw": {
       // A known selector comes raw only in a format it does not define (e.g. a non-IPv4 destination).
-      throw new CompletionCode(
-        p.selector <= LAN_PARAMETER_SELECTORS.badPasswordThreshold ? INVALID_DATA : NOT_SUPPORTED,
-      );
+      if (p.selector <= LAN_PARAMETER_SELECTORS.badPasswordThreshold) throw new CompletionCode(INVALID_DATA);
+      const oem = c.oemParameters[p.selector];
+      if (!oem) throw new CompletionCode(NOT_SUPPORTED);
+      if (p.data.length !== oem.length) throw new CompletionCode(LENGTH_INVALID);
+      c.oemParameters[p.selector] = Buffer.from(p.data);
+      return;
+    }
   }
 }
 
