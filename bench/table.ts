@@ -38,6 +38,7 @@ export const BENCHES = [
   { name: "provision", nodeArgs: [] },
   { name: "e2e", nodeArgs: [] },
   { name: "traps", nodeArgs: [] },
+  { name: "sel", nodeArgs: [] },
 ] as const;
 export type BenchName = (typeof BENCHES)[number]["name"];
 
@@ -126,6 +127,28 @@ interface TrapsJson {
   };
 }
 
+interface SelSweep {
+  wallMs: number;
+  requestsPerBmc: number;
+  sessionsOpened: number;
+}
+interface SelJson {
+  count: number;
+  newRecords: number;
+  firstContact: SelSweep;
+  quiet: SelSweep;
+  tenNew: SelSweep;
+  /** BMCs the sweeps could not read. */
+  failures: number;
+  anchors: {
+    command: string;
+    bmcs: number;
+    msPerBmc: number;
+    requestsPerBmc: number;
+    fleetSerialMs: number;
+  }[];
+}
+
 // ---------------------------------------------------------------------------------------------------
 
 export const TARGETS = {
@@ -145,6 +168,8 @@ export const TARGETS = {
   mibModules: 100,
   mibColdMs: 2000,
   mibCachedMs: 200,
+  selQuietMs: 10_000,
+  selQuietRequestsPerBmc: 1,
 } as const;
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -460,6 +485,53 @@ function sideBySideRow(s: TrapsJson["sideBySide"], rules: number): Row {
   };
 }
 
+/**
+ * Issue 16: a sweep of the simulated fleet by SelSweeper with no new record (target: one Get SEL Info
+ * per BMC, under 10 s) and with 10 new records on each BMC; anchor: `ipmitool sel list` and
+ * `ipmi-sel` one BMC after another over a sample, the fleet serially as mean × count.
+ */
+function selRows(j: SelJson): Row[] {
+  const fleet = int(j.count);
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const [ipmitool] = j.anchors;
+  const serial = j.anchors.map((a) => `\`${a.command}\` ${s(a.fleetSerialMs)}`).join(", ");
+  const anchor = `one BMC after another (${ipmitool?.bmcs ?? 0} sampled, mean × ${fleet}): ${serial}`;
+  const read = j.failures === 0;
+  const unread = read ? "" : `; ${int(j.failures)} BMCs not read`;
+  return [
+    {
+      bench: "sel",
+      figure: `SEL sweep of ${fleet} simulated BMCs, no new record: wall time (SelSweeper, 64 BMCs at a time, sessions open)`,
+      value: s(j.quiet.wallMs),
+      anchor,
+      ratio: ipmitool ? times(ratioOf(ipmitool.fleetSerialMs, j.quiet.wallMs)) : "—",
+      target: `< ${TARGETS.selQuietMs / 1000} s`,
+      status: met(j.quiet.wallMs < TARGETS.selQuietMs && read),
+      note: `the first sweep (a session opened per BMC, the newest record remembered) ${s(j.firstContact.wallMs)}${unread}`,
+    },
+    {
+      bench: "sel",
+      figure: `SEL sweep of ${fleet} simulated BMCs, no new record: IPMI requests per BMC`,
+      value: j.quiet.requestsPerBmc.toFixed(2),
+      anchor: j.anchors.map((a) => `\`${a.command}\` ${a.requestsPerBmc.toFixed(2)}`).join(", "),
+      ratio: ipmitool ? times(ratioOf(ipmitool.requestsPerBmc, j.quiet.requestsPerBmc)) : "—",
+      target: `${TARGETS.selQuietRequestsPerBmc} (Get SEL Info)`,
+      status: met(j.quiet.requestsPerBmc <= TARGETS.selQuietRequestsPerBmc && read),
+      note: `counted by the simulator; ${int(j.quiet.sessionsOpened)} sessions opened${unread}`,
+    },
+    {
+      bench: "sel",
+      figure: `SEL sweep of ${fleet} simulated BMCs, ${j.newRecords} new records on each: wall time`,
+      value: s(j.tenNew.wallMs),
+      anchor,
+      ratio: ipmitool ? times(ratioOf(ipmitool.fleetSerialMs, j.tenNew.wallMs)) : "—",
+      target: "—",
+      status: read ? "reported" : "failed",
+      note: `${j.tenNew.requestsPerBmc.toFixed(2)} IPMI requests per BMC (Get SEL Info, then a Get SEL Entry per record along the chain)${unread}`,
+    },
+  ];
+}
+
 const FIGURES: Record<BenchName, { rows: (json: never) => Row[]; figures: string[] }> = {
   ingest: {
     rows: ingestRows,
@@ -485,6 +557,14 @@ const FIGURES: Record<BenchName, { rows: (json: never) => Row[]; figures: string
       "loading 100 MIB modules cold",
       "loading 100 MIB modules cached",
       "CPU per trap beside snmptrapd + snmptt",
+    ],
+  },
+  sel: {
+    rows: selRows,
+    figures: [
+      "SEL sweep of 1,000 BMCs, no new record: wall time",
+      "SEL sweep of 1,000 BMCs, no new record: requests per BMC",
+      "SEL sweep of 1,000 BMCs, 10 new records each",
     ],
   },
 };

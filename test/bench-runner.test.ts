@@ -137,6 +137,32 @@ describe("npm run bench: the summary rows from the benches' results", () => {
     }
   });
 
+  it("sel: the quiet sweep is met under 10 s and at one request per BMC, only when every BMC was read; the anchor is ipmitool and ipmi-sel over the fleet serially", () => {
+    const j = json("sel");
+    const [wall, requests, tenNew] = rowsOf("sel");
+    const read = j.failures === 0;
+    expect(wall?.status).toBe(j.quiet.wallMs < TARGETS.selQuietMs && read ? "met" : "missed");
+    expect(requests?.status).toBe(
+      j.quiet.requestsPerBmc <= TARGETS.selQuietRequestsPerBmc && read ? "met" : "missed",
+    );
+    expect(wall?.value).toBe(`${(j.quiet.wallMs / 1000).toFixed(1)} s`);
+    expect(requests?.value).toBe(j.quiet.requestsPerBmc.toFixed(2));
+    expect(tenNew?.value).toBe(`${(j.tenNew.wallMs / 1000).toFixed(1)} s`);
+    expect(tenNew?.figure).toContain(`${j.newRecords} new records on each`);
+    const [ipmitool, ipmiSel] = j.anchors;
+    expect(wall?.anchor).toContain(`\`ipmitool sel list\` ${(ipmitool.fleetSerialMs / 1000).toFixed(1)} s`);
+    expect(wall?.anchor).toContain(`\`${ipmiSel.command}\``);
+    const ratio = ipmitool.fleetSerialMs / j.quiet.wallMs;
+    expect(wall?.ratio).toBe(`${ratio.toFixed(ratio < 10 ? 2 : 1)}×`);
+    expect(requests?.anchor).toContain(`\`ipmitool sel list\` ${ipmitool.requestsPerBmc.toFixed(2)}`);
+  });
+
+  it("sel: a BMC not read misses the targets even when the sweep was fast", () => {
+    const rows = buildRows([{ ...outcome("sel"), result: { ...json("sel"), failures: 3 } }]);
+    expect(rows.map((r) => r.status)).toEqual(["missed", "missed", "failed"]);
+    expect(rows[0]?.note).toContain("3 BMCs not read");
+  });
+
   it("a bench that did not run is FAILED rows, not left out", () => {
     const rows = buildRows([
       { ...outcome("enrich"), exitCode: 1, result: undefined, error: "exit 1" },
