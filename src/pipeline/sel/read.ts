@@ -99,7 +99,7 @@ function cursorRecord(cursor: SelCursor | undefined): Pick<SelCursor, "recordId"
  * Records from `start` along the next-record-ID chain, at most `limit` kept, ending at FFFFh, a
  * record not present or an ID seen already (a BMC's chain that loops); `keep` picks the new ones.
  */
-async function readChain(
+export async function readChain(
   execute: Execute,
   start: number,
   limit: number,
