@@ -5,6 +5,7 @@ import type { SetInProgressState } from "../pef.js";
 import { defineCommand, NetFn } from "./command.js";
 import {
   configurationGetCodec,
+  configurationSetCodec,
   type GetLanConfigurationParametersRequest,
   type GetLanConfigurationParametersResponse,
 } from "./transport.js";
@@ -179,21 +180,7 @@ export const setSolConfigurationParameters = defineCommand<SetSolConfigurationPa
   completionCodes: CONFIG_PARAMETER_CODES,
   netFn: NetFn.Transport,
   cmd: 0x21,
-  encodeRequest: (req) => {
-    const { selector, data } = encodeSolParameter(req.parameter);
-    return new ByteWriter()
-      .u8(req.channel & 0x0f)
-      .u8(selector)
-      .bytes(data)
-      .flush();
-  },
-  decodeRequest: (r) => {
-    const channel = r.u8() & 0x0f;
-    const selector = r.u8();
-    return { channel, parameter: decodeSolParameter(selector, r.rest()) };
-  },
-  encodeResponse: () => Buffer.alloc(0),
-  decodeResponse: () => undefined,
+  ...configurationSetCodec(encodeSolParameter, decodeSolParameter),
 });
 
 /** Get SOL Configuration Parameters (IPMI 2.0 §26.3); decode the data with decodeSolParameter. */

@@ -497,27 +497,40 @@ export interface SetLanConfigurationParametersRequest {
   parameter: LanParameter;
 }
 
+/**
+ * Set LAN and Set SOL Configuration Parameters share their layout (IPMI 2.0 §23.1, §26.2): channel,
+ * selector, then the parameter's data as `encode` / `decode` give it.
+ */
+export function configurationSetCodec<P>(
+  encode: (p: P) => { selector: number; data: Buffer },
+  decode: (selector: number, data: Buffer) => P,
+) {
+  return {
+    encodeRequest: (req: { channel: number; parameter: P }): Buffer => {
+      const { selector, data } = encode(req.parameter);
+      return new ByteWriter()
+        .u8(req.channel & 0x0f)
+        .u8(selector)
+        .bytes(data)
+        .flush();
+    },
+    decodeRequest: (r: ByteReader): { channel: number; parameter: P } => {
+      const channel = r.u8() & 0x0f;
+      const selector = r.u8();
+      return { channel, parameter: decode(selector, r.rest()) };
+    },
+    encodeResponse: (): Buffer => Buffer.alloc(0),
+    decodeResponse: (): void => undefined,
+  };
+}
+
 /** Set LAN Configuration Parameters (IPMI 2.0 §23.1). */
 export const setLanConfigurationParameters = defineCommand<SetLanConfigurationParametersRequest, void>({
   name: "Set LAN Configuration Parameters",
   completionCodes: CONFIG_PARAMETER_CODES,
   netFn: NetFn.Transport,
   cmd: 0x01,
-  encodeRequest: (req) => {
-    const { selector, data } = encodeLanParameter(req.parameter);
-    return new ByteWriter()
-      .u8(req.channel & 0x0f)
-      .u8(selector)
-      .bytes(data)
-      .flush();
-  },
-  decodeRequest: (r) => {
-    const channel = r.u8() & 0x0f;
-    const selector = r.u8();
-    return { channel, parameter: decodeLanParameter(selector, r.rest()) };
-  },
-  encodeResponse: () => Buffer.alloc(0),
-  decodeResponse: () => undefined,
+  ...configurationSetCodec(encodeLanParameter, decodeLanParameter),
 });
 
 export interface GetLanConfigurationParametersRequest {
