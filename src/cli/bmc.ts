@@ -18,6 +18,8 @@ import {
   type LanParameter,
 } from "../ipmi/commands/transport.js";
 import { completionCodeName } from "../ipmi/completion-codes.js";
+import { fruIdentity } from "../ipmi/fru.js";
+import { readFru } from "../ipmi/fru-read.js";
 import { readSdrRepository, readSelEntries } from "../ipmi/sdr/read.js";
 import { formatSelTime, formatSkew, readSelClock, syncSelClock } from "../ipmi/sel-time.js";
 import { readSensors } from "../ipmi/sensors.js";
@@ -28,6 +30,7 @@ import { sensorSpecificOffsetText } from "../pet/tables/sensor-specific.js";
 import { sensorTypeName } from "../pet/tables/sensor-types.js";
 import { formatGuid } from "../pet/varbind.js";
 import { CONNECT_HELP, CONNECT_OPTIONS, connect } from "./bmc-connect.js";
+import { fruPrintText } from "./fru-print.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
 /** What a subcommand found: the JSON value, and the same for a person. */
@@ -48,6 +51,7 @@ const SUBCOMMANDS: Record<string, { summary: string; run: Subcommand }> = {
     run: selTime,
   },
   sdr: { summary: "the SDR repository: every record, decoded", run: sdr },
+  fru: { summary: "the FRU inventory of device 0 (as ipmitool fru print)", run: fru },
   sensors: {
     summary: "every sensor: reading, unit, status, thresholds (as ipmitool sensor list)",
     run: sensors,
@@ -257,6 +261,14 @@ async function sdr(client: IpmiClient): Promise<Output> {
     return `${hex4(r.recordId)} | ${r.kind.padEnd(12)} | ${name}${number}`;
   });
   return { json: records, text: text.join("\n") };
+}
+
+async function fru(client: IpmiClient): Promise<Output> {
+  const { size, byWords, bytes, inventory } = await readFru(executor(client));
+  return {
+    json: { size, byWords, raw: bytes.toString("hex"), inventory, identity: fruIdentity(inventory) },
+    text: fruPrintText(inventory),
+  };
 }
 
 async function sensors(client: IpmiClient): Promise<Output> {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type HostPort, parseHostPort } from "../net/address.js";
+import { simFruSchema } from "./fru.js";
 import { DEFAULT_SEL_CAPACITY } from "./state.js";
 
 /** The roles a simulated user may be limited to, by name, and their IPMI privilege levels. */
@@ -79,6 +80,9 @@ export const simConfigSchema = z
       .max(0xfffe)
       .default(DEFAULT_SEL_CAPACITY)
       .describe("SEL records each BMC holds; when full it logs no more and sets the overflow flag"),
+    fru: simFruSchema
+      .default(simFruSchema.parse({}))
+      .describe('FRU inventory (device 0): chassis, board and product fields; "{n}" = the BMC\'s number'),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { readSecret } from "../config/load.js";
 import { privilegeLevel, type SimConfig, simAddresses } from "./config.js";
 import { defaultSensorRepository, loadSensorRepository } from "./default-sdr.js";
+import { simFruBytes } from "./fru.js";
 import { BmcSimulator, type SimulatorCounters } from "./simulator.js";
 import { prepareStateDir } from "./state-file.js";
 
@@ -64,6 +65,7 @@ export class SimulatorFleet {
             trapPort: config.trapPort,
             rebootMs: config.rebootMs,
             selCapacity: config.selCapacity,
+            fru: simFruBytes(config.fru, i + 1),
             ...(options.log && { log: options.log }),
           }),
         );

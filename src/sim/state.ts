@@ -21,6 +21,7 @@ import {
 import type { SdrRecord } from "../ipmi/sdr/records.js";
 import type { SelRecord, SystemEventRecord } from "../ipmi/sel.js";
 import { defaultSensorRepository, type SensorRepository } from "./default-sdr.js";
+import { simFruBytes, simFruSchema } from "./fru.js";
 import { CompletionCode } from "./handler.js";
 import { initialSensorState, type SensorState } from "./sensors.js";
 
@@ -220,6 +221,8 @@ export interface BmcStateOptions {
   /** SDR records and initial discrete states; defaultSensorRepository() when absent. */
   sensors?: SensorRepository;
   selCapacity?: number;
+  /** FRU device 0's bytes (FRU spec); simFruBytes' defaults when absent. */
+  fru?: Buffer;
   cipherSuites?: readonly number[];
   /** Clock in Unix seconds (tests pin it). */
   now?: () => number;
@@ -259,6 +262,8 @@ export class BmcState {
   sol: ConfigStore<SolConfig> = new ConfigStore(defaultSolConfig());
   /** Set/Get User Payload Access of channel 1, by user ID (IPMI 2.0 §24.6); no entry = no payloads. */
   payloadAccess = new Map<number, PayloadAccess>();
+  /** FRU device 0, the BMC's own FRU inventory (read-only: Write FRU Data is not served). */
+  fru: Buffer;
   /** LAN parameter 1 (read-only). */
   authTypeSupport: AuthTypes = { none: true, md2: false, md5: true, password: true, oem: false };
   /** LAN parameter 23 (read-only). */
@@ -303,6 +308,7 @@ export class BmcState {
       overflow: false,
     };
     this.cipherSuites = [...(options.cipherSuites ?? DEFAULT_CIPHER_SUITES)];
+    this.fru = options.fru ?? simFruBytes(simFruSchema.parse({}), 1);
     this.pef = new ConfigStore(defaultPefConfig(this.systemGuid));
     this.lan = new ConfigStore(
       defaultLanConfig(
@@ -417,7 +423,7 @@ function defaultDeviceId(manufacturerId: number, productId: number): DeviceId {
       sensor: true,
       sdrRepository: true,
       sel: true,
-      fruInventory: false,
+      fruInventory: true,
       ipmbEventReceiver: true,
       ipmbEventGenerator: false,
       bridge: false,

@@ -333,3 +333,55 @@ export const getSdr = defineCommand<RecordReadRequest, RecordReadResponse>({
   cmd: 0x23,
   ...recordRead,
 });
+
+/** Read FRU Data's own completion code (IPMI 2.0 §34.2). */
+export const READ_FRU_DATA_CODES: Readonly<Record<number, string>> = {
+  129: "FRU device busy",
+};
+
+export interface FruDeviceRequest {
+  /** FRU device ID; 0 is the BMC's own FRU inventory. */
+  fruDeviceId: number;
+}
+
+export interface GetFruInventoryAreaInfoResponse {
+  /** Bytes. */
+  size: number;
+  /** Bit 0 of the access byte: offsets and counts are in 16-bit words. */
+  byWords: boolean;
+}
+
+/** Get FRU Inventory Area Info (IPMI 2.0 §34.1). */
+export const getFruInventoryAreaInfo = defineCommand<FruDeviceRequest, GetFruInventoryAreaInfoResponse>({
+  name: "Get FRU Inventory Area Info",
+  netFn: NetFn.Storage,
+  cmd: 0x10,
+  encodeRequest: (req) => Buffer.of(req.fruDeviceId),
+  decodeRequest: (r) => ({ fruDeviceId: r.u8() }),
+  encodeResponse: (res) => new ByteWriter().u16le(res.size).u8(flag(res.byWords, 0)).flush(),
+  decodeResponse: (r) => ({ size: r.u16le(), byWords: bit(r.u8(), 0) }),
+});
+
+export interface ReadFruDataRequest extends FruDeviceRequest {
+  /** In bytes, or words when the device is accessed by words. */
+  offset: number;
+  count: number;
+}
+
+export interface ReadFruDataResponse {
+  /** Count returned: bytes, or words when the device is accessed by words. */
+  count: number;
+  data: Buffer;
+}
+
+/** Read FRU Data (IPMI 2.0 §34.2): the count returned, then the data. */
+export const readFruData = defineCommand<ReadFruDataRequest, ReadFruDataResponse>({
+  name: "Read FRU Data",
+  completionCodes: READ_FRU_DATA_CODES,
+  netFn: NetFn.Storage,
+  cmd: 0x11,
+  encodeRequest: (req) => new ByteWriter().u8(req.fruDeviceId).u16le(req.offset).u8(req.count).flush(),
+  decodeRequest: (r) => ({ fruDeviceId: r.u8(), offset: r.u16le(), count: r.u8() }),
+  encodeResponse: (res) => new ByteWriter().u8(res.count).bytes(res.data).flush(),
+  decodeResponse: (r) => ({ count: r.u8(), data: r.rest() }),
+});

@@ -3,6 +3,7 @@ import {
   addSelEntry,
   clearSel,
   FIRST_RECORD_ID,
+  getFruInventoryAreaInfo,
   getSdr,
   getSdrRepositoryInfo,
   getSelEntry,
@@ -12,6 +13,7 @@ import {
   READ_ENTIRE_RECORD,
   type RecordReadRequest,
   type RecordReadResponse,
+  readFruData,
   reserveSdrRepository,
   reserveSel,
   setSelTime,
@@ -23,6 +25,8 @@ import type { BmcState } from "../state.js";
 
 /** Most record bytes one Get SDR / Get SEL Entry returns; a longer read answers CAh (IPMI 2.0 §33.12). */
 const MAX_RECORD_READ = 64;
+/** Most FRU bytes one Read FRU Data returns; more answers CAh, and the reader asks for fewer. */
+const MAX_FRU_READ = 32;
 /** SEL and SDR version 1.5 (BCD, digits swapped), kept by IPMI 2.0 (§31.2, §33.9). */
 const VERSION_1_5 = 0x51;
 
@@ -58,7 +62,13 @@ function readRecord<T extends { recordId: number }>(
   };
 }
 
-/** SEL and SDR repository commands; privileges per IPMI 2.0 Appendix G. */
+/** The BMC's FRU device 0; any other ID answers CBh (not present). */
+function fruDevice(state: BmcState, fruDeviceId: number): Buffer {
+  if (fruDeviceId !== 0) throw new CompletionCode(0xcb);
+  return state.fru;
+}
+
+/** SEL, SDR repository and FRU inventory commands; privileges per IPMI 2.0 Appendix G. */
 export function storageHandlers(state: BmcState): [string, Handler][] {
   return [
     // §31.2
@@ -123,6 +133,19 @@ export function storageHandlers(state: BmcState): [string, Handler][] {
     serve(getSdr, PrivilegeLevel.User, (req) => {
       if (req.offset !== 0 && req.reservationId !== state.reservations.sdr) throw new CompletionCode(0xc5);
       return readRecord(state.sdr.records, encodeSdr, req, false);
+    }),
+    // §34.1: accessed by bytes.
+    serve(getFruInventoryAreaInfo, PrivilegeLevel.User, ({ fruDeviceId }) => ({
+      size: fruDevice(state, fruDeviceId).length,
+      byWords: false,
+    })),
+    // §34.2: the count returned is cut at the device's end; an offset past it answers C9h (out of range).
+    serve(readFruData, PrivilegeLevel.User, ({ fruDeviceId, offset, count }) => {
+      const fru = fruDevice(state, fruDeviceId);
+      if (count > MAX_FRU_READ) throw new CompletionCode(0xca);
+      if (offset >= fru.length) throw new CompletionCode(0xc9);
+      const data = fru.subarray(offset, offset + count);
+      return { count: data.length, data };
     }),
   ];
 }
