@@ -335,11 +335,16 @@ export interface FruContents {
 /** Longest field a type/length byte can give (§13: bits 5:0). */
 export const MAX_FIELD_LENGTH = 63;
 
-/** A type 11b field (absent: C0h, empty); RangeError past 63 bytes or outside Latin 1. */
+/**
+ * A type 11b field (absent: C0h, empty); RangeError past 63 bytes or outside Latin 1, and for one
+ * character: 11b needs two bytes at least, C1h being the end-of-fields marker (§13.1).
+ */
 function textField(w: ByteWriter, text: string | undefined): void {
   const bytes = Buffer.from(text ?? "", "latin1");
   if (bytes.length > MAX_FIELD_LENGTH || bytes.toString("latin1") !== (text ?? ""))
     throw new RangeError(`FRU field "${text}" is not at most ${MAX_FIELD_LENGTH} Latin-1 characters`);
+  if (bytes.length === 1)
+    throw new RangeError(`FRU field "${text}": one character would read as C1h, the end of fields`);
   w.u8(0xc0 | bytes.length).bytes(bytes);
 }
 

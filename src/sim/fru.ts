@@ -5,7 +5,11 @@ import { encodeFru, MAX_FIELD_LENGTH } from "../ipmi/fru.js";
 const text = z
   .string()
   .max(MAX_FIELD_LENGTH - 6)
-  .regex(/^[\x20-\x7e\xa0-\xff]*$/, "printable Latin-1 characters only");
+  .regex(/^[\x20-\x7e\xa0-\xff]*$/, "printable Latin-1 characters only")
+  .refine(
+    (s) => s.length !== 1,
+    "none or at least two characters (one would read as C1h, the end of fields)",
+  );
 
 /**
  * The simulated BMC's FRU inventory (device 0), as `fru:` in the sim's YAML. "{n}" in a value
