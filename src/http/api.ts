@@ -7,6 +7,7 @@ import { duration, parseDuration } from "../pipeline/alerting/route.js";
 import { type Silence, SilenceError, type SilenceStore, silenceState } from "../pipeline/alerting/silence.js";
 import { readHealth } from "../pipeline/health/health-store.js";
 import { type RecentEvents, recentEventSchema } from "../pipeline/recent/recent.js";
+import { ARCHIVE_RESULTS } from "../pipeline/sel/archive.js";
 import { readSelStates } from "../pipeline/sel/store.js";
 import { type PipelineQueues, REDIS_TIMEOUT_MS } from "./metrics.js";
 import { errorSchema, HttpError, type Route, route } from "./routes.js";
@@ -60,6 +61,24 @@ const selSchema = z
     petsMissed: z.number().describe("records alerted from the SEL: their PET never arrived"),
     lastRecordId: z.number().optional().describe("the newest SEL record read"),
     lastReadAt: z.string().optional().describe("when the SEL was last read (ISO-8601)"),
+    entries: z.number().optional().describe("records in the SEL (Get SEL Info)"),
+    freeBytes: z.number().optional().describe("free bytes the BMC reports (65535 = that or more)"),
+    percent: z.number().optional().describe("percent used, as ipmitool sel info shows it"),
+    overflow: z.boolean().optional().describe("the BMC has dropped events for lack of space"),
+    archives: z
+      .record(z.enum(ARCHIVE_RESULTS), z.number())
+      .optional()
+      .describe("sel.archive_and_clear runs by result, since the sweeping process started"),
+    lastArchive: z
+      .object({
+        at: z.string(),
+        result: z.enum(ARCHIVE_RESULTS),
+        records: z.number(),
+        file: z.string().optional(),
+        reason: z.string().optional(),
+      })
+      .optional()
+      .describe("the last archive-and-clear: the archive file, or why the SEL was kept"),
   })
   .catchall(z.unknown());
 

@@ -9,7 +9,9 @@ import type { Intake } from "../pipeline/intake/intake.js";
 import { deliverQueue } from "../pipeline/notify/deliver.js";
 import type { Workers } from "../pipeline/pipeline.js";
 import { ingestQueue } from "../pipeline/queues.js";
-import { readSelStates } from "../pipeline/sel/store.js";
+import { ARCHIVE_RESULTS } from "../pipeline/sel/archive.js";
+import { archiveCounts, type SelHealthState } from "../pipeline/sel/health.js";
+import { readSelStates, type SelState } from "../pipeline/sel/store.js";
 
 /*
  * petgate's Prometheus metrics, in a Registry of their own (never prom-client's global one).
@@ -181,13 +183,24 @@ export class PipelineMetrics {
           for (const [state, n] of Object.entries(byState)) this.set({ queue, state }, n);
       },
     });
+    const selStates = () =>
+      fromRedis(() => readSelStates(redis, prefix)).catch(() => new Map<string, SelState>());
     counter(
       "petgate_sel_pets_missed_total",
       "SEL records alerted from the SEL because their PET never arrived, by BMC: the health of the alert path",
       ["bmc"],
+      async () => [...(await selStates())].map(([bmc, s]): Sample => [{ bmc }, s.petsMissed]),
+    );
+    counter(
+      "petgate_sel_archives_total",
+      "sel.archive_and_clear runs of the fleet, by result (cleared, reservation_lost: a record came meanwhile, failed: SEL kept, see the log); counted since the sweeping process started",
+      ["result"],
       async () => {
-        const states = await fromRedis(() => readSelStates(redis, prefix)).catch(() => new Map());
-        return [...states].map(([bmc, s]): Sample => [{ bmc }, s.petsMissed]);
+        const totals = archiveCounts();
+        for (const s of (await selStates()).values())
+          for (const result of ARCHIVE_RESULTS)
+            totals[result] += (s.archives as SelHealthState["archives"])?.[result] ?? 0;
+        return ARCHIVE_RESULTS.map((result): Sample => [{ result }, totals[result]]);
       },
     );
     const health = () => fromRedis(() => readHealth(redis, prefix)).catch(() => []);

@@ -14,6 +14,7 @@ import { type DeliveryWorker, startDeliveryWorker } from "./notify/deliver.js";
 import type { RetryOptions } from "./notify/retry.js";
 import { createRedis, DEFAULT_PREFIX, ingestQueue, type RedisTarget, type WorkerSettings } from "./queues.js";
 import { type RecentRecorder, recordRecent } from "./recent/recent.js";
+import { SelHealth } from "./sel/health.js";
 import { selAlerting } from "./sel/record-event.js";
 import { SelSweeper } from "./sel/sweep.js";
 
@@ -41,6 +42,8 @@ export interface WorkersOptions extends Pick<WorkerSettings, "lockDurationMs" | 
   rules?: TrapRules;
   /** Where parsed MIBs are cached when config `mibs.cache` does not say (serve: its data dir). */
   mibCacheDir?: string;
+  /** Where SEL archives go when config `sel.archive_dir` does not say (serve: its data dir); default ./sel-archive. */
+  selArchiveDir?: string;
   enrichDeadlineMs?: number;
   /** The events worker's tick (groups, storm summaries); default 1000 ms. */
   tickMs?: number;
@@ -144,6 +147,7 @@ export async function startEventsRole(options: EventsRoleOptions): Promise<Event
           inventory,
           events,
           overrides: options.health ?? {},
+          ...(options.selArchiveDir !== undefined && { selArchiveDir: options.selArchiveDir }),
         });
   return {
     events,
@@ -223,6 +227,7 @@ function startHealth(o: {
   inventory: readonly BmcTarget[];
   events: EventsWorker;
   overrides: Partial<HealthMonitorOptions>;
+  selArchiveDir?: string;
 }): { monitor: HealthMonitor; close(): Promise<void> } {
   const settings = o.config.health;
   const connection = createRedis(o.redis, "producer");
@@ -313,6 +318,7 @@ function startSelSweeper(o: {
   inventory: readonly BmcTarget[];
   events: EventsWorker;
   probeDeadlineMs: string;
+  selArchiveDir?: string;
 }): { sweeper: SelSweeper; close(): Promise<void> } {
   const ingest = ingestQueue(o.redis, o.prefix);
   const sweeper = new SelSweeper({
@@ -326,6 +332,15 @@ function startSelSweeper(o: {
     intervalMs: parseDuration(o.config.sel.interval),
     petGraceMs: parseDuration(o.config.sel.pet_grace),
     deadlineMs: parseDuration(o.probeDeadlineMs),
+    observer: new SelHealth({
+      config: o.config.sel,
+      archiveDir: o.selArchiveDir ?? "sel-archive",
+      emit: (n) =>
+        void o.events
+          .notify(n)
+          .catch((err: unknown) => o.log(`SEL health notification ${n.id} not routed: ${String(err)}`)),
+      log: o.log,
+    }),
     log: o.log,
   });
   return {

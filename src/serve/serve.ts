@@ -170,6 +170,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
           prefix,
           sinks,
           mibCacheDir: join(dataDir, "mibs"),
+          selArchiveDir: join(dataDir, "sel-archive"),
           ...(metrics && { onProcessed: metrics.onProcessed }),
           log,
         }),

@@ -16,7 +16,8 @@ import type { SelEntry } from "../enrich/sel-tail.js";
 import { readChain } from "./read.js";
 
 /** How one archive-and-clear ended: the `result` of petgate_sel_archives_total. */
-export type ArchiveResult = "cleared" | "reservation_lost" | "failed";
+export const ARCHIVE_RESULTS = ["cleared", "reservation_lost", "failed"] as const;
+export type ArchiveResult = (typeof ARCHIVE_RESULTS)[number];
 
 export interface ArchiveOutcome {
   result: ArchiveResult;

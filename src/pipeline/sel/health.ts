@@ -8,7 +8,7 @@ import { sensorSpecificOffsetText } from "../../pet/tables/sensor-specific.js";
 import { sensorTypeName } from "../../pet/tables/sensor-types.js";
 import type { PetSeverity } from "../../pet/tables/severity.js";
 import type { Notification } from "../alerting/notification.js";
-import { type ArchiveOutcome, type ArchiveResult, archiveAndClear } from "./archive.js";
+import { ARCHIVE_RESULTS, type ArchiveOutcome, type ArchiveResult, archiveAndClear } from "./archive.js";
 
 /** A BMC's SEL fill, as /api/bmcs shows it under `sel`. */
 export interface SelFill {
@@ -125,7 +125,7 @@ export class SelHealth {
 
   private noteArchive(name: string, outcome: ArchiveOutcome): void {
     const bmc = this.bmc(name);
-    bmc.archives ??= { cleared: 0, reservation_lost: 0, failed: 0 };
+    bmc.archives ??= archiveCounts();
     bmc.archives[outcome.result]++;
     bmc.lastArchive = {
       at: new Date(this.now()).toISOString(),
@@ -165,6 +165,11 @@ export class SelHealth {
       this.options.emit(selNotification(target, condition, started, detail));
     }
   }
+}
+
+/** Zero runs of each result. */
+export function archiveCounts(): Record<ArchiveResult, number> {
+  return Object.fromEntries(ARCHIVE_RESULTS.map((r) => [r, 0])) as Record<ArchiveResult, number>;
 }
 
 export function fillOf(info: GetSelInfoResponse): SelFill {
