@@ -58,7 +58,9 @@ async function main(): Promise<void> {
   const redisChild = await startRedisChild({ dataDir: scratch, log: () => undefined });
   const sim = await startSim(count, PASSWORD);
   const redis = createRedis(redisChild.socket, "worker");
-  const pool = new BmcPool();
+  const logs: string[] = [];
+  // Its lines (each BMC's IPMI version, found at first contact) go with the sweeper's, not to stderr.
+  const pool = new BmcPool({ log: (line) => logs.push(line) });
   const ingest = ingestQueue(redis, "bench");
   try {
     const targets: BmcTarget[] = simAddresses({ count, spread: "address" }).map((a, i) => ({
@@ -71,7 +73,6 @@ async function main(): Promise<void> {
       allowCipherFallback: false,
       labels: {},
     }));
-    const logs: string[] = [];
     const sweeper = new SelSweeper({
       inventory: targets,
       pool,
