@@ -5,6 +5,7 @@ import { withTimeout } from "../io/timeout.js";
 import { PET_SEVERITIES } from "../pet/tables/severity.js";
 import { duration, parseDuration } from "../pipeline/alerting/route.js";
 import { type Silence, SilenceError, type SilenceStore, silenceState } from "../pipeline/alerting/silence.js";
+import { type CachedFru, readFrus } from "../pipeline/fru/store.js";
 import { readHealth } from "../pipeline/health/health-store.js";
 import { type RecentEvents, recentEventSchema } from "../pipeline/recent/recent.js";
 import { ARCHIVE_RESULTS } from "../pipeline/sel/archive.js";
@@ -82,6 +83,29 @@ const selSchema = z
   })
   .catchall(z.unknown());
 
+const fruSchema = z
+  .object({
+    boardManufacturer: z.string().optional(),
+    boardProduct: z.string().optional(),
+    boardSerial: z.string().optional(),
+    boardPartNumber: z.string().optional(),
+    productManufacturer: z.string().optional(),
+    productName: z.string().optional(),
+    productPartNumber: z.string().optional(),
+    productVersion: z.string().optional(),
+    productSerial: z.string().optional(),
+    assetTag: z.string().optional(),
+    chassisSerial: z.string().optional(),
+    chassisPartNumber: z.string().optional(),
+    readAt: z.string().describe("when the FRU inventory was read (ISO-8601)"),
+  })
+  .describe("FRU identity (IPMI FRU spec): the BMC's text, control characters removed");
+
+/** What /api/bmcs shows of a cached FRU: the identity and when it was read. */
+function fruOf(cached: CachedFru | undefined): z.infer<typeof fruSchema> | null {
+  return cached ? { ...cached.fru, readAt: cached.readAt } : null;
+}
+
 const bmcsResponse = z.object({
   bmcs: z.array(
     z.object({
@@ -93,6 +117,7 @@ const bmcsResponse = z.object({
       labels: z.record(z.string(), z.string()),
       health: healthSchema.nullable().describe("null until a health monitor has probed it"),
       sel: selSchema.nullable().describe("null until SEL reconciliation has read its SEL"),
+      fru: fruSchema.nullable().describe("null until its FRU inventory has been read"),
       lastEvent: recentEventSchema.nullable(),
     }),
   ),
@@ -247,8 +272,12 @@ export function apiRoutes(ctx: ApiContext): Route[] {
       summary: "The inventory, with each BMC's health and last recent event",
       responses: { 200: { description: "the BMCs by name", schema: bmcsResponse }, ...errors(503) },
       async handle() {
-        const [health, sel] = await redis(
-          Promise.all([readHealth(ctx.redis, ctx.prefix), readSelStates(ctx.redis, ctx.prefix)]),
+        const [health, sel, frus] = await redis(
+          Promise.all([
+            readHealth(ctx.redis, ctx.prefix),
+            readSelStates(ctx.redis, ctx.prefix),
+            readFrus(ctx.redis, ctx.prefix),
+          ]),
         );
         const byName = new Map(health.map((h) => [h.name, h]));
         const names = [...new Set([...ctx.bmcs.map((b) => b.name), ...byName.keys()])];
@@ -264,6 +293,7 @@ export function apiRoutes(ctx: ApiContext): Route[] {
               labels: b ? { ...b.labels } : {},
               health: byName.get(name) ?? null,
               sel: sel.get(name) ?? null,
+              fru: fruOf(frus.get(name)),
               lastEvent: latest.get(name) ?? null,
             };
           }),

@@ -141,6 +141,13 @@ export const PAGE_SCRIPT = `"use strict";
     card.appendChild(el("div", "name", b.name));
     card.appendChild(el("div", "", state + (b.health && b.health.alerting ? " — alerting" : "")));
     if (b.health && b.health.reason) card.appendChild(el("div", "last", b.health.reason));
+    if (b.fru) {
+      var product = [b.fru.productManufacturer, b.fru.productName].filter(Boolean).join(" ") || b.fru.boardProduct;
+      var serial = b.fru.productSerial || b.fru.boardSerial;
+      var identity = el("div", "last fru", [product, serial && "S/N " + serial].filter(Boolean).join(" · "));
+      if (b.fru.assetTag) identity.title = "asset tag " + b.fru.assetTag;
+      card.appendChild(identity);
+    }
     var last = b.lastEvent;
     card.appendChild(el("div", "last", last ? last.sensor + ": " + last.event : "no recent event"));
     return card;

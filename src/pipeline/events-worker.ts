@@ -15,6 +15,7 @@ import { CircuitBreaker } from "./bmc/breaker.js";
 import { type EnrichContext, enrichBatch } from "./enrich/enrich.js";
 import { SdrCache } from "./enrich/sdr-cache.js";
 import { SelTails } from "./enrich/sel-tail.js";
+import { fruStage } from "./fru/stage.js";
 import { claimStage } from "./intake/claim.js";
 import type { QueuedEvent } from "./intake/event.js";
 import { compileTrapRules, type TrapRules } from "./interpret/rules.js";
@@ -39,10 +40,10 @@ import { type EventOutcome, eventOf, type Item, runStages, Sequencer, type Stage
  * The events worker takes the listeners' INGEST batches (`concurrency` batches at once per process)
  * through the events path (eventsPath below), each stage over the whole batch (stage.ts):
  *
- *   claim ─▶ enrich ─▶ PETs seen ─▶ interpret ─▶ alert state ─▶ inhibit ─▶ silence ─▶ storm
+ *   claim ─▶ enrich ─▶ FRU ─▶ PETs seen ─▶ interpret ─▶ alert state ─▶ inhibit ─▶ silence ─▶ storm
  *         ─▶ route/group ─▶ enqueue
  *
- * (PETs seen: sel/pets-seen.ts, for SEL reconciliation, whose records whose PET never arrived come
+ * (FRU: each BMC's cached FRU identity, fru/stage.ts. PETs seen: sel/pets-seen.ts, for SEL reconciliation, whose records whose PET never arrived come
  * back through INGEST as events of their own: sel/sweep.ts.)
  *
  * Claim and enrichment of several batches overlap; from interpret (the `traps:` rules,
@@ -51,7 +52,7 @@ import { type EventOutcome, eventOf, type Item, runStages, Sequencer, type Stage
  * there and is retried runs again after the batches taken since: its assertion can then come after
  * their deassertion, as with any re-run.) One BullMQ job per batch, not per event: the per-job cost
  * is what bounded the pipeline. A notification made in this process (notify(): a BMC health alert)
- * enters at inhibit.
+ * enters at FRU, then inhibit.
  *
  * A batch job completes once its stages are done; if one fails (Redis gone), the batch is retried and
  * its events processed again, which the alert book makes idempotent.
@@ -190,13 +191,14 @@ export function eventsPath(parts: PathParts): EventsPath {
   const inhibit = inhibitStage(parts.inhibitor);
   const silence = silenceStage(parts.silences);
   const storm = stormStage(parts.storm, parts.stormClock);
+  const fru = fruStage(parts.redis, parts.prefix);
   const { groupStage: routeGroup, enqueueStage: enqueue } = parts.dispatcher;
   return {
-    overlapping: [claim, enrich, ...(parts.petsSeen ? [petsSeenStage(parts.redis, parts.prefix)] : [])],
+    overlapping: [claim, enrich, fru, ...(parts.petsSeen ? [petsSeenStage(parts.redis, parts.prefix)] : [])],
     // Interpret stops some items: first in order, so that what claim let through is what is reported.
     inOrder: [interpret, alertState, inhibit, silence, storm, routeGroup],
     after: [enqueue],
-    notification: [inhibit, silence, storm, routeGroup],
+    notification: [fru, inhibit, silence, storm, routeGroup],
   };
 }
 

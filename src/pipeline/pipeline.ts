@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.js";
 import type { Sink } from "../sinks/sink.js";
 import { parseDuration } from "./alerting/route.js";
 import { type EventsWorker, type ProcessedEvent, startEventsWorker } from "./events-worker.js";
+import { FruWatcher } from "./fru/watch.js";
 import { HealthMonitor, type HealthMonitorOptions, type HealthState } from "./health/health.js";
 import { HealthStore, markResolved, openIncidents, sharedIncidentStart } from "./health/health-store.js";
 import { RedisLease } from "./health/lease.js";
@@ -260,14 +261,24 @@ function startHealth(o: {
       store.write(h);
       // A BMC answering again may have logged what it could not send: its SEL is read at once.
       const target = o.inventory.find((t) => t.name === h.name);
-      if (target && h.state === "ok" && (states.get(h.name) ?? "ok") !== "ok")
-        void sel?.sweeper.sweep(target);
+      const recovered = (states.get(h.name) ?? "ok") !== "ok";
+      if (target && h.state === "ok" && recovered) void sel?.sweeper.sweep(target);
+      // Its FRU at first contact, after a recovery (a replaced board) and daily (fru/watch.ts).
+      if (target && h.state === "ok") void fru.observe(target, recovered);
       states.set(h.name, h.state);
     },
     log: o.log,
     ...o.overrides,
   });
   const states = new Map<string, HealthState>();
+  const fru = new FruWatcher({
+    pool: o.events.pool,
+    breaker: o.events.breaker,
+    redis: alerts,
+    prefix: o.prefix,
+    deadlineMs: parseDuration(settings.probe_deadline),
+    log: o.log,
+  });
   const sel = o.config.sel.enabled
     ? startSelSweeper({ ...o, redis: alerts, probeDeadlineMs: settings.probe_deadline })
     : undefined;
@@ -298,6 +309,7 @@ function startHealth(o: {
     async close() {
       await lease.close();
       await monitor.stop();
+      await fru.idle();
       await sel?.close();
       await store.flush();
       await connection.quit().catch(() => connection.disconnect());

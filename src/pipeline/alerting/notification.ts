@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { BmcFru } from "../../ipmi/fru.js";
 import { receivedValue } from "../../mib/render.js";
 import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../../pet/tables/severity.js";
 import type { TrapEvent } from "../../pet/trap.js";
@@ -25,7 +26,7 @@ export interface Notification {
   summary: string;
   /** More for a person: why, and what to do (e.g. the case and remedy of "BMC unresponsive"). */
   detail?: string;
-  bmc: { name: string; address: string; labels: Record<string, string> };
+  bmc: NotificationBmc;
   event: {
     /** When the BMC says it happened (ISO-8601), or null. */
     time: string | null;
@@ -66,6 +67,14 @@ export interface Notification {
   origin?: "pet" | "sel" | "trap" | "health";
 }
 
+/** The BMC an alert is about; `fru`: its FRU identity as last read (src/pipeline/fru/), when known. */
+export interface NotificationBmc {
+  name: string;
+  address: string;
+  labels: Record<string, string>;
+  fru?: BmcFru;
+}
+
 /**
  * A generic trap on its notification. `name`, `oid` and `key` are the alert's, so a resolved
  * notification carries those of the trap that fired it (IF-MIB::linkDown, not linkUp): receivers
@@ -103,7 +112,7 @@ export interface TrapVarbind {
 /** What enrichment learned about an event's BMC and sensor (src/pipeline/enrich/enrich.ts). */
 export interface EnrichmentFacts {
   status: Notification["enrichment"];
-  bmc?: { name: string; address: string; labels: Record<string, string> };
+  bmc?: NotificationBmc;
   sensor?: {
     name: string;
     reading: number | null;

@@ -96,6 +96,21 @@ function trapRows(n: Notification, trap: NotificationTrap): Array<[string, strin
   return rows;
 }
 
+/** The BMC's FRU identity, what an RMA asks for: serial, product, asset tag (absent when not read). */
+function identitySection(n: Notification): Array<[string, Array<[string, string]>]> {
+  const fru = n.bmc.fru;
+  if (!fru) return [];
+  const product = [fru.productManufacturer, fru.productName].filter(Boolean).join(" ");
+  const rows: Array<[string, string | undefined]> = [
+    ["Serial", fru.productSerial ?? fru.boardSerial],
+    ["Product", product || fru.boardProduct],
+    ["Part number", fru.productPartNumber ?? fru.boardPartNumber],
+    ["Asset tag", fru.assetTag],
+  ];
+  const shown = rows.filter((r): r is [string, string] => r[1] !== undefined);
+  return shown.length > 0 ? [["Identity", shown]] : [];
+}
+
 function rawSections(n: Notification): Array<[string, Array<[string, string]>]> {
   const out: Array<[string, Array<[string, string]>]> = [
     [
@@ -106,6 +121,7 @@ function rawSections(n: Notification): Array<[string, Array<[string, string]>]> 
         ["Labels", labelsText(n.bmc.labels)],
       ],
     ],
+    ...identitySection(n),
     n.trap
       ? ["Trap", trapRows(n, n.trap)]
       : [
