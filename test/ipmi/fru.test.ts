@@ -81,7 +81,7 @@ describe("FRU decoding", () => {
 
   it("keeps what it can read: a bad checksum, a reserved BCD digit, a field past the end", () => {
     const bytes = withBoard([0xc3, 0x41, 0x42, 0x43, 0x41, 0xfd, 0xc2, 0x58, 0x59, 0xc0, 0xc0]);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     const fru = decodeFru(bytes);
     expect(fru.board?.manufacturer?.value).toBe("ABC");
     expect(fru.board?.productName).toEqual({ type: "bcdPlus", raw: Buffer.of(0xfd) });
