@@ -9,6 +9,7 @@ import { selAlerting } from "../../src/pipeline/sel/record-event.js";
 import { readProgress } from "../../src/pipeline/sel/store.js";
 import { SelSweeper } from "../../src/pipeline/sel/sweep.js";
 import type { EventMessage } from "../../src/sim/state.js";
+import { bmcTarget } from "../support/notifications.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 import { SIM_PASSWORD, startSims } from "../support/sim.js";
 
@@ -49,16 +50,7 @@ const logs: string[] = [];
 beforeAll(async () => {
   [redis, sims] = await Promise.all([startRedis(), startSims()]);
   client = createRedis(redis.socket, "worker");
-  target = {
-    name: "bmc-1",
-    host: sims.host,
-    port: sims.port,
-    username: "admin",
-    password: SIM_PASSWORD,
-    cipherSuite: 17,
-    allowCipherFallback: false,
-    labels: {},
-  };
+  target = bmcTarget({ host: sims.host, port: sims.port, password: SIM_PASSWORD });
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { IpmiClient } from "../../src/ipmi/client/client.js";
+import type { IpmiClient } from "../../src/ipmi/client/client.js";
 import type { Execute, IpmiCommand } from "../../src/ipmi/commands/command.js";
 import {
   clearSel,
@@ -8,8 +8,10 @@ import {
   reserveSel,
 } from "../../src/ipmi/commands/storage.js";
 import { encodeSelRecord } from "../../src/ipmi/sel.js";
+import { BmcPool } from "../../src/pipeline/bmc/bmc-pool.js";
 import { MAX_RECORDS_PER_READ, readNewRecords, type SelCursor } from "../../src/pipeline/sel/read.js";
 import type { BmcState } from "../../src/sim/state.js";
+import { bmcTarget } from "../support/notifications.js";
 import { SIM_PASSWORD, startSims } from "../support/sim.js";
 
 /*
@@ -22,6 +24,7 @@ import { SIM_PASSWORD, startSims } from "../support/sim.js";
 const T0 = 1_800_000_000;
 
 let sims: Awaited<ReturnType<typeof startSims>>;
+let pool: BmcPool;
 let client: IpmiClient;
 let state: BmcState;
 /** The requests readNewRecords sent, as "Get SEL Info" / "Get SEL Entry 0003h". */
@@ -77,19 +80,12 @@ const bytesOf = (id: number) => {
 beforeEach(async () => {
   sims = await startSims();
   state = (sims.sim as NonNullable<typeof sims.sim>).state;
-  client = new IpmiClient({
-    host: sims.host,
-    port: sims.port,
-    username: "admin",
-    password: SIM_PASSWORD,
-    cipherSuite: 17,
-    keepAliveMs: 0,
-    deadlineMs: 10_000,
-  });
+  pool = new BmcPool();
+  client = pool.get(bmcTarget({ host: sims.host, port: sims.port, password: SIM_PASSWORD }));
 });
 
 afterEach(async () => {
-  await client?.close();
+  await pool?.closeAll();
   await sims?.fleet.stop();
 });
 
