@@ -6,11 +6,13 @@ import { UsageError } from "./usage.js";
 
 /** Connection options every `petgate bmc` subcommand takes, in ipmitool's letters where it has them. */
 export const CONNECT_OPTIONS = {
+  interface: { type: "string", short: "I" },
   host: { type: "string", short: "H" },
   user: { type: "string", short: "U" },
   "password-env": { type: "string" },
   "password-file": { type: "string" },
   "cipher-suite": { type: "string", short: "C" },
+  "auth-type": { type: "string", short: "A" },
   kg: { type: "string", short: "k" },
   "kg-hex": { type: "string" },
   "kg-env": { type: "string" },
@@ -22,18 +24,21 @@ export const CONNECT_OPTIONS = {
 } as const;
 
 export const CONNECT_HELP = `connection:
+  -I lanplus|lan          IPMI 2.0 RMCP+ (lanplus) or IPMI 1.5 (lan); default: RMCP+ when the BMC
+                          offers it, else 1.5
   -H HOST[:PORT]          the BMC (UDP 623 unless given)
   -U USER                 user name
   --password-env VAR      the password is in environment variable VAR
   --password-file FILE    the password is the file's first line
                           (neither: asked for on the terminal; never a plain argument)
   -C N                    cipher suite: 17 (default), 16, 15, 3, 2, 1
+  -A MD5|PASSWORD         IPMI 1.5 auth type (default: MD5 if offered, else PASSWORD; weak both)
   --kg-env VAR            the BMC key K_g, in hex, is in environment variable VAR
   --kg-file FILE          the BMC key K_g, in hex, is the file's first line
   -k KEY | --kg-hex HEX   the same as text or hex on the command line (shown by ps: warns)
   -L LEVEL                ADMINISTRATOR (default), OPERATOR or USER
   --timeout MS            deadline of each call (default 5000)
-  --allow-insecure        permit cipher suite 0 (no authentication at all)
+  --allow-insecure        permit cipher suite 0 or 1.5 auth type NONE (no authentication at all)
   --json                  machine-readable output`;
 
 type ConnectValues = {
@@ -55,11 +60,30 @@ export async function connect(values: ConnectValues): Promise<IpmiClient> {
     password: await password(values),
     ...(kg && { kg }),
     cipherSuite: Number(values["cipher-suite"] ?? 17),
+    ipmi: ipmiVersion(values.interface),
+    ...(values["auth-type"] !== undefined && { authType: authType(values["auth-type"]) }),
     privilege,
     allowInsecure: values["allow-insecure"] === true,
     deadlineMs: Number(values.timeout ?? 5000),
     keepAliveMs: 0,
   });
+}
+
+/** ipmitool's -I names: lanplus is RMCP+ (IPMI 2.0), lan the IPMI 1.5 session. */
+function ipmiVersion(text: string | undefined): "auto" | "2.0" | "1.5" {
+  if (text === undefined) return "auto";
+  const version = { lanplus: "2.0", lan: "1.5" } as const;
+  const v = version[text.toLowerCase() as keyof typeof version];
+  if (!v) throw new UsageError(`-I ${text}: expected lanplus or lan`);
+  return v;
+}
+
+/** ipmitool's -A names of the IPMI 1.5 auth types petgate speaks. */
+function authType(text: string): "md5" | "password" | "none" {
+  const names = { MD5: "md5", PASSWORD: "password", NONE: "none" } as const;
+  const name = names[text.toUpperCase() as keyof typeof names];
+  if (!name) throw new UsageError(`-A ${text}: expected MD5, PASSWORD or NONE (MD2 is not supported)`);
+  return name;
 }
 
 function privilegeName(text: string): "Administrator" | "Operator" | "User" {

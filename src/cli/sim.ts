@@ -10,8 +10,8 @@ import { parseCommandArgs, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate sim [options]
 
-Simulated BMCs that speak RMCP+ (IPMI 2.0) well enough for ipmitool, FreeIPMI and ipmiutil, keep a
-SEL, run PEF, and send PETs when a filter matches.
+Simulated BMCs that speak RMCP+ (IPMI 2.0) and IPMI 1.5 sessions (MD5, straight password) well
+enough for ipmitool, FreeIPMI and ipmiutil, keep a SEL, run PEF, and send PETs when a filter matches.
 
   --listen HOST:PORT     first BMC (default 127.0.0.1:623; a fleet starts at 127.1.0.1)
   --count N              how many BMCs (default 1)
@@ -19,7 +19,7 @@ SEL, run PEF, and send PETs when a filter matches.
   --password-env VAR     password of the default user admin, from environment variable VAR
   --password-file FILE   … from the file's first line
   --user NAME[:PRIV] --password-env VAR | --password-file FILE
-                         a user (repeatable; PRIV user|operator|administrator, default administrator):
+                         a user (repeatable; PRIV user|operator|admin[istrator], default administrator):
                          the password flag right after a --user is that user's
   --user NAME:PASSWORD[:PRIV]   the same with the password on the command line, where ps shows it:
                          for loopback demos only (warns)

@@ -11,6 +11,10 @@ export interface BmcTarget {
   password: string;
   cipherSuite: number;
   allowCipherFallback: boolean;
+  /** Which IPMI session to open (IpmiClient's `ipmi`); absent = auto. */
+  ipmi?: "auto" | "2.0" | "1.5";
+  /** IPMI 1.5 auth type none is allowed (IpmiClient's `allowInsecure`); absent = refused. */
+  allowAuthNone?: boolean;
   kg?: Buffer;
   labels: Record<string, string>;
 }
@@ -48,6 +52,8 @@ export function resolveBmcs(config: Config, names?: readonly string[]): BmcTarge
         password,
         cipherSuite: b.cipherSuite ?? 17,
         allowCipherFallback: b.allowCipherFallback ?? false,
+        ipmi: b.ipmi ?? "auto",
+        allowAuthNone: b.allowAuthNone ?? false,
         ...(kg && { kg }),
         labels: b.labels,
       };

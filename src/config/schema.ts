@@ -126,6 +126,18 @@ const bmcConnection = {
     .optional()
     .describe("RMCP+ cipher suite (default 17)"),
   allowCipherFallback: z.boolean().optional().describe("fall back to suite 3 when the BMC refuses 17"),
+  ipmi: z
+    .enum(["auto", "2.0", "1.5"])
+    .optional()
+    .describe(
+      'IPMI session: "2.0" RMCP+, "1.5" (ipmitool -I lan; MD5 or straight password), auto: RMCP+ when the BMC offers it, else 1.5 (default auto; quote the number)',
+    ),
+  allowAuthNone: z
+    .boolean()
+    .optional()
+    .describe(
+      "allow an IPMI 1.5 session with auth type none (no authentication) when the BMC offers nothing else",
+    ),
   kgEnv: z.string().min(1).optional().describe("environment variable holding the BMC key K_g (hex)"),
   labels: z.record(z.string(), z.string()).optional().describe("labels for routing (rack, role, …)"),
 };

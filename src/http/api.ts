@@ -55,6 +55,7 @@ const healthSchema = z.object({
   lastColdResetAt: z.string().optional(),
   clockSkewSeconds: z.number().optional().describe("SEL clock minus petgate's, seconds; measured hourly"),
   clockSkewAt: z.string().optional().describe("when clockSkewSeconds was measured"),
+  ipmi: z.enum(["2.0", "1.5"]).optional().describe("the IPMI version of the session petgate holds to it"),
 });
 
 const selSchema = z
@@ -116,6 +117,10 @@ const bmcsResponse = z.object({
         .describe("HOST:PORT of its RMCP+ interface; null when not in the inventory"),
       labels: z.record(z.string(), z.string()),
       health: healthSchema.nullable().describe("null until a health monitor has probed it"),
+      ipmi: z
+        .enum(["2.0", "1.5"])
+        .nullable()
+        .describe("the IPMI version its session negotiated (RMCP+ or 1.5); null until one was opened"),
       sel: selSchema.nullable().describe("null until SEL reconciliation has read its SEL"),
       fru: fruSchema.nullable().describe("null until its FRU inventory has been read"),
       lastEvent: recentEventSchema.nullable(),
@@ -292,6 +297,7 @@ export function apiRoutes(ctx: ApiContext): Route[] {
               address: b ? `${b.host}:${b.port}` : null,
               labels: b ? { ...b.labels } : {},
               health: byName.get(name) ?? null,
+              ipmi: byName.get(name)?.ipmi ?? null,
               sel: sel.get(name) ?? null,
               fru: fruOf(frus.get(name)),
               lastEvent: latest.get(name) ?? null,

@@ -1,11 +1,12 @@
 import { ByteReader, ByteWriter, TruncatedError } from "./bytes.js";
 import { IpmiDecodeError } from "./errors.js";
+import { encodeRmcp, RmcpClass } from "./rmcp.js";
 
 /**
  * IPMI 1.5 session header (IPMI 2.0 §13.6): authType, sequence (LE), session ID (LE), a 16-byte auth
- * code unless authType is none, message length, message. petgate uses it only outside sessions
- * (auth type none, session 0): Get Channel Authentication Capabilities and PET Acknowledge. IPMI 1.5
- * sessions themselves are not implemented: their MD5/password authentication is obsolete.
+ * code unless authType is none, message length, message. Outside a session (auth type none, session 0)
+ * it carries Get Channel Authentication Capabilities, Get Session Challenge and PET Acknowledge; inside
+ * one, every message of an IPMI 1.5 session (auth15.ts computes the auth code).
  */
 export const AuthType = {
   None: 0x00,
@@ -58,4 +59,12 @@ export function decodeIpmi15(body: Buffer): Ipmi15Packet {
       throw new IpmiDecodeError("IPMI 1.5 session header", err.message, "length");
     throw err;
   }
+}
+
+/** A message outside any session: auth type none, sequence 0, session 0, in its RMCP header. */
+export function encodeSessionless(message: Buffer): Buffer {
+  return encodeRmcp(
+    RmcpClass.IPMI,
+    encodeIpmi15({ authType: AuthType.None, sequence: 0, sessionId: 0, message }),
+  );
 }

@@ -55,6 +55,8 @@ async function runOne<T>(
       password: target.password,
       cipherSuite,
       ...(target.kg && { kg: target.kg }),
+      ipmi: target.ipmi ?? "auto",
+      allowInsecure: target.allowAuthNone === true,
       keepAliveMs: 0,
       deadlineMs: Math.max(1000, Math.min(5000, deadline - Date.now())),
       ...(options.log && { log: options.log }),

@@ -3,8 +3,8 @@ import { type HostPort, parseHostPort } from "../net/address.js";
 import { simFruSchema } from "./fru.js";
 import { DEFAULT_SEL_CAPACITY } from "./state.js";
 
-/** The roles a simulated user may be limited to, by name, and their IPMI privilege levels. */
-export const PRIVILEGES = { user: 2, operator: 3, administrator: 4 } as const;
+/** The roles a simulated user may be limited to, by name, and their IPMI privilege levels (admin: ipmitool's and FreeIPMI's word). */
+export const PRIVILEGES = { user: 2, operator: 3, administrator: 4, admin: 4 } as const;
 
 const simUser = z
   .object({
@@ -13,7 +13,7 @@ const simUser = z
     passwordEnv: z.string().min(1).optional().describe("environment variable holding the password"),
     passwordFile: z.string().min(1).optional().describe("file whose first line is the password"),
     privilege: z
-      .enum(["user", "operator", "administrator"])
+      .enum(["user", "operator", "administrator", "admin"])
       .default("administrator")
       .describe("highest privilege"),
   })
@@ -73,6 +73,10 @@ export const simConfigSchema = z
       .optional()
       .describe("environment variable holding the control API's bearer token (required on every request)"),
     rebootMs: z.number().int().min(0).default(3000).describe("how long a cold reset keeps the BMC silent"),
+    authTypeNone: z
+      .boolean()
+      .default(false)
+      .describe("IPMI 1.5 sessions may use auth type none (no authentication); MD5 and password always"),
     selCapacity: z
       .number()
       .int()

@@ -64,6 +64,7 @@ export class SimulatorFleet {
             }),
             trapPort: config.trapPort,
             rebootMs: config.rebootMs,
+            authTypeNone: config.authTypeNone,
             selCapacity: config.selCapacity,
             fru: simFruBytes(config.fru, i + 1),
             ...(options.log && { log: options.log }),

@@ -1,11 +1,14 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { authentic15, password16, sealIpmi15 } from "../ipmi/auth15.js";
 import { cipherSuite } from "../ipmi/cipher-suites.js";
 import { SequenceWindow } from "../ipmi/client/sequence-window.js";
 import {
+  activateSession,
   closeSession,
   encodeCipherSuiteRecords,
   getChannelAuthCapabilities,
   getChannelCipherSuites,
+  getSessionChallenge,
   setSessionPrivilegeLevel,
 } from "../ipmi/commands/app.js";
 import { getSessionInfo } from "../ipmi/commands/channel.js";
@@ -33,7 +36,7 @@ import {
   userKey,
 } from "../ipmi/rakp.js";
 import { decodeAsf, decodeRmcp, encodePresencePong, encodeRmcp, RmcpClass } from "../ipmi/rmcp.js";
-import { AuthType, decodeIpmi15, encodeIpmi15 } from "../ipmi/session15.js";
+import { AuthType, decodeIpmi15, encodeSessionless, type Ipmi15Packet } from "../ipmi/session15.js";
 import {
   decodeIpmi20,
   encodeIpmi20,
@@ -59,6 +62,8 @@ export interface SessionAuthority {
   users: readonly SimUser[];
   /** Cipher suites offered (IPMI 2.0 §22.15); default 1, 2, 3, 15, 16, 17. */
   cipherSuites: readonly number[];
+  /** IPMI 1.5 sessions may use auth type none (no authentication); MD5 and straight password always. */
+  authTypeNone?: boolean;
 }
 
 /**
@@ -108,10 +113,20 @@ interface Session {
   user?: SimUser;
   exchange?: RakpExchange;
   security?: SessionSecurity;
+  /** An IPMI 1.5 session: its auth type and the user's 16-byte password that keys its auth codes. */
+  ipmi15?: { authType: number; password: Buffer };
   active: boolean;
   window: SequenceWindow;
   outboundSequence: number;
   lastActivity: number;
+}
+
+/** A Get Session Challenge answered (IPMI 2.0 §22.16): Activate Session must return it, once. */
+interface Challenge {
+  user: SimUser;
+  authType: number;
+  challenge: Buffer;
+  at: number;
 }
 
 /** Idle sessions end after this long (IPMI 2.0 §6.12.15 suggests 60 s ± 3). */
@@ -119,6 +134,8 @@ const SESSION_TIMEOUT_MS = 60_000;
 /** A session still in set-up (Open Session answered, RAKP not finished) lasts this long. */
 const SETUP_TIMEOUT_MS = 5_000;
 const MAX_SESSIONS = 64;
+/** IPMI 1.5 inbound sequence numbers: OpenIPMI's BMC accepts 8 either side of the highest (IPMI 1.5 §6.12). */
+const IPMI15_WINDOW = 8;
 /** Commands a wedged BMC never answers: SEL and SDR (netFn Storage) and sensor reads (S/E 2Dh, 27h). */
 function wedgedCommand(netFn: number, cmd: number): boolean {
   return netFn === NetFn.Storage || (netFn === NetFn.SensorEvent && (cmd === 0x2d || cmd === 0x27));
@@ -132,7 +149,10 @@ function wedgedCommand(netFn: number, cmd: number): boolean {
 export class SessionServer {
   readonly faults: Faults = { ...NO_FAULTS };
   private readonly sessions = new Map<number, Session>();
+  /** IPMI 1.5 challenges handed out and not yet activated, by temporary session ID. */
+  private readonly challenges = new Map<number, Challenge>();
   private readonly handlers: Map<string, Handler>;
+  private readonly sessionless: ReadonlySet<string>;
   readonly counters: ServerCounters = {
     datagrams: 0,
     requests: 0,
@@ -146,9 +166,13 @@ export class SessionServer {
   constructor(
     private readonly authority: SessionAuthority,
     handlers: Map<string, Handler>,
-    private readonly options: { manufacturerId: number; sessionless: ReadonlySet<string> },
+    options: { manufacturerId: number; sessionless: ReadonlySet<string> },
   ) {
     this.handlers = new Map([...handlers, ...this.sessionHandlers()]);
+    this.sessionless = new Set([
+      ...options.sessionless,
+      commandKey(getSessionChallenge.netFn, getSessionChallenge.cmd),
+    ]);
   }
 
   /** Handles one datagram; never throws on bad input (it is counted and ignored). */
@@ -176,6 +200,7 @@ export class SessionServer {
   /** Drops every session: a BMC reset forgets them. */
   reset(): void {
     this.sessions.clear();
+    this.challenges.clear();
     this.counters.sessionsActive = 0;
     this.faults.wedged = false;
   }
@@ -185,6 +210,7 @@ export class SessionServer {
     for (const [id, s] of this.sessions) {
       if (now - s.lastActivity > (s.active ? SESSION_TIMEOUT_MS : SETUP_TIMEOUT_MS)) this.closeSession(id);
     }
+    for (const [id, c] of this.challenges) if (now - c.at > SETUP_TIMEOUT_MS) this.challenges.delete(id);
   }
 
   private async dispatch(datagram: Buffer, reply: Reply): Promise<void> {
@@ -204,7 +230,7 @@ export class SessionServer {
       return;
     }
     if (rmcp.body[0] !== AuthType.RmcpPlus) {
-      await this.sessionless(rmcp.body, reply);
+      await this.ipmi15(decodeIpmi15(rmcp.body), reply);
       return;
     }
     const header = peekIpmi20(rmcp.body);
@@ -231,20 +257,101 @@ export class SessionServer {
     }
   }
 
-  /** IPMI 1.5 packets outside a session (auth type none): only the commands allowed before one. */
-  private async sessionless(body: Buffer, reply: Reply): Promise<void> {
-    const packet = decodeIpmi15(body);
-    if (packet.authType !== AuthType.None || packet.sessionId !== 0) return this.ignore();
+  /** IPMI 1.5 packets: outside a session, Activate Session on a challenge, or in a 1.5 session. */
+  private async ipmi15(packet: Ipmi15Packet, reply: Reply): Promise<void> {
+    if (packet.sessionId === 0) return this.sessionlessRequest(packet, reply);
+    const challenge = this.challenges.get(packet.sessionId);
+    if (challenge) return this.activate(packet, challenge, reply);
+    const session = this.sessions.get(packet.sessionId);
+    const auth = session?.ipmi15;
+    // Every message is authenticated (per-message authentication is on: Get Channel Auth Caps).
+    if (!session?.active || !auth || packet.authType !== auth.authType) return this.ignore();
+    if (auth.authType !== AuthType.None && !authentic15(packet, auth.password)) return this.ignore();
+    if (!session.window.accept(packet.sequence)) return this.ignore();
+    await this.serveInSession(session, decodeRequestMessage(packet.message), (message) => {
+      session.outboundSequence = (session.outboundSequence + 1) >>> 0 || 1;
+      reply(this.seal15(session.bmcSessionId, session.outboundSequence, auth, message));
+    });
+  }
+
+  /** Outside a session (auth type none, session 0): only the commands allowed before one. */
+  private async sessionlessRequest(packet: Ipmi15Packet, reply: Reply): Promise<void> {
+    if (packet.authType !== AuthType.None) return this.ignore();
     const request = decodeRequestMessage(packet.message);
-    const key = commandKey(request.netFn, request.cmd);
-    if (!this.options.sessionless.has(key)) return this.ignore();
+    if (!this.sessionless.has(commandKey(request.netFn, request.cmd))) return this.ignore();
     const result = await this.run(request, { privilege: 1, userId: 0, sessionId: 0 });
-    const message = this.response(request, result);
-    reply(
-      encodeRmcp(
-        RmcpClass.IPMI,
-        encodeIpmi15({ authType: AuthType.None, sequence: 0, sessionId: 0, message }),
-      ),
+    reply(encodeSessionless(this.response(request, result)));
+  }
+
+  /**
+   * Activate Session (IPMI 2.0 §22.17) on a temporary session ID from Get Session Challenge. Until
+   * its auth code checks, nothing is answered: a refusal could not be authenticated either.
+   */
+  private async activate(packet: Ipmi15Packet, challenge: Challenge, reply: Reply): Promise<void> {
+    const request = decodeRequestMessage(packet.message);
+    if (request.netFn !== activateSession.netFn || request.cmd !== activateSession.cmd) return this.ignore();
+    const auth = { authType: challenge.authType, password: password16(challenge.user.password) };
+    if (packet.authType !== auth.authType) return this.ignore();
+    if (auth.authType !== AuthType.None && !authentic15(packet, auth.password)) return this.ignore();
+    const q = activateSession.decodeRequest(request.data);
+    if (q.authType !== auth.authType || !timingSafeEqual(q.challenge, challenge.challenge))
+      return this.ignore();
+    this.challenges.delete(packet.sessionId);
+    // The answer names the temporary session and starts the console's chosen sequence (OpenIPMI does so).
+    const answer = (completionCode: number, data: Buffer = Buffer.alloc(0)) =>
+      reply(
+        this.seal15(
+          packet.sessionId,
+          q.initialOutboundSequence,
+          auth,
+          this.response(request, { completionCode, data }),
+        ),
+      );
+    if (q.initialOutboundSequence === 0) return answer(0x84);
+    if (q.maxPrivilege > challenge.user.maxPrivilege) return answer(0x86);
+    this.expireIdle();
+    if (this.sessions.size >= MAX_SESSIONS) return answer(0x81);
+    const sessionId = randomBytes(4).readUInt32LE() || 1;
+    // Where the console's sequence numbers start: its first message is one past what the window has seen.
+    const initialInboundSequence = (randomBytes(4).readUInt32LE() >>> 1) + 2;
+    const window = new SequenceWindow(IPMI15_WINDOW);
+    window.accept(initialInboundSequence - 1);
+    this.sessions.set(sessionId, {
+      bmcSessionId: sessionId,
+      consoleSessionId: sessionId,
+      authentication: 0,
+      integrity: 0,
+      confidentiality: 0,
+      maxPrivilege: q.maxPrivilege,
+      privilege: 2,
+      user: challenge.user,
+      ipmi15: auth,
+      active: true,
+      window,
+      outboundSequence: q.initialOutboundSequence,
+      lastActivity: Date.now(),
+    });
+    this.counters.sessionsOpened++;
+    this.counters.sessionsActive++;
+    const activated = {
+      authType: auth.authType,
+      sessionId,
+      initialInboundSequence,
+      maxPrivilege: q.maxPrivilege,
+    };
+    this.count(request);
+    answer(0, activateSession.encodeResponse(activated));
+  }
+
+  private seal15(
+    sessionId: number,
+    sequence: number,
+    auth: { authType: number; password: Buffer },
+    message: Buffer,
+  ): Buffer {
+    return encodeRmcp(
+      RmcpClass.IPMI,
+      sealIpmi15({ authType: auth.authType, sequence, sessionId, message }, auth.password),
     );
   }
 
@@ -391,37 +498,45 @@ export class SessionServer {
       return this.ignore();
     }
     if (!session.window.accept(packet.sequence)) return this.ignore();
+    await this.serveInSession(session, decodeRequestMessage(packet.payload), (message) => {
+      session.outboundSequence = (session.outboundSequence + 1) >>> 0 || 1;
+      const response = {
+        payloadType: PayloadType.Ipmi,
+        sessionId: session.consoleSessionId,
+        sequence: session.outboundSequence,
+        payload: message,
+      };
+      reply(encodeRmcp(RmcpClass.IPMI, encodeIpmi20(response, session.security)));
+    });
+  }
+
+  /** Runs a request that arrived authenticated on an active session, IPMI 1.5 or 2.0, and answers it. */
+  private async serveInSession(
+    session: Session,
+    request: IpmiRequestMessage,
+    answer: (message: Buffer) => void,
+  ): Promise<void> {
     session.lastActivity = Date.now();
-    const request = decodeRequestMessage(packet.payload);
     if (this.faults.wedged && wedgedCommand(request.netFn, request.cmd)) return;
+    const sessionId = session.bmcSessionId;
     const context = { privilege: session.privilege, userId: session.user?.id ?? 0, sessionId };
     const result = await this.run(request, context);
-    session.outboundSequence = (session.outboundSequence + 1) >>> 0 || 1;
-    const message = this.response(request, result);
-    reply(
-      encodeRmcp(
-        RmcpClass.IPMI,
-        encodeIpmi20(
-          {
-            payloadType: PayloadType.Ipmi,
-            sessionId: session.consoleSessionId,
-            sequence: session.outboundSequence,
-            payload: message,
-          },
-          session.security,
-        ),
-      ),
-    );
+    answer(this.response(request, result));
     if (request.netFn === NetFn.App && request.cmd === closeSession.cmd && result.completionCode === 0) {
       this.closeSession(sessionId);
     }
   }
 
-  private async run(request: IpmiRequestMessage, context: Parameters<Handler>[1]): Promise<HandlerResult> {
+  /** Counts a request served (commandCounts is how tests see what a client asked). */
+  private count(request: IpmiRequestMessage): void {
     this.counters.requests++;
     const key = commandKey(request.netFn, request.cmd);
     this.commandCounts.set(key, (this.commandCounts.get(key) ?? 0) + 1);
-    const handler = this.handlers.get(key);
+  }
+
+  private async run(request: IpmiRequestMessage, context: Parameters<Handler>[1]): Promise<HandlerResult> {
+    this.count(request);
+    const handler = this.handlers.get(commandKey(request.netFn, request.cmd));
     if (!handler) return { completionCode: 0xc1, data: Buffer.alloc(0) };
     return handler(request.data, context);
   }
@@ -461,18 +576,25 @@ export class SessionServer {
       }),
     );
     return [
-      serve(getChannelAuthCapabilities, 1, () => ({
+      // IPMI 1.5 consoles ask without bit 7 and get the 1.5 format: byte 4 reserved (IPMI 2.0 §22.13).
+      serve(getChannelAuthCapabilities, 1, (req) => ({
         channel: 1,
-        authTypes: { none: false, md2: false, md5: false, password: false, oem: false },
-        ipmi20ExtendedData: true,
+        authTypes: {
+          none: this.authority.authTypeNone === true,
+          md2: false,
+          md5: true,
+          password: true,
+          oem: false,
+        },
+        ipmi20ExtendedData: req.ipmi20ExtendedData,
         kgSet: this.authority.kg !== undefined,
         perMessageAuthDisabled: false,
         userLevelAuthDisabled: false,
         nonNullUsers: true,
         nullUsers: false,
         anonymousLogin: false,
-        supportsIpmi20: true,
-        supportsIpmi15: false,
+        supportsIpmi20: req.ipmi20ExtendedData,
+        supportsIpmi15: req.ipmi20ExtendedData,
         oemId: 0,
         oemAux: 0,
       })),
@@ -480,6 +602,25 @@ export class SessionServer {
         channel: 1,
         records: suites.subarray((req.listIndex & 0x3f) * 16, (req.listIndex & 0x3f) * 16 + 16),
       })),
+      serve(getSessionChallenge, 1, (req) => {
+        const user = this.authority.users.find((u) => u.enabled && u.name === req.username);
+        // 81h invalid user name, 82h null user not enabled; CCh an auth type this channel does not offer.
+        if (!user) throw new CompletionCode(req.username === "" ? 0x82 : 0x81);
+        const offered = [
+          AuthType.MD5,
+          AuthType.Password,
+          ...(this.authority.authTypeNone ? [AuthType.None] : []),
+        ];
+        if (!offered.includes(req.authType as 0)) throw new CompletionCode(0xcc);
+        this.expireIdle();
+        // Bounded like sessions: the oldest unanswered challenge gives way.
+        if (this.challenges.size >= MAX_SESSIONS)
+          this.challenges.delete(this.challenges.keys().next().value as number);
+        const temporarySessionId = randomBytes(4).readUInt32LE() || 1;
+        const challenge = randomBytes(16);
+        this.challenges.set(temporarySessionId, { user, authType: req.authType, challenge, at: Date.now() });
+        return { temporarySessionId, challenge };
+      }),
       serve(setSessionPrivilegeLevel, 1, (req, context) => {
         const s = this.sessions.get(context.sessionId);
         if (!s) throw new CompletionCode(0xd5);
@@ -501,7 +642,7 @@ export class SessionServer {
         if (!s?.active) return base;
         return {
           ...base,
-          session: { userId: s.user?.id ?? 0, privilege: s.privilege, ipmi20: true, channel: 1 },
+          session: { userId: s.user?.id ?? 0, privilege: s.privilege, ipmi20: !s.ipmi15, channel: 1 },
         };
       }),
       serve(closeSession, 1, (req) => {

@@ -25,6 +25,8 @@ export interface BmcSimulatorOptions extends Omit<BmcStateOptions, "ipAddress"> 
   trapPort: number;
   /** How long a cold reset keeps the BMC silent. */
   rebootMs: number;
+  /** IPMI 1.5 sessions may use auth type none. */
+  authTypeNone?: boolean;
   log?: (line: string) => void;
 }
 
@@ -99,6 +101,7 @@ export class BmcSimulator {
           return state.users;
         },
         cipherSuites: state.cipherSuites,
+        authTypeNone: options.authTypeNone === true,
       },
       handlers,
       { manufacturerId: state.deviceId.manufacturerId, sessionless: SESSIONLESS },

@@ -1,10 +1,12 @@
 import dgram from "node:dgram";
 import { once } from "node:events";
 import { isIPv6 } from "node:net";
-import { closeSession, getDeviceId, PrivilegeLevel } from "../commands/app.js";
+import { type ChannelAuthCapabilities, closeSession, getDeviceId, PrivilegeLevel } from "../commands/app.js";
 import type { IpmiCommand } from "../commands/command.js";
 import type { IpmiResponseMessage } from "../message.js";
 import { IpmiClosedError, IpmiRefusedError, IpmiTimeoutError } from "./errors.js";
+import { Ipmi15Session } from "./ipmi15-session.js";
+import type { IpmiProtocol, IpmiSession, LanSession, SessionOptions } from "./lan-session.js";
 import { RmcpPlusSession } from "./session.js";
 
 export interface IpmiClientOptions {
@@ -18,7 +20,14 @@ export interface IpmiClientOptions {
   cipherSuite?: number;
   /** Default administrator. */
   privilege?: number;
-  /** Allow cipher suite 0 (no authentication); logged as insecure. */
+  /**
+   * Which IPMI session to open: "2.0" RMCP+, "1.5" (`ipmitool -I lan`), or "auto" (default): RMCP+
+   * when Get Channel Authentication Capabilities says the BMC offers it, else 1.5.
+   */
+  ipmi?: "auto" | IpmiProtocol;
+  /** IPMI 1.5 auth type; default the strongest the BMC offers (MD5, then straight password). */
+  authType?: "md5" | "password" | "none";
+  /** Allow sessions that authenticate nobody (cipher suite 0, IPMI 1.5 auth type none); logged as insecure. */
   allowInsecure?: boolean;
   /** Wait per packet before sending it again; default 1000 ms. */
   attemptTimeoutMs?: number;
@@ -44,7 +53,7 @@ export interface IpmiClientOptions {
 interface Job {
   enqueued: number;
   deadline: number;
-  run: (session: RmcpPlusSession, deadline: number) => Promise<unknown>;
+  run: (session: IpmiSession, deadline: number) => Promise<unknown>;
   repeatable: boolean;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
@@ -70,19 +79,22 @@ export interface IpmiClientStats {
 const NOT_REPEATABLE = new Set(["4:2", "10:68", "6:2"]); // Platform Event, Add SEL Entry, Cold Reset
 
 /**
- * One BMC, in-process: a lazily opened RMCP+ session over one UDP socket, a bounded queue, a bounded
+ * One BMC, in-process: a lazily opened session (RMCP+, or IPMI 1.5 for BMCs without it) over one UDP socket, a bounded queue, a bounded
  * number of calls in flight and a deadline on each call, so that a hung BMC costs one socket and a
  * bounded number of timers however many callers ask. A session that stops answering is re-opened
  * transparently (after a BMC reset, say) and the call tried once more if it is safe to repeat.
  */
 export class IpmiClient {
   readonly name: string;
-  private readonly o: Required<Omit<IpmiClientOptions, "kg" | "name">> & { kg: Buffer | undefined };
+  private readonly o: Required<Omit<IpmiClientOptions, "kg" | "name" | "authType">> &
+    Pick<IpmiClientOptions, "kg" | "authType">;
   private socket: dgram.Socket | undefined;
-  private session: RmcpPlusSession | undefined;
+  private session: IpmiSession | undefined;
   /** The session datagrams go to: the one being set up, else the open one. */
-  private receiving: RmcpPlusSession | undefined;
-  private opening: Promise<RmcpPlusSession> | undefined;
+  private receiving: IpmiSession | undefined;
+  private opening: Promise<IpmiSession> | undefined;
+  /** The IPMI version the open or last session speaks. */
+  private negotiated: IpmiProtocol | undefined;
   private readonly queue: Job[] = [];
   /** Urgent calls (health probes): taken before `queue`, and not counted against maxQueued. */
   private readonly urgentQueue: Job[] = [];
@@ -98,6 +110,7 @@ export class IpmiClient {
       port: 623,
       cipherSuite: 17,
       privilege: PrivilegeLevel.Administrator,
+      ipmi: "auto",
       allowInsecure: false,
       attemptTimeoutMs: 1000,
       deadlineMs: 5000,
@@ -107,7 +120,6 @@ export class IpmiClient {
       keepWarmMs: Number.POSITIVE_INFINITY,
       log: (line) => process.stderr.write(`${line}\n`),
       ...options,
-      kg: options.kg,
     };
     this.name = options.name ?? `${isIPv6(options.host) ? `[${options.host}]` : options.host}:${this.o.port}`;
   }
@@ -131,6 +143,11 @@ export class IpmiClient {
     const what = { name: `raw ${netFn.toString(16)}h/${cmd.toString(16)}h`, netFn, cmd };
     this.lastCall = Date.now();
     return this.enqueue((session, deadline) => session.request(what, data, deadline), false, options);
+  }
+
+  /** The IPMI version the open (or last) session negotiated; undefined before the first one. */
+  get protocol(): IpmiProtocol | undefined {
+    return this.negotiated;
   }
 
   stats(): IpmiClientStats {
@@ -253,7 +270,7 @@ export class IpmiClient {
     }
   }
 
-  private sessionFor(deadline: number): Promise<RmcpPlusSession> {
+  private sessionFor(deadline: number): Promise<IpmiSession> {
     if (this.session) return Promise.resolve(this.session);
     this.opening ??= this.open(deadline).finally(() => {
       this.opening = undefined;
@@ -261,24 +278,45 @@ export class IpmiClient {
     return this.opening;
   }
 
-  private async open(deadline: number): Promise<RmcpPlusSession> {
+  private async open(deadline: number): Promise<IpmiSession> {
     const socket = await this.socketFor();
-    const session = new RmcpPlusSession(
-      {
-        name: this.name,
-        username: this.o.username,
-        password: this.o.password,
-        ...(this.o.kg && { kg: this.o.kg }),
-        cipherSuite: this.o.cipherSuite,
-        privilege: this.o.privilege,
-        allowInsecure: this.o.allowInsecure,
-        attemptTimeoutMs: this.o.attemptTimeoutMs,
-        log: this.o.log,
-      },
-      (packet) => socket.send(packet),
-    );
+    const options: SessionOptions = {
+      name: this.name,
+      username: this.o.username,
+      password: this.o.password,
+      ...(this.o.kg && { kg: this.o.kg }),
+      cipherSuite: this.o.cipherSuite,
+      ...(this.o.authType && { authType: this.o.authType }),
+      privilege: this.o.privilege,
+      allowInsecure: this.o.allowInsecure,
+      attemptTimeoutMs: this.o.attemptTimeoutMs,
+      log: this.o.log,
+    };
+    const send = (packet: Buffer) => socket.send(packet);
+    const sessionOf = (protocol: IpmiProtocol): LanSession =>
+      protocol === "2.0" ? new RmcpPlusSession(options, send) : new Ipmi15Session(options, send);
+    const wanted = this.o.ipmi === "auto" ? this.negotiated : this.o.ipmi;
+    let session = sessionOf(wanted ?? "2.0");
     this.receiving = session;
-    await session.establish(deadline);
+    let capabilities: ChannelAuthCapabilities | undefined;
+    let why = "";
+    if (!wanted) {
+      // Auto, first time: ask once, and open the session the answer names (IPMI 2.0 §22.13 byte 4).
+      capabilities = await session.capabilities(deadline, true);
+      if (!capabilities.ipmi20ExtendedData || !capabilities.supportsIpmi20) {
+        session = sessionOf("1.5");
+        this.receiving = session;
+        why = " (auto: the BMC does not offer RMCP+)";
+      }
+    }
+    // Logged once per client, when it first speaks 1.5; RMCP+, the expected case, shows in /api/bmcs.
+    if (session.protocol === "1.5" && this.negotiated !== "1.5") {
+      this.o.log(
+        `${this.name}: IPMI 1.5 session${why}: MD5 and straight-password auth codes are weak (a straight password crosses the network as it is); use RMCP+ where the BMC has it`,
+      );
+    }
+    this.negotiated = session.protocol;
+    await session.establish(deadline, capabilities);
     if (this.closed) throw new IpmiClosedError(this.name);
     this.session = session;
     this.counters.sessionsOpened++;
@@ -286,14 +324,14 @@ export class IpmiClient {
   }
 
   /** Close Session (best effort, within one attempt timeout), then the session is done. */
-  private async endSession(session: RmcpPlusSession): Promise<void> {
+  private async endSession(session: IpmiSession): Promise<void> {
     await session
       .execute(closeSession, { sessionId: session.id }, Date.now() + this.o.attemptTimeoutMs)
       .catch(() => undefined);
     session.abandon(new IpmiClosedError(this.name));
   }
 
-  private dropSession(session: RmcpPlusSession): void {
+  private dropSession(session: IpmiSession): void {
     if (this.session === session) this.session = undefined;
   }
 

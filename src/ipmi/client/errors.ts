@@ -10,11 +10,21 @@ export class IpmiTimeoutError extends Error {
   }
 }
 
-/** Session set-up failed; `step` is where (IPMI 2.0 §13.17-13.23), `reason` what a person should check. */
+/**
+ * Session set-up failed; `step` is where (RMCP+: IPMI 2.0 §13.17-13.23; IPMI 1.5: §22.16-22.17),
+ * `reason` what a person should check.
+ */
 export class IpmiAuthError extends Error {
   constructor(
     readonly bmc: string,
-    readonly step: "channel-auth-capabilities" | "open-session" | "rakp2" | "rakp4" | "set-session-privilege",
+    readonly step:
+      | "channel-auth-capabilities"
+      | "open-session"
+      | "rakp2"
+      | "rakp4"
+      | "session-challenge"
+      | "activate-session"
+      | "set-session-privilege",
     readonly reason: string,
   ) {
     super(`${bmc}: session set-up failed at ${step}: ${reason}`);

@@ -1,16 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { cipherSuite, IMPLEMENTED_SUITES } from "../cipher-suites.js";
-import { getChannelAuthCapabilities, setSessionPrivilegeLevel } from "../commands/app.js";
-import type { IpmiCommand } from "../commands/command.js";
-import { completionCodeName } from "../completion-codes.js";
-import { CompletionCodeError, IpmiDecodeError } from "../errors.js";
-import {
-  BMC_ADDRESS,
-  decodeResponseMessage,
-  encodeRequestMessage,
-  type IpmiResponseMessage,
-  REMOTE_CONSOLE_ADDRESS,
-} from "../message.js";
+import type { ChannelAuthCapabilities } from "../commands/app.js";
 import {
   additionalKeys,
   decodeOpenSessionResponse,
@@ -27,8 +17,8 @@ import {
   sessionIntegrityKey,
   userKey,
 } from "../rakp.js";
-import { decodeRmcp, encodeRmcp, RmcpClass } from "../rmcp.js";
-import { AuthType, decodeIpmi15, encodeIpmi15 } from "../session15.js";
+import { encodeRmcp, RmcpClass, type RmcpPacket } from "../rmcp.js";
+import { AuthType, decodeIpmi15, encodeSessionless } from "../session15.js";
 import {
   decodeIpmi20,
   encodeIpmi20,
@@ -36,82 +26,36 @@ import {
   PayloadType,
   type SessionSecurity,
 } from "../session20.js";
-import { IpmiAuthError, IpmiRefusedError, IpmiTimeoutError } from "./errors.js";
+import { IpmiAuthError, IpmiRefusedError } from "./errors.js";
+import { aboveUserLimit, type Inbound, LanSession, nextSequence, privilegeName } from "./lan-session.js";
 import { SequenceWindow } from "./sequence-window.js";
-
-export interface SessionOptions {
-  /** How errors name the BMC, e.g. "bmc-12 (10.0.0.12:623)"; never includes credentials. */
-  name: string;
-  username: string;
-  password: string;
-  /** The BMC key K_g (two-key login); absent = K_uid, as both ipmitool and FreeIPMI do. */
-  kg?: Buffer;
-  cipherSuite: number;
-  /** Requested privilege level (IPMI 2.0 §6.8); default administrator. */
-  privilege: number;
-  /** Cipher suite 0 sends the password-less session the spec allows; refused unless this is set. */
-  allowInsecure: boolean;
-  /** How long one attempt waits before the packet is sent again. */
-  attemptTimeoutMs: number;
-  log: (line: string) => void;
-}
-
-/** Privilege levels as ipmitool's and petgate bmc's -L name them (IPMI 2.0 §6.8). */
-const PRIVILEGE_NAMES = ["none", "CALLBACK", "USER", "OPERATOR", "ADMINISTRATOR", "OEM"];
-
-function aboveUserLimit(privilege: number): string {
-  const level = PRIVILEGE_NAMES[privilege] ?? `level ${privilege}`;
-  return `the requested role ${level} is above this user's privilege limit: ask for a lower one`;
-}
 
 /**
  * What a refused RAKP 1 means for a person (IPMI 2.0 §13.21, Table 13-15): 09h is an invalid role
  * (no privilege level of §13.20), 0Ah a role above the user's limit, 0Dh a name the BMC does not know.
  */
 export function rakp2Hint(status: number, privilege: number): string {
-  if (status === 0x09) {
-    const level = PRIVILEGE_NAMES[privilege] ?? `level ${privilege}`;
-    return `; the BMC calls the requested role ${level} invalid: ask for another role`;
-  }
+  if (status === 0x09)
+    return `; the BMC calls the requested role ${privilegeName(privilege)} invalid: ask for another role`;
   if (status === 0x0a) return `; ${aboveUserLimit(privilege)}`;
   if (status === 0x0d) return "; check the user name";
   return "";
 }
 
-/** Sends one datagram to the BMC. */
-export type Send = (packet: Buffer) => void;
-
-type Waiter = {
-  match: (p: Inbound) => boolean;
-  resolve: (p: Inbound) => void;
-  fail: (err: Error) => void;
-};
-
-type Inbound = { kind: "ipmi15"; message: Buffer } | { kind: "ipmi20"; packet: Ipmi20Packet };
-
 /**
- * One RMCP+ session (IPMI 2.0 §13): the set-up handshake, then IPMI requests over it with
- * retransmission, rqSeq matching and an inbound sequence window. The socket belongs to the caller,
- * which feeds every datagram from the BMC to `receive`.
+ * One RMCP+ session (IPMI 2.0 §13): the set-up handshake, then IPMI requests over it with an inbound
+ * sequence window.
  */
-export class RmcpPlusSession {
+export class RmcpPlusSession extends LanSession {
+  readonly protocol = "2.0";
   private security: SessionSecurity | undefined;
   private bmcSessionId = 0;
   private consoleSessionId = 0;
   private outboundSequence = 0;
-  private rqSeq = 0;
   private readonly window = new SequenceWindow();
-  private readonly waiters = new Set<Waiter>();
-  /** Privilege the session runs at once set up. */
-  privilege = 0;
-
-  constructor(
-    private readonly options: SessionOptions,
-    private readonly send: Send,
-  ) {}
 
   /** Runs Get Channel Authentication Capabilities, Open Session, RAKP 1-4 and Set Session Privilege. */
-  async establish(deadline: number): Promise<void> {
+  async establish(deadline: number, capabilities?: ChannelAuthCapabilities): Promise<void> {
     const { options } = this;
     const suite = cipherSuite(options.cipherSuite);
     const implemented = (IMPLEMENTED_SUITES as readonly number[]).includes(options.cipherSuite);
@@ -130,114 +74,7 @@ export class RmcpPlusSession {
       }
       options.log(`${options.name}: INSECURE: cipher suite 0, no authentication, integrity or encryption`);
     }
-    await this.handshake(suite, deadline);
-  }
-
-  /** Feeds one datagram from the BMC; anything that is not for a waiter is dropped. */
-  receive(datagram: Buffer): void {
-    let inbound: Inbound;
-    try {
-      const rmcp = decodeRmcp(datagram);
-      if (rmcp.class !== RmcpClass.IPMI) return;
-      if (rmcp.body[0] === AuthType.RmcpPlus) {
-        const packet = decodeIpmi20(rmcp.body, this.security);
-        if (packet.payloadType === PayloadType.Ipmi) {
-          // In a session, unauthenticated or stale packets are not the BMC's answer (§6.12.13).
-          if (this.security && this.security.integrity !== 0 && !packet.authenticated) return;
-          if (packet.sessionId !== this.consoleSessionId || !this.window.accept(packet.sequence)) return;
-        }
-        inbound = { kind: "ipmi20", packet };
-      } else {
-        inbound = { kind: "ipmi15", message: decodeIpmi15(rmcp.body).message };
-      }
-    } catch (err) {
-      if (err instanceof IpmiDecodeError) return;
-      throw err;
-    }
-    for (const w of this.waiters) {
-      if (w.match(inbound)) {
-        this.waiters.delete(w);
-        w.resolve(inbound);
-        return;
-      }
-    }
-  }
-
-  /** Sends a request and waits for its response, sending it again each attempt timeout until the deadline. */
-  async execute<Req, Res>(command: IpmiCommand<Req, Res>, request: Req, deadline: number): Promise<Res> {
-    const response = await this.request(command, command.encodeRequest(request), deadline);
-    if (response.completionCode !== 0) {
-      throw new CompletionCodeError(
-        command.name,
-        response.completionCode,
-        completionCodeName(response.completionCode, command.completionCodes),
-      );
-    }
-    return command.decodeResponse(response.data);
-  }
-
-  /** The request/response exchange without decoding, for `raw` use and for completion-code handling. */
-  async request(
-    command: { name: string; netFn: number; cmd: number },
-    data: Buffer,
-    deadline: number,
-  ): Promise<IpmiResponseMessage> {
-    const rqSeq = this.nextRqSeq();
-    let response: IpmiResponseMessage | undefined;
-    const match = (p: Inbound) => {
-      const message =
-        p.kind === "ipmi20"
-          ? p.packet.payloadType === PayloadType.Ipmi
-            ? p.packet.payload
-            : undefined
-          : p.message;
-      if (!message) return false;
-      try {
-        const m = decodeResponseMessage(message);
-        if (m.rqSeq !== rqSeq || m.cmd !== command.cmd || m.netFn !== command.netFn + 1) return false;
-        response = m;
-        return true;
-      } catch (err) {
-        if (err instanceof IpmiDecodeError) return false;
-        throw err;
-      }
-    };
-    const message = encodeRequestMessage({
-      rsAddr: BMC_ADDRESS,
-      netFn: command.netFn,
-      rsLun: 0,
-      rqAddr: REMOTE_CONSOLE_ADDRESS,
-      rqSeq,
-      rqLun: 0,
-      cmd: command.cmd,
-      data,
-    });
-    const packet = () =>
-      this.bmcSessionId === 0
-        ? encodeRmcp(
-            RmcpClass.IPMI,
-            encodeIpmi15({ authType: AuthType.None, sequence: 0, sessionId: 0, message }),
-          )
-        : encodeRmcp(
-            RmcpClass.IPMI,
-            encodeIpmi20(
-              {
-                payloadType: PayloadType.Ipmi,
-                sessionId: this.bmcSessionId,
-                sequence: this.nextSequence(),
-                payload: message,
-              },
-              this.security,
-            ),
-          );
-    await this.exchange(packet, match, command.name, deadline);
-    return response as unknown as IpmiResponseMessage;
-  }
-
-  /** Fails every call still waiting on this session (the client is closing or re-opening). */
-  abandon(err: Error): void {
-    for (const w of this.waiters) w.fail(err);
-    this.waiters.clear();
+    await this.handshake(suite, capabilities ?? (await this.capabilities(deadline, true)), deadline);
   }
 
   /** The BMC session ID, for Close Session. */
@@ -245,28 +82,41 @@ export class RmcpPlusSession {
     return this.bmcSessionId;
   }
 
+  protected unwrap(rmcp: RmcpPacket): Inbound | undefined {
+    if (rmcp.body[0] !== AuthType.RmcpPlus) return { message: decodeIpmi15(rmcp.body).message };
+    const packet = decodeIpmi20(rmcp.body, this.security);
+    if (packet.payloadType !== PayloadType.Ipmi) return packet;
+    // In a session, unauthenticated or stale packets are not the BMC's answer (§6.12.13).
+    if (this.security && this.security.integrity !== 0 && !packet.authenticated) return undefined;
+    if (packet.sessionId !== this.consoleSessionId || !this.window.accept(packet.sequence)) return undefined;
+    return { message: packet.payload };
+  }
+
+  protected wrap(message: Buffer): Buffer {
+    if (this.bmcSessionId === 0) return encodeSessionless(message);
+    this.outboundSequence = nextSequence(this.outboundSequence);
+    const packet = {
+      payloadType: PayloadType.Ipmi,
+      sessionId: this.bmcSessionId,
+      sequence: this.outboundSequence,
+      payload: message,
+    };
+    return encodeRmcp(RmcpClass.IPMI, encodeIpmi20(packet, this.security));
+  }
+
   private async handshake(
     suite: NonNullable<ReturnType<typeof cipherSuite>>,
+    caps: ChannelAuthCapabilities,
     deadline: number,
   ): Promise<void> {
     const { name, username, password, privilege } = this.options;
-    const caps = await this.execute(
-      getChannelAuthCapabilities,
-      { ipmi20ExtendedData: true, channel: 0x0e, maxPrivilege: privilege },
-      deadline,
-    ).catch((err: unknown) => {
-      throw err instanceof CompletionCodeError
-        ? new IpmiAuthError(name, "channel-auth-capabilities", err.message)
-        : err;
-    });
-    if (!caps.supportsIpmi20) {
+    if (!caps.ipmi20ExtendedData || !caps.supportsIpmi20) {
       throw new IpmiAuthError(
         name,
         "channel-auth-capabilities",
         "the BMC does not offer IPMI 2.0 (RMCP+) on this channel",
       );
     }
-
     this.consoleSessionId = randomBytes(4).readUInt32LE() || 1;
     const tag = randomBytes(1)[0] as number;
     const openPacket = encodeOpenSessionRequest({
@@ -359,15 +209,7 @@ export class RmcpPlusSession {
     }
     this.bmcSessionId = opened.bmcSessionId;
 
-    // The first command in a session (IPMI 2.0 §13.14): it starts at user level.
-    try {
-      this.privilege = (await this.execute(setSessionPrivilegeLevel, { privilege }, deadline)).privilege;
-    } catch (err) {
-      if (!(err instanceof CompletionCodeError)) throw err;
-      // 80h, 81h: the level is not available to this user, or above its limit (IPMI 2.0 §22.18).
-      const hint = err.code === 0x80 || err.code === 0x81 ? `; ${aboveUserLimit(privilege)}` : "";
-      throw new IpmiAuthError(name, "set-session-privilege", `${err.message}${hint}`);
-    }
+    await this.raisePrivilege(deadline);
   }
 
   private async handshakeStep(
@@ -381,57 +223,10 @@ export class RmcpPlusSession {
       encodeRmcp(RmcpClass.IPMI, encodeIpmi20({ payloadType: type, sessionId: 0, sequence: 0, payload }));
     const reply = await this.exchange(
       packet,
-      (p) => p.kind === "ipmi20" && p.packet.payloadType === replyType,
+      (p) => "payloadType" in p && p.payloadType === replyType,
       phase,
       deadline,
     );
-    return (reply as Extract<Inbound, { kind: "ipmi20" }>).packet.payload;
-  }
-
-  /** Sends, and sends again every attempt timeout, until a matching datagram arrives or the deadline passes. */
-  private exchange(
-    packet: () => Buffer,
-    match: (p: Inbound) => boolean,
-    phase: string,
-    deadline: number,
-  ): Promise<Inbound> {
-    const started = Date.now();
-    return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const waiter: Waiter = {
-        match,
-        resolve: (p) => {
-          clearTimeout(timer);
-          resolve(p);
-        },
-        fail: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-      const attempt = () => {
-        const left = deadline - Date.now();
-        if (left <= 0) {
-          this.waiters.delete(waiter);
-          reject(new IpmiTimeoutError(this.options.name, phase, Date.now() - started));
-          return;
-        }
-        this.send(packet());
-        timer = setTimeout(attempt, Math.min(this.options.attemptTimeoutMs, left));
-      };
-      this.waiters.add(waiter);
-      attempt();
-    });
-  }
-
-  private nextSequence(): number {
-    // Session sequence numbers start at 1 and skip 0 on wrap (IPMI 2.0 §6.12.13).
-    this.outboundSequence = (this.outboundSequence + 1) >>> 0 || 1;
-    return this.outboundSequence;
-  }
-
-  private nextRqSeq(): number {
-    this.rqSeq = (this.rqSeq + 1) & 0x3f;
-    return this.rqSeq;
+    return (reply as Ipmi20Packet).payload;
   }
 }

@@ -605,3 +605,129 @@ export const closeSession = defineCommand<CloseSessionRequest, void>({
   encodeResponse: empty.encode,
   decodeResponse: (r) => expectEnd(r, "Close Session response"),
 });
+
+// ---------------------------------------------------------------------------------------------
+
+/** Command-specific completion codes of Get Session Challenge (IPMI 2.0 §22.16). */
+export const GET_SESSION_CHALLENGE_CODES: Readonly<Record<number, string>> = {
+  129: "invalid user name",
+  130: "null user name (User 1) not enabled",
+};
+
+export interface GetSessionChallengeRequest {
+  /** [3:0] the auth type the session will use (session15.ts AuthType). */
+  authType: number;
+  /** Up to 16 bytes, sent zero-padded; "" is the null user (User 1). */
+  username: string;
+}
+
+export interface SessionChallenge {
+  temporarySessionId: number;
+  /** 16 bytes, returned in Activate Session. */
+  challenge: Buffer;
+}
+
+// IPMI 2.0 §22.16 Get Session Challenge (IPMI 1.5 session set-up, sent outside a session)
+export const getSessionChallenge = defineCommand<GetSessionChallengeRequest, SessionChallenge>({
+  name: "Get Session Challenge",
+  completionCodes: GET_SESSION_CHALLENGE_CODES,
+  netFn: NetFn.App,
+  cmd: 0x39,
+  encodeRequest(q) {
+    const name = Buffer.alloc(16);
+    if (Buffer.from(q.username, "latin1").copy(name) < Buffer.byteLength(q.username, "latin1"))
+      throw new RangeError("an IPMI user name is at most 16 bytes");
+    return new ByteWriter()
+      .u8(q.authType & 0x0f)
+      .bytes(name)
+      .flush();
+  },
+  decodeRequest(r) {
+    const authType = r.u8() & 0x0f;
+    const name = r.bytes(16);
+    expectEnd(r, "Get Session Challenge request");
+    const end = name.indexOf(0);
+    return { authType, username: name.subarray(0, end < 0 ? 16 : end).toString("latin1") };
+  },
+  encodeResponse(c) {
+    if (c.challenge.length !== 16) throw new RangeError("a session challenge is 16 bytes");
+    return new ByteWriter().u32le(c.temporarySessionId).bytes(c.challenge).flush();
+  },
+  decodeResponse(r) {
+    const temporarySessionId = r.u32le();
+    const challenge = r.bytes(16);
+    expectEnd(r, "Get Session Challenge response");
+    return { temporarySessionId, challenge };
+  },
+});
+
+/** Command-specific completion codes of Activate Session (IPMI 2.0 §22.17). */
+export const ACTIVATE_SESSION_CODES: Readonly<Record<number, string>> = {
+  129: "no session slot available",
+  130: "no slot available for given user",
+  131: "no slot available to support user due to maximum privilege capability",
+  132: "session sequence number out-of-range",
+  133: "invalid session ID in request",
+  134: "requested maximum privilege level exceeds user and/or channel privilege limit",
+};
+
+export interface ActivateSessionRequest {
+  /** [3:0] auth type for the session. */
+  authType: number;
+  /** [3:0] the most the session may take. */
+  maxPrivilege: number;
+  /** The 16 bytes Get Session Challenge returned. */
+  challenge: Buffer;
+  /** Where the BMC's own session sequence numbers start (remote console's choice, non-zero). */
+  initialOutboundSequence: number;
+}
+
+export interface ActivatedSession {
+  authType: number;
+  sessionId: number;
+  /** Where the console's session sequence numbers start (the BMC's choice). */
+  initialInboundSequence: number;
+  maxPrivilege: number;
+}
+
+// IPMI 2.0 §22.17 Activate Session (IPMI 1.5; sent authenticated, with the temporary session ID)
+export const activateSession = defineCommand<ActivateSessionRequest, ActivatedSession>({
+  name: "Activate Session",
+  completionCodes: ACTIVATE_SESSION_CODES,
+  netFn: NetFn.App,
+  cmd: 0x3a,
+  encodeRequest(q) {
+    if (q.challenge.length !== 16) throw new RangeError("a session challenge is 16 bytes");
+    return new ByteWriter()
+      .u8(q.authType & 0x0f)
+      .u8(q.maxPrivilege & 0x0f)
+      .bytes(q.challenge)
+      .u32le(q.initialOutboundSequence)
+      .flush();
+  },
+  decodeRequest(r) {
+    const what = "Activate Session request";
+    const authType = r.u8() & 0x0f;
+    const maxPrivilege = privilege(r.u8() & 0x0f, what, false);
+    const challenge = r.bytes(16);
+    const initialOutboundSequence = r.u32le();
+    expectEnd(r, what);
+    return { authType, maxPrivilege, challenge, initialOutboundSequence };
+  },
+  encodeResponse: (s) =>
+    new ByteWriter()
+      .u8(s.authType & 0x0f)
+      .u32le(s.sessionId)
+      .u32le(s.initialInboundSequence)
+      .u8(s.maxPrivilege & 0x0f)
+      .flush(),
+  decodeResponse(r) {
+    const what = "Activate Session response";
+    const authType = r.u8() & 0x0f;
+    const sessionId = r.u32le();
+    const initialInboundSequence = r.u32le();
+    const maxPrivilege = privilege(r.u8() & 0x0f, what, false);
+    expectEnd(r, what);
+    return { authType, sessionId, initialInboundSequence, maxPrivilege };
+  },
+});

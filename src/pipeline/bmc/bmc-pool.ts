@@ -74,6 +74,8 @@ export class BmcPool {
       password: target.password,
       cipherSuite: target.cipherSuite,
       ...(target.kg && { kg: target.kg }),
+      ipmi: target.ipmi ?? "auto",
+      allowInsecure: target.allowAuthNone === true,
       maxInFlight: this.o.maxInFlight,
       maxQueued: this.o.maxQueued,
       deadlineMs: this.o.deadlineMs,
@@ -157,6 +159,8 @@ function sameConnection(a: BmcTarget, b: BmcTarget): boolean {
     a.username === b.username &&
     a.password === b.password &&
     a.cipherSuite === b.cipherSuite &&
+    a.ipmi === b.ipmi &&
+    a.allowAuthNone === b.allowAuthNone &&
     (a.kg?.toString("hex") ?? "") === (b.kg?.toString("hex") ?? "")
   );
 }

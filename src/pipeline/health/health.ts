@@ -36,6 +36,8 @@ export interface BmcHealth {
   clockSkewSeconds?: number;
   /** When clockSkewSeconds was measured (ISO-8601). */
   clockSkewAt?: string;
+  /** The IPMI version the pool's session to it speaks (auto negotiates it). */
+  ipmi?: "2.0" | "1.5";
 }
 
 export interface AutoColdResetOptions {
@@ -483,17 +485,19 @@ export class HealthMonitor {
       lastColdResetAt: iso(h.lastColdResetAt),
       clockSkewSeconds: h.clock?.skewSeconds,
       clockSkewAt: iso(h.clock?.at),
+      ipmi: this.o.pool.peek(name)?.protocol,
     };
     for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(out, { [k]: v });
     return out;
   }
 }
 
-/** The command an operator runs to cold-reset `target` (IPMI 2.0 §20.2 over RMCP+). */
+/** The command an operator runs to cold-reset `target` (IPMI 2.0 §20.2, over the session it is configured for). */
 export function remedyCommand(target: BmcTarget): string {
   const host = target.host.includes(":") ? `[${target.host}]` : target.host;
   const address = target.port === 623 ? host : `${host}:${target.port}`;
-  const suite = target.cipherSuite === 17 ? "" : ` -C ${target.cipherSuite}`;
+  const suite =
+    target.ipmi === "1.5" ? " -I lan" : target.cipherSuite === 17 ? "" : ` -C ${target.cipherSuite}`;
   return `petgate bmc reset-cold -H ${address} -U ${target.username}${suite}`;
 }
 
