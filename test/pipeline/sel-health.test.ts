@@ -9,7 +9,7 @@ import { clearSel, getSelInfo } from "../../src/ipmi/commands/storage.js";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { BmcPool } from "../../src/pipeline/bmc/bmc-pool.js";
 import { SelHealth } from "../../src/pipeline/sel/health.js";
-import { SIM_PASSWORD, startSims, tableRows } from "../support/sim.js";
+import { startSims, tableRows } from "../support/sim.js";
 import { tempDir } from "../support/temp.js";
 
 const CAPACITY = 8;
@@ -21,16 +21,7 @@ const ipmitool = (...args: string[]) => sims.ipmitool("17", ...args);
 
 beforeAll(async () => {
   sims = await startSims({ selCapacity: CAPACITY });
-  target = {
-    name: "bmc-1",
-    host: sims.host,
-    port: sims.port,
-    username: "admin",
-    password: SIM_PASSWORD,
-    cipherSuite: 17,
-    allowCipherFallback: false,
-    labels: { rack: "r1" },
-  };
+  target = { ...sims.target, labels: { rack: "r1" } };
   pool = new BmcPool({ attemptTimeoutMs: 500, deadlineMs: 5000, keepAliveMs: 0 });
   execute = (command, request) => pool.get(target).execute(command, request);
 });

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import dgram from "node:dgram";
 import { promisify } from "node:util";
+import type { BmcTarget } from "../../src/config/inventory.js";
 import { simConfigSchema } from "../../src/sim/config.js";
 import { SimulatorFleet } from "../../src/sim/fleet.js";
 import { freeipmiLan20, lanplus } from "./login.js";
@@ -34,11 +35,23 @@ export async function startSims(
   });
   const fleet = await SimulatorFleet.start(config);
   const first = fleet.simulators[0]?.address ?? { host: "127.0.0.1", port: 623 };
+  const target: BmcTarget = {
+    name: "bmc-1",
+    host: first.host,
+    port: first.port,
+    username: "admin",
+    password: SIM_PASSWORD,
+    cipherSuite: 17,
+    allowCipherFallback: false,
+    labels: {},
+  };
   return {
     fleet,
     sim: fleet.simulators[0],
     host: first.host,
     port: first.port,
+    /** The first BMC as an inventory target: admin, cipher suite 17. */
+    target,
     /** `ipmitool -I lanplus` against the first BMC. */
     ipmitool: async (suite: string, ...args: string[]) =>
       (
