@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 import { IpmiClient, type IpmiClientOptions } from "../../src/ipmi/client/client.js";
-import { lanplus } from "./login.js";
+import { lan, lanplus } from "./login.js";
 import { freeUdpPort } from "./ports.js";
 
 const run = promisify(execFile);
@@ -24,6 +24,8 @@ export interface IpmiSim {
   restart(): Promise<void>;
   /** `ipmitool -I lanplus` against it, returning standard output. */
   ipmitool(...args: string[]): Promise<string>;
+  /** `ipmitool -I lan -A AUTHTYPE` (IPMI 1.5) against it, returning standard output. */
+  ipmitoolLan(authType: string, ...args: string[]): Promise<string>;
   /** A petgate RMCP+ client logging in as admin with cipher suite 3, no keep-alive; the caller closes it. */
   client(options?: Partial<IpmiClientOptions>): IpmiClient;
 }
@@ -70,6 +72,12 @@ export async function startIpmiSim(): Promise<IpmiSim> {
         ipmitool: async (...args: string[]) =>
           (
             await run("ipmitool", [...lanplus({ port, password: "secret", suite: "3" }), ...args], {
+              timeout: 20_000,
+            })
+          ).stdout,
+        ipmitoolLan: async (authType: string, ...args: string[]) =>
+          (
+            await run("ipmitool", [...lan({ port, password: "secret", authType }), ...args], {
               timeout: 20_000,
             })
           ).stdout,
