@@ -129,6 +129,8 @@ describe("BMCs and queues", () => {
         address: `${bmc(0).address.host}:${bmc(0).address.port}`,
         labels: { rack: "r1" },
         health: { state: "ok", alerting: false },
+        // auto: the simulator offers RMCP+, which the health probes' session negotiated.
+        ipmi: "2.0",
         lastEvent: { bmc: "bmc-1", status: "resolved" },
       },
       { name: "bmc-2", lastEvent: null },
