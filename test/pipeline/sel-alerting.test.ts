@@ -5,6 +5,7 @@ import { configSchema } from "../../src/config/schema.js";
 import { BmcPool } from "../../src/pipeline/bmc/bmc-pool.js";
 import type { QueuedEvent } from "../../src/pipeline/intake/event.js";
 import { createRedis, ingestQueue } from "../../src/pipeline/queues.js";
+import { MAX_RECORDS_PER_READ } from "../../src/pipeline/sel/read.js";
 import { selAlerting } from "../../src/pipeline/sel/record-event.js";
 import { readProgress } from "../../src/pipeline/sel/store.js";
 import { SelSweeper } from "../../src/pipeline/sel/sweep.js";
@@ -171,5 +172,43 @@ describe("which SEL records the sweep alerts", () => {
     expect(logs.some((l) => /bmc-1: first read; \d+ record\(s\) before now are not alerted/.test(l))).toBe(
       true,
     );
+  });
+
+  // Last: it logs more records than one read takes.
+  it("SEL health is not asked while a read stopped at its bound: an archive-and-clear would clear unread records", async () => {
+    const observed: number[] = [];
+    const ingest = ingestQueue(client, `sel-alerting-${++prefixes}`);
+    const sweeper = new SelSweeper({
+      inventory: [target],
+      pool,
+      redis: client,
+      prefix: `sel-alerting-${prefixes}`,
+      ingest,
+      alerting: selAlerting(configSchema.parse({ bmcs: [] })),
+      intervalMs: 3_600_000,
+      petGraceMs: 0,
+      deadlineMs: 30_000,
+      log: (line) => logs.push(line),
+      observer: {
+        observe: async (_target, info) => {
+          observed.push(info.entries);
+          return "kept";
+        },
+        state: () => undefined,
+      },
+    });
+    try {
+      await sweeper.sweep(target); // first contact
+      expect(observed).toHaveLength(1);
+      for (let i = 0; i <= MAX_RECORDS_PER_READ; i++) log("versionChange");
+      await sweeper.sweep(target); // reads MAX_RECORDS_PER_READ of them
+      expect(observed).toHaveLength(1);
+      const { progress } = await readProgress(client, `sel-alerting-${prefixes}`, target.name);
+      expect(progress?.cursor.partial).toBe(true);
+      await sweeper.sweep(target); // reads the last one
+      expect(observed).toHaveLength(2);
+    } finally {
+      await ingest.close();
+    }
   });
 });

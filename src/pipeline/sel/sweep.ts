@@ -154,10 +154,13 @@ export class SelSweeper {
           dueAt: now + this.options.petGraceMs,
         });
       }
-      await this.bounded(
-        target,
-        () => this.options.observer?.observe(target, result.info, execute) ?? "kept",
-      );
+      // A read cut at its bound leaves records unread: an archive-and-clear now would clear them
+      // before reconciliation saw them, so SEL health waits for the read that completes.
+      if (!result.cursor.partial)
+        await this.bounded(
+          target,
+          () => this.options.observer?.observe(target, result.info, execute) ?? "kept",
+        );
     }
     const missed = await this.decide(target, pending, now);
     pending = pending.filter((p) => !missed.decided.has(p));
