@@ -1,0 +1,173 @@
+import { describe, expect, it } from "vitest";
+import { password16, sealIpmi15 } from "../../src/ipmi/auth15.js";
+import {
+  activateSession,
+  getChannelAuthCapabilities,
+  getDeviceId,
+  getSessionChallenge,
+} from "../../src/ipmi/commands/app.js";
+import type { IpmiCommand } from "../../src/ipmi/commands/command.js";
+import {
+  BMC_ADDRESS,
+  decodeResponseMessage,
+  encodeRequestMessage,
+  REMOTE_CONSOLE_ADDRESS,
+} from "../../src/ipmi/message.js";
+import { decodeRmcp, encodeRmcp, RmcpClass } from "../../src/ipmi/rmcp.js";
+import { AuthType, decodeIpmi15, encodeSessionless } from "../../src/ipmi/session15.js";
+import { commandKey, serve } from "../../src/sim/handler.js";
+import { SessionServer } from "../../src/sim/session-server.js";
+import { waitFor } from "../support/listener.js";
+
+/** The simulator's IPMI 1.5 session rules, packet by packet (IPMI 2.0 §22.13-22.17, IPMI 1.5 §6.12). */
+const PASSWORD = password16("s3cret-Pass");
+const DEVICE_ID = Buffer.from("2001021502bf5701004200", "hex");
+
+function newServer() {
+  return new SessionServer(
+    {
+      guid: Buffer.alloc(16, 1),
+      users: [{ id: 2, name: "admin", password: "s3cret-Pass", maxPrivilege: 4, enabled: true }],
+      cipherSuites: [3, 17],
+    },
+    new Map([serve(getDeviceId, 2, () => getDeviceId.decodeResponse(DEVICE_ID))]),
+    { manufacturerId: 343, sessionless: new Set([commandKey(6, 0x38)]) },
+  );
+}
+
+let rqSeq = 0;
+function message<Req>(command: IpmiCommand<Req, unknown>, request: Req): Buffer {
+  rqSeq = (rqSeq + 1) & 0x3f;
+  const data = command.encodeRequest(request);
+  return encodeRequestMessage({
+    ...{ rsAddr: BMC_ADDRESS, netFn: command.netFn, rsLun: 0, rqAddr: REMOTE_CONSOLE_ADDRESS },
+    ...{ rqSeq, rqLun: 0, cmd: command.cmd, data },
+  });
+}
+
+/** Hands one datagram to the server: its reply, or undefined once it counted the datagram ignored. */
+async function send(server: SessionServer, datagram: Buffer) {
+  const ignored = server.counters.ignored;
+  let reply: Buffer | undefined;
+  server.handle(datagram, (p) => {
+    reply = p;
+  });
+  await waitFor("a reply or an ignored datagram", () => reply ?? server.counters.ignored > ignored);
+  if (!reply) return undefined;
+  const packet = decodeIpmi15(decodeRmcp(reply).body);
+  return { packet, response: decodeResponseMessage(packet.message) };
+}
+
+const sealed = (sessionId: number, sequence: number, m: Buffer, authType: number = AuthType.MD5) =>
+  encodeRmcp(RmcpClass.IPMI, sealIpmi15({ authType, sequence, sessionId, message: m }, PASSWORD));
+
+async function challenge(server: SessionServer) {
+  const r = await send(
+    server,
+    encodeSessionless(message(getSessionChallenge, { authType: AuthType.MD5, username: "admin" })),
+  );
+  return getSessionChallenge.decodeResponse(r?.response.data ?? Buffer.alloc(0));
+}
+
+async function activate(server: SessionServer) {
+  const c = await challenge(server);
+  const request = message(activateSession, {
+    authType: AuthType.MD5,
+    maxPrivilege: 4,
+    challenge: c.challenge,
+    initialOutboundSequence: 1000,
+  });
+  const datagram = sealed(c.temporarySessionId, 0, request);
+  const r = await send(server, datagram);
+  return { c, datagram, r, session: activateSession.decodeResponse(r?.response.data ?? Buffer.alloc(0)) };
+}
+
+describe("the simulator's IPMI 1.5 sessions", () => {
+  it("answers Get Channel Auth Caps in the format asked: 1.5 without bit 7, 2.0 data with it", async () => {
+    const server = newServer();
+    const caps = async (ipmi20ExtendedData: boolean) => {
+      const q = { ipmi20ExtendedData, channel: 0x0e, maxPrivilege: 4 };
+      const r = await send(server, encodeSessionless(message(getChannelAuthCapabilities, q)));
+      return r?.response.data.toString("hex");
+    };
+    // Byte 2: MD5 (bit 2) and straight password (bit 4); bit 7 and byte 4 only when asked.
+    expect(await caps(false)).toBe("0114040000000000");
+    expect(await caps(true)).toBe("0194040300000000");
+  });
+
+  it("activates with the challenge, answers on the temporary session from the console's sequence number", async () => {
+    const server = newServer();
+    const { c, r, session } = await activate(server);
+    expect(r?.response.completionCode).toBe(0);
+    expect(r?.packet).toMatchObject({
+      authType: AuthType.MD5,
+      sessionId: c.temporarySessionId,
+      sequence: 1000,
+    });
+    expect(session).toMatchObject({ authType: AuthType.MD5, maxPrivilege: 4 });
+    expect(session.sessionId).not.toBe(0);
+    expect(server.counters.sessionsActive).toBe(1);
+    const first = await send(
+      server,
+      sealed(session.sessionId, session.initialInboundSequence, message(getDeviceId, undefined)),
+    );
+    expect(first?.response.data).toEqual(DEVICE_ID);
+    expect(first?.packet).toMatchObject({ sessionId: session.sessionId, sequence: 1001 });
+  });
+
+  it("a challenge is good once: the same Activate Session again is ignored", async () => {
+    const server = newServer();
+    const { datagram } = await activate(server);
+    expect(await send(server, datagram)).toBeUndefined();
+    expect(server.counters.sessionsOpened).toBe(1);
+  });
+
+  it("ignores a wrong auth code, a replayed sequence number and one far behind the window", async () => {
+    const server = newServer();
+    const { session } = await activate(server);
+    const next = session.initialInboundSequence;
+    const request = message(getDeviceId, undefined);
+    const forged = sealed(session.sessionId, next, request);
+    forged[20] = (forged[20] as number) ^ 1; // inside the auth code
+    expect(await send(server, forged)).toBeUndefined();
+    expect(await send(server, sealed(session.sessionId, next, request))).toBeDefined();
+    expect(await send(server, sealed(session.sessionId, next, request))).toBeUndefined();
+    expect(await send(server, sealed(session.sessionId, next + 20, request))).toBeDefined();
+    expect(await send(server, sealed(session.sessionId, next + 1, request))).toBeUndefined();
+  });
+
+  it("ignores a session message with another auth type than the session's, and auth type none unless allowed", async () => {
+    const server = newServer();
+    const { session } = await activate(server);
+    const request = message(getDeviceId, undefined);
+    const asPassword = sealed(session.sessionId, session.initialInboundSequence, request, AuthType.Password);
+    expect(await send(server, asPassword)).toBeUndefined();
+    const none = encodeSessionless(
+      message(getSessionChallenge, { authType: AuthType.None, username: "admin" }),
+    );
+    expect((await send(server, none))?.response.completionCode).toBe(0xcc);
+  });
+
+  it("refuses a privilege above the user's limit with 86h, authenticated", async () => {
+    const server = new SessionServer(
+      {
+        guid: Buffer.alloc(16, 1),
+        users: [{ id: 3, name: "admin", password: "s3cret-Pass", maxPrivilege: 2, enabled: true }],
+        cipherSuites: [17],
+      },
+      new Map(),
+      { manufacturerId: 343, sessionless: new Set() },
+    );
+    const c = await challenge(server);
+    const request = message(activateSession, {
+      authType: AuthType.MD5,
+      maxPrivilege: 4,
+      challenge: c.challenge,
+      initialOutboundSequence: 7,
+    });
+    const r = await send(server, sealed(c.temporarySessionId, 0, request));
+    expect(r?.response.completionCode).toBe(0x86);
+    expect(r?.packet.authType).toBe(AuthType.MD5);
+    expect(server.counters.sessionsOpened).toBe(0);
+  });
+});
