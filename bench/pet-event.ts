@@ -1,9 +1,9 @@
 import type { SystemEventRecord } from "../src/ipmi/sel.js";
+import { buildPet } from "../src/pet/build.js";
 import { decodePet } from "../src/pet/event.js";
 import type { TrapEvent } from "../src/pet/trap.js";
 import { encodePetVarbind, PET_ENTERPRISE_OID } from "../src/pet/varbind.js";
 import { eventId, type QueuedEvent } from "../src/pipeline/intake/event.js";
-import { buildPet } from "../src/sim/pet-sender.js";
 
 /**
  * The PET a BMC sends for SEL `record` (src/sim/pet-sender.ts), as the listener hands it on: an

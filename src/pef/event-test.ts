@@ -1,8 +1,8 @@
 import type { Execute } from "../ipmi/commands/command.js";
 import { platformEvent } from "../ipmi/commands/sensor-event.js";
+import { matchEventFilters } from "../ipmi/pef-match.js";
 import type { SystemEventRecord } from "../ipmi/sel.js";
 import type { PetEvent } from "../pet/event.js";
-import { matchEventFilters } from "../sim/pef-engine.js";
 import { readPefState } from "./read.js";
 import type { PefState } from "./state.js";
 

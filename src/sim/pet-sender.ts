@@ -3,23 +3,11 @@ import snmp from "net-snmp";
 import type { PetAcknowledgeRequest } from "../ipmi/commands/sensor-event.js";
 import type { LanParameter } from "../ipmi/commands/transport.js";
 import type { SystemEventRecord } from "../ipmi/sel.js";
-import { encodeSpecificTrap } from "../pet/specific-trap.js";
-import {
-  encodePetVarbind,
-  PET_ENTERPRISE_OID,
-  PET_EPOCH_UNIX,
-  PET_VARBIND_OID,
-  type PetVarbind,
-} from "../pet/varbind.js";
+import { buildPet, type PetContent, type PetIdentity } from "../pet/build.js";
+import { encodePetVarbind, PET_ENTERPRISE_OID, PET_VARBIND_OID, type PetVarbind } from "../pet/varbind.js";
 
 /** SNMP trap port (RFC 1157 §4). */
 export const SNMP_TRAP_PORT = 162;
-/** 0x20 = IPMI in the PET trap and event source type bytes (PET 1.0 Table 3-2; PROTOCOL.md §1.1). */
-const IPMI_SOURCE_TYPE = 0x20;
-/** English (PET 1.0 Table 3-2). */
-const LANGUAGE_ENGLISH = 0x19;
-/** SEL timestamps up to 20000000h count from BMC initialization, not 1970 (IPMI 2.0 §37). */
-const PRE_INIT_TIMESTAMP_MAX = 0x20000000;
 
 /** An alert destination as LAN parameters 16, 18 and 19 describe it. */
 export interface PetDestination {
@@ -54,66 +42,6 @@ export function petDestination(
 /** The GUID a PET carries: PEF parameter 10's when its "use" bit is set, else the system GUID. */
 export function petGuid(pefGuid: { useGuid: boolean; guid: Buffer } | undefined, systemGuid: Buffer): Buffer {
   return pefGuid?.useGuid ? pefGuid.guid : systemGuid;
-}
-
-/** What the PEF and the SDR add to an event: the filters' severity, the GUID, the sensor's entity. */
-export interface PetContent {
-  /** PEF severity code (01h monitor … 20h non-recoverable); see highestSeverity. */
-  severity: number;
-  guid: Buffer;
-  /** From the sensor's SDR; 0 = unspecified. */
-  entityId?: number;
-  entityInstance?: number;
-}
-
-/** The BMC's own identity in its PETs. */
-export interface PetIdentity {
-  manufacturerId: number;
-  /** Usually the product ID. */
-  systemId: number;
-  /** Minutes east of UTC; null (the default) sends 0xFFFF, unspecified. */
-  utcOffsetMinutes?: number | null;
-}
-
-/**
- * The specific trap and varbind of the PET for one system event (PET 1.0 §3; PROTOCOL.md §1).
- * Event data 4-8 are 00h, as in every captured PET (PROTOCOL.md §1.2); a SEL timestamp from before
- * 1998 or from before BMC initialization is sent as 0, unspecified.
- */
-export function buildPet(
-  event: SystemEventRecord,
-  content: PetContent,
-  identity: PetIdentity,
-  sequence: number,
-): { specificTrap: number; varbind: PetVarbind } {
-  const [ed1, ed2, ed3] = event.eventData;
-  const unspecifiedTime = event.timestamp <= PRE_INIT_TIMESTAMP_MAX || event.timestamp < PET_EPOCH_UNIX;
-  return {
-    specificTrap: encodeSpecificTrap({
-      sensorType: event.sensorType,
-      eventReadingType: event.eventType,
-      deassertion: event.eventDirection === "deassertion",
-      offset: ed1 & 0x0f,
-    }),
-    varbind: {
-      guid: content.guid,
-      sequence,
-      localTimestamp: unspecifiedTime ? 0 : event.timestamp - PET_EPOCH_UNIX,
-      utcOffsetMinutes: identity.utcOffsetMinutes ?? null,
-      trapSourceType: IPMI_SOURCE_TYPE,
-      eventSourceType: IPMI_SOURCE_TYPE,
-      severityCode: content.severity,
-      sensorDevice: event.generatorId.id,
-      sensorNumber: event.sensorNumber,
-      entityId: content.entityId ?? 0,
-      entityInstance: content.entityInstance ?? 0,
-      eventData: Buffer.of(ed1, ed2, ed3, 0, 0, 0, 0, 0),
-      languageCode: LANGUAGE_ENGLISH,
-      manufacturerId: identity.manufacturerId,
-      systemId: identity.systemId,
-      oemFields: [],
-    },
-  };
 }
 
 export interface PetSenderOptions extends PetIdentity {

@@ -49,7 +49,7 @@ afterAll(() => sims.fleet.stop());
 
 let sequence = 0;
 
-/** The PET the simulated BMC would send for one of its SEL events (PET 1.0 §3; src/sim/pet-sender.ts). */
+/** The PET the simulated BMC would send for one of its SEL events (PET 1.0 §3; src/pet/build.ts). */
 function petFor(
   record: SystemEventRecord,
   from: { address: string; agentAddress?: string } = { address: sims.host },

@@ -1,16 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ByteReader } from "../../src/ipmi/bytes.js";
 import { decodeAlertPolicyEntry, decodeEventFilterEntry, type EventFilterEntry } from "../../src/ipmi/pef.js";
-import { decodeSelRecord, type SystemEventRecord } from "../../src/ipmi/sel.js";
 import {
-  type AlertRequest,
   eventDataMatches,
   highestSeverity,
   matchEventFilters,
   type NumberedFilter,
-  type NumberedPolicy,
-  runAlertPolicies,
-} from "../../src/sim/pef-engine.js";
+} from "../../src/ipmi/pef-match.js";
+import { decodeSelRecord, type SystemEventRecord } from "../../src/ipmi/sel.js";
+import { type AlertRequest, type NumberedPolicy, runAlertPolicies } from "../../src/sim/pef-engine.js";
 
 const hex = (s: string) => Buffer.from(s.replaceAll(" ", ""), "hex");
 

@@ -1,16 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { petAckFromVarbind } from "../../src/ipmi/commands/sensor-event.js";
 import { decodeSelRecord, type SystemEventRecord } from "../../src/ipmi/sel.js";
+import { buildPet } from "../../src/pet/build.js";
 import type { PetEvent } from "../../src/pet/event.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import { encodePetVarbind } from "../../src/pet/varbind.js";
-import {
-  buildPet,
-  type PetDestination,
-  PetSender,
-  petDestination,
-  petGuid,
-} from "../../src/sim/pet-sender.js";
+import { type PetDestination, PetSender, petDestination, petGuid } from "../../src/sim/pet-sender.js";
 import { type RunningListener, startListener } from "../support/listener.js";
 
 const hex = (s: string) => Buffer.from(s.replaceAll(" ", ""), "hex");

@@ -1,14 +1,14 @@
 import { hash } from "node:crypto";
 import type { BmcTarget } from "../../config/inventory.js";
 import type { Config } from "../../config/schema.js";
+import { highestSeverity, matchEventFilters, type NumberedFilter } from "../../ipmi/pef-match.js";
 import { decodeSelRecord, type SystemEventRecord } from "../../ipmi/sel.js";
 import { DEFAULT_FILTERS } from "../../pef/default-filters.js";
 import { filterConfigs, filterEntry } from "../../pef/desired.js";
+import { buildPet } from "../../pet/build.js";
 import { decodePet } from "../../pet/event.js";
 import { type PetSeverity, petSeverityCode } from "../../pet/tables/severity.js";
 import { encodePetVarbind, PET_ENTERPRISE_OID } from "../../pet/varbind.js";
-import { highestSeverity, matchEventFilters, type NumberedFilter } from "../../sim/pef-engine.js";
-import { buildPet } from "../../sim/pet-sender.js";
 import type { QueuedEvent } from "../intake/event.js";
 
 /** Which SEL records should have sent a PET, and at what severity. */
