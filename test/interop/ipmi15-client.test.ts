@@ -74,6 +74,16 @@ describe("IPMI 1.5 sessions against ipmi_sim", () => {
     expect(logged.slice(before).join("\n")).toMatch(/INSECURE: IPMI 1\.5 session with auth type none/);
   });
 
+  it("refuses a password longer than 1.5's 16 bytes, naming neither it nor its bytes", async () => {
+    const long = "twenty-byte-passwd!!";
+    const err = await client({ password: long })
+      .execute(getDeviceId, undefined)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IpmiRefusedError);
+    expect(String(err)).toMatch(/an IPMI 1\.5 password is at most 16 bytes; this user's is longer/);
+    expect(String(err)).not.toContain(long);
+  });
+
   it("auto opens RMCP+ because ipmi_sim offers it", async () => {
     const c = client({ ipmi: "auto" });
     await c.execute(getDeviceId, undefined);

@@ -52,7 +52,12 @@ export class Ipmi15Session extends LanSession {
 
   constructor(options: SessionOptions, send: (packet: Buffer) => void) {
     super(options, send);
-    this.password = password16(options.password);
+    try {
+      this.password = password16(options.password);
+    } catch (err) {
+      // RMCP+ passwords may have 20 bytes; IPMI 1.5 has room for 16 (IPMI 2.0 §22.29).
+      throw new IpmiRefusedError(options.name, `${(err as Error).message}; this user's is longer`);
+    }
   }
 
   get id(): number {
