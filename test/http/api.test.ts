@@ -119,22 +119,30 @@ describe("recent events", () => {
 
 describe("BMCs and queues", () => {
   it("lists the inventory with health and last event, and no credentials", async () => {
-    const { body, text } = await waitFor("both BMCs probed ok", async () => {
-      const r = await api<{ bmcs: { name: string; health: { state: string } | null }[] }>("/api/bmcs");
-      return r.body.bmcs.every((b) => b.health?.state === "ok") ? r : undefined;
+    const { body, text } = await waitFor("both BMCs probed ok, their clocks read", async () => {
+      const r = await api<{
+        bmcs: {
+          name: string;
+          health: { state: string; clockSkewSeconds?: number; clockSkewAt?: string } | null;
+        }[];
+      }>("/api/bmcs");
+      return r.body.bmcs.every((b) => b.health?.state === "ok" && b.health.clockSkewAt) ? r : undefined;
     });
     expect(body.bmcs).toMatchObject([
       {
         name: "bmc-1",
         address: `${bmc(0).address.host}:${bmc(0).address.port}`,
         labels: { rack: "r1" },
-        health: { state: "ok", alerting: false },
+        health: { state: "ok", alerting: false, clockSkewSeconds: expect.any(Number) },
         // auto: the simulator offers RMCP+, which the health probes' session negotiated.
         ipmi: "2.0",
         lastEvent: { bmc: "bmc-1", status: "resolved" },
       },
       { name: "bmc-2", lastEvent: null },
     ]);
+    // The simulator keeps the machine's clock: what skew there is, is whole seconds and the round trip's
+    // (within the probe deadline).
+    expect(Math.abs(body.bmcs[0]?.health?.clockSkewSeconds ?? Number.NaN)).toBeLessThanOrEqual(5);
     expect(text).not.toContain(SIM_PASSWORD);
     expect(text).not.toContain("admin");
   });

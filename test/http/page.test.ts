@@ -53,6 +53,10 @@ describe("the web page", () => {
     const bmc1 = page.locator('[data-bmc="bmc-1"]');
     await bmc1.and(page.locator(".ok")).waitFor({ timeout: 15_000 });
     await page.locator('[data-bmc="bmc-2"]').waitFor();
+    // Its FRU identity, read by the health lease holder at the first good probe (the sim's default FRU).
+    const identity = bmc1.locator(".fru");
+    await identity.waitFor({ timeout: 15_000 });
+    expect(await identity.textContent()).toMatch(/^petgate petgate sim · S\/N SIMP\d+$/);
     expect(await page.locator("[data-queue]").allTextContents()).toEqual([
       expect.stringMatching(/^ingest waiting \d+ active \d+ delayed \d+ failed \d+$/),
       expect.stringMatching(/^deliver /),
