@@ -1,5 +1,4 @@
-import { randomBytes, timingSafeEqual } from "node:crypto";
-import { authentic15, password16, sealIpmi15 } from "../ipmi/auth15.js";
+import { randomBytes } from "node:crypto";
 import { cipherSuite } from "../ipmi/cipher-suites.js";
 import { SequenceWindow } from "../ipmi/client/sequence-window.js";
 import {
@@ -44,6 +43,7 @@ import {
   peekIpmi20,
   type SessionSecurity,
 } from "../ipmi/session20.js";
+import { type Auth15, authentic, SessionChallenges, seal } from "./challenges.js";
 import { CompletionCode, commandKey, type Handler, type HandlerResult, serve } from "./handler.js";
 
 /** A user the BMC knows (IPMI 2.0 §22.26-22.30): name, password, the highest privilege it may take. */
@@ -114,19 +114,11 @@ interface Session {
   exchange?: RakpExchange;
   security?: SessionSecurity;
   /** An IPMI 1.5 session: its auth type and the user's 16-byte password that keys its auth codes. */
-  ipmi15?: { authType: number; password: Buffer };
+  ipmi15?: Auth15;
   active: boolean;
   window: SequenceWindow;
   outboundSequence: number;
   lastActivity: number;
-}
-
-/** A Get Session Challenge answered (IPMI 2.0 §22.16): Activate Session must return it, once. */
-interface Challenge {
-  user: SimUser;
-  authType: number;
-  challenge: Buffer;
-  at: number;
 }
 
 /** Idle sessions end after this long (IPMI 2.0 §6.12.15 suggests 60 s ± 3). */
@@ -149,8 +141,7 @@ function wedgedCommand(netFn: number, cmd: number): boolean {
 export class SessionServer {
   readonly faults: Faults = { ...NO_FAULTS };
   private readonly sessions = new Map<number, Session>();
-  /** IPMI 1.5 challenges handed out and not yet activated, by temporary session ID. */
-  private readonly challenges = new Map<number, Challenge>();
+  private readonly challenges = new SessionChallenges({ max: MAX_SESSIONS, ttlMs: SETUP_TIMEOUT_MS });
   private readonly handlers: Map<string, Handler>;
   private readonly sessionless: ReadonlySet<string>;
   readonly counters: ServerCounters = {
@@ -210,7 +201,7 @@ export class SessionServer {
     for (const [id, s] of this.sessions) {
       if (now - s.lastActivity > (s.active ? SESSION_TIMEOUT_MS : SETUP_TIMEOUT_MS)) this.closeSession(id);
     }
-    for (const [id, c] of this.challenges) if (now - c.at > SETUP_TIMEOUT_MS) this.challenges.delete(id);
+    this.challenges.expire(now);
   }
 
   private async dispatch(datagram: Buffer, reply: Reply): Promise<void> {
@@ -260,17 +251,15 @@ export class SessionServer {
   /** IPMI 1.5 packets: outside a session, Activate Session on a challenge, or in a 1.5 session. */
   private async ipmi15(packet: Ipmi15Packet, reply: Reply): Promise<void> {
     if (packet.sessionId === 0) return this.sessionlessRequest(packet, reply);
-    const challenge = this.challenges.get(packet.sessionId);
-    if (challenge) return this.activate(packet, challenge, reply);
+    if (this.challenges.has(packet.sessionId)) return this.activate(packet, reply);
     const session = this.sessions.get(packet.sessionId);
     const auth = session?.ipmi15;
     // Every message is authenticated (per-message authentication is on: Get Channel Auth Caps).
-    if (!session?.active || !auth || packet.authType !== auth.authType) return this.ignore();
-    if (auth.authType !== AuthType.None && !authentic15(packet, auth.password)) return this.ignore();
+    if (!session?.active || !auth || !authentic(packet, auth)) return this.ignore();
     if (!session.window.accept(packet.sequence)) return this.ignore();
     await this.serveInSession(session, decodeRequestMessage(packet.message), (message) => {
       session.outboundSequence = (session.outboundSequence + 1) >>> 0 || 1;
-      reply(this.seal15(session.bmcSessionId, session.outboundSequence, auth, message));
+      reply(seal(auth, session.bmcSessionId, session.outboundSequence, message));
     });
   }
 
@@ -283,32 +272,24 @@ export class SessionServer {
     reply(encodeSessionless(this.response(request, result)));
   }
 
-  /**
-   * Activate Session (IPMI 2.0 §22.17) on a temporary session ID from Get Session Challenge. Until
-   * its auth code checks, nothing is answered: a refusal could not be authenticated either.
-   */
-  private async activate(packet: Ipmi15Packet, challenge: Challenge, reply: Reply): Promise<void> {
-    const request = decodeRequestMessage(packet.message);
-    if (request.netFn !== activateSession.netFn || request.cmd !== activateSession.cmd) return this.ignore();
-    const auth = { authType: challenge.authType, password: password16(challenge.user.password) };
-    if (packet.authType !== auth.authType) return this.ignore();
-    if (auth.authType !== AuthType.None && !authentic15(packet, auth.password)) return this.ignore();
-    const q = activateSession.decodeRequest(request.data);
-    if (q.authType !== auth.authType || !timingSafeEqual(q.challenge, challenge.challenge))
-      return this.ignore();
-    this.challenges.delete(packet.sessionId);
+  /** Activate Session (IPMI 2.0 §22.17) on a temporary session ID from Get Session Challenge. */
+  private async activate(packet: Ipmi15Packet, reply: Reply): Promise<void> {
+    const redeemed = this.challenges.redeem(packet);
+    if (!redeemed) return this.ignore();
+    const { user, auth, request, activate: q } = redeemed;
+    this.count(request);
     // The answer names the temporary session and starts the console's chosen sequence (OpenIPMI does so).
     const answer = (completionCode: number, data: Buffer = Buffer.alloc(0)) =>
       reply(
-        this.seal15(
+        seal(
+          auth,
           packet.sessionId,
           q.initialOutboundSequence,
-          auth,
           this.response(request, { completionCode, data }),
         ),
       );
     if (q.initialOutboundSequence === 0) return answer(0x84);
-    if (q.maxPrivilege > challenge.user.maxPrivilege) return answer(0x86);
+    if (q.maxPrivilege > user.maxPrivilege) return answer(0x86);
     this.expireIdle();
     if (this.sessions.size >= MAX_SESSIONS) return answer(0x81);
     const sessionId = randomBytes(4).readUInt32LE() || 1;
@@ -324,7 +305,7 @@ export class SessionServer {
       confidentiality: 0,
       maxPrivilege: q.maxPrivilege,
       privilege: 2,
-      user: challenge.user,
+      user,
       ipmi15: auth,
       active: true,
       window,
@@ -339,20 +320,7 @@ export class SessionServer {
       initialInboundSequence,
       maxPrivilege: q.maxPrivilege,
     };
-    this.count(request);
     answer(0, activateSession.encodeResponse(activated));
-  }
-
-  private seal15(
-    sessionId: number,
-    sequence: number,
-    auth: { authType: number; password: Buffer },
-    message: Buffer,
-  ): Buffer {
-    return encodeRmcp(
-      RmcpClass.IPMI,
-      sealIpmi15({ authType: auth.authType, sequence, sessionId, message }, auth.password),
-    );
   }
 
   private openSession(payload: Buffer): Buffer {
@@ -604,22 +572,14 @@ export class SessionServer {
       })),
       serve(getSessionChallenge, 1, (req) => {
         const user = this.authority.users.find((u) => u.enabled && u.name === req.username);
-        // 81h invalid user name, 82h null user not enabled; CCh an auth type this channel does not offer.
+        // 81h invalid user name, 82h null user (User 1) not enabled (IPMI 2.0 §22.16).
         if (!user) throw new CompletionCode(req.username === "" ? 0x82 : 0x81);
         const offered = [
           AuthType.MD5,
           AuthType.Password,
           ...(this.authority.authTypeNone ? [AuthType.None] : []),
         ];
-        if (!offered.includes(req.authType as 0)) throw new CompletionCode(0xcc);
-        this.expireIdle();
-        // Bounded like sessions: the oldest unanswered challenge gives way.
-        if (this.challenges.size >= MAX_SESSIONS)
-          this.challenges.delete(this.challenges.keys().next().value as number);
-        const temporarySessionId = randomBytes(4).readUInt32LE() || 1;
-        const challenge = randomBytes(16);
-        this.challenges.set(temporarySessionId, { user, authType: req.authType, challenge, at: Date.now() });
-        return { temporarySessionId, challenge };
+        return this.challenges.issue(user, req.authType, offered);
       }),
       serve(setSessionPrivilegeLevel, 1, (req, context) => {
         const s = this.sessions.get(context.sessionId);
