@@ -23,11 +23,11 @@ import { waitFor } from "../support/listener.js";
 const PASSWORD = password16("s3cret-Pass");
 const DEVICE_ID = Buffer.from("2001021502bf5701004200", "hex");
 
-function newServer() {
+function newServer(maxPrivilege = 4) {
   return new SessionServer(
     {
       guid: Buffer.alloc(16, 1),
-      users: [{ id: 2, name: "admin", password: "s3cret-Pass", maxPrivilege: 4, enabled: true }],
+      users: [{ id: 2, name: "admin", password: "s3cret-Pass", maxPrivilege, enabled: true }],
       cipherSuites: [3, 17],
     },
     new Map([serve(getDeviceId, 2, () => getDeviceId.decodeResponse(DEVICE_ID))]),
@@ -79,7 +79,8 @@ async function activate(server: SessionServer) {
   });
   const datagram = sealed(c.temporarySessionId, 0, request);
   const r = await send(server, datagram);
-  return { c, datagram, r, session: activateSession.decodeResponse(r?.response.data ?? Buffer.alloc(0)) };
+  const session = () => activateSession.decodeResponse(r?.response.data ?? Buffer.alloc(0));
+  return { c, datagram, r, session };
 }
 
 describe("the simulator's IPMI 1.5 sessions", () => {
@@ -97,7 +98,8 @@ describe("the simulator's IPMI 1.5 sessions", () => {
 
   it("activates with the challenge, answers on the temporary session from the console's sequence number", async () => {
     const server = newServer();
-    const { c, r, session } = await activate(server);
+    const { c, r, session: activated } = await activate(server);
+    const session = activated();
     expect(r?.response.completionCode).toBe(0);
     expect(r?.packet).toMatchObject({
       authType: AuthType.MD5,
@@ -124,7 +126,7 @@ describe("the simulator's IPMI 1.5 sessions", () => {
 
   it("ignores a wrong auth code, a replayed sequence number and one far behind the window", async () => {
     const server = newServer();
-    const { session } = await activate(server);
+    const session = (await activate(server)).session();
     const next = session.initialInboundSequence;
     const request = message(getDeviceId, undefined);
     const forged = sealed(session.sessionId, next, request);
@@ -138,7 +140,7 @@ describe("the simulator's IPMI 1.5 sessions", () => {
 
   it("ignores a session message with another auth type than the session's, and auth type none unless allowed", async () => {
     const server = newServer();
-    const { session } = await activate(server);
+    const session = (await activate(server)).session();
     const request = message(getDeviceId, undefined);
     const asPassword = sealed(session.sessionId, session.initialInboundSequence, request, AuthType.Password);
     expect(await send(server, asPassword)).toBeUndefined();
@@ -149,23 +151,8 @@ describe("the simulator's IPMI 1.5 sessions", () => {
   });
 
   it("refuses a privilege above the user's limit with 86h, authenticated", async () => {
-    const server = new SessionServer(
-      {
-        guid: Buffer.alloc(16, 1),
-        users: [{ id: 3, name: "admin", password: "s3cret-Pass", maxPrivilege: 2, enabled: true }],
-        cipherSuites: [17],
-      },
-      new Map(),
-      { manufacturerId: 343, sessionless: new Set() },
-    );
-    const c = await challenge(server);
-    const request = message(activateSession, {
-      authType: AuthType.MD5,
-      maxPrivilege: 4,
-      challenge: c.challenge,
-      initialOutboundSequence: 7,
-    });
-    const r = await send(server, sealed(c.temporarySessionId, 0, request));
+    const server = newServer(2);
+    const { r } = await activate(server);
     expect(r?.response.completionCode).toBe(0x86);
     expect(r?.packet.authType).toBe(AuthType.MD5);
     expect(server.counters.sessionsOpened).toBe(0);
