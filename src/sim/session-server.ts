@@ -561,7 +561,8 @@ export class SessionServer {
         nonNullUsers: true,
         nullUsers: false,
         anonymousLogin: false,
-        supportsIpmi20: req.ipmi20ExtendedData,
+        // A BMC with no cipher suite is an IPMI 1.5 BMC: it says so, and consoles fall back to 1.5.
+        supportsIpmi20: req.ipmi20ExtendedData && this.authority.cipherSuites.length > 0,
         supportsIpmi15: req.ipmi20ExtendedData,
         oemId: 0,
         oemAux: 0,

@@ -1,5 +1,7 @@
+import dgram from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { password16, sealIpmi15 } from "../../src/ipmi/auth15.js";
+import { IpmiClient } from "../../src/ipmi/client/client.js";
 import {
   activateSession,
   getChannelAuthCapabilities,
@@ -23,12 +25,12 @@ import { waitFor } from "../support/listener.js";
 const PASSWORD = password16("s3cret-Pass");
 const DEVICE_ID = Buffer.from("2001021502bf5701004200", "hex");
 
-function newServer(maxPrivilege = 4) {
+function newServer(maxPrivilege = 4, cipherSuites = [3, 17]) {
   return new SessionServer(
     {
       guid: Buffer.alloc(16, 1),
       users: [{ id: 2, name: "admin", password: "s3cret-Pass", maxPrivilege, enabled: true }],
-      cipherSuites: [3, 17],
+      cipherSuites,
     },
     new Map([serve(getDeviceId, 2, () => getDeviceId.decodeResponse(DEVICE_ID))]),
     { manufacturerId: 343, sessionless: new Set([commandKey(6, 0x38)]) },
@@ -82,6 +84,35 @@ async function activate(server: SessionServer) {
   const session = () => activateSession.decodeResponse(r?.response.data ?? Buffer.alloc(0));
   return { c, datagram, r, session };
 }
+
+describe("IpmiClient auto against a BMC without RMCP+ (no cipher suites)", () => {
+  it("opens an IPMI 1.5 session, says why once, and reads through it", async () => {
+    const server = newServer(4, []);
+    const socket = dgram.createSocket("udp4");
+    socket.on("message", (datagram, peer) =>
+      server.handle(datagram, (p) => socket.send(p, peer.port, peer.address)),
+    );
+    await new Promise<void>((r) => socket.bind(0, "127.0.0.1", r));
+    const logged: string[] = [];
+    const client = new IpmiClient({
+      ...{ host: "127.0.0.1", port: socket.address().port, username: "admin", password: "s3cret-Pass" },
+      ...{ keepAliveMs: 0, log: (line: string) => logged.push(line), name: "old-bmc" },
+    });
+    try {
+      await client.execute(getDeviceId, undefined);
+      await client.execute(getDeviceId, undefined);
+      expect(client.protocol).toBe("1.5");
+      expect(server.counters.sessionsOpened).toBe(1);
+      expect(logged).toEqual([
+        expect.stringMatching(/^old-bmc: IPMI 1\.5 session \(auto: the BMC does not offer RMCP\+\): MD5 and/),
+      ]);
+    } finally {
+      await client.close();
+      socket.close();
+    }
+    expect(server.counters.sessionsActive).toBe(0);
+  });
+});
 
 describe("the simulator's IPMI 1.5 sessions", () => {
   it("answers Get Channel Auth Caps in the format asked: 1.5 without bit 7, 2.0 data with it", async () => {
