@@ -83,9 +83,11 @@ async function runOne<T>(
   });
   try {
     const run = attempt(target.cipherSuite).catch((err: unknown) => {
-      // IPMI 2.0 §13.18 status 04h/11h: the BMC has no such suite; 3 is the one most BMCs have.
+      // IPMI 2.0 §13.18 status 04h/11h: the BMC has no such suite; 3 is the one most BMCs have. The
+      // session error may come wrapped in what the step was reading (readAndPlan).
+      const auth = err instanceof Error && err.cause instanceof IpmiAuthError ? err.cause : err;
       const refused =
-        err instanceof IpmiAuthError && err.step === "open-session" && /status (4|17) /.test(err.reason);
+        auth instanceof IpmiAuthError && auth.step === "open-session" && /status (4|17) /.test(auth.reason);
       if (refused && target.allowCipherFallback && target.cipherSuite !== 3) return attempt(3);
       throw err;
     });
