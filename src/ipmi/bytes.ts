@@ -96,6 +96,13 @@ export class ByteWriter {
   }
 }
 
+/** `v` when it is an integer in min..max; else a RangeError naming the field: for encoders' typed inputs. */
+export function inRange(what: string, v: number, max: number, min = 0): number {
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new RangeError(`${what} ${v} is outside ${min}..${max}`);
+  return v;
+}
+
 /** Bit n of a byte, as a boolean. */
 export const bit = (byte: number, n: number): boolean => ((byte >> n) & 1) === 1;
 

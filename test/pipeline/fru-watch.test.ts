@@ -8,7 +8,7 @@ import { FruWatcher } from "../../src/pipeline/fru/watch.js";
 import { simFruBytes, simFruSchema } from "../../src/sim/fru.js";
 import type { BmcSimulator } from "../../src/sim/simulator.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
-import { SIM_PASSWORD, startSims } from "../support/sim.js";
+import { startSims } from "../support/sim.js";
 
 let sims: Awaited<ReturnType<typeof startSims>>;
 let redis: TestRedis;
@@ -19,16 +19,7 @@ let target: BmcTarget;
 beforeAll(async () => {
   [sims, redis] = await Promise.all([startSims(), startRedis()]);
   client = new Redis({ path: redis.socket });
-  target = {
-    name: "bmc-1",
-    host: sims.host,
-    port: sims.port,
-    username: "admin",
-    password: SIM_PASSWORD,
-    cipherSuite: 17,
-    allowCipherFallback: false,
-    labels: {},
-  };
+  target = sims.target;
   pool = new BmcPool({ attemptTimeoutMs: 200, deadlineMs: 2000, keepAliveMs: 0 });
 });
 afterAll(async () => {

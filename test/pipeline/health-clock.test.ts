@@ -3,7 +3,7 @@ import type { BmcTarget } from "../../src/config/inventory.js";
 import { BmcPool } from "../../src/pipeline/bmc/bmc-pool.js";
 import { HealthMonitor } from "../../src/pipeline/health/health.js";
 import type { BmcSimulator } from "../../src/sim/simulator.js";
-import { SIM_PASSWORD, startSims } from "../support/sim.js";
+import { startSims } from "../support/sim.js";
 
 let sims: Awaited<ReturnType<typeof startSims>>;
 let pool: BmcPool;
@@ -11,16 +11,7 @@ let target: BmcTarget;
 
 beforeAll(async () => {
   sims = await startSims();
-  target = {
-    name: "bmc-1",
-    host: sims.host,
-    port: sims.port,
-    username: "admin",
-    password: SIM_PASSWORD,
-    cipherSuite: 17,
-    allowCipherFallback: false,
-    labels: {},
-  };
+  target = sims.target;
   pool = new BmcPool({ attemptTimeoutMs: 200, deadlineMs: 2000, keepAliveMs: 0 });
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BmcTarget } from "../../src/config/inventory.js";
 import { BmcPool } from "../../src/pipeline/bmc/bmc-pool.js";
 import { HealthMonitor, remedyCommand } from "../../src/pipeline/health/health.js";
-import { SIM_PASSWORD, startSims } from "../support/sim.js";
+import { startSims } from "../support/sim.js";
 
 let sims: Awaited<ReturnType<typeof startSims>>;
 let pool: BmcPool;
@@ -18,15 +18,9 @@ afterAll(async () => {
 });
 
 const target = (name: string, ipmi: BmcTarget["ipmi"]): BmcTarget => ({
+  ...sims.target,
   name,
-  host: sims.host,
-  port: sims.port,
-  username: "admin",
-  password: SIM_PASSWORD,
-  cipherSuite: 17,
-  allowCipherFallback: false,
   ...(ipmi && { ipmi }),
-  labels: {},
 });
 
 describe("HealthMonitor over IPMI 1.5 sessions", () => {

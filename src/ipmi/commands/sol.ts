@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, TruncatedError } from "../bytes.js";
+import { ByteReader, ByteWriter, inRange, TruncatedError } from "../bytes.js";
 import { CONFIG_PARAMETER_CODES } from "../completion-codes.js";
 import { IpmiDecodeError } from "../errors.js";
 import type { SetInProgressState } from "../pef.js";
@@ -66,12 +66,6 @@ function bitRateCode(rate: SolBitRate): number {
   return Number(Object.entries(BIT_RATES).find(([, r]) => r === rate)?.[0]);
 }
 
-function inRange(what: string, v: number, min: number, max: number): number {
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new RangeError(`${what} ${v} is outside ${min}..${max}`);
-  return v;
-}
-
 /** Encodes a typed parameter to its selector and data bytes. */
 export function encodeSolParameter(p: SolParameter): { selector: number; data: Buffer } {
   if (p.parameter === "raw") return { selector: p.selector, data: Buffer.from(p.data) };
@@ -87,26 +81,26 @@ export function encodeSolParameter(p: SolParameter): { selector: number; data: B
       w.u8(
         (p.forceEncryption ? 0x80 : 0) |
           (p.forceAuthentication ? 0x40 : 0) |
-          inRange("SOL privilege", p.privilege, 2, 5),
+          inRange("SOL privilege", p.privilege, 5, 2),
       );
       break;
     case "characterAccumulate":
-      w.u8(inRange("accumulate interval", p.interval, 1, 0xff)).u8(
-        inRange("send threshold", p.sendThreshold, 1, 0xff),
+      w.u8(inRange("accumulate interval", p.interval, 0xff, 1)).u8(
+        inRange("send threshold", p.sendThreshold, 0xff, 1),
       );
       break;
     case "retry":
-      w.u8(inRange("retry count", p.count, 0, 7)).u8(inRange("retry interval", p.interval, 0, 0xff));
+      w.u8(inRange("retry count", p.count, 7)).u8(inRange("retry interval", p.interval, 0xff));
       break;
     case "nonVolatileBitRate":
     case "volatileBitRate":
       w.u8(bitRateCode(p.rate));
       break;
     case "payloadChannel":
-      w.u8(inRange("payload channel", p.channel, 0, 0x0f));
+      w.u8(inRange("payload channel", p.channel, 0x0f));
       break;
     case "payloadPort":
-      w.u16le(inRange("payload port", p.port, 0, 0xffff));
+      w.u16le(inRange("payload port", p.port, 0xffff));
       break;
   }
   return { selector: SOL_PARAMETER_SELECTORS[p.parameter], data: w.flush() };

@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, TruncatedError } from "../bytes.js";
+import { ByteReader, ByteWriter, inRange, TruncatedError } from "../bytes.js";
 import { CONFIG_PARAMETER_CODES } from "../completion-codes.js";
 import { IpmiDecodeError } from "../errors.js";
 import { defineCommand, NetFn } from "./command.js";
@@ -183,11 +183,6 @@ function authTypesByte(t: AuthTypes): number {
     (t.password ? 0x10 : 0) |
     (t.oem ? 0x20 : 0)
   );
-}
-
-function inRange(what: string, v: number, max: number): number {
-  if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${what} ${v} is outside 0..${max}`);
-  return v;
 }
 
 /** Encodes a typed parameter to its selector and data bytes. */
