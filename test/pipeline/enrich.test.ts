@@ -119,6 +119,18 @@ describe("enrichment from a known BMC", () => {
     expect(ctx.breaker.state("bmc-1")).toBe("closed");
   });
 
+  it('the same over an IPMI 1.5 session, for a BMC entry with ipmi: "1.5"', async () => {
+    const old = { ...(inventory[0] as BmcTarget), ipmi: "1.5" as const };
+    const ctx = context({ inventory: [old] });
+    const record = cpuTemp(92, UCR_GOING_HIGH);
+    const e = await enrich(petFor(record), ctx);
+    expect(e.error).toBeUndefined();
+    expect(e.status).toBe("ok");
+    expect(e.sensor).toMatchObject({ name: "CPU1 Temp", reading: 92, thresholds: { ucr: 90 } });
+    expect(e.sel).toEqual(record);
+    expect(ctx.pool.peek("bmc-1")?.protocol).toBe("1.5");
+  });
+
   it("a second event for the same BMC reads no SDR: the repository is cached on its timestamps", async () => {
     const ctx = context();
     let before = sims.fleet.counters().requests;
