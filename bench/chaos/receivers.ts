@@ -139,9 +139,12 @@ export async function startChaosMail(): Promise<ChaosMail> {
   const tally = new Tally();
   const catcher = await startMailCatcher({ keep: Number.POSITIVE_INFINITY });
   const gate = await startTcpGate(catcher.port);
-  const drain = () => {
+  // One drain at a time, in order: each waits for the one before it.
+  let draining = Promise.resolve();
+  const drain = () => (draining = draining.then(() => drainOnce()));
+  const drainOnce = async () => {
     for (const m of catcher.messages.splice(0)) {
-      const { headers, parts } = parseMessage(m.raw);
+      const { headers, parts } = await parseMessage(m.raw);
       const text = parts.find((p) => p.contentType === "text/plain")?.body ?? "";
       // One message per group: an "Event data" line per notification.
       const indices = [...text.matchAll(/^\s*Event data:\s+([0-9a-f]{16})\s*$/gm)].map((e) =>
@@ -156,14 +159,14 @@ export async function startChaosMail(): Promise<ChaosMail> {
       for (const index of indices) tally.accept(`${id}/${index}`, index, at);
     }
   };
-  const timer = setInterval(drain, 100);
+  const timer = setInterval(() => void drain(), 100);
   return {
     port: gate.port,
     tally,
     setUp: (up) => gate.setUp(up),
     async close() {
       clearInterval(timer);
-      drain();
+      await drain();
       await gate.close();
       await catcher.close();
     },

@@ -164,8 +164,8 @@ export async function startWebhookCatcher(
 }
 
 /** What the demo page shows of a mail. */
-export function mailSummary(m: CaughtMail) {
-  const { headers, parts } = parseMessage(m.raw);
+export async function mailSummary(m: CaughtMail) {
+  const { headers, parts } = await parseMessage(m.raw);
   return {
     receivedAt: m.receivedAt,
     from: headers.get("from") ?? m.from ?? "",
@@ -202,16 +202,19 @@ export function catcherRoutes(
   app: FastifyInstance,
   catchers: { mail?: MailCatcher; webhook?: WebhookCatcher },
 ): void {
-  const mail = () => [...(catchers.mail?.messages ?? [])].reverse().map(mailSummary);
+  const mail = () => Promise.all([...(catchers.mail?.messages ?? [])].reverse().map(mailSummary));
   const webhook = () => [...(catchers.webhook?.requests ?? [])].reverse().map(webhookSummary);
-  app.get("/demo/mail", async () => ({ messages: mail() }));
+  app.get("/demo/mail", async () => ({ messages: await mail() }));
   app.get("/demo/webhook", async () => ({ requests: webhook() }));
   app.get("/demo", async (_request, reply) =>
-    reply.type("text/html; charset=utf-8").send(page(mail(), webhook())),
+    reply.type("text/html; charset=utf-8").send(page(await mail(), webhook())),
   );
 }
 
-function page(mail: ReturnType<typeof mailSummary>[], webhook: ReturnType<typeof webhookSummary>[]): string {
+function page(
+  mail: Awaited<ReturnType<typeof mailSummary>>[],
+  webhook: ReturnType<typeof webhookSummary>[],
+): string {
   const mailRows = mail.map(
     (m) =>
       `<tr><td>${esc(m.receivedAt)}</td><td>${esc(m.to.join(", "))}</td><td>${esc(m.subject)}</td><td><pre>${esc(m.text)}</pre></td></tr>`,

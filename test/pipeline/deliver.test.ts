@@ -216,7 +216,9 @@ describe("DELIVER: retries and the dead-letter queue", () => {
     expect(await finished(id)).toEqual(all("delivered", [n], 2));
     expect(sleeps).toEqual([1]);
     expect(smtp.messages).toHaveLength(1);
-    expect(parseMessage(smtp.messages[0]?.raw ?? "").headers.get("x-petgate-notification-ids")).toBe(n.id);
+    expect((await parseMessage(smtp.messages[0]?.raw ?? "")).headers.get("x-petgate-notification-ids")).toBe(
+      n.id,
+    );
     expect(w.stats().outcomes).toEqual({ "ops-mail": { delivered: 1 } });
     expect(await dlq.size()).toBe(0);
   });

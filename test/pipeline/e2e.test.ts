@@ -97,8 +97,8 @@ async function activeAlerts(): Promise<AmAlert[]> {
 }
 
 const webhookBodies = () => webhook.notifications();
-const textBody = (raw: string) =>
-  parseMessage(raw).parts.find((p) => p.contentType === "text/plain")?.body ?? "";
+const textBody = async (raw: string) =>
+  (await parseMessage(raw)).parts.find((p) => p.contentType === "text/plain")?.body ?? "";
 
 beforeAll(async () => {
   spoolDir = mkdtempSync(join(tmpdir(), "petgate-e2e-"));
@@ -198,7 +198,7 @@ describe("end to end: BMC → PET → queue → enrichment → receivers", () =>
       enrichment: "ok",
       sensor: { name: "CPU1 Temp", reading: 92, unit: "degrees C", thresholds: { ucr: 90 } },
     });
-    const mail = textBody(smtp.messages[0]?.raw ?? "");
+    const mail = await textBody(smtp.messages[0]?.raw ?? "");
     expect(mail).toContain("CPU1 Temp");
     expect(mail).toContain("92 degrees C");
     expect(mail).toContain("ucr=90");
@@ -229,7 +229,7 @@ describe("end to end: BMC → PET → queue → enrichment → receivers", () =>
     expect(resolved).toMatchObject({ status: "resolved", bmc: { name: "bmc-1" } });
     expect(resolved?.startsAt).toBe(firing?.startsAt);
     expect(resolved?.endsAt).toBeDefined();
-    expect(textBody(smtp.messages[1]?.raw ?? "").toLowerCase()).toContain("resolved");
+    expect((await textBody(smtp.messages[1]?.raw ?? "")).toLowerCase()).toContain("resolved");
 
     // Exactly once each: nothing more arrives once all is delivered, and BMC 2 sent nothing.
     await waitFor(
@@ -269,7 +269,7 @@ describe("end to end: BMC → PET → queue → enrichment → receivers", () =>
       event: { severityRaw: 0x40, text: "Upper Critical - going high" },
     });
     await waitFor("its mail", () => smtp.messages.length > mails || undefined, 20_000);
-    expect(textBody(smtp.messages[mails]?.raw ?? "")).toContain(
+    expect(await textBody(smtp.messages[mails]?.raw ?? "")).toContain(
       "non-critical (PET severity 40h, outside PET 1.0 Table 3-2)",
     );
     const [alert] = await waitFor(

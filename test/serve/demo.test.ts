@@ -127,7 +127,7 @@ describe("petgate serve --demo", () => {
 
     const mail = demo.catchers.mail.messages.at(-1);
     expect(mail?.to).toEqual(["oncall@localhost"]);
-    expect(parseMessage(mail?.raw ?? "").headers.get("subject")).toBe(
+    expect((await parseMessage(mail?.raw ?? "")).headers.get("subject")).toBe(
       "[FIRING:1] [CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high",
     );
     const [signed, unsigned] = demo.catchers.webhook.requests.slice(-2);

@@ -121,7 +121,7 @@ describe("FRU identity through petgate serve", () => {
     expect(n.bmc).toMatchObject({ name: "bmc-1", fru: cached.fru });
 
     const mail = await waitFor("the mail", () => smtp.messages[0], 20_000);
-    const { parts } = parseMessage(mail.raw);
+    const { parts } = await parseMessage(mail.raw);
     const text = parts.find((p) => p.contentType === "text/plain")?.body ?? "";
     const html = parts.find((p) => p.contentType === "text/html")?.body ?? "";
     expect(text).toMatch(

@@ -113,7 +113,7 @@ describe("EmailSink against a real SMTP server", () => {
     const msg = server.messages[0];
     expect(msg?.from).toBe("petgate@example.net");
     expect(msg?.to).toEqual(["ops@example.net", "oncall@example.net"]);
-    const { headers, parts } = parseMessage(msg?.raw ?? "");
+    const { headers, parts } = await parseMessage(msg?.raw ?? "");
     expect(headers.get("subject")).toBe(
       "[FIRING:1] [CRITICAL] bmc-07 Temperature CPU1 Temp: Upper Critical - going high",
     );
@@ -140,7 +140,7 @@ describe("EmailSink against a real SMTP server", () => {
     expect(await s.send(group)).toEqual({ outcome: "delivered" });
     expect(await s.send(group)).toEqual({ outcome: "delivered" });
     expect(server.messages).toHaveLength(2);
-    const [first, again] = server.messages.map((m) => parseMessage(m.raw));
+    const [first, again] = await Promise.all(server.messages.map((m) => parseMessage(m.raw)));
     expect(first?.headers.get("subject")).toBe("[FIRING:2, RESOLVED:1] r12 fra1");
     expect(first?.headers.get("x-petgate-notification-ids")).toBe("n-1-firing n-2-firing n-3-resolved");
     // The same send (a re-run) keeps its Message-ID, so a mail system can drop the copy.
@@ -171,7 +171,7 @@ describe("EmailSink against a real SMTP server", () => {
     });
     delete trap.sensor;
     expect(await sink(server.port).send(sampleGroup([trap]))).toEqual({ outcome: "delivered" });
-    expect(parseMessage(server.messages[0]?.raw ?? "").headers.get("subject")).toBe(
+    expect((await parseMessage(server.messages[0]?.raw ?? "")).headers.get("subject")).toBe(
       "[FIRING:1] [CRITICAL] Outlet Rack 12\\r\\nBcc: x@y (5) is fault",
     );
     expect(defaultSubject({ ...trap, status: "resolved" })).toBe(
@@ -185,7 +185,7 @@ describe("EmailSink against a real SMTP server", () => {
       templates: { subject: (n) => `alert ${n.id}`, text: (n) => `custom body for ${n.bmc.name}\n` },
     });
     expect(await s.send(sampleGroup())).toEqual({ outcome: "delivered" });
-    const { headers, parts } = parseMessage(server.messages[0]?.raw ?? "");
+    const { headers, parts } = await parseMessage(server.messages[0]?.raw ?? "");
     expect(headers.get("subject")).toBe("[FIRING:1] alert n-4f2a9c1e-firing");
     expect(parts.find((p) => p.contentType === "text/plain")?.body).toBe(
       "custom body for bmc-07\n\n-- \npetgate\n",

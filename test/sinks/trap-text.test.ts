@@ -73,7 +73,7 @@ describe("trap-supplied text in every sink", () => {
     }
     const mail = await waitFor("the mail", () => smtp.messages[0]);
     expect(mail.to).toEqual(["ops@example.test"]);
-    const { headers, parts } = parseMessage(mail.raw);
+    const { headers, parts } = await parseMessage(mail.raw);
     expect([...headers.keys()].map((h) => h.toLowerCase())).not.toContain("bcc");
     const text = parts.find((p) => p.contentType === "text/plain")?.body ?? "";
     const html = parts.find((p) => p.contentType === "text/html")?.body ?? "";
@@ -104,7 +104,7 @@ describe("trap-supplied text in every sink", () => {
     }
     const mail = await waitFor("the mail", () => smtp.messages[before]);
     expect(mail.to).toEqual(["ops@example.test"]);
-    const { headers, parts } = parseMessage(mail.raw);
+    const { headers, parts } = await parseMessage(mail.raw);
     expect([...headers.keys()].map((h) => h.toLowerCase())).not.toContain("bcc");
     expect(headers.get("subject")).toContain(ESCAPED);
     for (const type of ["text/plain", "text/html"]) {
