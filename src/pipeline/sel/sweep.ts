@@ -1,7 +1,7 @@
 import { hash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { BmcTarget } from "../../config/inventory.js";
-import { IpmiClosedError } from "../../ipmi/client/errors.js";
+import { IpmiClosedError, IpmiTimeoutError } from "../../ipmi/client/errors.js";
 import type { Execute } from "../../ipmi/commands/command.js";
 import type { GetSelInfoResponse } from "../../ipmi/commands/storage.js";
 import type { BmcPool } from "../bmc/bmc-pool.js";
@@ -239,12 +239,7 @@ export class SelSweeper {
     return (command, request) => client.execute(command, request, options);
   }
 
-  /**
-   * Runs IPMI work; an answer closes the breaker. A timeout ends this BMC's sweep but is not told to
-   * the breaker: a read begun while the BMC was wedged can time out after its cold reset, and the
-   * breaker opening then would raise "BMC unresponsive" again for a BMC that answers (the health
-   * monitor's own probes judge it).
-   */
+  /** Runs IPMI work; a timeout tells the breaker and ends the sweep (undefined), an answer closes it. */
   private async bounded<T>(target: BmcTarget, work: () => Promise<T> | T): Promise<T | undefined> {
     const breaker = this.options.breaker;
     try {
@@ -253,6 +248,7 @@ export class SelSweeper {
       return result;
     } catch (err) {
       if (err instanceof IpmiClosedError) return undefined;
+      if (err instanceof IpmiTimeoutError) breaker?.failure(target.name, err.message);
       throw err;
     }
   }
