@@ -327,9 +327,37 @@ describe("HealthMonitor against simulated BMCs", () => {
     expect(firing()).toHaveLength(1);
   });
 
+  it("a monitor that is not running (another process holds the lease) ignores the breaker: no probe, no alert of its own", async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    const m = monitor({ breaker, timers: { setTimeout: () => undefined, clearTimeout: () => undefined } });
+    sim(0).setFaults({ wedged: true });
+    const datagrams = sim(0).server.counters.datagrams;
+
+    // The seed of the chaos soak's double alert: this process's enrichment timed out on a BMC the
+    // lease holder has already alerted on and resolved; a probe here would open an incident of its own.
+    breaker.failure("bmc-1", "no answer within 300 ms");
+    await m.idle();
+    expect(sim(0).server.counters.datagrams).toBe(datagrams);
+    expect(notifications).toEqual([]);
+    expect(m.states()[0]).toMatchObject({ state: "unknown", consecutiveFailures: 0, alerting: false });
+
+    // Once it runs (it took the lease), the same evidence counts: its round and a reopened circuit
+    // are two bad observations.
+    breaker.success("bmc-1");
+    m.start();
+    await m.idle();
+    expect(m.states()[0]).toMatchObject({ state: "wedged", consecutiveFailures: 1 });
+    breaker.failure("bmc-1", "no answer within 300 ms");
+    await m.idle();
+    expect(firing()).toHaveLength(1);
+    expect(firing()[0]?.detail).toContain("not the SEL");
+  });
+
   it("a circuit breaker's evidence starts verification probes; only a probe fires or resolves", async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 1 });
-    const m = monitor({ breaker });
+    const m = monitor({ breaker, timers: { setTimeout: () => undefined, clearTimeout: () => undefined } });
+    m.start();
+    await m.idle();
 
     // Open circuit on a BMC that answers: the verification probe clears it.
     breaker.failure("bmc-2", "no answer within 300 ms");

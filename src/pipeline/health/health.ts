@@ -126,7 +126,9 @@ interface Health {
  *
  * External evidence (`noteFailure` / `noteSuccess`, or a circuit breaker's changes) counts towards
  * the streak and triggers a verification probe; only a probe fires or resolves the alert, because
- * only a probe can tell which case it is.
+ * only a probe can tell which case it is. The breaker is followed only between start() and stop():
+ * a monitor that is not running (another process holds the health lease) probes nothing, so it
+ * cannot raise an alert of its own for an incident the running one has already resolved.
  */
 export class HealthMonitor {
   private readonly health = new Map<string, Health>();
@@ -171,7 +173,6 @@ export class HealthMonitor {
         throw new RangeError(`${name} ${value} is not a duration`);
     }
     for (const t of o.inventory) this.health.set(t.name, newHealth());
-    this.subscribe();
   }
 
   /**
@@ -197,7 +198,7 @@ export class HealthMonitor {
     }
   }
 
-  /** Probes every BMC now, then every `intervalMs` after the previous round ends. */
+  /** Follows the breaker, probes every BMC now, then every `intervalMs` after the previous round ends. */
   start(): void {
     if (this.started) return;
     this.started = true;
