@@ -419,7 +419,8 @@ describe("petgate serve start-up without Redis", () => {
     child.stderr.on("data", (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.once("close", r));
     try {
-      await waitFor("its redis-server", () => redisServersOn(socket).length > 0 || undefined, 15_000);
+      // Start-up (modules, MIBs, the data dir) before redis-server is spawned takes seconds on a loaded machine.
+      await waitFor("its redis-server", () => redisServersOn(socket).length > 0 || undefined, 60_000);
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
     } finally {
@@ -429,7 +430,7 @@ describe("petgate serve start-up without Redis", () => {
     expect(stderr).toMatch(/petgate: stopped( during start-up)?\n$/);
     expect(redisServersOn(socket)).toEqual([]);
     expect(existsSync(join(dataDir, "petgate.lock"))).toBe(false);
-  });
+  }, 120_000);
 
   it("a worker waiting for a Redis URL shows it without its password, and SIGTERM stops it", async () => {
     const url = `redis://:hunter2@127.0.0.1:${await freeTcpPort()}`;
