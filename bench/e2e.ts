@@ -338,14 +338,23 @@ async function startRedisServer(dir: string): Promise<{ socket: string; child: C
   return { socket, child };
 }
 
+interface Fleet {
+  child: ChildProcess;
+  /** The simulator's control API (GET /counters: the IPMI requests it answered). */
+  control: string;
+}
+
 /** `petgate sim` with `count` BMCs at 127.1.0.1…; resolves once it answers. */
-async function startFleet(count: number): Promise<ChildProcess> {
+async function startFleet(count: number): Promise<Fleet> {
+  const control = `127.0.0.1:${await freeTcpPort()}`;
   const child = track(
     spawn(
       process.execPath,
       [join(root, "bin/petgate.js"), "sim", "--count", String(count), "--listen", "127.1.0.1:623"].concat([
         "--password-env",
         "BENCH_SIM_PASSWORD",
+        "--control",
+        control,
       ]),
       { env: { ...process.env, BENCH_SIM_PASSWORD: SIM_PASSWORD }, stdio: ["ignore", "pipe", "pipe"] },
     ),
@@ -361,7 +370,13 @@ async function startFleet(count: number): Promise<ChildProcess> {
     if (child.exitCode !== null) throw new Error(`petgate sim exited:\n${out}`);
     return /BMC\(s\) on udp/.test(out);
   });
-  return child;
+  return { child, control: `http://${control}` };
+}
+
+/** IPMI requests the simulated fleet has answered so far. */
+async function ipmiRequests(fleet: Fleet): Promise<number> {
+  const r = await request(`${fleet.control}/counters`);
+  return Number(((await r.body.json()) as { requests?: number }).requests ?? 0);
 }
 
 async function freeTcpPort(): Promise<number> {
@@ -598,13 +613,15 @@ interface StepResult {
   cpuMsPerEvent: { total: number; petgate: number; redis: number; sim: number; alertmanager: number };
   /** Redis commands per event delivered, by command, with Redis's own time (µs) in them. */
   redisCommands: Record<string, { calls: number; usec: number }>;
+  /** IPMI requests the simulated BMCs answered per event delivered (enrichment, health probes). */
+  ipmiRequestsPerEvent: number | null;
 }
 
 async function petgateStep(
   parts: {
     rx: Receiving;
     redis: { socket: string; child: ChildProcess };
-    fleet?: ChildProcess;
+    fleet?: Fleet;
     am: { url: string; child: ChildProcess };
   },
   dir: string,
@@ -662,7 +679,13 @@ async function petgateStep(
         () => false,
       );
     });
-    const pids = { petgate: serve.pid, redis: redis.child.pid, sim: fleet?.pid, alertmanager: am.child.pid };
+    const pids = {
+      petgate: serve.pid,
+      redis: redis.child.pid,
+      sim: fleet?.child.pid,
+      alertmanager: am.child.pid,
+    };
+    const ipmi0 = fleet && (await ipmiRequests(fleet));
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuMsOf(p)]));
     const commands0 = await commandStats(redis.socket);
     const report = await send("--sender", String(listenPort), rate, total);
@@ -695,6 +718,10 @@ async function petgateStep(
       queuesEmptyMs,
       cpuMsPerEvent: { total: round3(cpu.petgate + cpu.redis), ...cpu },
       redisCommands,
+      ipmiRequestsPerEvent:
+        fleet && ipmi0 !== undefined
+          ? round3(((await ipmiRequests(fleet)) - ipmi0) / Math.max(1, webhook.delivered))
+          : null,
     };
   } finally {
     await stop(serve);
@@ -820,6 +847,8 @@ async function main(): Promise<void> {
       "",
       `Redis commands per event at ${p.rate}/s (calls, Redis's µs): ` +
         top.map(([name, v]) => `${name} ${v.calls} (${v.usec} µs)`).join(", "),
+      "",
+      `IPMI requests per event at ${p.rate}/s (answered by the simulated BMCs): ${p.ipmiRequestsPerEvent ?? "– (no inventory)"}`,
     );
   }
   process.stdout.write(`${lines.join("\n")}\n`);

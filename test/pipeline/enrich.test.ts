@@ -90,7 +90,8 @@ function context(
   return {
     inventory,
     pool,
-    sdr: new SdrCache(),
+    // Every batch asks (the recheck window has a test of its own).
+    sdr: new SdrCache({ recheckMs: 0 }),
     breaker: new CircuitBreaker(),
     deadlineMs: 3000,
     ...overrides,
@@ -273,6 +274,37 @@ describe("a batch of events", () => {
     expect(again.map((e) => e.sel)).toEqual(logged);
     expect(served(getSelEntry)).toBe(1);
     expect(served(getSensorReading)).toBe(2);
+  });
+
+  it("within SdrCache's recheck time a batch sends no Get SDR Repository Info and no Get Sensor Thresholds; after it, both again, and a threshold changed meanwhile shows", async () => {
+    let clock = 1_000_000;
+    const ctx = context({ sdr: new SdrCache({ recheckMs: 10_000, now: () => clock }) });
+    const event = petFor(cpuTemp(92, UCR_GOING_HIGH));
+    expect((await enrich(event, ctx)).sensor?.thresholds).toMatchObject({ ucr: 90 });
+
+    let served = commandsSince();
+    clock += 9_999;
+    const within = await enrich(event, ctx);
+    expect(within.sensor).toMatchObject({ reading: 92, thresholds: { unc: 85, ucr: 90, unr: 95 } });
+    expect(served(getSdrRepositoryInfo)).toBe(0);
+    expect(served(getSensorThresholds)).toBe(0);
+    expect(served(getSensorReading)).toBe(1);
+
+    // An operator raises the upper critical threshold (ipmitool sensor thresh … ucr 91).
+    const record = sim.state.sensors.get(SensorNumber.Cpu1Temp)?.record;
+    if (record?.kind !== "full") throw new Error("CPU1 Temp has no full record in the simulator");
+    const ucr = record.thresholds.ucr;
+    record.thresholds.ucr = 91;
+    try {
+      served = commandsSince();
+      clock += 1;
+      const after = await enrich(event, ctx);
+      expect(after.sensor?.thresholds).toMatchObject({ ucr: 91 });
+      expect(served(getSdrRepositoryInfo)).toBe(1);
+      expect(served(getSensorThresholds)).toBe(1);
+    } finally {
+      record.thresholds.ucr = ucr;
+    }
   });
 
   it("an event whose record is the newest costs one Get SEL Entry: the records before it are read when an event needs them", async () => {

@@ -238,9 +238,10 @@ function judge(
 }
 
 /**
- * The reads a BMC's events share, all sent before this returns: Get SDR Repository Info and the
- * newest SEL entry, and with the SDR cached, each distinct sensor's reading and thresholds alongside
- * (read again from the fresh records should the repository have changed). `sensors[i]` is pets[i]'s.
+ * The reads a BMC's events share, all sent before this returns: Get SDR Repository Info (unless
+ * SdrCache checked it lately) and the newest SEL entry, and with the SDR cached, each distinct
+ * sensor's reading and thresholds (unless remembered) alongside (read again from the fresh records
+ * should the repository have changed). `sensors[i]` is pets[i]'s.
  */
 function sharedReads(
   name: string,
@@ -257,9 +258,11 @@ function sharedReads(
   const sel = (ctx.selTails ?? new SelTails()).read(name, execute, (records) =>
     pets.every((pet) => bestSelMatch(records, pet, window)?.score === 0),
   );
-  const early = cached && readSensors(execute, cached, pets);
+  // Thresholds are configuration: read again once SdrCache's recheck time has passed.
+  const sensorExecute = ctx.sdr.withThresholds(name, execute);
+  const early = cached && readSensors(sensorExecute, cached, pets);
   const sensors = current.then((records) =>
-    early && records === cached ? early : readSensors(execute, records, pets),
+    early && records === cached ? early : readSensors(sensorExecute, records, pets),
   );
   return { sensors, sel };
 }

@@ -1,5 +1,6 @@
 import { IpmiTimeoutError } from "../../ipmi/client/errors.js";
 import type { Execute, IpmiCommand } from "../../ipmi/commands/command.js";
+import { getSensorThresholds, type SensorThresholds } from "../../ipmi/commands/sensor-event.js";
 import { getSdrRepositoryInfo } from "../../ipmi/commands/storage.js";
 import { readSdrRepository } from "../../ipmi/sdr/read.js";
 import type { SdrRecord } from "../../ipmi/sdr/records.js";
@@ -39,6 +40,14 @@ export interface SdrCacheOptions {
   readBudgetMs?: number;
   /** Deadline of each call of such a read, so a BMC that wedges mid-read frees its slot; default 5 s. */
   callTimeoutMs?: number;
+  /**
+   * How long what a BMC said about its configuration is taken as current: Get SDR Repository Info is
+   * sent at most once in this time per BMC, and a sensor's thresholds (Get Sensor Thresholds) are
+   * read again only after it; default 10 s. 0: every batch asks.
+   */
+  recheckMs?: number;
+  /** Milliseconds; default Date.now. */
+  now?: () => number;
 }
 
 export interface SdrCacheStats {
@@ -55,6 +64,10 @@ interface Entry {
   /** Most recent addition, most recent erase and record count as Get SDR Repository Info gave them. */
   version: string;
   records: SdrRecord[];
+  /** When Get SDR Repository Info last confirmed `version`. */
+  checkedAt: number;
+  /** Thresholds read from sensors of this version, by sensor number, with when they were read. */
+  thresholds: Map<number, { value: SensorThresholds; at: number }>;
 }
 
 /**
@@ -68,22 +81,33 @@ export class SdrCache {
   private readonly counters = { hits: 0, misses: 0, shared: 0 };
   private readonly readBudgetMs: number;
   private readonly callTimeoutMs: number;
+  private readonly recheckMs: number;
+  private readonly now: () => number;
 
   constructor(options: SdrCacheOptions = {}) {
     this.readBudgetMs = options.readBudgetMs ?? 30_000;
     this.callTimeoutMs = options.callTimeoutMs ?? 5000;
+    this.recheckMs = options.recheckMs ?? 10_000;
+    this.now = options.now ?? Date.now;
   }
 
   /**
-   * The repository of BMC `key`: one Get SDR Repository Info within `deadline`, then the cached
-   * records if they are still current, else a fresh read (shared with concurrent callers).
+   * The repository of BMC `key`: the cached records if Get SDR Repository Info confirmed them within
+   * `recheckMs`; else one such request within `deadline`, then the cached records if they are still
+   * current, else a fresh read (shared with concurrent callers).
    */
   async records(key: string, client: DeadlineExecutor, deadline: number): Promise<SdrRecord[]> {
+    const known = this.entries.get(key);
+    if (known && this.now() - known.checkedAt < this.recheckMs) {
+      this.counters.hits++;
+      return known.records;
+    }
     const info = await executeUntil(client, deadline, "the event deadline")(getSdrRepositoryInfo, undefined);
     const version = [info.mostRecentAddition, info.mostRecentErase, info.recordCount].join("|");
     const cached = this.entries.get(key);
     if (cached?.version === version) {
       this.counters.hits++;
+      cached.checkedAt = this.now();
       return cached.records;
     }
     const pending = this.reading.get(key);
@@ -98,8 +122,9 @@ export class SdrCache {
       "the SDR read budget",
       this.callTimeoutMs,
     );
+    const checkedAt = this.now();
     const promise = readSdrRepository(budget).then((records) => {
-      this.entries.set(key, { version, records });
+      this.entries.set(key, { version, records, checkedAt, thresholds: new Map() });
       return records;
     });
     const entry = { version, promise };
@@ -109,6 +134,26 @@ export class SdrCache {
     };
     promise.then(forget, forget);
     return promise;
+  }
+
+  /**
+   * `execute` for BMC `key` with its sensors' thresholds remembered for `recheckMs`, as long as its
+   * repository is the one cached (thresholds are configuration: ipmitool's `sensor thresh` sets them).
+   * Every other command goes through.
+   */
+  withThresholds(key: string, execute: Execute): Execute {
+    return (command, request) => {
+      const entry = this.entries.get(key);
+      if (command !== getSensorThresholds || !entry) return execute(command, request);
+      const { sensorNumber } = request as { sensorNumber: number };
+      const kept = entry.thresholds.get(sensorNumber);
+      if (kept && this.now() - kept.at < this.recheckMs) return Promise.resolve(kept.value as never);
+      const at = this.now();
+      return execute(command, request).then((value) => {
+        entry.thresholds.set(sensorNumber, { value: value as SensorThresholds, at });
+        return value;
+      });
+    };
   }
 
   /** The cached records of BMC `key`, current or not. */
