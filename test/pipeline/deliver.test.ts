@@ -586,7 +586,7 @@ describe("DELIVER: two jobs carrying one notification at once", () => {
     expect(await client.keys(claimKey(PREFIX, "*"))).toEqual([]);
   });
 
-  it("a job's markers and claims cost one script call; a delivered group one transaction", async () => {
+  it("a job's markers and claims cost one script call; recording a delivered group another", async () => {
     const r = await receiver();
     await worker({ "ops-webhook": webhook(r) });
     const ns = notes(2);
@@ -594,15 +594,20 @@ describe("DELIVER: two jobs carrying one notification at once", () => {
     const commands = await commandsDuring(client, () => flush("ops-webhook", ns).then(finished), {
       scripts: false,
     });
-    // One script call (EVAL the first time on this server, EVALSHA after) with each notification's
-    // marker and claim; in the MULTI a SET per marker and one DEL of the claims.
+    // The claim: one script call (EVAL the first time on this server, EVALSHA after) with each
+    // notification's marker and claim; once delivered, one more with the markers to set and the
+    // claims to delete (claims.ts recordDelivered).
     const name = (c: string[]) => (/^eval(sha)?$/i.test(c[0] ?? "") ? "script" : c[0]?.toLowerCase());
     expect(commands.filter((c) => c.some(state)).map((c) => [name(c), c.filter(state).length])).toEqual([
       ["script", 4],
-      ["set", 1],
-      ["set", 1],
-      ["del", 2],
+      ["script", 4],
     ]);
+    // The markers are set, with their TTL, and the claims gone.
+    const ids = ns.map((n) => deliveryId(n.id, "ops-webhook"));
+    for (const id of ids) {
+      expect(await client.ttl(deliveredMarkerKey(PREFIX, id))).toBeGreaterThan(0);
+      expect(await client.exists(claimKey(PREFIX, id))).toBe(0);
+    }
   });
 });
 

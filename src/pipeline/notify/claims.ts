@@ -6,6 +6,10 @@ import type { Redis } from "ioredis";
  *   <prefix>:delivered:<delivery id>   set once a receiver took it (TTL a week: deliver.ts)
  *   <prefix>:delivering:<delivery id>  the DELIVER job sending it now: its job id (TTL: the job's lock)
  *
+ * What several groups that went out at about the same time leave is recorded in one script call
+ * (recordDelivered): their markers, their claims deleted, and any dead letter of an earlier run of
+ * the same send removed.
+ *
  * Two different jobs can carry one notification (two flushes of it: an INGEST batch re-run after a
  * crash, an outbox sweep, a DLQ replay). A job claims what it sends in the same script that reads the
  * markers, so of two jobs running at once only one sends it; the other sees it in flight elsewhere
@@ -53,11 +57,36 @@ end
 return 0
 `;
 
+/**
+ * KEYS: markers (n), claims (n), DLQ entries hash, DLQ index; ARGV: n, the time, TTL seconds, then
+ * the send ids whose dead letters go. One command at a time: no unpack() of an unbounded list.
+ */
+const DELIVERED_COMMAND = "petgateDeliveryDone";
+const DELIVERED = `
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  redis.call('SET', KEYS[i], ARGV[2], 'EX', ARGV[3], 'NX')
+  redis.call('DEL', KEYS[n + i])
+end
+for i = 4, #ARGV do
+  redis.call('HDEL', KEYS[2 * n + 1], ARGV[i])
+  redis.call('ZREM', KEYS[2 * n + 2], ARGV[i])
+end
+return n
+`;
+
+/** A group the receiver took: its delivery ids and its send id (the key of its dead letter, if any). */
+export interface Delivered {
+  ids: readonly string[];
+  sendId: string;
+}
+
 type ClaimCommands = Record<
   typeof CLAIM_COMMAND,
   (...keysAndArgs: string[]) => Promise<(number | string)[]>
 > &
-  Record<typeof RELEASE_COMMAND, (...keysAndArgs: string[]) => Promise<number>>;
+  Record<typeof RELEASE_COMMAND, (...keysAndArgs: string[]) => Promise<number>> &
+  Record<typeof DELIVERED_COMMAND, (...keysAndArgs: string[]) => Promise<number>>;
 
 export class DeliveryClaims {
   private readonly redis: Redis & ClaimCommands;
@@ -70,7 +99,33 @@ export class DeliveryClaims {
     // By EVALSHA: the scripts' text goes to Redis once, not with every job.
     redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM });
     redis.defineCommand(RELEASE_COMMAND, { lua: RELEASE });
+    redis.defineCommand(DELIVERED_COMMAND, { lua: DELIVERED });
     this.redis = redis as Redis & ClaimCommands;
+  }
+
+  /**
+   * Records `groups` as delivered in one round trip: each delivery's marker (SET NX, `ttlSeconds`)
+   * with its claim deleted, and the dead letters `dlq` holds under their send ids removed.
+   */
+  async recordDelivered(
+    groups: readonly Delivered[],
+    at: string,
+    ttlSeconds: number,
+    dlq: { entries: string; index: string },
+  ): Promise<void> {
+    const ids = groups.flatMap((g) => g.ids);
+    if (groups.length === 0) return;
+    await this.redis[DELIVERED_COMMAND](
+      String(2 * ids.length + 2),
+      ...ids.map((id) => deliveredMarkerKey(this.prefix, id)),
+      ...ids.map((id) => claimKey(this.prefix, id)),
+      dlq.entries,
+      dlq.index,
+      String(ids.length),
+      at,
+      String(ttlSeconds),
+      ...groups.map((g) => g.sendId),
+    );
   }
 
   /** Claims for `jobId` each delivery not delivered and not held by another job, in one round trip. */

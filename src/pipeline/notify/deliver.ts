@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Job, type JobsOptions, Queue, type Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { TurnCoalescer } from "../../io/coalesce.js";
 import type { NotificationGroup, Sink } from "../../sinks/sink.js";
 import type { Notification } from "../alerting/notification.js";
 import {
@@ -10,7 +11,7 @@ import {
   type RedisTarget,
   type WorkerSettings,
 } from "../queues.js";
-import { claimKey, DeliveryClaims, deliveredMarkerKey, type HeldClaims } from "./claims.js";
+import { type Delivered, DeliveryClaims, deliveredMarkerKey, type HeldClaims } from "./claims.js";
 import { type DeadLetterOutcome, DeadLetterQueue } from "./dlq.js";
 import { deliverWithRetries, type RetryOptions } from "./retry.js";
 
@@ -28,8 +29,8 @@ import { deliverWithRetries, type RetryOptions } from "./retry.js";
  * - the worker reads the delivered markers `<prefix>:delivered:<delivery id>` of all the job's
  *   notifications and claims the others (claims.ts) in one script call, and sends a group only the
  *   notifications it claimed (a group left empty is skipped); a delivered group sets its markers
- *   (SET NX, TTL DELIVERED_MARKER_TTL_SECONDS) and deletes its claims in one transaction, a group
- *   dead-lettered releases its claims. A job re-run after a crash or a stall, a later flush carrying
+ *   (SET NX, TTL DELIVERED_MARKER_TTL_SECONDS) and deletes its claims in one script call (with the
+ *   other groups delivered in the same event-loop turn), a group dead-lettered releases its claims. A job re-run after a crash or a stall, a later flush carrying
  *   the same notification, or a DLQ replay does not reach the receiver again;
  * - a notification another job is sending at that moment (claimed by it) is not sent: once the rest
  *   settled, the job fails with InFlightElsewhereError and BullMQ retries it with backoff, when the
@@ -243,6 +244,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   connection.on("error", () => undefined); // BullMQ reconnects; jobs wait
   const dlq = new DeadLetterQueue(connection, prefix);
   const claims = new DeliveryClaims(connection, prefix);
+  // Groups of any job that went out in the same turn: one script call for all their records.
+  const recorder = new TurnCoalescer<Delivered>((groups) =>
+    claims.recordDelivered(groups, new Date().toISOString(), ttl, dlq.keys),
+  );
 
   const stats: DeliveryStats = { outcomes: {}, sends: {} };
   const count = (receiver: string, outcome: DeliveryOutcome, notifications: number, sends: number) => {
@@ -291,19 +296,14 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       // not be written (Redis refusing writes), the job still completes: running it again would send
       // again. Its claims then expire with their TTL.
       held.delivered(ids);
-      const id = groupSendId(group);
-      const tx = connection.multi();
-      const at = new Date().toISOString();
-      for (const d of ids) tx.set(deliveredMarkerKey(prefix, d), at, "EX", ttl, "NX");
-      // A refused write makes exec() reject (EXECABORT) rather than report it in its replies.
-      const replies = await tx
-        .del(...ids.map((d) => claimKey(prefix, d)))
-        .hdel(dlq.keys.entries, id)
-        .zrem(dlq.keys.index, id)
-        .exec()
-        .catch((err: unknown) => [[err instanceof Error ? err : new Error(String(err)), null] as const]);
-      const failed = replies?.find(([err]) => err)?.[0];
-      if (failed) log(`delivered ${id} but could not record it: ${failed.message}`);
+      const sendId = groupSendId(group);
+      await recorder
+        .add({ ids, sendId })
+        .catch((err: unknown) =>
+          log(
+            `delivered ${sendId} but could not record it: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        );
       count(group.receiver, "delivered", group.notifications.length, attempts);
       await options.afterDelivered?.(job);
       return { outcome: "delivered", attempts };
