@@ -28,13 +28,15 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const MAX_REASON_BODY = 500;
 
 /**
- * Posts a group's notifications, one alert each, in one request to Alertmanager's API v2. Alertmanager identifies an alert by
+ * Posts a group's notifications, one alert each, in one request to Alertmanager's API v2; the groups
+ * of one flush go in one request (`regroups`: Alertmanager groups by its own routes). Alertmanager identifies an alert by
  * its label set, so the labels hold only what is fixed for an event — never the status, direction,
  * reading or the enrichment result — and a resolved notification (endsAt in the past) ends the very
  * alert its firing notification started.
  */
 export class AlertmanagerSink implements Sink {
   readonly name: string;
+  readonly regroups = true;
   /** Without credentials, so it can appear in reasons. */
   private readonly endpoint: string;
   private readonly headers: Record<string, string>;

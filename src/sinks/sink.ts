@@ -26,6 +26,11 @@ export interface NotificationGroup {
 /** One receiver integration: email, webhook, Alertmanager. One call sends one group. */
 export interface Sink {
   readonly name: string;
+  /**
+   * The receiver groups alerts itself (Alertmanager's API takes any list of alerts): the groups of
+   * one flush are sent at once, as one group carrying all their notifications.
+   */
+  readonly regroups?: boolean;
   send(group: NotificationGroup): Promise<DeliveryResult>;
   close?(): Promise<void>;
 }

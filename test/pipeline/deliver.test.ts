@@ -24,6 +24,7 @@ import {
   startDeliveryWorker,
 } from "../../src/pipeline/notify/deliver.js";
 import { type DeadLetterQueue, replayJobId } from "../../src/pipeline/notify/dlq.js";
+import { AlertmanagerSink } from "../../src/sinks/alertmanager.js";
 import { EmailSink } from "../../src/sinks/email.js";
 import type { Sink } from "../../src/sinks/sink.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
@@ -393,6 +394,36 @@ describe("DELIVER: retries and the dead-letter queue", () => {
       ].sort(),
     );
     expect(w.stats()).toEqual({ outcomes: { "ops-webhook": { delivered: 3 } }, sends: { "ops-webhook": 2 } });
+  });
+
+  it("to Alertmanager (a sink that groups by itself) the groups of a flush go in one POST of all their alerts", async () => {
+    const r = await receiver();
+    const refusing = await receiver({
+      otherwise: { status: 400, body: '"start time must be before end time"' },
+    });
+    const ns = notes(3);
+    const id = await flush("am", ns.slice(0, 2), ns.slice(2));
+    const w = await worker({
+      am: new AlertmanagerSink({ name: "am", url: r.url, timeoutMs: 5_000 }),
+      "am-refusing": new AlertmanagerSink({ name: "am-refusing", url: refusing.url, timeoutMs: 5_000 }),
+    });
+
+    expect(await finished(id)).toEqual(all("delivered", ns, 1));
+    expect(r.requests.map((q) => q.url)).toEqual(["/hook/api/v2/alerts"]);
+    const alerts = JSON.parse((r.requests[0] as ReceivedRequest).body.toString("utf8")) as {
+      annotations: Record<string, string>;
+    }[];
+    expect(alerts.map((a) => a.annotations.notification_id)).toEqual(ns.map((n) => n.id));
+    expect(w.stats()).toEqual({ outcomes: { am: { delivered: 3 } }, sends: { am: 1 } });
+    for (const n of ns)
+      expect(await client.exists(deliveredMarkerKey(PREFIX, deliveryId(n.id, "am")))).toBe(1);
+
+    // Refused for good: the one send is one dead letter, naming the groups it merged.
+    await finished(await flush("am-refusing", [ns[0] as Notification], [ns[1] as Notification]));
+    expect(refusing.requests).toHaveLength(1);
+    const [dead] = await dlq.list();
+    expect(dead).toMatchObject({ receiver: "am-refusing", groupKey: "g0 + g1", outcome: "permanent" });
+    expect(dead?.notifications.map((n) => n.id)).toEqual([ns[0]?.id, ns[1]?.id]);
   });
 
   it("a group with some notifications delivered already is sent only the rest; a group left empty is skipped", async () => {

@@ -17,7 +17,8 @@ import { deliverWithRetries, type RetryOptions } from "./retry.js";
 
 /**
  * The DELIVER queue, in Alertmanager's model: one job per flush and receiver, carrying the groups
- * that receiver is sent at that moment; the delivery worker sends each group in one request/message.
+ * that receiver is sent at that moment; the delivery worker sends each group in one request/message
+ * (to a sink that groups by itself, Alertmanager's API, the job's groups in one: Sink.regroups).
  *
  *   events worker ── enqueueFlush ──▶ DELIVER ── delivery worker ──▶ sink, one call per group
  *                                                     │              (deliverWithRetries)
@@ -336,11 +337,12 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
         toSend.flatMap((g) => g.notifications.map((n) => deliveryId(n.id, receiver))),
       );
       const sink = options.sinks.get(receiver);
+      const units = sink?.regroups ? regrouped(receiver, toSend) : toSend;
       let sends = 0;
       // Every group settles before the job fails (a DLQ write refused): a retry of the job must not
       // meet this run's sends still going.
       const settled = await Promise.allSettled(
-        toSend.map(async (group) => {
+        units.map(async (group) => {
           let outcome: DeliveryOutcome;
           if (sink) {
             const sent = await sendGroup(job, sink, group, held);
@@ -431,6 +433,27 @@ function sendableGroups(data: DeliverJobData, skip: ReadonlySet<string> = new Se
     });
   }
   return out;
+}
+
+/**
+ * `groups` as one send, for a sink that groups by itself: all their notifications in one group, keyed
+ * by the group keys it merged (its DLQ entry shows them), with the idempotency key of all of them.
+ */
+function regrouped(receiver: string, groups: readonly NotificationGroup[]): NotificationGroup[] {
+  if (groups.length <= 1) return [...groups];
+  const notifications = groups.flatMap((g) => g.notifications);
+  return [
+    {
+      receiver,
+      groupKey: groups.map((g) => g.groupKey).join(" + "),
+      groupLabels: {},
+      notifications,
+      idempotencyKey: idempotencyKey(
+        receiver,
+        notifications.map((n) => n.id),
+      ),
+    },
+  ];
 }
 
 /**
