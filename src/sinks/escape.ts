@@ -13,6 +13,9 @@ const NAMED: Readonly<Record<string, string>> = { "\r": "\\r", "\n": "\\n", "\t"
  * reorder what is shown. A backslash is left as it is, so escaping twice changes nothing.
  */
 export function escapeControls(text: string): string {
+  // Nearly all text has nothing to escape: one scan, and the same string back.
+  UNSAFE.lastIndex = 0;
+  if (!UNSAFE.test(text)) return text;
   return text.replace(UNSAFE, (c) => {
     const code = c.charCodeAt(0);
     return NAMED[c] ?? (code <= 0xff ? `\\x${hex(code, 2)}` : `\\u${hex(code, 4)}`);
@@ -32,7 +35,9 @@ export function escapeStrings<T>(value: T): T {
   if (typeof value === "string") return escapeControls(value) as T;
   if (Array.isArray(value)) return value.map(escapeStrings) as T;
   if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([name, v]) => [escapeControls(name), escapeStrings(v)]),
-  ) as T;
+  const copy: Record<string, unknown> = {};
+  for (const name in value) {
+    if (Object.hasOwn(value, name)) copy[escapeControls(name)] = escapeStrings(value[name]);
+  }
+  return copy as T;
 }
