@@ -263,7 +263,23 @@ const alertmanagerReceiver = z
   })
   .strict();
 
-const RECEIVER_KINDS = ["email", "webhook", "alertmanager"] as const;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const execReceiver = z
+  .object({
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe("the program and its arguments, run without a shell; the group's JSON on its stdin"),
+    timeoutMs: timeoutMs.optional().describe("killed when still running after this (default 10000)"),
+    env: z
+      .record(z.string().regex(ENV_NAME, "must be an environment variable name"), z.string())
+      .optional()
+      .describe("its environment besides PATH and PETGATE_RECEIVER (nothing of petgate's is passed on)"),
+  })
+  .strict();
+
+const RECEIVER_KINDS = ["email", "webhook", "alertmanager", "exec"] as const;
 
 const receiverSchema = z
   .object({
@@ -272,7 +288,10 @@ const receiverSchema = z
     webhook: webhookReceiver.optional().describe("POST each group of notifications as JSON"),
     alertmanager: alertmanagerReceiver
       .optional()
-      .describe("post each group's notifications as Alertmanager alerts, in one request"),
+      .describe("post the notifications of each flush as Alertmanager alerts, in one request"),
+    exec: execReceiver
+      .optional()
+      .describe("run a program per group: exit 0 delivered, 75 (EX_TEMPFAIL) retried, any other failed"),
   })
   .strict()
   .superRefine((r, ctx) => {

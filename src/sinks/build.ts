@@ -2,6 +2,7 @@ import { readSecret } from "../config/load.js";
 import type { Config, ReceiverConfig } from "../config/schema.js";
 import { AlertmanagerSink } from "./alertmanager.js";
 import { EmailSink } from "./email.js";
+import { ExecSink } from "./exec.js";
 import type { Sink } from "./sink.js";
 import { WebhookSink } from "./webhook.js";
 
@@ -77,10 +78,19 @@ function buildSink(r: ReceiverConfig): Sink {
         ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }),
       });
     }
+    if (r.exec) {
+      const x = r.exec;
+      return new ExecSink({
+        name: r.name,
+        command: x.command,
+        ...(x.timeoutMs !== undefined && { timeoutMs: x.timeoutMs }),
+        ...(x.env !== undefined && { env: x.env }),
+      });
+    }
   } catch (err) {
     if (err instanceof ReceiverError) throw err;
     // Sink constructors name what is wrong with an option, not its value (no secret reaches them but through auth).
     throw new ReceiverError(r.name, (err as Error).message);
   }
-  throw new ReceiverError(r.name, "no email, webhook or alertmanager given");
+  throw new ReceiverError(r.name, "no email, webhook, alertmanager or exec given");
 }
