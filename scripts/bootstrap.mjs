@@ -23,6 +23,8 @@ const debianPackages = {
   "prometheus-alertmanager": "prometheus-alertmanager",
   prometheus: "prometheus",
   chromium: "chromium",
+  rsyslog: "rsyslogd", // test/sinks/syslog.test.ts: the syslog receiver's peer
+  "rsyslog-gnutls": "rsyslogd", // its TLS driver (RFC 5425)
   "docker-compose": "docker-compose",
 };
 

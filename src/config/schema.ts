@@ -4,6 +4,7 @@ import { DEFAULT_UNKNOWN_SEVERITY, PET_TABLE_SEVERITIES } from "../pet/tables/se
 import { inhibitRulesSchema } from "../pipeline/alerting/inhibit.js";
 import { duration, routesSchema } from "../pipeline/alerting/route.js";
 import { stormSchema } from "../pipeline/alerting/storm.js";
+import { SYSLOG_FACILITIES, type SyslogFacility } from "../sinks/syslog.js";
 import { mibsSchema } from "./mibs.js";
 import { selSchema } from "./sel.js";
 import { trapRulesSchema } from "./traps.js";
@@ -279,7 +280,31 @@ const execReceiver = z
   })
   .strict();
 
-const RECEIVER_KINDS = ["email", "webhook", "alertmanager", "exec"] as const;
+const syslogReceiver = z
+  .object({
+    address: z
+      .string()
+      .regex(/^(udp|tcp|tls):\/\/.+:\d+$/, "must be udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT")
+      .describe("the collector: udp:// (RFC 5426), tcp:// (RFC 6587, octet counting) or tls:// (RFC 5425)"),
+    facility: z
+      .enum(Object.keys(SYSLOG_FACILITIES) as [SyslogFacility, ...SyslogFacility[]])
+      .optional()
+      .describe("RFC 5424 facility by name (default daemon)"),
+    appName: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,48}$/, "must be 1 to 48 printable ASCII characters")
+      .optional()
+      .describe('APP-NAME of every message (default "petgate")'),
+    ca: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("tls://: a PEM file of the CAs the collector's certificate must chain to (default the system's)"),
+    timeoutMs: timeoutMs.optional().describe("connecting and writing one group (default 5000)"),
+  })
+  .strict();
+
+const RECEIVER_KINDS = ["email", "webhook", "alertmanager", "exec", "syslog"] as const;
 
 const receiverSchema = z
   .object({
@@ -292,6 +317,9 @@ const receiverSchema = z
     exec: execReceiver
       .optional()
       .describe("run a program per group: exit 0 delivered, 75 (EX_TEMPFAIL) retried, any other failed"),
+    syslog: syslogReceiver
+      .optional()
+      .describe("one RFC 5424 message per notification to a syslog collector or SIEM"),
   })
   .strict()
   .superRefine((r, ctx) => {

@@ -1,9 +1,11 @@
+import { readFileSync } from "node:fs";
 import { readSecret } from "../config/load.js";
 import type { Config, ReceiverConfig } from "../config/schema.js";
 import { AlertmanagerSink } from "./alertmanager.js";
 import { EmailSink } from "./email.js";
 import { ExecSink } from "./exec.js";
 import type { Sink } from "./sink.js";
+import { SyslogSink } from "./syslog.js";
 import { WebhookSink } from "./webhook.js";
 
 /** A receiver whose sink cannot be built (a secret not readable, an option refused). Names the receiver, never a secret. */
@@ -87,10 +89,30 @@ function buildSink(r: ReceiverConfig): Sink {
         ...(x.env !== undefined && { env: x.env }),
       });
     }
+    if (r.syslog) {
+      const y = r.syslog;
+      return new SyslogSink({
+        name: r.name,
+        address: y.address,
+        ...(y.facility !== undefined && { facility: y.facility }),
+        ...(y.appName !== undefined && { appName: y.appName }),
+        ...(y.ca !== undefined && { ca: readCa(r.name, y.ca) }),
+        ...(y.timeoutMs !== undefined && { timeoutMs: y.timeoutMs }),
+      });
+    }
   } catch (err) {
     if (err instanceof ReceiverError) throw err;
     // Sink constructors name what is wrong with an option, not its value (no secret reaches them but through auth).
     throw new ReceiverError(r.name, (err as Error).message);
   }
-  throw new ReceiverError(r.name, "no email, webhook, alertmanager or exec given");
+  throw new ReceiverError(r.name, "no email, webhook, alertmanager, exec or syslog given");
+}
+
+/** A syslog receiver's CA file, read once at start-up; the error names the file, not its content. */
+function readCa(receiver: string, file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ReceiverError(receiver, `ca ${file}: ${(err as NodeJS.ErrnoException).code ?? "not readable"}`);
+  }
 }
