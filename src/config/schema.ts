@@ -299,7 +299,9 @@ const syslogReceiver = z
       .string()
       .min(1)
       .optional()
-      .describe("tls://: a PEM file of the CAs the collector's certificate must chain to (default the system's)"),
+      .describe(
+        "tls://: a PEM file of the CAs the collector's certificate must chain to (default the system's)",
+      ),
     timeoutMs: timeoutMs.optional().describe("connecting and writing one group (default 5000)"),
   })
   .strict();

@@ -125,7 +125,7 @@ export class SyslogSink implements Sink {
     const msgid = n.status === "firing" ? "FIRING" : "RESOLVED";
     const head = `<${pri}>1 ${now.toISOString()} ${this.host} ${this.appName} ${process.pid} ${msgid} [${SD_ID} ${sd}] `;
     const max = this.url.protocol === "udp:" ? UDP_MAX : STREAM_MAX;
-    return head + fit(escapeControls(n.summary), max - Buffer.byteLength(head));
+    return head + cutToOctets(escapeControls(n.summary), max - Buffer.byteLength(head));
   }
 
   private async sendUdp(messages: readonly string[]): Promise<void> {
@@ -235,7 +235,7 @@ function printable(text: string, max: number): string {
 }
 
 /** `text` cut to `bytes` UTF-8 octets, never inside a character. */
-function fit(text: string, bytes: number): string {
+function cutToOctets(text: string, bytes: number): string {
   if (Buffer.byteLength(text) <= bytes) return text;
   let cut = Buffer.from(text)
     .subarray(0, Math.max(0, bytes - 3))
