@@ -7,7 +7,7 @@ import { configSchema } from "../../src/config/schema.js";
 import { type EventsWorker, startEventsWorker } from "../../src/pipeline/events-worker.js";
 import { eventClaimKey } from "../../src/pipeline/intake/claim.js";
 import { eventId } from "../../src/pipeline/intake/event.js";
-import { Ingest, type IngestOptions } from "../../src/pipeline/intake/ingest.js";
+import { batchLingerMs, EventRate, Ingest, type IngestOptions } from "../../src/pipeline/intake/ingest.js";
 import { createRedis, type IngestQueue, ingestQueue } from "../../src/pipeline/queues.js";
 import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
 
@@ -194,5 +194,26 @@ describe("Ingest → INGEST → events worker (real redis-server)", () => {
     await until("processing", async () => (await ingestDrained()) && processed.length === 20);
     expect([...processed].sort()).toEqual(Array.from({ length: 20 }, (_, n) => eventId(petTrap(n))).sort());
     expect(second.stats().spool.pendingBytes).toBe(0);
+  });
+});
+
+describe("batch linger: longer the faster traps come", () => {
+  it("EventRate counts events a second from whole-second windows; a quiet second resets it", () => {
+    const rate = new EventRate();
+    let got = 0;
+    // 1,000 events over one second, 1 ms apart.
+    for (let t = 0; t < 1000; t++) got = rate.count(10_000 + t);
+    expect(got).toBe(1000);
+    // The next second starts from the last one's count.
+    expect(rate.count(11_000)).toBe(1000);
+    // A trap after a quiet second: the rate is this window's alone.
+    expect(rate.count(13_500)).toBe(1);
+    expect(rate.count(13_501)).toBe(2);
+  });
+
+  it("batchLingerMs: 1 ms per 50 events a second, within the bounds", () => {
+    expect([0, 1, 99, 100, 500, 1000, 2000, 100_000].map((r) => batchLingerMs(r, 2, 20))).toEqual([
+      2, 2, 2, 2, 10, 20, 20, 20,
+    ]);
   });
 });

@@ -20,7 +20,11 @@ export interface IngestOptions {
   spoolFile: string;
   /** A batch is sent when it has this many distinct events… */
   batchMaxEvents?: number;
-  /** …or this long after its first event. */
+  /**
+   * …or this long after its first event: batchMinMs (default 2) while traps are sparse, growing with
+   * the rate of the last second (1 ms per 50 events a second) up to batchMaxMs (default 20).
+   */
+  batchMinMs?: number;
   batchMaxMs?: number;
   /** An INGEST add not acknowledged by Redis within this is given up and the batch spooled. */
   addTimeoutMs?: number;
@@ -67,6 +71,9 @@ interface Pending {
 /**
  * Takes the listener's events into the INGEST queue: micro-batched (one INGEST job per batch, so the
  * listener is not bound by BullMQ's per-job cost), with a local spool for when Redis is unreachable.
+ * A batch waits longer the faster traps come (batchMinMs … batchMaxMs): a sparse trap is queued in
+ * a couple of milliseconds, and a storm makes fewer, larger batches, which every later stage pays
+ * for per batch (a job's life cycle, a Redis call per stage, a flush per receiver).
  * A PET Acknowledge, when the destination wants one, is to be sent once add() has resolved.
  */
 export class Ingest {
@@ -90,7 +97,9 @@ export class Ingest {
   };
   private readonly prefix: string;
   private readonly batchMaxEvents: number;
+  private readonly batchMinMs: number;
   private readonly batchMaxMs: number;
+  private readonly rate = new EventRate();
   private readonly addTimeoutMs: number;
   private readonly retryMs: number;
   private readonly log: (message: string) => void;
@@ -102,7 +111,8 @@ export class Ingest {
   ) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.batchMaxEvents = options.batchMaxEvents ?? 500;
-    this.batchMaxMs = options.batchMaxMs ?? 5;
+    this.batchMaxMs = options.batchMaxMs ?? 20;
+    this.batchMinMs = Math.min(options.batchMinMs ?? 2, this.batchMaxMs);
     this.addTimeoutMs = options.addTimeoutMs ?? 1_000;
     this.retryMs = options.retryMs ?? 1_000;
     this.log = options.log ?? ((m) => process.stderr.write(`petgate: ${m}\n`));
@@ -150,8 +160,13 @@ export class Ingest {
         return;
       }
       this.pending.set(id, { event: { id, trap }, waiters: [{ resolve, reject }] });
+      const perSecond = this.rate.count(Date.now());
       if (this.pending.size >= this.batchMaxEvents) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.batchMaxMs);
+      else
+        this.timer ??= setTimeout(
+          () => this.flush(),
+          batchLingerMs(perSecond, this.batchMinMs, this.batchMaxMs),
+        );
     });
   }
 
@@ -258,5 +273,30 @@ export class Ingest {
     } catch (err) {
       this.log(`spool replay stopped (${String(err)}); will retry`);
     }
+  }
+}
+
+/** How long a batch waits at `perSecond` events a second: 1 ms per 50, within minMs…maxMs. */
+export function batchLingerMs(perSecond: number, minMs: number, maxMs: number): number {
+  return Math.min(maxMs, Math.max(minMs, Math.floor(perSecond / 50)));
+}
+
+/** Events a second, from whole-second windows: the current one's count, or the last one's if higher. */
+export class EventRate {
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private current = 0;
+  private previous = 0;
+
+  /** Counts one event at `now` (ms); returns the rate it makes. */
+  count(now: number): number {
+    const since = now - this.windowStart;
+    if (since >= 1000) {
+      // The window just ended counts only if this one follows it; after a quiet second it is 0.
+      this.previous = since < 2000 ? this.current : 0;
+      this.current = 0;
+      this.windowStart = now;
+    }
+    this.current++;
+    return Math.max(this.previous, this.current);
   }
 }
