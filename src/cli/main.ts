@@ -1,11 +1,14 @@
+import { ConfigError, SecretError } from "../config/load.js";
 import { configReference } from "../config/reference.js";
 import { bmcCommand } from "./bmc.js";
+import { configCommand } from "./config.js";
 import { decodeCommand } from "./decode.js";
 import { dlqCommand } from "./dlq.js";
 import { eventCommand } from "./event.js";
 import { listenCommand } from "./listen.js";
 import { mibCommand } from "./mib.js";
 import { pefCommand } from "./pef.js";
+import { routeCommand } from "./route.js";
 import { serveCommand } from "./serve.js";
 import { silenceCommand } from "./silence.js";
 import { simCommand } from "./sim.js";
@@ -24,6 +27,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   dlq: dlqCommand,
   mib: mibCommand,
   traps: trapsCommand,
+  config: configCommand,
+  route: routeCommand,
   "config-reference": async () => {
     process.stdout.write(`${configReference()}\n`);
     return 0;
@@ -43,6 +48,8 @@ commands:
   dlq list|replay|purge            dead-lettered deliveries
   mib convert|translate|check      trap rule stubs from MIB files; OID <-> MODULE::name; MIB problems
   traps test ARGS|--ndjson FILE    what the trap rules make of a trap given as snmptrap takes it (sends nothing)
+  config check                     every problem petgate.yml would meet at start-up (schema, secrets, receivers, MIBs)
+  route test LABEL=VALUE...        the receivers a notification with these labels reaches (as amtool)
   sim                              simulated BMCs (RMCP+, SEL, SDR, PEF, PETs) for tests and demos
   config-reference                 print the petgate.yml reference (Markdown)
 
@@ -65,6 +72,11 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`petgate ${name}: ${err.message}\n`);
       return 2;
+    }
+    // A config that cannot be used names its file, line and path: that is the whole message.
+    if (err instanceof ConfigError || err instanceof SecretError) {
+      process.stderr.write(`petgate ${name}: ${err.message}\n`);
+      return 1;
     }
     // A file the command could not use ("EACCES: permission denied, open '/x'"): the line says it all.
     const { syscall, path } = err as NodeJS.ErrnoException;

@@ -7,7 +7,7 @@ import { alertStateStage, RedisAlertBook } from "./alerting/alert-book-redis.js"
 import { Dispatcher } from "./alerting/dispatch.js";
 import { Inhibitor, inhibitStage } from "./alerting/inhibit.js";
 import type { EnrichmentFacts, Notification } from "./alerting/notification.js";
-import { compileRoutes, type Route, routesSchema } from "./alerting/route.js";
+import { configuredRoutes, type Route } from "./alerting/route.js";
 import { SilenceStore, silenceStage } from "./alerting/silence.js";
 import { StormControl, stormStage } from "./alerting/storm.js";
 import { BmcPool } from "./bmc/bmc-pool.js";
@@ -152,8 +152,6 @@ export interface EventsWorker {
   close(): Promise<void>;
 }
 
-const DEFAULT_ROUTES = { receiver: "default" };
-
 /** What the stages work with: the alerting state of this process and its Redis connection. */
 export interface PathParts {
   redis: Redis;
@@ -228,7 +226,7 @@ export function pathParts(
   const { config } = options;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
-  const tree = compileRoutes(config.routes ?? routesSchema.parse(DEFAULT_ROUTES));
+  const tree = configuredRoutes(config.routes);
   if (options.receivers) {
     const known = new Set(options.receivers);
     for (const r of routeReceivers(tree))

@@ -369,7 +369,9 @@ function redisServersOn(socket: string): number[] {
     } catch {
       continue; // it exited meanwhile
     }
-    if (command.split("\0").includes(socket)) pids.push(Number(entry));
+    // Its arguments until redis-server sets its process title, "redis-server unixsocket:PATH", after.
+    if (command.split("\0").some((arg) => arg === socket || arg.endsWith(`unixsocket:${socket}`)))
+      pids.push(Number(entry));
   }
   return pids;
 }

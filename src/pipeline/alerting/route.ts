@@ -285,8 +285,17 @@ function build(c: RouteConfig | RoutesConfig, parent: Route | undefined, id: str
  * always matches, so the result is never empty.
  */
 export function matchRoutes(tree: Route, n: Notification): Route[] {
-  const labels = notificationLabels(n);
+  return routesFor(tree, notificationLabels(n));
+}
+
+/** The routes that take a notification with these labels (`petgate route test`, as amtool's). */
+export function routesFor(tree: Route, labels: Readonly<Record<string, string>>): Route[] {
   return match(tree, labels) ?? [tree];
+}
+
+/** The routes petgate.yml gives, or one route to the receiver "default" when it gives none. */
+export function configuredRoutes(routes: RoutesConfig | undefined): Route {
+  return compileRoutes(routes ?? routesSchema.parse({ receiver: "default" }));
 }
 
 function match(route: Route, labels: Readonly<Record<string, string>>): Route[] | undefined {
