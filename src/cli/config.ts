@@ -6,7 +6,7 @@ import { configReference } from "../config/reference.js";
 import type { Config } from "../config/schema.js";
 import { loadTrapRules } from "../pipeline/interpret/load.js";
 import { buildSinks } from "../sinks/build.js";
-import { parseCommandArgs, UsageError } from "./usage.js";
+import { parseCommandArgs, subcommand } from "./usage.js";
 
 const HELP = `usage: petgate config check [--config FILE]
        petgate config reference
@@ -22,16 +22,13 @@ reference: the petgate.yml reference (Markdown), as petgate config-reference pri
   --config   petgate.yml (default: $PETGATE_CONFIG, else ./petgate.yml)`;
 
 export async function configCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === "--help" || sub === "-h") {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const command = subcommand(argv, ["check", "reference"], HELP);
+  if (!command) return 0;
+  const { sub, rest } = command;
   if (sub === "reference") {
     process.stdout.write(`${configReference()}\n`);
     return 0;
   }
-  if (sub !== "check") throw new UsageError(`unknown subcommand ${JSON.stringify(sub ?? "")}\n${HELP}`);
   const { values } = parseCommandArgs(rest, { config: { type: "string" } }, HELP);
   const file = requireConfigFile(values.config);
   let config: Config;

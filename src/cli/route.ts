@@ -1,7 +1,7 @@
 import { loadConfig } from "../config/load.js";
 import { requireConfigFile } from "../config/path.js";
 import { configuredRoutes, routesFor } from "../pipeline/alerting/route.js";
-import { parseCommandArgs, UsageError } from "./usage.js";
+import { parseCommandArgs, subcommand, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate route test [--config FILE] [--verify-receivers R1,R2] LABEL=VALUE...
 
@@ -14,12 +14,9 @@ given is the empty string, as in Alertmanager.
   --verify-receivers   exit 1 unless exactly these receivers are reached (in this order)`;
 
 export async function routeCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === "--help" || sub === "-h") {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (sub !== "test") throw new UsageError(`unknown subcommand ${JSON.stringify(sub ?? "")}\n${HELP}`);
+  const command = subcommand(argv, ["test"], HELP);
+  if (!command) return 0;
+  const { rest } = command;
   const { values, positionals } = parseCommandArgs(
     rest,
     { config: { type: "string" }, "verify-receivers": { type: "string" } },

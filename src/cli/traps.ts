@@ -12,7 +12,7 @@ import type { BmcFacts } from "../pipeline/interpret/facts.js";
 import { loadTrapRules, trapRuleProblem } from "../pipeline/interpret/load.js";
 import { TrapRuleError, type TrapRules } from "../pipeline/interpret/rules.js";
 import { notificationFromArgs } from "./snmptrap-args.js";
-import { parseCommandArgs, UsageError } from "./usage.js";
+import { parseCommandArgs, subcommand, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate traps test [--config FILE] [--from ADDRESS] [-v 1|2c|3] [-c COMMUNITY]
                           [-u USER -l LEVEL -a PROTO -A PASS -x PROTO -X PASS] HOST
@@ -32,12 +32,9 @@ UPTIME is 0, for ENTERPRISE net-snmp's default), or as lines written by petgate 
              -l -a -A -x -X are accepted and ignored (nothing is sent or encrypted)`;
 
 export async function trapsCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === "--help" || sub === "-h") {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (sub !== "test") throw new UsageError(`unknown subcommand ${JSON.stringify(sub ?? "")}\n${HELP}`);
+  const command = subcommand(argv, ["test"], HELP);
+  if (!command) return 0;
+  const { rest } = command;
   const { values, positionals } = parseCommandArgs(
     rest,
     {

@@ -28,3 +28,22 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
     throw new UsageError(`${(err as Error).message}\n${help}`);
   }
 }
+
+/**
+ * The subcommand `argv` starts with, one of `known`, and the arguments after it; undefined once
+ * `help` is printed for --help or -h. Anything else is a UsageError naming it.
+ */
+export function subcommand<S extends string>(
+  argv: readonly string[],
+  known: readonly S[],
+  help: string,
+): { sub: S; rest: string[] } | undefined {
+  const [sub, ...rest] = argv;
+  if (sub === "--help" || sub === "-h") {
+    process.stdout.write(`${help}\n`);
+    return undefined;
+  }
+  if (!known.includes(sub as S))
+    throw new UsageError(`unknown subcommand ${JSON.stringify(sub ?? "")}\n${help}`);
+  return { sub: sub as S, rest };
+}
