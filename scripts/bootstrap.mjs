@@ -25,6 +25,7 @@ const debianPackages = {
   chromium: "chromium",
   rsyslog: "rsyslogd", // test/sinks/syslog.test.ts: the syslog receiver's peer
   "rsyslog-gnutls": "rsyslogd", // its TLS driver (RFC 5425)
+  systemd: "systemd-analyze", // test/deploy: the units checked offline (nothing is started)
   "docker-compose": "docker-compose",
 };
 

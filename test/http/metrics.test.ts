@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SensorNumber } from "../../src/sim/default-sdr.js";
 import { setSensorValue } from "../../src/sim/sensors.js";
@@ -49,6 +50,48 @@ async function samples(): Promise<Map<string, number>> {
   }
   return map;
 }
+
+describe("deploy/grafana/petgate.json", () => {
+  it("every query names metrics this /metrics exports, grouped and labelled by labels they carry", async () => {
+    const dashboard = JSON.parse(
+      readFileSync(fileURLToPath(new URL("../../deploy/grafana/petgate.json", import.meta.url)), "utf8"),
+    ) as { panels: { title: string; targets: { expr: string; legendFormat?: string }[] }[] };
+    const text = await (await fetch(`${stack.url}/metrics`)).text();
+    const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    // The label names each family's samples carry (a family with no sample yet shows none).
+    const labels = new Map<string, Set<string>>();
+    for (const [, name, body] of text.matchAll(/^([a-zA-Z_:][\w:]*)\{([^}]*)\} /gm)) {
+      const family = (name as string).replace(/_(bucket|sum|count)$/, "");
+      const set = labels.get(family) ?? new Set<string>();
+      labels.set(family, set);
+      for (const [, label] of (body as string).matchAll(/(\w+)="/g)) set.add(label as string);
+    }
+    const targets = dashboard.panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, ...t })));
+    expect(targets.length).toBeGreaterThanOrEqual(15);
+    for (const { panel, expr, legendFormat } of targets) {
+      const names = [...expr.matchAll(/\bpetgate_\w+/g)].map((m) => m[0].replace(/_bucket$/, ""));
+      expect(names.length, `${panel}: ${expr}`).toBeGreaterThan(0);
+      for (const name of names) {
+        expect(families.has(name), `${panel}: ${name} is not exported`).toBe(true);
+        const carried = labels.get(name);
+        if (!carried) continue;
+        const used = [
+          ...[...expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) =>
+            (m[1] as string).split(",").map((l) => l.trim()),
+          ),
+          ...[...(legendFormat ?? "").matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1] as string),
+        ].filter((l) => l !== "le");
+        for (const label of used)
+          expect(carried.has(label), `${panel}: ${name} has no label ${label}`).toBe(true);
+      }
+    }
+    // Every petgate family is on the dashboard.
+    const charted = new Set(
+      targets.flatMap((t) => [...t.expr.matchAll(/\bpetgate_\w+/g)].map((m) => m[0].replace(/_bucket$/, ""))),
+    );
+    expect([...families].filter((f) => f?.startsWith("petgate_") && !charted.has(f))).toEqual([]);
+  });
+});
 
 describe("/metrics", () => {
   it("is Prometheus text with the pipeline's counters, queue depths and BMC health", async () => {
