@@ -51,7 +51,7 @@ export async function configCommand(argv: string[]): Promise<number> {
 }
 
 /** What a schema-valid config still cannot do at start-up, one line each, naming where (never a secret). */
-export async function checkConfig(config: Config, file: string): Promise<string[]> {
+async function checkConfig(config: Config, file: string): Promise<string[]> {
   const problems: string[] = [];
   const attempt = (what: string, check: () => void) => {
     try {

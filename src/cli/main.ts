@@ -1,5 +1,4 @@
 import { ConfigError, SecretError } from "../config/load.js";
-import { configReference } from "../config/reference.js";
 import { bmcCommand } from "./bmc.js";
 import { configCommand } from "./config.js";
 import { decodeCommand } from "./decode.js";
@@ -29,10 +28,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   traps: trapsCommand,
   config: configCommand,
   route: routeCommand,
-  "config-reference": async () => {
-    process.stdout.write(`${configReference()}\n`);
-    return 0;
-  },
+  "config-reference": () => configCommand(["reference"]),
 };
 
 const USAGE = `usage: petgate COMMAND [options]

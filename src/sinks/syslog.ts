@@ -81,13 +81,9 @@ export class SyslogSink implements Sink {
     this.timeoutMs = options.timeoutMs ?? 5000;
   }
 
-  /** The group's messages as they are sent (for tests and the UDP path). */
-  messages(group: NotificationGroup, now = new Date()): string[] {
-    return group.notifications.map((n) => this.format(n, now));
-  }
-
   async send(group: NotificationGroup): Promise<DeliveryResult> {
-    const messages = this.messages(group);
+    const now = new Date();
+    const messages = group.notifications.map((n) => this.format(n, now));
     try {
       if (this.url.protocol === "udp:") await this.sendUdp(messages);
       else await this.sendStream(messages);
