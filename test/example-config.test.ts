@@ -9,7 +9,7 @@ import { loadConfig, readSecret } from "../src/config/load.js";
 import { type Config, configSchema, type SecretRef } from "../src/config/schema.js";
 import { loadMibs } from "../src/mib/load.js";
 import { Inhibitor } from "../src/pipeline/alerting/inhibit.js";
-import { compileRoutes } from "../src/pipeline/alerting/route.js";
+import { configuredRoutes } from "../src/pipeline/alerting/route.js";
 import { compileTrapRules } from "../src/pipeline/interpret/rules.js";
 import { buildSinks } from "../src/sinks/build.js";
 import { ACME_PDU, v2cTrap, vb } from "./interpret/traps.js";
@@ -74,7 +74,7 @@ describe.each(SAMPLES)("%s", (file) => {
     const sinks = buildSinks(config);
     expect([...sinks.keys()].sort()).toEqual((config.receivers ?? []).map((r) => r.name).sort());
     await Promise.all([...sinks.values()].map((s) => s.close?.()));
-    if (config.routes) expect(compileRoutes(config.routes).receiver).toBe(config.routes.receiver);
+    if (config.routes) expect(configuredRoutes(config).receiver).toBe(config.routes.receiver);
     expect(() => new Inhibitor(config.inhibit_rules)).not.toThrow();
   });
 

@@ -2,8 +2,9 @@ import { z } from "zod";
 import { parseCidr, parseHostPort } from "../net/address.js";
 import { DEFAULT_UNKNOWN_SEVERITY, PET_TABLE_SEVERITIES } from "../pet/tables/severity.js";
 import { inhibitRulesSchema } from "../pipeline/alerting/inhibit.js";
-import { duration, routesSchema } from "../pipeline/alerting/route.js";
+import { duration, routeIntervalPaths, routesSchema } from "../pipeline/alerting/route.js";
 import { stormSchema } from "../pipeline/alerting/storm.js";
+import { timeIntervalsSchema } from "../pipeline/alerting/time-intervals.js";
 import { SYSLOG_FACILITIES, type SyslogFacility } from "../sinks/syslog.js";
 import { mibsSchema } from "./mibs.js";
 import { selSchema } from "./sel.js";
@@ -433,6 +434,7 @@ export const configSchema = z
     bmcs: z.array(bmcEntry).default([]).describe("the BMC inventory"),
     pef: pefSchema.optional().describe("the PEF and alerting every BMC should have (petgate pef plan/apply)"),
     routes: routesSchema.optional().describe("routing: the route tree (Alertmanager-like)"),
+    time_intervals: timeIntervalsSchema,
     inhibit_rules: inhibitRulesSchema.describe("alerts that mute others while they fire"),
     mibs: mibsSchema
       .default(mibsSchema.parse({}))
@@ -465,6 +467,10 @@ export const configSchema = z
     }
     uniqueNames(c.bmcs, "bmcs", "BMC", ctx);
     uniqueNames(c.traps, "traps", "trap rule", ctx);
+    const intervals = uniqueNames(c.time_intervals, "time_intervals", "time interval", ctx);
+    for (const { name, path } of c.routes ? routeIntervalPaths(c.routes, ["routes"]) : [])
+      if (!intervals.has(name))
+        ctx.addIssue({ code: "custom", path, message: `no time interval named "${name}" in time_intervals` });
     for (const [i, b] of c.bmcs.entries()) {
       const merged = { ...c.defaults, ...b };
       const sources = [merged.passwordEnv, merged.passwordFile, merged.password].filter(

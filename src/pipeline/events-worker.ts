@@ -93,6 +93,8 @@ export interface EventsWorkerOptions extends WorkerSettings {
   tickMs?: number;
   /** The clock of storm control (per BMC and fleet-wide windows); default Date.now. */
   stormClock?: () => number;
+  /** The clock of grouping and of routes' time intervals; default Date.now. */
+  clock?: () => number;
   log?: (message: string) => void;
   /**
    * How often held deliveries of stopped workers are looked for (default 10 s), and how long past the
@@ -133,6 +135,8 @@ export interface EventsWorkerStats {
   deliveries: number;
   /** Group batches enqueued (groups flushed, storm summaries and outbox sweeps not counted). */
   batches: number;
+  /** Deliveries a muted route's flush held back (time intervals), counted at each such flush. */
+  mutedHeld: number;
   /** Times the worker stopped taking INGEST batches because deliveries lagged (deliverHighWater). */
   pauses: number;
 }
@@ -226,7 +230,7 @@ export function pathParts(
   const { config } = options;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
-  const tree = configuredRoutes(config.routes);
+  const tree = configuredRoutes(config);
   if (options.receivers) {
     const known = new Set(options.receivers);
     for (const r of routeReceivers(tree))
@@ -262,6 +266,7 @@ export function pathParts(
       // What a dead worker held is swept once every group that could hold it would have gone out.
       staleAfterMs: maxGroupTiming(tree) + (options.outbox?.marginMs ?? OUTBOX_MARGIN_MS),
       sweepEveryMs: options.outbox?.sweepEveryMs ?? OUTBOX_SWEEP_MS,
+      ...(options.clock && { clock: options.clock }),
       log,
     }),
   };
@@ -337,7 +342,9 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   const runTick = () => {
     if (tick || closing) return;
     tick = Promise.all([
-      dispatcher.flush(Date.now()).catch((err: unknown) => log(`group batch not enqueued: ${String(err)}`)),
+      dispatcher
+        .flush(dispatcher.clock())
+        .catch((err: unknown) => log(`group batch not enqueued: ${String(err)}`)),
       dispatcher.sweep(Date.now()).catch((err: unknown) => log(`outbox sweep failed: ${String(err)}`)),
       sendSummaries(storm.due(stormClock())).catch((err: unknown) =>
         log(`storm summary not enqueued: ${String(err)}`),
@@ -345,7 +352,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     ]).then(() => {
       tick = undefined;
       // A group due already (group_wait 0) goes out now rather than at the next tick.
-      if (dispatcher.due(Date.now())) setImmediate(runTick);
+      if (dispatcher.due(dispatcher.clock())) setImmediate(runTick);
     });
   };
   const timer = setInterval(runTick, options.tickMs ?? 1000);

@@ -132,4 +132,29 @@ describe("petgate route test", () => {
       stderr: 'petgate route: "severity": give labels as LABEL=VALUE\n',
     });
   });
+
+  it("--at: names on standard error a route its time intervals mute at that moment", async () => {
+    const muted = config(
+      "muted.yml",
+      ROUTES.replace("      continue: true", "      continue: true\n      mute_time_intervals: [weekend]") +
+        "time_intervals:\n  - name: weekend\n    time_intervals: [{ weekdays: [saturday, sunday], location: Europe/Berlin }]\n",
+    );
+    const run = (at: string) =>
+      petgate(["route", "test", "--config", muted, "--at", at, "severity=critical", "label_rack=r12"]);
+    // Saturday 00:30 in Berlin, still Friday in UTC.
+    expect(await run("2026-12-11T23:30:00Z")).toMatchObject({
+      code: 0,
+      stdout: "pager,rack12\n",
+      stderr: "route /0 to pager is muted at that moment: weekend\n",
+    });
+    expect(await run("2026-12-11T22:30:00Z")).toMatchObject({
+      code: 0,
+      stdout: "pager,rack12\n",
+      stderr: "",
+    });
+    expect(await run("friday")).toMatchObject({
+      code: 2,
+      stderr: 'petgate route: --at "friday": not an ISO-8601 time\n',
+    });
+  });
 });

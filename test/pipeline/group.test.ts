@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type Batch, Grouper } from "../../src/pipeline/alerting/group.js";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
 import { compileRoutes, matchRoutes, type Route, routesSchema } from "../../src/pipeline/alerting/route.js";
+import { compileTimeIntervals, timeIntervalsSchema } from "../../src/pipeline/alerting/time-intervals.js";
 import { notification as baseNotification } from "../support/notifications.js";
 
 const S = 1_000;
@@ -26,9 +27,12 @@ function notification(
 }
 
 /** A fake now: the time the grouper is told notifications arrive. */
-function setup(config: unknown) {
+function setup(config: unknown, timeIntervals: unknown = []) {
   let now = T0;
-  const tree = compileRoutes(routesSchema.parse(config));
+  const tree = compileRoutes(
+    routesSchema.parse(config),
+    compileTimeIntervals(timeIntervalsSchema.parse(timeIntervals)),
+  );
   const grouper = new Grouper();
   return {
     tree,
@@ -272,5 +276,98 @@ describe("drain: what a closing worker hands over", () => {
     // Long past repeat_interval: due() would resend Fan; drain() sends only what is unsent.
     expect(shown(g.grouper.drain(T0 + 10 * 3_600 * S)).sort()).toEqual(["ops PSU:firing", "ops Temp:firing"]);
     expect(g.grouper.drain(T0 + 10 * 3_600 * S)).toEqual([]);
+  });
+});
+
+describe("a muted route (time intervals, as Alertmanager's time mute stages)", () => {
+  // T0 is 00:00 UTC: the route is muted from 00:10 to 00:30 each day.
+  const maintenance = [
+    { name: "maint", time_intervals: [{ times: [{ start_time: "00:10", end_time: "00:30" }] }] },
+  ];
+  const muted = { ...config, routes: [{ mute_time_intervals: ["maint"] }] };
+  const heldBack = (grouper: Grouper) =>
+    grouper.takeMuted().map((d) => `${d.receiver} ${d.notification.event.text}:${d.notification.status}`);
+
+  it("holds a firing alert while muted and sends it at the first flush after the mute", () => {
+    const g = setup(muted, maintenance);
+    g.at(12 * M);
+    g.add(notification("bmc-1", "A"));
+    expect(shown(g.due(12 * M + 30 * S))).toEqual([]);
+    expect(heldBack(g.grouper)).toEqual(["ops A:firing"]);
+    // Each muted flush names it again (the dispatcher refreshes it in the outbox).
+    for (const m of [17, 22, 27]) {
+      expect(shown(g.due(m * M + 30 * S))).toEqual([]);
+      expect(heldBack(g.grouper)).toEqual(["ops A:firing"]);
+    }
+    expect(discarded(g.grouper)).toEqual([]);
+    expect(shown(g.due(32 * M + 30 * S))).toEqual(["ops A:firing"]);
+    expect(g.grouper.takeMuted()).toEqual([]);
+  });
+
+  it("never sends an alert that fired and resolved within the mute", () => {
+    const g = setup(muted, maintenance);
+    g.at(12 * M);
+    g.add(notification("bmc-1", "A"));
+    expect(shown(g.due(12 * M + 30 * S))).toEqual([]);
+    g.at(14 * M);
+    g.add(notification("bmc-1", "A", "resolved"));
+    expect(shown(g.due(17 * M + 30 * S))).toEqual([]);
+    expect(discarded(g.grouper)).toEqual(["ops A:firing", "ops A:resolved"]);
+    expect(g.grouper.size).toBe(0);
+  });
+
+  it("sends after the mute the resolution of an alert whose firing went out before it", () => {
+    const g = setup(muted, maintenance);
+    g.add(notification("bmc-1", "A"));
+    expect(shown(g.due(30 * S))).toEqual(["ops A:firing"]);
+    expect(shown(g.due(5 * M + 30 * S))).toEqual([]);
+    g.at(15 * M);
+    g.add(notification("bmc-1", "A", "resolved"));
+    expect(shown(g.due(15 * M + 30 * S))).toEqual([]);
+    expect(heldBack(g.grouper)).toEqual(["ops A:resolved"]);
+    expect(shown(g.due(25 * M + 30 * S))).toEqual([]);
+    expect(shown(g.due(30 * M + 30 * S))).toEqual(["ops A:resolved"]);
+    expect(g.grouper.size).toBe(0);
+  });
+
+  it("repeats nothing while muted, and repeats after it", () => {
+    const g = setup({ ...muted, repeat_interval: "10m" }, maintenance);
+    g.add(notification("bmc-1", "A"));
+    expect(shown(g.due(30 * S))).toEqual(["ops A:firing"]);
+    expect(shown(g.due(10 * M + 30 * S))).toEqual([]);
+    expect(shown(g.due(25 * M + 30 * S))).toEqual([]);
+    expect(shown(g.due(30 * M + 30 * S))).toEqual(["ops A:firing"]);
+  });
+
+  it("drops a keyless generic trap that comes while muted", () => {
+    const g = setup(muted, maintenance);
+    g.at(12 * M);
+    g.add(
+      baseNotification({
+        id: "linkDown-3",
+        summary: "192.0.2.7: trap IF-MIB::linkDown",
+        bmc: { name: "192.0.2.7", address: "192.0.2.7", labels: {} },
+        event: { sensorType: null, sensorNumber: 0, text: "linkDown" },
+        trap: { name: "IF-MIB::linkDown", oid: "1.3.6.1.6.3.1.1.5.3", varbinds: [] },
+      }),
+    );
+    expect(shown(g.due(12 * M + 30 * S))).toEqual([]);
+    expect(discarded(g.grouper)).toEqual(["ops linkDown:firing"]);
+    expect(shown(g.due(32 * M + 30 * S))).toEqual([]);
+  });
+
+  it("active_time_intervals: sends only while one holds", () => {
+    const g = setup({ ...config, routes: [{ active_time_intervals: ["maint"] }] }, maintenance);
+    g.add(notification("bmc-1", "A"));
+    expect(shown(g.due(30 * S))).toEqual([]);
+    expect(shown(g.due(10 * M + 30 * S))).toEqual(["ops A:firing"]);
+  });
+
+  it("drain hands over no muted group: its deliveries stay held", () => {
+    const g = setup(muted, maintenance);
+    g.at(12 * M);
+    g.add(notification("bmc-1", "A"));
+    expect(g.grouper.drain(T0 + 13 * M)).toEqual([]);
+    expect(heldBack(g.grouper)).toEqual(["ops A:firing"]);
   });
 });

@@ -191,6 +191,8 @@ describe("routes schema", () => {
       "group_wait",
       "group_interval",
       "repeat_interval",
+      "mute_time_intervals",
+      "active_time_intervals",
       "routes",
     ]);
     expect(child.matchers?.description).toMatch(/label_NAME \(each BMC label\)/);

@@ -3,7 +3,7 @@ import type { Outbox } from "../notify/outbox.js";
 import { type Item, notificationOf, type Stage } from "../stage.js";
 import { type Batch, type Delivery, Grouper } from "./group.js";
 import type { Notification } from "./notification.js";
-import { matchRoutes, type Route } from "./route.js";
+import { matchRoutes, type Route, routeMuted } from "./route.js";
 
 /*
  * Routing and aggregation, after Alertmanager's dispatch/dispatch.go: the route/group stage puts each
@@ -14,6 +14,11 @@ import { matchRoutes, type Route } from "./route.js";
  * held in the outbox (notify/outbox.ts) before the batch's stages end, so a crash loses nothing; a
  * group due at once is on the DELIVER queue before they end and needs no outbox. A flush that could
  * not be enqueued (Redis down) is kept and enqueued with the next one.
+ *
+ * A muted route (time intervals: alerting/group.ts) holds its deliveries in the outbox too, and each
+ * of its flushes refreshes them there, so that a mute longer than the sweep's staleness is not taken
+ * for a stopped worker's; the sweep leaves a stopped worker's deliveries held while every route
+ * that sends them to their receiver is muted.
  */
 
 export interface DispatcherOptions {
@@ -24,13 +29,18 @@ export interface DispatcherOptions {
   staleAfterMs: number;
   /** How often held deliveries of stopped workers are looked for (ms). */
   sweepEveryMs: number;
+  /** The clock of grouping and time intervals; default Date.now. */
+  clock?: () => number;
   log: (message: string) => void;
 }
 
 export class Dispatcher {
   readonly grouper = new Grouper();
-  /** Deliveries enqueued (notifications × receivers, a copy of one counted again) and groups flushed. */
-  readonly counts = { deliveries: 0, batches: 0 };
+  /**
+   * Deliveries enqueued (notifications × receivers, a copy of one counted again), groups flushed, and
+   * deliveries muted routes held back (at each of their flushes).
+   */
+  readonly counts = { deliveries: 0, batches: 0, mutedHeld: 0 };
   /** Delivery ids this process holds in the outbox (those of groups that wait). */
   private readonly held = new Set<string>();
   /** Outbox entries to release (kept until a release succeeds). */
@@ -39,18 +49,23 @@ export class Dispatcher {
   private readonly pending: Batch[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private lastSweep = 0;
+  readonly clock: () => number;
 
-  constructor(private readonly options: DispatcherOptions) {}
+  constructor(private readonly options: DispatcherOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
 
   /** Route/group: each notification into its groups (held first where a group waits); outcome "sent". */
   readonly groupStage: Stage = {
     name: "route/group",
     exec: async (items) => {
-      const now = Date.now();
+      const now = this.clock();
       const placed = items.map((item) => {
         const n = notificationOf(item);
         const routes = matchRoutes(this.options.tree, n);
-        const waiting = routes.filter((r) => this.grouper.flushAt(n, r, now) > now);
+        const waiting = routes.filter(
+          (r) => this.grouper.flushAt(n, r, now) > now || routeMuted(r, now) !== undefined,
+        );
         return {
           item,
           n,
@@ -80,7 +95,7 @@ export class Dispatcher {
   readonly enqueueStage: Stage = {
     name: "enqueue",
     exec: async (items: Item[]) => {
-      if (items.some((item) => item.outcome === "sent")) await this.flush(Date.now());
+      if (items.some((item) => item.outcome === "sent")) await this.flush(this.clock());
       return items;
     },
   };
@@ -102,7 +117,7 @@ export class Dispatcher {
 
   /** Enqueues everything the groups hold unsent (Grouper.drain): a closing worker's last flush. */
   drain(): Promise<void> {
-    return this.flushOut(() => this.grouper.drain(Date.now()));
+    return this.flushOut(() => this.grouper.drain(this.clock()));
   }
 
   private flushOut(take: () => Batch[]): Promise<void> {
@@ -114,6 +129,9 @@ export class Dispatcher {
         this.pending.length = 0;
         this.unheld.push(...ids.filter((id) => this.held.delete(id)));
       }
+      const muted = this.grouper.takeMuted();
+      if (muted.length > 0) for (const id of await this.options.outbox.refresh(muted)) this.held.add(id);
+      this.counts.mutedHeld += muted.length;
       // Held deliveries the groups dropped (superseded before their flush): never to be sent.
       const discarded = this.grouper.takeDiscarded().map((d) => deliveryId(d.notification.id, d.receiver));
       this.unheld.push(...discarded.filter((id) => this.held.delete(id)));
@@ -124,11 +142,16 @@ export class Dispatcher {
     return flush;
   }
 
-  /** Straight to the DELIVER queue, ungrouped (storm summaries): one group of one per receiver. */
+  /**
+   * Straight to the DELIVER queue, ungrouped (storm summaries): one group of one per receiver; not to
+   * a receiver whose routes are muted now (a summary is news of the moment: it does not wait).
+   */
   async sendNow(notifications: readonly Notification[]): Promise<void> {
+    const now = this.clock();
+    const sending = (r: Route) => routeMuted(r, now) === undefined;
     await this.enqueue(
       notifications.flatMap((n) =>
-        receiversOf(matchRoutes(this.options.tree, n)).map((receiver) => ({
+        receiversOf(matchRoutes(this.options.tree, n).filter(sending)).map((receiver) => ({
           receiver,
           groupKey: `storm:${n.bmc.name}`,
           groupLabels: { bmc: n.bmc.name },
@@ -143,10 +166,19 @@ export class Dispatcher {
     if (now - this.lastSweep < this.options.sweepEveryMs) return;
     this.lastSweep = now;
     const { ids, deliveries } = await this.options.outbox.stale(now - this.options.staleAfterMs);
-    await this.enqueue(outboxGroups(deliveries));
-    await this.options.outbox.release(ids);
-    if (deliveries.length > 0)
-      this.options.log(`outbox: ${deliveries.length} held delivery(ies) of a stopped worker enqueued`);
+    const at = this.clock();
+    const muted = (d: Delivery) => {
+      const routes = matchRoutes(this.options.tree, d.notification).filter((r) => r.receiver === d.receiver);
+      return routes.length > 0 && routes.every((r) => routeMuted(r, at) !== undefined);
+    };
+    const kept = deliveries.filter(muted);
+    const send = deliveries.filter((d) => !muted(d));
+    await this.options.outbox.refresh(kept);
+    await this.enqueue(outboxGroups(send));
+    const keptIds = new Set(kept.map((d) => deliveryId(d.notification.id, d.receiver)));
+    await this.options.outbox.release(ids.filter((id) => !keptIds.has(id)));
+    if (send.length > 0)
+      this.options.log(`outbox: ${send.length} held delivery(ies) of a stopped worker enqueued`);
   }
 
   private async enqueue(groups: readonly FlushGroup[]): Promise<string[]> {

@@ -1,5 +1,12 @@
 import type { Notification } from "./notification.js";
-import { alertFingerprint, isOneShot, notificationLabels, type Route, STATUS_LABELS } from "./route.js";
+import {
+  alertFingerprint,
+  isOneShot,
+  notificationLabels,
+  type Route,
+  routeMuted,
+  STATUS_LABELS,
+} from "./route.js";
 
 /*
  * Aggregation groups after Alertmanager's dispatch/dispatch.go: a route's notifications are split
@@ -18,6 +25,11 @@ import { alertFingerprint, isOneShot, notificationLabels, type Route, STATUS_LAB
  *     sent, so a resolved notification whose firing one another worker process sent is sent.
  *   - A one-shot (a generic trap without a rule's key: nothing resolves it) is sent once and then
  *     leaves the group, as a resolved notification does: it is never repeated.
+ *   - While the group's route is muted (its mute_time_intervals, or outside its
+ *     active_time_intervals: routeMuted), a flush sends nothing, as Alertmanager's time mute stages
+ *     stop its pipeline. Its firing alerts wait, and go out at the first flush after the mute ends;
+ *     so do resolved ones whose firing was sent before it. An alert that fired and resolved within
+ *     the mute is never sent, nor is a one-shot that came during it; no repeat is sent while muted.
  * Pure: no timers. The caller calls due(now) at nextDue() (or on any tick) and sends what it returns.
  * Groups wait in a binary heap by when they are next due, so due() and nextDue() cost what is due, not
  * what is held: with group_by ['...'] every alert is a group, and firing ones stay.
@@ -61,6 +73,7 @@ export class Grouper {
   private readonly groups = new Map<string, Group>();
   private readonly waiting = new DueHeap();
   private discarded: Delivery[] = [];
+  private mutedHeld: Delivery[] = [];
 
   /**
    * When the group `notification` would join under `route` is next looked at (ms): now + group_wait
@@ -143,6 +156,10 @@ export class Grouper {
   }
 
   private flush(group: Group, now: number, repeats = true): Batch | undefined {
+    if (routeMuted(group.route, now) !== undefined) {
+      this.holdMuted(group);
+      return undefined;
+    }
     const alerts = [...group.alerts.entries()];
     const firing = alerts.filter(([, n]) => n.status === "firing");
     const repeat =
@@ -175,6 +192,29 @@ export class Grouper {
         .map(([, n]) => n)
         .sort((a, b) => a.startsAt.localeCompare(b.startsAt) || a.id.localeCompare(b.id)),
     };
+  }
+
+  /** A muted flush: what must never go out is dropped, the rest of what changed waits. */
+  private holdMuted(group: Group): void {
+    const receiver = group.route.receiver;
+    for (const fp of group.changed) {
+      const n = group.alerts.get(fp) as Notification;
+      if (isOneShot(n) || (n.status === "resolved" && group.unsentFiring.has(fp))) {
+        this.discarded.push({ receiver, notification: n });
+        group.alerts.delete(fp);
+        group.unsentFiring.delete(fp);
+        group.changed.delete(fp);
+      } else {
+        this.mutedHeld.push({ receiver, notification: n });
+      }
+    }
+  }
+
+  /** What muted flushes kept waiting since the last call (to be held where a crash cannot lose it). */
+  takeMuted(): Delivery[] {
+    const out = this.mutedHeld;
+    this.mutedHeld = [];
+    return out;
   }
 
   /**

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { type Matcher, matcherString, parseMatcher } from "../../config/matchers.js";
 import type { Notification } from "./notification.js";
+import {
+  compileTimeIntervals,
+  type NamedTimeInterval,
+  namedContains,
+  type TimeIntervalsConfig,
+} from "./time-intervals.js";
 
 /*
  * Routing after Alertmanager's dispatch/route.go: a tree of routes, each with matchers on the
@@ -195,6 +201,16 @@ const nestedRoute = z.strictObject({
   repeat_interval: duration(true)
     .optional()
     .describe("how long before a batch that changed nothing is resent (default: the parent's)"),
+  mute_time_intervals: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      "names of time_intervals during which this route sends nothing (not inherited, as in Alertmanager)",
+    ),
+  active_time_intervals: z
+    .array(z.string().min(1))
+    .optional()
+    .describe("names of time_intervals outside which this route sends nothing (not inherited)"),
   get routes(): z.ZodOptional<z.ZodArray<typeof nestedRoute>> {
     return z.array(nestedRoute).optional();
   },
@@ -247,15 +263,36 @@ export interface Route {
   readonly groupWaitMs: number;
   readonly groupIntervalMs: number;
   readonly repeatIntervalMs: number;
+  /** While one of these holds, the route sends nothing (time-intervals.ts). */
+  readonly muteTimeIntervals: readonly NamedTimeInterval[];
+  /** When given, the route sends only while one of these holds. */
+  readonly activeTimeIntervals: readonly NamedTimeInterval[];
   readonly routes: readonly Route[];
 }
 
-/** The route tree of a `routes:` section (parsed: run routesSchema.parse first). */
-export function compileRoutes(config: RoutesConfig): Route {
-  return build(config, undefined, "/");
+/**
+ * The route tree of a `routes:` section (parsed: run routesSchema.parse first), its routes' time
+ * intervals named in `intervals` (configSchema checks that every name is there).
+ */
+export function compileRoutes(
+  config: RoutesConfig,
+  intervals: ReadonlyMap<string, NamedTimeInterval> = new Map(),
+): Route {
+  return build(config, undefined, "/", intervals);
 }
 
-function build(c: RouteConfig | RoutesConfig, parent: Route | undefined, id: string): Route {
+function build(
+  c: RouteConfig | RoutesConfig,
+  parent: Route | undefined,
+  id: string,
+  intervals: ReadonlyMap<string, NamedTimeInterval>,
+): Route {
+  const named = (names: readonly string[] | undefined) =>
+    (names ?? []).map((name) => {
+      const found = intervals.get(name);
+      if (!found) throw new RangeError(`route ${id}: no time interval named "${name}" in time_intervals`);
+      return found;
+    });
   const groupBy = c.group_by ?? parent?.groupBy ?? [];
   const groupByAll = c.group_by ? c.group_by.includes("...") : (parent?.groupByAll ?? false);
   const ms = (text: string | undefined, inherited: number | undefined, fallback: string) =>
@@ -270,12 +307,38 @@ function build(c: RouteConfig | RoutesConfig, parent: Route | undefined, id: str
     groupWaitMs: ms(c.group_wait, parent?.groupWaitMs, "30s"),
     groupIntervalMs: ms(c.group_interval, parent?.groupIntervalMs, "5m"),
     repeatIntervalMs: ms(c.repeat_interval, parent?.repeatIntervalMs, "4h"),
+    muteTimeIntervals: named("mute_time_intervals" in c ? c.mute_time_intervals : undefined),
+    activeTimeIntervals: named("active_time_intervals" in c ? c.active_time_intervals : undefined),
     routes: [],
   };
   const children = (c.routes ?? []).map((child, i) =>
-    build(child, route, id === "/" ? `/${i}` : `${id}/${i}`),
+    build(child, route, id === "/" ? `/${i}` : `${id}/${i}`, intervals),
   );
   return { ...route, routes: children };
+}
+
+/**
+ * Why the route sends nothing at `at` (Alertmanager's TimeMuteStage and TimeActiveStage): the name
+ * of a mute interval that holds, or "outside active_time_intervals"; undefined when it sends.
+ */
+export function routeMuted(route: Route, at: number): string | undefined {
+  for (const m of route.muteTimeIntervals) if (namedContains(m, at)) return m.name;
+  if (route.activeTimeIntervals.length > 0 && !route.activeTimeIntervals.some((a) => namedContains(a, at)))
+    return "outside active_time_intervals";
+  return undefined;
+}
+
+/** The time interval names a routes section uses, each with its path in the config. */
+export function routeIntervalPaths(
+  route: { routes?: readonly RouteConfig[] | undefined },
+  path: readonly (string | number)[],
+): { name: string; path: (string | number)[] }[] {
+  return (route.routes ?? []).flatMap((child, i) => {
+    const at = [...path, "routes", i];
+    const own = (key: "mute_time_intervals" | "active_time_intervals") =>
+      (child[key] ?? []).map((name, j) => ({ name, path: [...at, key, j] }));
+    return [...own("mute_time_intervals"), ...own("active_time_intervals"), ...routeIntervalPaths(child, at)];
+  });
 }
 
 /**
@@ -294,8 +357,14 @@ export function routesFor(tree: Route, labels: Readonly<Record<string, string>>)
 }
 
 /** The routes petgate.yml gives, or one route to the receiver "default" when it gives none. */
-export function configuredRoutes(routes: RoutesConfig | undefined): Route {
-  return compileRoutes(routes ?? routesSchema.parse({ receiver: "default" }));
+export function configuredRoutes(config: {
+  routes?: RoutesConfig | undefined;
+  time_intervals?: TimeIntervalsConfig | undefined;
+}): Route {
+  return compileRoutes(
+    config.routes ?? routesSchema.parse({ receiver: "default" }),
+    compileTimeIntervals(config.time_intervals ?? []),
+  );
 }
 
 function match(route: Route, labels: Readonly<Record<string, string>>): Route[] | undefined {

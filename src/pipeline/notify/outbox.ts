@@ -34,12 +34,26 @@ export class Outbox {
   }
 
   /** Holds deliveries (a batch's, in one transaction of two commands); returns their delivery ids. */
-  async hold(deliveries: readonly Delivery[], now = Date.now()): Promise<string[]> {
+  hold(deliveries: readonly Delivery[], now = Date.now()): Promise<string[]> {
+    return this.write(deliveries, now, true);
+  }
+
+  /**
+   * Holds deliveries as of `now`, those held already too: what a muted route keeps waiting beyond
+   * the sweep's staleness is refreshed by the worker that keeps it, so that only a stopped worker's
+   * is swept.
+   */
+  refresh(deliveries: readonly Delivery[], now = Date.now()): Promise<string[]> {
+    return this.write(deliveries, now, false);
+  }
+
+  private async write(deliveries: readonly Delivery[], now: number, onlyNew: boolean): Promise<string[]> {
     const ids = deliveries.map((d) => deliveryId(d.notification.id, d.receiver));
     if (ids.length === 0) return ids;
+    const scored = ids.flatMap((id) => [now, id]);
     await this.redis
       .multi()
-      .zadd(this.index, "NX", ...ids.flatMap((id) => [now, id]))
+      .zadd(this.index, ...(onlyNew ? ["NX" as const, ...scored] : scored))
       .hset(this.data, ...ids.flatMap((id, i) => [id, JSON.stringify(deliveries[i])]))
       .exec();
     return ids;
