@@ -16,6 +16,7 @@ const sinks = buildSinks(config);
 if (sinks.size === 0) log(`${file} has no receivers: every delivery will be dead-lettered`);
 const role = await startDeliveryRole({
   ...redisOptionsFromEnv(config),
+  history: config.history.enabled,
   ...workerSettingsFromEnv(),
   sinks,
   log,

@@ -4,6 +4,7 @@ import { configCommand } from "./config.js";
 import { decodeCommand } from "./decode.js";
 import { dlqCommand } from "./dlq.js";
 import { eventCommand } from "./event.js";
+import { historyCommand } from "./history.js";
 import { listenCommand } from "./listen.js";
 import { mibCommand } from "./mib.js";
 import { pefCommand } from "./pef.js";
@@ -24,6 +25,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   event: eventCommand,
   silence: silenceCommand,
   dlq: dlqCommand,
+  history: historyCommand,
   mib: mibCommand,
   traps: trapsCommand,
   config: configCommand,
@@ -42,6 +44,7 @@ commands:
   event test [--all|BMC...] [1|2|3]  prove each BMC's alert path with a test event and its PET
   silence add|list|expire          silences in Redis: mute notifications matching Alertmanager matchers
   dlq list|replay|purge            dead-lettered deliveries
+  history [filters] [WORD...]      search the alert history (every event, notification and delivery)
   mib convert|translate|check      trap rule stubs from MIB files; OID <-> MODULE::name; MIB problems
   traps test ARGS|--ndjson FILE    what the trap rules make of a trap given as snmptrap takes it (sends nothing)
   config check                     every problem petgate.yml would meet at start-up (schema, secrets, receivers, MIBs)

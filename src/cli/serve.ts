@@ -37,7 +37,7 @@ Redis: $PETGATE_REDIS, else config redis.url, else an embedded redis-server unde
 (all roles in one process, or an explicit --data-dir). SIGTERM/SIGINT stop gracefully; a second one
 forces exit 1.`;
 
-const DEFAULT_DATA_DIR = ".petgate";
+export const DEFAULT_DATA_DIR = ".petgate";
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(

@@ -6,6 +6,7 @@ import { duration, routeIntervalPaths, routesSchema } from "../pipeline/alerting
 import { stormSchema } from "../pipeline/alerting/storm.js";
 import { timeIntervalsSchema } from "../pipeline/alerting/time-intervals.js";
 import { SYSLOG_FACILITIES, type SyslogFacility } from "../sinks/syslog.js";
+import { historySchema } from "./history.js";
 import { mibsSchema } from "./mibs.js";
 import { selSchema } from "./sel.js";
 import { trapRulesSchema } from "./traps.js";
@@ -452,6 +453,9 @@ export const configSchema = z
     health: healthSchema
       .default(healthSchema.parse({}))
       .describe("BMC health probes and the BMC-unresponsive alert"),
+    history: historySchema
+      .default(historySchema.parse({}))
+      .describe("alert history: every event, notification and delivery (GET /api/history, petgate history)"),
     sel: selSchema
       .default(selSchema.parse({}))
       .describe("SEL reconciliation (records whose PET never arrived) and SEL health, per inventory BMC"),

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import type { HistoryStore } from "../history/store.js";
 import { withTimeout } from "../io/timeout.js";
 import type { HostPort } from "../net/address.js";
 import { SilenceStore } from "../pipeline/alerting/silence.js";
@@ -11,6 +12,7 @@ import { DEFAULT_PREFIX } from "../pipeline/queues.js";
 import { RecentEvents } from "../pipeline/recent/recent.js";
 import { petgateVersion } from "../sinks/webhook.js";
 import { apiRoutes, type BmcInfo } from "./api.js";
+import { historyRoutes } from "./history-api.js";
 import { type AllowedHosts, hostAllowedBy } from "./host-check.js";
 import { openQueues, PipelineMetrics, REDIS_TIMEOUT_MS } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
@@ -41,6 +43,8 @@ export interface HttpOptions {
   bmcs?: readonly BmcInfo[];
   /** Replaces the readiness computed from the parts. */
   ready?: () => Promise<Readiness>;
+  /** The alert history this process keeps (GET /api/history); none: that answers 404. */
+  history?: HistoryStore;
   /** More routes on the same server (the demo's mail and webhook catcher pages). */
   extraRoutes?: (app: FastifyInstance) => void;
   log?: (message: string) => void;
@@ -77,6 +81,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
       queues,
       bmcs: options.bmcs ?? [],
     }),
+    ...historyRoutes(options.history),
   ];
   let document: Record<string, unknown> = {};
   routes.push(

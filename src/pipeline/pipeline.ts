@@ -72,7 +72,12 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
   const inventory = options.inventory ?? resolveBmcs(options.config);
   // First: a rule that does not compile stops the start before anything runs.
   const rules = options.rules ?? (await trapRules(options, log));
-  const recent = recordRecent(options.redis, { prefix, inventory, log });
+  const recent = recordRecent(options.redis, {
+    prefix,
+    inventory,
+    log,
+    history: options.config.history.enabled,
+  });
   const delivery = await startDeliveryRole({ ...options, prefix, log, recent });
   const events = await startEventsRole({
     ...options,
@@ -120,7 +125,9 @@ export async function startEventsRole(options: EventsRoleOptions): Promise<Event
   const log = options.log ?? defaultLog;
   const inventory = options.inventory ?? resolveBmcs(options.config);
   const rules = options.rules ?? (await trapRules(options, log));
-  const recent = options.recent ?? recordRecent(options.redis, { prefix, inventory, log });
+  const recent =
+    options.recent ??
+    recordRecent(options.redis, { prefix, inventory, log, history: options.config.history.enabled });
   const events = await startEventsWorker({
     config: options.config,
     connection: options.redis,
@@ -166,6 +173,8 @@ export interface DeliveryRoleOptions
     WorkersOptions,
     "redis" | "prefix" | "sinks" | "retry" | "log" | "lockDurationMs" | "stalledIntervalMs"
   > {
+  /** Feed alert history with the outcomes (config `history.enabled`); default false. */
+  history?: boolean;
   /** Where delivery outcomes are recorded; default a recorder of its own, closed with the role. */
   recent?: RecentRecorder;
 }
@@ -183,7 +192,8 @@ export interface DeliveryRole {
 export async function startDeliveryRole(options: DeliveryRoleOptions): Promise<DeliveryRole> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
-  const recent = options.recent ?? recordRecent(options.redis, { prefix, log });
+  const recent =
+    options.recent ?? recordRecent(options.redis, { prefix, log, history: options.history === true });
   const delivery = await startDeliveryWorker({
     connection: options.redis,
     prefix,

@@ -2,9 +2,12 @@ import { join } from "node:path";
 import type { Redis, RedisOptions } from "ioredis";
 import { readSecret } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import type { HistoryStore } from "../history/store.js";
+import type { HistoryWriter } from "../history/writer.js";
 import type { BmcInfo } from "../http/api.js";
 import type { HttpServer } from "../http/server.js";
 import { type HostPort, parseHostPort } from "../net/address.js";
+import { parseDuration } from "../pipeline/alerting/route.js";
 import { type Intake, startIntake } from "../pipeline/intake/intake.js";
 import type { Workers } from "../pipeline/pipeline.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../pipeline/queues.js";
@@ -91,6 +94,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
   let intake: Intake | undefined;
   let connection: Redis | undefined;
   let http: HttpServer | undefined;
+  let history: { store: HistoryStore; writer?: HistoryWriter } | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= stopAll();
@@ -101,6 +105,8 @@ export async function serve(options: ServeOptions): Promise<Service> {
     await workers?.close();
     await Promise.all([...(sinks?.values() ?? [])].map((s) => s.close?.()));
     await http?.close();
+    await history?.writer?.close();
+    history?.store.close();
     await connection?.quit().catch(() => connection?.disconnect());
     await demo?.close();
     await child?.stop();
@@ -184,6 +190,21 @@ export async function serve(options: ServeOptions): Promise<Service> {
       const token = config.http.token && readSecret(config.http.token, "http.token");
       const catchers = demo?.catchers;
       const catcherRoutes = catchers && (await import("./demo.js")).catcherRoutes;
+      if (config.history.enabled) {
+        const { HistoryStore } = await import("../history/store.js");
+        const { startHistoryWriter } = await import("../history/writer.js");
+        const file = config.history.path ?? join(dataDir, "history.sqlite");
+        const store = new HistoryStore(file);
+        history = { store };
+        history.writer = await startHistoryWriter({
+          redis: target,
+          prefix,
+          store,
+          retentionMs: parseDuration(config.history.retention),
+          log,
+        });
+        log(`alert history kept in ${file} (${config.history.retention})`);
+      }
       const { startHttp } = await import("../http/server.js");
       const started = startHttp({
         bind: httpBind,
@@ -195,6 +216,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
         allowedHosts: config.http.allowedHosts,
         ...(metrics && { metrics }),
         bmcs: inventoryInfo(config),
+        ...(history && { history: history.store }),
         ...(catchers && catcherRoutes && { extraRoutes: (app) => catcherRoutes(app, catchers) }),
         log,
       });

@@ -117,6 +117,74 @@ describe("recent events", () => {
   });
 });
 
+describe("alert history", () => {
+  type Page = {
+    events: (RecentEvent & { at: number; labels: Record<string, string> })[];
+    next: string | null;
+  };
+  const history = async (query = "") => (await api<Page>(`/api/history${query}`)).body;
+
+  it("keeps each event with its notification's labels and every receiver's delivery, newest first", async () => {
+    // The recent-events tests above fired and resolved bmc-1's CPU1 Temp.
+    const page = await waitFor(
+      "bmc-1's firing and resolved events in the history, delivered",
+      async () => {
+        const p = await history("?bmc=bmc-1");
+        const settledBoth =
+          p.events.length === 2 && p.events.every((e) => e.deliveries.webhook?.status === "delivered");
+        return settledBoth ? p : undefined;
+      },
+      20_000,
+    );
+    expect(page.events.map((e) => e.status)).toEqual(["resolved", "firing"]);
+    expect(page.events[1]).toMatchObject({
+      sensor: "CPU1 Temp",
+      sensorType: "Temperature",
+      reading: { value: 92, thresholds: { ucr: 90 } },
+      labels: { bmc: "bmc-1", label_rack: "r1", sensor_type: "Temperature", status: "firing" },
+      deliveries: {
+        webhook: { status: "delivered", outcome: "delivered" },
+        nowhere: { status: "dead-lettered", outcome: "unknown-receiver" },
+      },
+    });
+    expect(page.events.map((e) => e.notification)).toEqual(
+      (await events("?bmc=bmc-1")).map((e) => e.notification),
+    );
+  });
+
+  it("filters by label, sensor type, status, time and words, and pages with the cursor", async () => {
+    const ids = async (query: string) => (await history(query)).events.map((e) => e.status);
+    expect(await ids("?label=label_rack%3Dr1&sensor_type=Temperature")).toEqual(["resolved", "firing"]);
+    expect(await ids("?label=label_rack%3Dr9")).toEqual([]);
+    expect(await ids("?status=firing&bmc=bmc-1")).toEqual(["firing"]);
+    expect(await ids("?q=cpu1%20temp&bmc=bmc-1")).toEqual(["resolved", "firing"]);
+    expect(await ids("?q=deassert&bmc=bmc-1")).toEqual(["resolved"]); // a prefix of its direction label
+    expect(await ids("?q=cpu1%20nothing")).toEqual([]); // every word must appear
+    expect(await ids(`?q=${encodeURIComponent('"AND (* NEAR OR')}`)).toEqual([]); // FTS5 syntax is only words
+    expect(await ids(`?until=${encodeURIComponent("2000-01-01T00:00:00Z")}`)).toEqual([]);
+    const first = await history("?bmc=bmc-1&limit=1");
+    expect(first.events.map((e) => e.status)).toEqual(["resolved"]);
+    const second = await history(`?bmc=bmc-1&limit=1&cursor=${first.next}`);
+    expect(second.events.map((e) => e.status)).toEqual(["firing"]);
+    expect(second.next).toBeNull();
+  });
+
+  it("refuses bad filters with a 400 that names the field", async () => {
+    for (const [query, field] of [
+      ["label=rack", "label"],
+      ["cursor=abc", "cursor"],
+      ["limit=501", "limit"],
+      [`q=${"x".repeat(201)}`, "q"],
+      ["until=tomorrow", "until"],
+      ["colour=red", "colour"],
+    ]) {
+      const r = await api<ErrorBody>(`/api/history?${query}`);
+      expect(r.status, query).toBe(400);
+      expect(r.body.error.field, query).toBe(field);
+    }
+  });
+});
+
 describe("BMCs and queues", () => {
   it("lists the inventory with health and last event, and no credentials", async () => {
     const { body, text } = await waitFor("both BMCs probed ok, their clocks read", async () => {
@@ -302,6 +370,7 @@ describe("health, readiness and the OpenAPI document", () => {
       "/",
       "/api/bmcs",
       "/api/events",
+      "/api/history",
       "/api/queues",
       "/api/silences",
       "/api/silences/{id}",
@@ -323,9 +392,16 @@ describe("health, readiness and the OpenAPI document", () => {
 
   it("never shows the BMC password or the API token", async () => {
     const texts = await Promise.all(
-      ["/", "/app.js", "/api/events", "/api/bmcs", "/api/silences?all=true", "/openapi.json", "/metrics"].map(
-        async (p) => (await fetch(`${stack.url}${p}`)).text(),
-      ),
+      [
+        "/",
+        "/app.js",
+        "/api/events",
+        "/api/history",
+        "/api/bmcs",
+        "/api/silences?all=true",
+        "/openapi.json",
+        "/metrics",
+      ].map(async (p) => (await fetch(`${stack.url}${p}`)).text()),
     );
     for (const t of texts) {
       expect(t).not.toContain(SIM_PASSWORD);

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { resolveBmcs } from "../../src/config/inventory.js";
 import { type Config, configSchema } from "../../src/config/schema.js";
+import { HistoryStore } from "../../src/history/store.js";
+import { startHistoryWriter } from "../../src/history/writer.js";
 import { PipelineMetrics } from "../../src/http/metrics.js";
 import { type HttpServer, startHttp } from "../../src/http/server.js";
 import { provision } from "../../src/pef/apply.js";
@@ -39,6 +41,8 @@ export interface Stack {
   config: Config;
   /** The connection the HTTP server reads with (the caller of startHttp owns it). */
   connection: Redis;
+  /** The alert history the HTTP server answers /api/history from, kept from the workers' feed. */
+  history: HistoryStore;
   close(): Promise<void>;
 }
 
@@ -116,6 +120,16 @@ export async function startStack(firstHost: string, bmcCount = 2): Promise<Stack
 
     const connection = createRedis(redis.socket, "worker");
     cleanup.push(() => connection.quit());
+    const history = new HistoryStore(join(spoolDir, "history.sqlite"));
+    cleanup.push(async () => history.close());
+    const historyWriter = await startHistoryWriter({
+      redis: redis.socket,
+      prefix: "petgate",
+      store: history,
+      retentionMs: 86_400_000,
+      log: () => undefined,
+    });
+    cleanup.push(() => historyWriter.close());
     const http = await startHttp({
       bind: { host: "127.0.0.1", port: 0 },
       redis: connection,
@@ -124,6 +138,7 @@ export async function startStack(firstHost: string, bmcCount = 2): Promise<Stack
       token: API_TOKEN,
       metrics,
       bmcs: targets,
+      history,
       log: () => undefined,
     });
     cleanup.push(() => http.close());
@@ -137,6 +152,7 @@ export async function startStack(firstHost: string, bmcCount = 2): Promise<Stack
       url: `http://127.0.0.1:${port}`,
       config,
       connection,
+      history,
       close,
     };
   } catch (err) {

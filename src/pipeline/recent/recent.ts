@@ -1,6 +1,9 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import { z } from "zod";
+import { deliveryStatus, FEED_ENTRIES_MAX, feedEntries, historyStreamKey } from "../../history/feed.js";
+import type { HistoryEvent } from "../../history/store.js";
 import { PET_SEVERITIES } from "../../pet/tables/severity.js";
+import { notificationLabels } from "../alerting/route.js";
 import type { ProcessedEvent } from "../events-worker.js";
 import { type DeliveryOutcome, type DeliveryWorker, groupsOf } from "../notify/deliver.js";
 import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../queues.js";
@@ -159,6 +162,8 @@ export interface RecentEventsOptions {
   max?: number;
   /** Names senders when the event made no notification (which would name its BMC). */
   inventory?: readonly { name: string; host: string }[];
+  /** Feed alert history (history/feed.ts) with every write's entries and outcomes. */
+  history?: boolean;
 }
 
 export class RecentEvents {
@@ -170,6 +175,8 @@ export class RecentEvents {
   private readonly deliveryPrefix: string;
   private readonly max: number;
   private readonly names: Map<string, string>;
+  /** The history stream, when fed. */
+  private readonly feed: string | undefined;
 
   /** On a connection the caller owns (and closes). */
   constructor(
@@ -185,6 +192,7 @@ export class RecentEvents {
     this.max = options.max ?? DEFAULT_RECENT_MAX;
     if (!Number.isInteger(this.max) || this.max < 1) throw new RangeError(`max ${this.max} is not ≥ 1`);
     this.names = new Map((options.inventory ?? []).map((b) => [b.host, b.name]));
+    this.feed = options.history ? historyStreamKey(prefix) : undefined;
     // By EVALSHA: a script's text goes to Redis once per connection, not with every write.
     redis.defineCommand("petgateRecentRecord", { lua: RECORD });
     redis.defineCommand("petgateRecentDeliveries", { lua: RECORD_DELIVERIES });
@@ -223,10 +231,28 @@ export class RecentEvents {
     const pipeline = this.redis.pipeline() as ChainableCommander & RecentScripts;
     const recorded = (batch.entries ?? []).map(({ processed, at }) => {
       const { deliveries, ...whole } = this.entry(processed, at);
-      return { ...fitted(whole), at, deliveries };
+      return { ...fitted(whole), at, deliveries, processed };
     });
     if (recorded.length > 0) pipeline.petgateRecentRecord(...this.recordArgs(recorded));
     if (batch.deliveries?.length) pipeline.petgateRecentDeliveries(...this.deliveriesArgs(batch.deliveries));
+    if (this.feed !== undefined) {
+      const events = recorded.map(
+        ({ stored, at, processed }): HistoryEvent => ({
+          ...stored,
+          at,
+          labels: processed.notification ? notificationLabels(processed.notification) : {},
+        }),
+      );
+      const outcomes = (batch.deliveries ?? []).map((d) => ({
+        notification: d.notificationId,
+        receiver: d.receiver,
+        status: deliveryStatus(d.outcome),
+        outcome: d.outcome,
+        at: d.at,
+      }));
+      for (const entry of feedEntries(events, outcomes))
+        pipeline.xadd(this.feed, "MAXLEN", "~", FEED_ENTRIES_MAX, "*", "batch", entry);
+    }
     if (batch.trim)
       pipeline.petgateRecentTrim(
         this.index,
@@ -358,7 +384,7 @@ export class RecentEvents {
     const args = [String(ORPHAN_DELIVERY_TTL_SECONDS)];
     for (const { receiver, outcome, at } of deliveries) {
       const state: DeliveryState = {
-        status: outcome === "delivered" || outcome === "already-delivered" ? "delivered" : "dead-lettered",
+        status: deliveryStatus(outcome),
         outcome,
         at: new Date(at).toISOString(),
       };

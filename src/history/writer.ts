@@ -1,0 +1,125 @@
+import { hostname } from "node:os";
+import type { Redis } from "ioredis";
+import { createRedis, type RedisTarget } from "../pipeline/queues.js";
+import { type FeedBatch, historyStreamKey } from "./feed.js";
+import type { HistoryStore } from "./store.js";
+
+/*
+ * Keeps the history file from the workers' feed (history/feed.ts): reads the stream as the consumer
+ * group "history" (what it read but had not recorded when it stopped is read again at its next
+ * start: XREADGROUP from 0), records each read in one transaction, then acknowledges and deletes
+ * those entries. One history keeper per Redis: a second one would take a share of the feed. Events
+ * older than the retention are pruned at start and every pruneEveryMs.
+ */
+
+const GROUP = "history";
+const READ_COUNT = 100;
+
+export interface HistoryWriterOptions {
+  redis: RedisTarget;
+  prefix: string;
+  store: HistoryStore;
+  retentionMs: number;
+  /** Default an hour. */
+  pruneEveryMs?: number;
+  /** How long one read waits for new entries (ms); default 1000. */
+  blockMs?: number;
+  log: (message: string) => void;
+  /** The clock of the retention; default Date.now. */
+  clock?: () => number;
+}
+
+export interface HistoryWriter {
+  stats(): { events: number; deliveries: number; unreadable: number };
+  close(): Promise<void>;
+}
+
+type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
+
+export async function startHistoryWriter(options: HistoryWriterOptions): Promise<HistoryWriter> {
+  const { store, log } = options;
+  const clock = options.clock ?? Date.now;
+  const key = historyStreamKey(options.prefix);
+  const consumer = `${hostname()}:${process.pid}`;
+  const connection: Redis = createRedis(options.redis, "worker");
+  connection.on("error", () => undefined); // reconnects; reads wait
+  const stats = { events: 0, deliveries: 0, unreadable: 0 };
+  await connection.xgroup("CREATE", key, GROUP, "0", "MKSTREAM").catch((err: Error) => {
+    if (!err.message.includes("BUSYGROUP")) throw err;
+  });
+
+  const prune = () => {
+    try {
+      const pruned = store.prune(clock() - options.retentionMs);
+      if (pruned > 0) log(`history: ${pruned} event(s) older than the retention pruned`);
+    } catch (err) {
+      log(`history: prune failed: ${(err as Error).message}`);
+    }
+  };
+  prune();
+  const pruning = setInterval(prune, options.pruneEveryMs ?? 3_600_000);
+  pruning.unref();
+
+  /** Records what one read returned; the ids to acknowledge. */
+  const record = (reply: StreamReply): string[] => {
+    const entries = reply?.[0]?.[1] ?? [];
+    const batch: FeedBatch = { events: [], deliveries: [] };
+    for (const [, fields] of entries) {
+      try {
+        const read = JSON.parse(fields[fields.indexOf("batch") + 1] ?? "") as FeedBatch;
+        batch.events.push(...read.events);
+        batch.deliveries.push(...read.deliveries);
+      } catch {
+        stats.unreadable++;
+      }
+    }
+    if (batch.events.length > 0 || batch.deliveries.length > 0) store.record(batch.events, batch.deliveries);
+    stats.events += batch.events.length;
+    stats.deliveries += batch.deliveries.length;
+    return entries.map(([id]) => id);
+  };
+
+  let stopping = false;
+  const loop = (async () => {
+    // First what this consumer read and never acknowledged (a previous run of it), then what is new.
+    let from = "0";
+    while (!stopping) {
+      try {
+        const reply = (await connection.call(
+          "XREADGROUP",
+          "GROUP",
+          GROUP,
+          consumer,
+          "COUNT",
+          READ_COUNT,
+          ...(from === ">" ? ["BLOCK", options.blockMs ?? 1000] : []),
+          "STREAMS",
+          key,
+          from,
+        )) as StreamReply;
+        const ids = record(reply);
+        if (ids.length > 0)
+          await connection
+            .multi()
+            .xack(key, GROUP, ...ids)
+            .xdel(key, ...ids)
+            .exec();
+        else if (from === "0") from = ">";
+      } catch (err) {
+        if (stopping) break;
+        log(`history: not recorded, read again: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  })();
+
+  return {
+    stats: () => ({ ...stats }),
+    async close() {
+      stopping = true;
+      clearInterval(pruning);
+      connection.disconnect(); // ends a blocked read
+      await loop;
+    },
+  };
+}
