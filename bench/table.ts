@@ -39,6 +39,7 @@ export const BENCHES = [
   { name: "e2e", nodeArgs: [] },
   { name: "traps", nodeArgs: [] },
   { name: "sel", nodeArgs: [] },
+  { name: "history", nodeArgs: [] },
 ] as const;
 export type BenchName = (typeof BENCHES)[number]["name"];
 
@@ -149,6 +150,15 @@ interface SelJson {
   }[];
 }
 
+interface HistoryJson {
+  count: number;
+  runs: number;
+  load: { eventsPerSec: number; fileBytes: number };
+  queries: { name: string; found: number; p50Ms: number; maxMs: number }[];
+  slowest: { name: string; maxMs: number };
+  anchor: { ndjsonBytes: number; bmc: { ms: number }; text: { ms: number }; noMatch: { ms: number } };
+}
+
 // ---------------------------------------------------------------------------------------------------
 
 export const TARGETS = {
@@ -170,6 +180,7 @@ export const TARGETS = {
   mibCachedMs: 200,
   selQuietMs: 10_000,
   selQuietRequestsPerBmc: 1,
+  historyQueryMs: 100,
 } as const;
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -532,6 +543,37 @@ function selRows(j: SelJson): Row[] {
   ];
 }
 
+/**
+ * Issue 17: GET /api/history's queries over a million events in the history file (target: every
+ * one < 100 ms, its slowest run); anchor: grep over the same events as NDJSON, the newest 100.
+ */
+function historyRows(j: HistoryJson): Row[] {
+  const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
+  const queries = j.queries.length;
+  return [
+    {
+      bench: "history",
+      figure: `alert history: the slowest of ${queries} kinds of query over ${int(j.count)} events (filters by BMC, label, sensor type, severity, status, time, free text; pages), each run ${j.runs} times, its slowest run`,
+      value: ms(j.slowest.maxMs),
+      anchor: `grep over the same events as NDJSON, newest 100: one BMC ${ms(j.anchor.bmc.ms)}, a word ${ms(j.anchor.text.ms)}`,
+      ratio: times(ratioOf(j.anchor.bmc.ms, j.slowest.maxMs)),
+      target: `< ${TARGETS.historyQueryMs} ms`,
+      status: met(j.slowest.maxMs < TARGETS.historyQueryMs),
+      note: `slowest: ${j.slowest.name}`,
+    },
+    {
+      bench: "history",
+      figure: `alert history: events recorded per second (with 2 deliveries each), ${int(j.count)} in one file`,
+      value: `${int(j.load.eventsPerSec)}/s`,
+      anchor: "—",
+      ratio: "—",
+      target: "—",
+      status: "reported",
+      note: `file ${(j.load.fileBytes / 2 ** 20).toFixed(0)} MiB (the NDJSON of the same events ${(j.anchor.ndjsonBytes / 2 ** 20).toFixed(0)} MiB)`,
+    },
+  ];
+}
+
 const FIGURES: Record<BenchName, { rows: (json: never) => Row[]; figures: string[] }> = {
   ingest: {
     rows: ingestRows,
@@ -566,6 +608,10 @@ const FIGURES: Record<BenchName, { rows: (json: never) => Row[]; figures: string
       "SEL sweep of 1,000 BMCs, no new record: requests per BMC",
       "SEL sweep of 1,000 BMCs, 10 new records each",
     ],
+  },
+  history: {
+    rows: historyRows,
+    figures: ["alert history: slowest query over 1M events", "alert history: events recorded per second"],
   },
 };
 

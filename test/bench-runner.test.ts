@@ -163,6 +163,19 @@ describe("npm run bench: the summary rows from the benches' results", () => {
     expect(rows[0]?.note).toContain("3 BMCs not read");
   });
 
+  it("history: met when the slowest run of every query is under 100 ms; the anchor is grep over the same events", () => {
+    const j = json("history");
+    const [query, load] = rowsOf("history");
+    const slowest = Math.max(...j.queries.map((q: { maxMs: number }) => q.maxMs));
+    expect(j.slowest.maxMs).toBe(slowest);
+    expect(query?.status).toBe(slowest < TARGETS.historyQueryMs ? "met" : "missed");
+    expect(query?.figure).toContain(`${j.count.toLocaleString("en-US")} events`);
+    expect(query?.anchor).toContain("grep");
+    expect(load?.status).toBe("reported");
+    const slow = buildRows([{ ...outcome("history"), result: { ...j, slowest: { name: "x", maxMs: 150 } } }]);
+    expect(slow[0]?.status).toBe("missed");
+  });
+
   it("a bench that did not run is FAILED rows, not left out", () => {
     const rows = buildRows([
       { ...outcome("enrich"), exitCode: 1, result: undefined, error: "exit 1" },

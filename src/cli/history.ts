@@ -86,7 +86,7 @@ function filterOf(values: Values, words: string[]): HistoryFilter {
   const limit = values.limit === undefined ? 50 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_PAGE_MAX)
     throw new UsageError(`--limit ${JSON.stringify(values.limit)}: 1 to ${HISTORY_PAGE_MAX}`);
-  if (values.cursor !== undefined && !/^\d{1,15}$/.test(values.cursor))
+  if (values.cursor !== undefined && !/^\d{1,16}$/.test(values.cursor))
     throw new UsageError(`--cursor ${JSON.stringify(values.cursor)}: the "next" of a previous page`);
   return {
     ...(values.bmc !== undefined && { bmc: values.bmc }),

@@ -9,8 +9,9 @@ import type { HistoryDelivery, HistoryEvent } from "./store.js";
  *
  *   <prefix>:history   stream   field "batch": { events: HistoryEvent[], deliveries: HistoryDelivery[] }
  *
- * The stream is capped (MAXLEN ~ FEED_ENTRIES_MAX): while no writer reads it, what is older than that
- * is dropped, not kept in Redis's memory without bound.
+ * The stream is capped (MAXLEN ~ FEED_ENTRIES_MAX), and that is all that trims it: each history
+ * keeper reads it as a group of its own, so a keeper stopped for longer than the last
+ * FEED_ENTRIES_MAX entries misses what is older.
  */
 
 export const FEED_EVENTS_MAX = 50;

@@ -10,9 +10,11 @@ import type { DeliveryState, RecentEvent } from "../pipeline/recent/recent.js";
  * `petgate history` (the file opened read-only; WAL lets readers and the writer go at once).
  *
  *   events      one row per event id (a batch processed again replaces its row), the entry as the
- *               recent-events API shows it (JSON), and the columns filters use, each indexed
- *               with seq, the order of arrival, so that "newest first" walks an index
- *   labels      (seq, name, value): the labels routes matched the event's notification on
+ *               recent-events API shows it (JSON), and the columns filters use, each indexed with
+ *               seq; seq is in time order (seqAt: the time it was processed × 1024, then the next
+ *               free one), so that "newest first" and a time range walk any of these indexes, and
+ *               the free-text index in rowid order, from where the range ends
+ *   labels      (name, value, seq): the labels routes matched the event's notification on
  *   deliveries  (notification, receiver) → its latest state; "pending" never replaces an outcome
  *   text        FTS5, contentless, rowid = seq: the free-text search over the entry's words
  */
@@ -43,7 +45,7 @@ export interface HistoryFilter {
   since?: number;
   /** Processed before (ms). */
   until?: number;
-  /** Words that must all appear (in any field), each matched as a prefix. */
+  /** Words that must all appear (in any field), each matched as a prefix (textQuery). */
   text?: string;
   /** Page size, at most HISTORY_PAGE_MAX (default 100). */
   limit?: number;
@@ -58,6 +60,10 @@ export interface HistoryPage {
 }
 
 export const HISTORY_PAGE_MAX = 500;
+/** Rows a millisecond: seq = at × SEQ_PER_MS + k (2^53 holds that for 280 years more). */
+const SEQ_PER_MS = 1024;
+/** The first seq of the events processed at `at` (ms) or later. */
+const seqAt = (at: number) => Math.floor(at) * SEQ_PER_MS;
 /** Words of a free-text query, at most (each an FTS5 prefix term). */
 const TEXT_TERMS_MAX = 16;
 
@@ -73,12 +79,11 @@ CREATE TABLE IF NOT EXISTS events (
   notification TEXT,
   entry TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_at ON events (at);
 CREATE INDEX IF NOT EXISTS events_bmc ON events (bmc, seq);
 CREATE INDEX IF NOT EXISTS events_severity ON events (severity, seq);
 CREATE INDEX IF NOT EXISTS events_status ON events (status, seq);
 CREATE INDEX IF NOT EXISTS events_sensor_type ON events (sensor_type, seq);
-CREATE TABLE IF NOT EXISTS labels (seq INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS labels (name TEXT NOT NULL, value TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS labels_match ON labels (name, value, seq);
 CREATE INDEX IF NOT EXISTS labels_seq ON labels (seq);
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -112,13 +117,17 @@ function words(e: HistoryEvent): string {
     .join(" ");
 }
 
-/** FTS5 query text: each word a quoted prefix term (its syntax never reaches FTS5 from a user). */
+/**
+ * FTS5 query text: each whitespace-separated word a quoted phrase, its last token a prefix
+ * ("192.0.2.1" is the phrase 192 0 2 1*, as the tokenizer split the address), so that FTS5's own
+ * syntax never reaches it from a user; words without a letter or digit are left out.
+ */
 export function textQuery(text: string): string | undefined {
   const terms = text
-    .split(/[^\p{L}\p{N}_]+/u)
-    .filter((t) => t !== "")
+    .split(/\s+/u)
+    .filter((t) => /[\p{L}\p{N}]/u.test(t))
     .slice(0, TEXT_TERMS_MAX);
-  return terms.length === 0 ? undefined : terms.map((t) => `"${t}"*`).join(" ");
+  return terms.length === 0 ? undefined : terms.map((t) => `"${t.replaceAll('"', '""')}"*`).join(" ");
 }
 
 export class HistoryStore {
@@ -151,7 +160,12 @@ export class HistoryStore {
         const former = s.seqOf.get(e.id) as { seq: number } | undefined;
         if (former) s.forget(former.seq);
         const { labels, at, ...entry } = e;
-        const { lastInsertRowid } = s.insertEvent.run(
+        const base = seqAt(at);
+        const taken = s.lastAt.get(base, base + SEQ_PER_MS) as number | null;
+        const seq =
+          taken === null ? base : taken + 1 < base + SEQ_PER_MS ? taken + 1 : (s.last.get() as number) + 1;
+        s.insertEvent.run(
+          seq,
           e.id,
           at,
           e.bmc,
@@ -161,8 +175,7 @@ export class HistoryStore {
           e.notification,
           JSON.stringify(entry),
         );
-        const seq = Number(lastInsertRowid);
-        for (const [name, value] of Object.entries(labels)) s.insertLabel.run(seq, name, value);
+        for (const [name, value] of Object.entries(labels)) s.insertLabel.run(name, value, seq);
         s.insertText.run(seq, words(e));
         if (e.notification !== null)
           for (const receiver of e.receivers) s.pending.run(e.notification, receiver, at);
@@ -172,7 +185,11 @@ export class HistoryStore {
     })();
   }
 
-  /** The entries that pass the filter, newest first, a page at a time. */
+  /**
+   * The entries that pass the filter, newest first, a page at a time. A free-text search with no
+   * column filter walks the free-text index newest first (and stops at the page's end); otherwise
+   * the index of a column filter, or of seq, is walked and the words are looked up.
+   */
   query(filter: HistoryFilter = {}): HistoryPage {
     const where: string[] = [];
     const args: (string | number)[] = [];
@@ -185,42 +202,43 @@ export class HistoryStore {
     eq("severity", filter.severity);
     eq("status", filter.status);
     eq("sensor_type", filter.sensorType);
-    if (filter.since !== undefined) {
-      where.push("e.at >= ?");
-      args.push(filter.since);
-    }
-    if (filter.until !== undefined) {
-      where.push("e.at < ?");
-      args.push(filter.until);
-    }
-    if (filter.cursor !== undefined) {
-      where.push("e.seq < ?");
-      args.push(filter.cursor);
-    }
-    for (const [name, value] of Object.entries(filter.labels ?? {})) {
-      where.push("EXISTS (SELECT 1 FROM labels l WHERE l.name = ? AND l.value = ? AND l.seq = e.seq)");
-      args.push(name, value);
+    const columns = where.length > 0;
+    // The time range and the cursor as a range of seq (in time order).
+    const from = filter.since === undefined ? undefined : seqAt(filter.since);
+    const until = Math.min(
+      filter.until === undefined ? Number.MAX_SAFE_INTEGER : seqAt(filter.until),
+      filter.cursor ?? Number.MAX_SAFE_INTEGER,
+    );
+    const labels = Object.entries(filter.labels ?? {});
+    for (const [name, value] of labels) {
+      where.push(
+        "e.seq IN (SELECT seq FROM labels WHERE name = ? AND value = ? AND seq < ?" +
+          (from === undefined ? ")" : " AND seq >= ?)"),
+      );
+      args.push(name, value, until, ...(from === undefined ? [] : [from]));
     }
     const text = filter.text === undefined ? undefined : textQuery(filter.text);
+    const drivenByText = text !== undefined && !columns && labels.length === 0;
+    const o = drivenByText ? "t.rowid" : "e.seq";
+    where.push(`${o} < ?`);
+    args.push(until);
+    if (from !== undefined) {
+      where.push(`${o} >= ?`);
+      args.push(from);
+    }
     if (text !== undefined) {
-      where.push("e.seq IN (SELECT rowid FROM text WHERE text MATCH ?)");
+      where.push(drivenByText ? "t.text MATCH ?" : "e.seq IN (SELECT rowid FROM text WHERE text MATCH ?)");
       args.push(text);
     }
     const limit = Math.min(Math.max(1, Math.trunc(filter.limit ?? 100)), HISTORY_PAGE_MAX);
     const rows = this.db
       .prepare(
-        `SELECT e.seq, e.at, e.notification, e.entry, (SELECT json_group_array(json_array(l.name, l.value)) FROM labels l WHERE l.seq = e.seq) AS labels
-         FROM events e ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-         ORDER BY e.seq DESC LIMIT ?`,
+        `SELECT e.seq, e.at, e.notification, e.entry FROM ${drivenByText ? "text t JOIN events e ON e.seq = t.rowid" : "events e"}
+         WHERE ${where.join(" AND ")} ORDER BY ${o} DESC LIMIT ?`,
       )
-      .all(...args, limit + 1) as {
-      seq: number;
-      at: number;
-      notification: string | null;
-      entry: string;
-      labels: string;
-    }[];
+      .all(...args, limit + 1) as { seq: number; at: number; notification: string | null; entry: string }[];
     const page = rows.slice(0, limit);
+    const labelsOf = this.db.prepare("SELECT name, value FROM labels WHERE seq = ?");
     const deliveriesOf = this.db.prepare(
       "SELECT receiver, status, outcome, at FROM deliveries WHERE notification = ?",
     );
@@ -240,10 +258,11 @@ export class HistoryStore {
               ...(d.outcome !== null && { outcome: d.outcome }),
               at: new Date(d.at).toISOString(),
             };
+        const named = labelsOf.all(r.seq) as { name: string; value: string }[];
         return {
           ...entry,
           at: r.at,
-          labels: Object.fromEntries(JSON.parse(r.labels) as [string, string][]),
+          labels: Object.fromEntries(named.map((l) => [l.name, l.value])),
           deliveries,
         };
       }),
@@ -253,16 +272,16 @@ export class HistoryStore {
 
   /** Drops the events processed before `before` (ms), with their labels, words and deliveries. */
   prune(before: number): number {
+    const end = seqAt(before);
     return this.db.transaction(() => {
-      const old = "SELECT seq FROM events WHERE at < ?";
-      this.db.prepare(`DELETE FROM labels WHERE seq IN (${old})`).run(before);
-      this.db.prepare(`DELETE FROM text WHERE rowid IN (${old})`).run(before);
+      this.db.prepare("DELETE FROM labels WHERE seq < ?").run(end);
+      this.db.prepare("DELETE FROM text WHERE rowid < ?").run(end);
       this.db
         .prepare(
-          `DELETE FROM deliveries WHERE notification IN (SELECT notification FROM events WHERE at < ? AND notification IS NOT NULL)`,
+          "DELETE FROM deliveries WHERE notification IN (SELECT notification FROM events WHERE seq < ? AND notification IS NOT NULL)",
         )
-        .run(before);
-      return this.db.prepare("DELETE FROM events WHERE at < ?").run(before).changes;
+        .run(end);
+      return this.db.prepare("DELETE FROM events WHERE seq < ?").run(end).changes;
     })();
   }
 
@@ -287,10 +306,13 @@ function prepareWrites(db: Database.Database) {
       deleteText.run(seq);
       deleteEvent.run(seq);
     },
+    /** The last seq taken in a millisecond's range. */
+    lastAt: db.prepare("SELECT max(seq) FROM events WHERE seq >= ? AND seq < ?").pluck(),
+    last: db.prepare("SELECT max(seq) FROM events").pluck(),
     insertEvent: db.prepare(
-      "INSERT INTO events (id, at, bmc, severity, status, sensor_type, notification, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO events (seq, id, at, bmc, severity, status, sensor_type, notification, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
-    insertLabel: db.prepare("INSERT INTO labels (seq, name, value) VALUES (?, ?, ?)"),
+    insertLabel: db.prepare("INSERT INTO labels (name, value, seq) VALUES (?, ?, ?)"),
     insertText: db.prepare("INSERT INTO text (rowid, body) VALUES (?, ?)"),
     pending: db.prepare(
       "INSERT OR IGNORE INTO deliveries (notification, receiver, status, at) VALUES (?, ?, 'pending', ?)",

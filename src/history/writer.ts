@@ -1,18 +1,26 @@
 import { hostname } from "node:os";
+import { resolve } from "node:path";
 import type { Redis } from "ioredis";
 import { createRedis, type RedisTarget } from "../pipeline/queues.js";
 import { type FeedBatch, historyStreamKey } from "./feed.js";
 import type { HistoryStore } from "./store.js";
 
 /*
- * Keeps the history file from the workers' feed (history/feed.ts): reads the stream as the consumer
- * group "history" (what it read but had not recorded when it stopped is read again at its next
- * start: XREADGROUP from 0), records each read in one transaction, then acknowledges and deletes
- * those entries. One history keeper per Redis: a second one would take a share of the feed. Events
- * older than the retention are pruned at start and every pruneEveryMs.
+ * Keeps the history file from the workers' feed (history/feed.ts): reads the stream as a consumer
+ * group of its own, named by its host and file (historyGroup), so that every HTTP process keeps the
+ * whole history, and a restarted one goes on where it stopped: what it read but had not recorded is
+ * read again (XREADGROUP from 0), each read is recorded in one transaction, then acknowledged. The
+ * stream is trimmed by its cap (feed.ts), not by the keepers. Events older than the retention are
+ * pruned at start and every pruneEveryMs.
  */
 
-const GROUP = "history";
+/** The one consumer of a keeper's group. */
+export const HISTORY_CONSUMER = "keeper";
+
+/** The consumer group of the keeper of this history file on this host. */
+export function historyGroup(path: string): string {
+  return `history@${hostname()}:${resolve(path)}`;
+}
 const READ_COUNT = 100;
 
 export interface HistoryWriterOptions {
@@ -40,11 +48,13 @@ export async function startHistoryWriter(options: HistoryWriterOptions): Promise
   const { store, log } = options;
   const clock = options.clock ?? Date.now;
   const key = historyStreamKey(options.prefix);
-  const consumer = `${hostname()}:${process.pid}`;
+  // One consumer a group: the group is this keeper's, and its restart must find what it had read.
+  const consumer = HISTORY_CONSUMER;
   const connection: Redis = createRedis(options.redis, "worker");
   connection.on("error", () => undefined); // reconnects; reads wait
   const stats = { events: 0, deliveries: 0, unreadable: 0 };
-  await connection.xgroup("CREATE", key, GROUP, "0", "MKSTREAM").catch((err: Error) => {
+  const group = historyGroup(store.path);
+  await connection.xgroup("CREATE", key, group, "0", "MKSTREAM").catch((err: Error) => {
     if (!err.message.includes("BUSYGROUP")) throw err;
   });
 
@@ -88,7 +98,7 @@ export async function startHistoryWriter(options: HistoryWriterOptions): Promise
         const reply = (await connection.call(
           "XREADGROUP",
           "GROUP",
-          GROUP,
+          group,
           consumer,
           "COUNT",
           READ_COUNT,
@@ -98,12 +108,7 @@ export async function startHistoryWriter(options: HistoryWriterOptions): Promise
           from,
         )) as StreamReply;
         const ids = record(reply);
-        if (ids.length > 0)
-          await connection
-            .multi()
-            .xack(key, GROUP, ...ids)
-            .xdel(key, ...ids)
-            .exec();
+        if (ids.length > 0) await connection.xack(key, group, ...ids);
         else if (from === "0") from = ">";
       } catch (err) {
         if (stopping) break;

@@ -40,7 +40,7 @@ const historyQuery = z
     limit: z.coerce.number().int().min(1).max(HISTORY_PAGE_MAX).default(100),
     cursor: z
       .string()
-      .regex(/^\d{1,15}$/, "the next of a previous page")
+      .regex(/^\d{1,16}$/, "the next of a previous page")
       .optional()
       .describe("the `next` of the previous page"),
   })

@@ -190,7 +190,8 @@ export async function serve(options: ServeOptions): Promise<Service> {
       const token = config.http.token && readSecret(config.http.token, "http.token");
       const catchers = demo?.catchers;
       const catcherRoutes = catchers && (await import("./demo.js")).catcherRoutes;
-      if (config.history.enabled) {
+      // The HTTP role keeps the history; a listener or worker serving only /metrics does not.
+      if (config.history.enabled && roles.has("http")) {
         const { HistoryStore } = await import("../history/store.js");
         const { startHistoryWriter } = await import("../history/writer.js");
         const file = config.history.path ?? join(dataDir, "history.sqlite");

@@ -178,13 +178,14 @@ describe("petgate serve", () => {
     expect(s.stderr()).toContain("petgate: stopped");
   });
 
-  it("splits into listener, worker and http processes on one Redis: a PET is delivered; each is ready", async () => {
+  it("splits into listener, worker and http processes on one Redis: a PET is delivered; each is ready; the http process keeps the history across a restart", async () => {
     const hook = await startHook();
     const config = ["--config", configFile(hook.url), "--http", "127.0.0.1:0"];
+    const httpArgs = [...config, "--role", "http", "--data-dir", tempDir()];
     const [listener, worker, http] = await Promise.all([
       serve([...config, "--role", "listener", "--listen", "127.0.0.1:0", "--data-dir", tempDir()]),
       serve([...config, "--role", "worker"]),
-      serve([...config, "--role", "http"]),
+      serve(httpArgs),
     ]);
     expect([listener, worker, http].map((d) => d.stderr().match(/roles ([a-z, ]+);/)?.[1])).toEqual([
       "listener",
@@ -206,7 +207,24 @@ describe("petgate serve", () => {
       10_000,
     );
     expect(recent.sensor).toMatch(/#11\b/);
-    expect(await Promise.all([listener, worker, http].map((d) => signalled(d)))).toEqual([0, 0, 0]);
+    // The history the http process keeps from the worker's feed: the event and its delivery.
+    type History = { events: (RecentEvent & { labels: Record<string, string> })[] };
+    const kept = (url: string | undefined) =>
+      waitFor(
+        "the event delivered in /api/history",
+        async () => {
+          const { events } = (await (
+            await fetch(`${url}/api/history?q=${encodeURIComponent(recent.sensor ?? "")}`)
+          ).json()) as History;
+          return events.find((e) => e.id === recent.id && e.deliveries.hook?.status === "delivered");
+        },
+        10_000,
+      );
+    expect((await kept(http.http)).labels).toMatchObject({ status: "firing", sensor_number: "11" });
+    expect(await signalled(http)).toBe(0);
+    const again = await serve(httpArgs);
+    expect((await kept(again.http)).notification).toBe(recent.notification);
+    expect(await Promise.all([listener, worker, again].map((d) => signalled(d)))).toEqual([0, 0, 0]);
   });
 
   it("on SIGTERM with PETs in flight finishes or hands back every job; the next serve delivers the rest, each once", async () => {
