@@ -60,12 +60,11 @@ describe("systemd units", () => {
       // Only the listener binds port 162.
       const binds = name === "petgate.service" || name === "petgate-listener.service";
       expect(text.includes("AmbientCapabilities=CAP_NET_BIND_SERVICE")).toBe(binds);
-      // The roles that write (spool, embedded Redis, MIB cache, SEL archive) have a state directory and use it.
-      if (name !== "petgate-http.service") {
-        expect(text).toMatch(/^StateDirectory=petgate/m);
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: systemd's own variable syntax
-        expect(text).toContain("--data-dir ${STATE_DIRECTORY}");
-      }
+      // Every role writes (spool, embedded Redis, MIB cache, SEL archive, alert history): each has a
+      // state directory and uses it.
+      expect(text).toMatch(/^StateDirectory=petgate/m);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: systemd's own variable syntax
+      expect(text).toContain("--data-dir ${STATE_DIRECTORY}");
     },
   );
 });
