@@ -53,11 +53,13 @@ function compare(a: Version, b: Version): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }
 
-/** The engines.node forms the lockfile holds: `*`, `>=X`, `^X`, joined by `||` (semver's meaning). */
+/** The engines.node forms the lockfile holds: `*`, `>=X`, `^X`, `N.x`, joined by `||` (semver's meaning). */
 function admits(range: string, v: Version): boolean {
   return range.split("||").some((alternative) => {
     const a = alternative.trim();
     if (a === "*" || a === "") return true;
+    const major = /^(\d+)\.x$/.exec(a);
+    if (major) return v[0] === Number(major[1]);
     const m = /^(>=|\^)\s*(\S+)$/.exec(a);
     if (!m?.[2]) throw new Error(`engines range "${range}": form not understood`);
     const min = version(m[2]);
@@ -71,6 +73,8 @@ it("locks no package whose engines exclude the Node petgate says it runs on (no 
   expect(admits(">=20.19", oldest)).toBe(true);
   expect(admits(">=22", oldest)).toBe(false);
   expect(admits("^20.19.0 || >=22.12.0", oldest)).toBe(true);
+  expect(admits("20.x || 22.x", oldest)).toBe(true);
+  expect(admits("22.x || 24.x", oldest)).toBe(false);
   const excluding = Object.entries(locked)
     .filter(([path, p]) => path !== "" && p.engines?.node !== undefined && !admits(p.engines.node, oldest))
     .map(([path, p]) => `${path}@${p.version}: node ${p.engines?.node}`);

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { DeliveryState, RecentEvent } from "../pipeline/recent/recent.js";
@@ -139,7 +139,12 @@ export class HistoryStore {
     readonly path: string,
     options: { readonly?: boolean } = {},
   ) {
-    if (!options.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (!options.readonly) {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // For its owner only, whatever the umask: SQLite gives its -wal and -shm files the same mode.
+      closeSync(openSync(path, "a", 0o600));
+      chmodSync(path, 0o600);
+    }
     this.db = new Database(path, {
       readonly: options.readonly === true,
       fileMustExist: options.readonly === true,
