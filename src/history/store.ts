@@ -290,6 +290,21 @@ export class HistoryStore {
     })();
   }
 
+  /**
+   * Events per hour and severity processed in [since, until) (ms), the hours as their start (ms);
+   * hours with none are left out.
+   */
+  hourly(since: number, until: number): { hour: number; severity: string; count: number }[] {
+    const perHour = 3_600_000 * SEQ_PER_MS;
+    return (
+      this.db
+        .prepare(
+          "SELECT seq / CAST(? AS INTEGER) AS h, severity, count(*) AS count FROM events WHERE seq >= ? AND seq < ? GROUP BY h, severity",
+        )
+        .all(perHour, seqAt(since), seqAt(until)) as { h: number; severity: string; count: number }[]
+    ).map((r) => ({ hour: r.h * 3_600_000, severity: r.severity, count: r.count }));
+  }
+
   /** Events held. */
   count(): number {
     return (this.db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;

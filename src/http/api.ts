@@ -2,14 +2,17 @@ import { type Redis, ReplyError } from "ioredis";
 import { MaxRetriesPerRequestError } from "ioredis/built/errors/index.js";
 import { z } from "zod";
 import { withTimeout } from "../io/timeout.js";
+import type { SensorView } from "../ipmi/sensors.js";
 import { PET_SEVERITIES } from "../pet/tables/severity.js";
 import { duration, parseDuration } from "../pipeline/alerting/route.js";
 import { type Silence, SilenceError, type SilenceStore, silenceState } from "../pipeline/alerting/silence.js";
+import { SensorsUnavailable } from "../pipeline/bmc/sensors-now.js";
 import { type CachedFru, readFrus } from "../pipeline/fru/store.js";
 import { readHealth } from "../pipeline/health/health-store.js";
 import { type RecentEvents, recentEventSchema } from "../pipeline/recent/recent.js";
 import { ARCHIVE_RESULTS } from "../pipeline/sel/archive.js";
 import { readSelStates } from "../pipeline/sel/store.js";
+import { escapeControls } from "../sinks/escape.js";
 import { type PipelineQueues, REDIS_TIMEOUT_MS } from "./metrics.js";
 import { errorSchema, HttpError, type Route, route } from "./routes.js";
 
@@ -22,6 +25,8 @@ export interface BmcInfo {
 }
 
 export interface ApiContext {
+  /** A BMC's sensors read now (undefined: not in the inventory); absent where no events worker runs. */
+  sensors?: (name: string) => Promise<SensorView[] | undefined>;
   redis: Redis;
   prefix: string;
   recent: RecentEvents;
@@ -269,6 +274,62 @@ export function apiRoutes(ctx: ApiContext): Route[] {
           }),
         );
         return { body: { events } };
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/bmcs/:name/sensors",
+      summary: "A BMC's sensors read now, over the workers' pooled session (the page's view of one BMC)",
+      params: z.object({ name: z.string().min(1).max(256) }),
+      responses: {
+        200: {
+          description: "its sensors as the SDR names them, each reading and threshold status",
+          schema: z.object({
+            sensors: z.array(
+              z.object({
+                name: z.string(),
+                type: z.string(),
+                value: z.number().nullable(),
+                unit: z.string(),
+                status: z.enum(["ok", "nc", "cr", "nr", "ns"]),
+              }),
+            ),
+          }),
+        },
+        404: { description: "no such BMC, or this process runs no events worker", schema: errorSchema },
+        503: { description: "the BMC did not answer, or its circuit is open", schema: errorSchema },
+      },
+      async handle({ params }) {
+        if (!ctx.sensors)
+          throw new HttpError(
+            404,
+            "no-bmc-access",
+            "this process runs no events worker: sensors are read where the workers run",
+          );
+        let sensors: SensorView[] | undefined;
+        try {
+          sensors = await ctx.sensors(params.name);
+        } catch (err) {
+          const why = err instanceof SensorsUnavailable ? err.message : `not read: ${(err as Error).message}`;
+          throw new HttpError(503, "bmc-unavailable", escapeControls(why));
+        }
+        if (!sensors)
+          throw new HttpError(
+            404,
+            "unknown-bmc",
+            `no BMC named ${JSON.stringify(params.name.slice(0, 100))}`,
+          );
+        return {
+          body: {
+            sensors: sensors.map((v) => ({
+              name: escapeControls(v.name),
+              type: v.sensorTypeName,
+              value: v.value,
+              unit: v.unit,
+              status: v.status,
+            })),
+          },
+        };
       },
     }),
     route({

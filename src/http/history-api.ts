@@ -79,8 +79,53 @@ export function historyFilter(query: z.output<typeof historyQuery>): HistoryFilt
   };
 }
 
-export function historyRoutes(store: HistoryStore | undefined): Route[] {
+const hoursQuery = z
+  .object({ hours: z.coerce.number().int().min(1).max(168).default(24).describe("how many hours back") })
+  .strict();
+
+const HOUR = 3_600_000;
+
+export function historyRoutes(store: HistoryStore | undefined, clock: () => number = Date.now): Route[] {
+  const kept = (): HistoryStore => {
+    if (!store)
+      throw new HttpError(
+        404,
+        "no-history",
+        "this process keeps no alert history (config history.enabled, or the HTTP process that keeps it)",
+      );
+    return store;
+  };
   return [
+    route({
+      method: "GET",
+      url: "/api/history/hours",
+      summary: "Events per hour by severity over the last hours (the page's chart), oldest hour first",
+      query: hoursQuery,
+      responses: {
+        200: {
+          description: "each hour (its start, ISO-8601) and its events by severity; the current hour last",
+          schema: z.object({
+            hours: z.array(z.object({ start: z.string(), counts: z.record(z.string(), z.number()) })),
+          }),
+        },
+        400: { description: "a query parameter is invalid (error.field names it)", schema: errorSchema },
+        404: { description: "this process keeps no history", schema: errorSchema },
+      },
+      async handle({ query }) {
+        const history = kept();
+        const end = (Math.floor(clock() / HOUR) + 1) * HOUR;
+        const start = end - query.hours * HOUR;
+        const hours = Array.from({ length: query.hours }, (_, i) => ({
+          start: new Date(start + i * HOUR).toISOString(),
+          counts: {} as Record<string, number>,
+        }));
+        for (const r of history.hourly(start, end)) {
+          const slot = hours[(r.hour - start) / HOUR];
+          if (slot) slot.counts[r.severity] = r.count;
+        }
+        return { body: { hours } };
+      },
+    }),
     route({
       method: "GET",
       url: "/api/history",
@@ -98,13 +143,7 @@ export function historyRoutes(store: HistoryStore | undefined): Route[] {
         },
       },
       async handle({ query }) {
-        if (!store)
-          throw new HttpError(
-            404,
-            "no-history",
-            "this process keeps no alert history (config history.enabled, or the HTTP process that keeps it)",
-          );
-        const page = store.query(historyFilter(query));
+        const page = kept().query(historyFilter(query));
         return { body: { events: page.events, next: page.next === null ? null : String(page.next) } };
       },
     }),

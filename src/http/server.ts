@@ -11,7 +11,7 @@ import type { Workers } from "../pipeline/pipeline.js";
 import { DEFAULT_PREFIX } from "../pipeline/queues.js";
 import { RecentEvents } from "../pipeline/recent/recent.js";
 import { petgateVersion } from "../sinks/webhook.js";
-import { apiRoutes, type BmcInfo } from "./api.js";
+import { type ApiContext, apiRoutes, type BmcInfo } from "./api.js";
 import { historyRoutes } from "./history-api.js";
 import { type AllowedHosts, hostAllowedBy } from "./host-check.js";
 import { openQueues, PipelineMetrics, REDIS_TIMEOUT_MS } from "./metrics.js";
@@ -43,6 +43,8 @@ export interface HttpOptions {
   bmcs?: readonly BmcInfo[];
   /** Replaces the readiness computed from the parts. */
   ready?: () => Promise<Readiness>;
+  /** A BMC's sensors read now, where the workers run (GET /api/bmcs/:name/sensors). */
+  sensors?: ApiContext["sensors"];
   /** The alert history this process keeps (GET /api/history); none: that answers 404. */
   history?: HistoryStore;
   /** More routes on the same server (the demo's mail and webhook catcher pages). */
@@ -80,6 +82,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
       silences: new SilenceStore(redis, { prefix }),
       queues,
       bmcs: options.bmcs ?? [],
+      ...(options.sensors && { sensors: options.sensors }),
     }),
     ...historyRoutes(options.history),
   ];

@@ -145,6 +145,8 @@ export interface EventsWorker {
   worker: Worker<IngestJobData, BatchResult, typeof INGEST_JOB>;
   /** The RMCP+ sessions enrichment uses (a health monitor shares them and their bounds). */
   pool: BmcPool;
+  /** The SDR repositories enrichment cached, by BMC name. */
+  sdr: SdrCache;
   /** Per-BMC breaker of enrichment reads. */
   breaker: CircuitBreaker;
   /**
@@ -388,6 +390,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   return {
     worker,
     pool: parts.pool,
+    sdr: parts.enrich.sdr,
     breaker: parts.breaker,
     async notify(notification) {
       const item: Item = { notification };

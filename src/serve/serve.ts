@@ -218,6 +218,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
         ...(metrics && { metrics }),
         bmcs: inventoryInfo(config),
         ...(history && { history: history.store }),
+        ...(workers && { sensors: await sensorsReader(workers, config) }),
         ...(catchers && catcherRoutes && { extraRoutes: (app) => catcherRoutes(app, catchers) }),
         log,
       });
@@ -239,6 +240,14 @@ export async function serve(options: ServeOptions): Promise<Service> {
 }
 
 const DEFAULT_HTTP: HostPort = { host: "127.0.0.1", port: 8162 };
+
+/** GET /api/bmcs/:name/sensors where the workers run: their pool, SDR cache and circuit breaker. */
+async function sensorsReader(workers: Workers, config: Config) {
+  const { sensorsNow } = await import("../pipeline/bmc/sensors-now.js");
+  const { resolveBmcs } = await import("../config/inventory.js");
+  const inventory = resolveBmcs(config);
+  return (name: string) => sensorsNow(workers.events, inventory, name);
+}
 
 /** The inventory as the API shows it, without credentials: the http role needs no BMC secrets. */
 function inventoryInfo(config: Config): BmcInfo[] {

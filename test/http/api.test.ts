@@ -169,6 +169,23 @@ describe("alert history", () => {
     expect(second.next).toBeNull();
   });
 
+  it("counts the last hours' events by severity, each hour (the page's chart)", async () => {
+    const { body } = await api<{ hours: { start: string; counts: Record<string, number> }[] }>(
+      "/api/history/hours?hours=3",
+    );
+    expect(body.hours).toHaveLength(3);
+    const last = body.hours.at(-1);
+    expect(Date.parse(last?.start ?? "") + 3_600_000).toBeGreaterThan(Date.now());
+    const total = body.hours.flatMap((h) => Object.values(h.counts)).reduce((a, b) => a + b, 0);
+    expect(total).toBe(
+      stack.history
+        .hourly(Date.parse(body.hours[0]?.start ?? ""), Date.now() + 3_600_000)
+        .reduce((a, r) => a + r.count, 0),
+    );
+    expect(total).toBeGreaterThanOrEqual(2);
+    expect((await api<ErrorBody>("/api/history/hours?hours=200")).body.error.field).toBe("hours");
+  });
+
   it("refuses bad filters with a 400 that names the field", async () => {
     for (const [query, field] of [
       ["label=rack", "label"],
@@ -213,6 +230,24 @@ describe("BMCs and queues", () => {
     expect(Math.abs(body.bmcs[0]?.health?.clockSkewSeconds ?? Number.NaN)).toBeLessThanOrEqual(5);
     expect(text).not.toContain(SIM_PASSWORD);
     expect(text).not.toContain("admin");
+  });
+
+  it("reads a BMC's sensors now over the pooled session; an unknown BMC is a 404", async () => {
+    setSensorValue(bmc(1).state, SensorNumber.Cpu1Temp, 51);
+    const { status, body } = await api<{
+      sensors: { name: string; type: string; value: number | null; unit: string; status: string }[];
+    }>("/api/bmcs/bmc-2/sensors");
+    expect(status).toBe(200);
+    expect(body.sensors.find((s) => s.name === "CPU1 Temp")).toEqual({
+      name: "CPU1 Temp",
+      type: "Temperature",
+      value: 51,
+      unit: "degrees C",
+      status: "ok",
+    });
+    const unknown = await api<ErrorBody>("/api/bmcs/bmc-9/sensors");
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe("unknown-bmc");
   });
 
   it("gives the job counts of the ingest and deliver queues", async () => {
@@ -369,8 +404,10 @@ describe("health, readiness and the OpenAPI document", () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/",
       "/api/bmcs",
+      "/api/bmcs/{name}/sensors",
       "/api/events",
       "/api/history",
+      "/api/history/hours",
       "/api/queues",
       "/api/silences",
       "/api/silences/{id}",
@@ -381,7 +418,9 @@ describe("health, readiness and the OpenAPI document", () => {
     ]);
     for (const [path, methods] of Object.entries(doc.paths))
       for (const method of Object.keys(methods)) {
-        const r = await fetch(`${stack.url}${path.replace("{id}", "x")}`, { method: method.toUpperCase() });
+        const r = await fetch(`${stack.url}${path.replace("{id}", "x").replace("{name}", "bmc-2")}`, {
+          method: method.toUpperCase(),
+        });
         await r.arrayBuffer();
         // GETs answer; mutating calls without the token are refused, not missing.
         expect(r.status, `${method} ${path}`).toBe(method === "get" ? 200 : 401);

@@ -11,6 +11,7 @@ import { type HttpServer, startHttp } from "../../src/http/server.js";
 import { provision } from "../../src/pef/apply.js";
 import { desiredPefState } from "../../src/pef/desired.js";
 import { runFleet } from "../../src/pef/fleet.js";
+import { sensorsNow } from "../../src/pipeline/bmc/sensors-now.js";
 import { type Pipeline, startPipeline } from "../../src/pipeline/pipeline.js";
 import { createRedis } from "../../src/pipeline/queues.js";
 import { simAddresses, simConfigSchema } from "../../src/sim/config.js";
@@ -139,6 +140,7 @@ export async function startStack(firstHost: string, bmcCount = 2): Promise<Stack
       metrics,
       bmcs: targets,
       history,
+      sensors: (name) => sensorsNow(pipeline.events, targets, name),
       log: () => undefined,
     });
     cleanup.push(() => http.close());
