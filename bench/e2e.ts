@@ -445,6 +445,8 @@ function petgateConfig(o: {
   bmcs: number;
   receiverPort: number;
   alertmanagerUrl: string;
+  /** Keep the alert history (the default); false for a side-by-side run without it. */
+  history: boolean;
 }): string {
   const bmcs = Array.from(
     { length: o.bmcs },
@@ -475,6 +477,7 @@ function petgateConfig(o: {
     "  routes:",
     "    - { receiver: webhook, continue: true }",
     "    - { receiver: alertmanager }",
+    ...(o.history ? [] : ["history: { enabled: false }"]),
     "receivers:",
     "  - name: webhook",
     `    webhook: { url: "http://127.0.0.1:${o.receiverPort}/hook", timeoutMs: 10000 }`,
@@ -629,6 +632,7 @@ async function petgateStep(
   seconds: number,
   bmcs: number,
   profileDir: string | undefined,
+  history = true,
 ): Promise<StepResult> {
   const { rx, redis, fleet, am } = parts;
   await rx.reset();
@@ -647,6 +651,7 @@ async function petgateStep(
       bmcs,
       receiverPort: rx.port,
       alertmanagerUrl: am.url,
+      history,
     }),
   );
   const dataDir = join(dir, `data-${rate}`);
@@ -762,6 +767,7 @@ async function main(): Promise<void> {
       quick: { type: "boolean" },
       bmcs: { type: "string" },
       profile: { type: "string" },
+      "no-history": { type: "boolean" },
     },
   });
   if (values.sender) return petSender(Number(values.target), Number(values.rate), Number(values.count));
@@ -792,7 +798,7 @@ async function main(): Promise<void> {
       const anchor = await anchorStep(rx, am, rate, seconds);
       process.stderr.write(`bench: petgate, ${rate}/s for ${seconds} s…\n`);
       const parts = { rx, redis, ...(fleet && { fleet }), am };
-      const petgate = await petgateStep(parts, dir, rate, seconds, bmcs, values.profile);
+      const petgate = await petgateStep(parts, dir, rate, seconds, bmcs, values.profile, !values["no-history"]);
       results.push({ anchor, petgate });
       await stop(am.child);
     }

@@ -14,8 +14,10 @@ import type { DeliveryState, RecentEvent } from "../pipeline/recent/recent.js";
  *               seq; seq is in time order (seqAt: the time it was processed × 1024, then the next
  *               free one), so that "newest first" and a time range walk any of these indexes, and
  *               the free-text index in rowid order, from where the range ends
- *   labels      (name, value, seq): the labels routes matched the event's notification on
- *   deliveries  (notification, receiver) → its latest state; "pending" never replaces an outcome
+ *   labels      (name, value, seq): the labels routes matched the event's notification on, but
+ *               those that are its columns (COLUMN_LABELS), read back from them
+ *   deliveries  (notification, receiver) → its latest outcome; a receiver of the entry with none
+ *               is pending
  *   text        FTS5, contentless, rowid = seq: the free-text search over the entry's words
  */
 
@@ -60,6 +62,11 @@ export interface HistoryPage {
 }
 
 export const HISTORY_PAGE_MAX = 500;
+/**
+ * Labels of a notification that are the event's own columns: not stored twice (a row and an index
+ * entry each, per event), filtered on and shown from the columns.
+ */
+const COLUMN_LABELS = new Set(["bmc", "severity", "status"]);
 /** Rows a millisecond: seq = at × SEQ_PER_MS + k (2^53 holds that for 280 years more). */
 const SEQ_PER_MS = 1024;
 /** The first seq of the events processed at `at` (ms) or later. */
@@ -180,10 +187,9 @@ export class HistoryStore {
           e.notification,
           JSON.stringify(entry),
         );
-        for (const [name, value] of Object.entries(labels)) s.insertLabel.run(name, value, seq);
+        for (const [name, value] of Object.entries(labels))
+          if (!COLUMN_LABELS.has(name)) s.insertLabel.run(name, value, seq);
         s.insertText.run(seq, words(e));
-        if (e.notification !== null)
-          for (const receiver of e.receivers) s.pending.run(e.notification, receiver, at);
       }
       for (const d of deliveries)
         s.delivery.run(d.notification, d.receiver, d.status, d.outcome ?? null, d.at);
@@ -207,6 +213,10 @@ export class HistoryStore {
     eq("severity", filter.severity);
     eq("status", filter.status);
     eq("sensor_type", filter.sensorType);
+    const given = Object.entries(filter.labels ?? {});
+    const labels = given.filter(([name]) => !COLUMN_LABELS.has(name));
+    for (const [name, value] of given.filter(([name]) => COLUMN_LABELS.has(name))) eq(name, value);
+    if (labels.length < given.length) where.push("e.notification IS NOT NULL");
     const columns = where.length > 0;
     // The time range and the cursor as a range of seq (in time order).
     const from = filter.since === undefined ? undefined : seqAt(filter.since);
@@ -214,7 +224,6 @@ export class HistoryStore {
       filter.until === undefined ? Number.MAX_SAFE_INTEGER : seqAt(filter.until),
       filter.cursor ?? Number.MAX_SAFE_INTEGER,
     );
-    const labels = Object.entries(filter.labels ?? {});
     for (const [name, value] of labels) {
       where.push(
         "e.seq IN (SELECT seq FROM labels WHERE name = ? AND value = ? AND seq < ?" +
@@ -251,23 +260,31 @@ export class HistoryStore {
       events: page.map((r) => {
         const entry = JSON.parse(r.entry) as Omit<HistoryEvent, "at" | "labels">;
         const deliveries: Record<string, DeliveryState> = {};
-        if (r.notification !== null)
-          for (const d of deliveriesOf.all(r.notification) as {
-            receiver: string;
-            status: DeliveryState["status"];
-            outcome: string | null;
-            at: number;
-          }[])
-            deliveries[d.receiver] = {
-              status: d.status,
-              ...(d.outcome !== null && { outcome: d.outcome }),
-              at: new Date(d.at).toISOString(),
-            };
+        if (r.notification === null) return { ...entry, at: r.at, labels: {}, deliveries };
+        const outcomes = deliveriesOf.all(r.notification) as {
+          receiver: string;
+          status: DeliveryState["status"];
+          outcome: string | null;
+          at: number;
+        }[];
+        for (const receiver of entry.receivers)
+          deliveries[receiver] = { status: "pending", at: entry.processedAt };
+        for (const d of outcomes)
+          deliveries[d.receiver] = {
+            status: d.status,
+            ...(d.outcome !== null && { outcome: d.outcome }),
+            at: new Date(d.at).toISOString(),
+          };
         const named = labelsOf.all(r.seq) as { name: string; value: string }[];
+        const own = {
+          bmc: entry.bmc,
+          severity: entry.severity,
+          ...(entry.status !== null && { status: entry.status }),
+        };
         return {
           ...entry,
           at: r.at,
-          labels: Object.fromEntries(named.map((l) => [l.name, l.value])),
+          labels: { ...Object.fromEntries(named.map((l) => [l.name, l.value])), ...own },
           deliveries,
         };
       }),
@@ -334,10 +351,7 @@ function prepareWrites(db: Database.Database) {
     ),
     insertLabel: db.prepare("INSERT INTO labels (name, value, seq) VALUES (?, ?, ?)"),
     insertText: db.prepare("INSERT INTO text (rowid, body) VALUES (?, ?)"),
-    pending: db.prepare(
-      "INSERT OR IGNORE INTO deliveries (notification, receiver, status, at) VALUES (?, ?, 'pending', ?)",
-    ),
-    // An outcome replaces what was there; a pending state replaces nothing.
+    // An outcome replaces what was there; a pending state (never recorded by the pipeline) nothing.
     delivery: db.prepare(
       `INSERT INTO deliveries (notification, receiver, status, outcome, at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (notification, receiver) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, at = excluded.at
