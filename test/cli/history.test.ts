@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type HistoryEvent, HistoryStore } from "../../src/history/store.js";
 import { petgate } from "../support/cli.js";
+import { historyEvent } from "../support/history.js";
 
 /* `petgate history` on a history file petgate serve would keep (written here by its store). */
 
@@ -12,32 +13,13 @@ const file = join(dir, "history.sqlite");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function event(n: number, overrides: Partial<HistoryEvent> = {}): HistoryEvent {
-  const at = Date.parse("2026-12-07T10:00:00Z") + n * 60_000;
-  return {
-    id: `e${n}`,
-    receivedAt: new Date(at).toISOString(),
-    processedAt: new Date(at).toISOString(),
+  return historyEvent(`e${n}`, Date.parse("2026-12-07T10:00:00Z") + n * 60_000, {
     bmc: `bmc-${n}`,
     source: `192.0.2.${n}`,
-    sensor: "CPU1 Temp",
-    sensorType: "Temperature",
-    event: "Upper Critical - going high",
-    severity: "critical",
-    direction: "assertion",
-    status: "firing",
-    enrichment: "ok",
-    reading: null,
-    outcome: "sent",
-    trap: null,
-    rule: null,
     notification: `n${n}`,
-    receivers: ["ops"],
-    varbinds: null,
-    truncated: null,
-    at,
     labels: { bmc: `bmc-${n}`, label_rack: n === 2 ? "r12" : "r1" },
     ...overrides,
-  };
+  });
 }
 
 beforeAll(() => {

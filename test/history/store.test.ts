@@ -4,6 +4,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { type HistoryEvent, HistoryStore, textQuery } from "../../src/history/store.js";
+import { historyEvent } from "../support/history.js";
 
 /*
  * The history file (real SQLite): what is kept, what each filter finds, pages, delivery states,
@@ -17,33 +18,20 @@ const fresh = () => new HistoryStore(join(dir, `h${files++}`, "history.sqlite"))
 
 const T0 = Date.parse("2026-12-01T00:00:00Z");
 
+/** Event n of three BMCs, odd ones CPU temperatures (critical, rack r1), even ones fans. */
 function event(n: number, overrides: Partial<HistoryEvent> = {}): HistoryEvent {
   const bmc = overrides.bmc ?? `bmc-${n % 3}`;
-  return {
-    id: `e${n}`,
-    receivedAt: new Date(T0 + n * 1000).toISOString(),
-    processedAt: new Date(T0 + n * 1000).toISOString(),
+  const cpu = n % 2 === 1;
+  const severity = cpu ? "critical" : "non-critical";
+  return historyEvent(`e${n}`, T0 + n * 1000, {
     bmc,
     source: `192.0.2.${n % 3}`,
-    sensor: n % 2 ? "CPU1 Temp" : "FAN3",
-    sensorType: n % 2 ? "Temperature" : "Fan",
-    event: n % 2 ? "Upper Critical - going high" : "Lower Critical - going low",
-    severity: n % 2 ? "critical" : "non-critical",
-    direction: "assertion",
-    status: "firing",
-    enrichment: "ok",
-    reading: null,
-    outcome: "sent",
-    trap: null,
-    rule: null,
     notification: `n${n}`,
-    receivers: ["ops"],
-    varbinds: null,
-    truncated: null,
-    at: T0 + n * 1000,
-    labels: { bmc, label_rack: `r${n % 2}`, severity: n % 2 ? "critical" : "non-critical" },
+    ...(!cpu && { sensor: "FAN3", sensorType: "Fan", event: "Lower Critical - going low" }),
+    severity,
+    labels: { bmc, label_rack: `r${n % 2}`, severity },
     ...overrides,
-  };
+  });
 }
 
 const ids = (store: HistoryStore, filter: Parameters<HistoryStore["query"]>[0] = {}) =>

@@ -5,7 +5,12 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { FEED_EVENTS_MAX, historyStreamKey } from "../../src/history/feed.js";
 import { HistoryStore } from "../../src/history/store.js";
-import { HISTORY_CONSUMER, historyGroup, startHistoryWriter } from "../../src/history/writer.js";
+import {
+  HISTORY_CONSUMER,
+  type HistoryWriterOptions,
+  historyGroup,
+  startHistoryWriter,
+} from "../../src/history/writer.js";
 import { buildNotification } from "../../src/pipeline/alerting/notification.js";
 import type { ProcessedEvent } from "../../src/pipeline/events-worker.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
@@ -34,6 +39,19 @@ afterAll(async () => {
 
 const SOURCE = { address: "127.44.0.9", port: 623 };
 
+/** A history keeper of `store` on the test's Redis, keeping everything, reading every 100 ms. */
+function keeper(prefix: string, store: HistoryStore, options: Partial<HistoryWriterOptions> = {}) {
+  return startHistoryWriter({
+    redis: redis.socket,
+    prefix,
+    store,
+    retentionMs: Number.MAX_SAFE_INTEGER,
+    blockMs: 100,
+    log: () => undefined,
+    ...options,
+  });
+}
+
 function processed(sequence: number): ProcessedEvent {
   const trap = petTrap(sequence, SOURCE);
   const event: QueuedEvent = { id: eventId(trap), trap };
@@ -58,14 +76,7 @@ it("records what the workers' writes feed, with the labels and outcomes, and ack
     deliveries: [{ notificationId: first, receiver: "ops", outcome: "delivered", at: 5_000 }],
   });
 
-  const writer = await startHistoryWriter({
-    redis: redis.socket,
-    prefix,
-    store,
-    retentionMs: Number.MAX_SAFE_INTEGER,
-    blockMs: 100,
-    log: () => undefined,
-  });
+  const writer = await keeper(prefix, store);
   try {
     await waitFor("every event and the outcome recorded", () =>
       writer.stats().events === all.length && writer.stats().deliveries === 1 ? true : undefined,
@@ -106,14 +117,7 @@ it("reads again what it had read but not recorded when it stopped, and skips an 
   )) as [string, unknown[]][];
   expect(read[0]?.[1]).toHaveLength(3);
 
-  const writer = await startHistoryWriter({
-    redis: redis.socket,
-    prefix,
-    store,
-    retentionMs: Number.MAX_SAFE_INTEGER,
-    blockMs: 100,
-    log: () => undefined,
-  });
+  const writer = await keeper(prefix, store);
   try {
     await waitFor("both events recorded", () => (writer.stats().events === 2 ? true : undefined));
     expect(writer.stats().unreadable).toBe(1);
@@ -133,11 +137,7 @@ it("two keepers (two HTTP processes' files) each keep every event", async () => 
     HistoryStore,
   ];
   const recent = new RecentEvents(client, { prefix, history: true });
-  const options = { redis: redis.socket, prefix, retentionMs: 1e15, blockMs: 100, log: () => undefined };
-  const keepers = [
-    await startHistoryWriter({ ...options, store: a }),
-    await startHistoryWriter({ ...options, store: b }),
-  ];
+  const keepers = [await keeper(prefix, a), await keeper(prefix, b)];
   try {
     await recent.write({ entries: [1, 2, 3].map((n) => ({ processed: processed(n), at: n * 1000 })) });
     await waitFor("both files have all three", () => (a.count() === 3 && b.count() === 3 ? true : undefined));
@@ -157,24 +157,13 @@ it("prunes what is older than the retention when it starts", async () => {
       { processed: processed(2), at: 9_000 },
     ],
   });
-  const first = await startHistoryWriter({
-    redis: redis.socket,
-    prefix: "prune",
-    store,
-    retentionMs: 1e15,
-    blockMs: 100,
-    log: () => undefined,
-  });
+  const first = await keeper("prune", store);
   await waitFor("both recorded", () => (first.stats().events === 2 ? true : undefined));
   await first.close();
   const logged: string[] = [];
-  const second = await startHistoryWriter({
-    redis: redis.socket,
-    prefix: "prune",
-    store,
+  const second = await keeper("prune", store, {
     retentionMs: 5_000,
     clock: () => 10_000,
-    blockMs: 100,
     log: (m) => logged.push(m),
   });
   await second.close();
