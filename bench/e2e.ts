@@ -798,7 +798,15 @@ async function main(): Promise<void> {
       const anchor = await anchorStep(rx, am, rate, seconds);
       process.stderr.write(`bench: petgate, ${rate}/s for ${seconds} s…\n`);
       const parts = { rx, redis, ...(fleet && { fleet }), am };
-      const petgate = await petgateStep(parts, dir, rate, seconds, bmcs, values.profile, !values["no-history"]);
+      const petgate = await petgateStep(
+        parts,
+        dir,
+        rate,
+        seconds,
+        bmcs,
+        values.profile,
+        !values["no-history"],
+      );
       results.push({ anchor, petgate });
       await stop(am.child);
     }
