@@ -9,7 +9,8 @@ import type { HistoryStore } from "./store.js";
  * Keeps the history file from the workers' feed (history/feed.ts): reads the stream as a consumer
  * group of its own, named by its host and file (historyGroup), so that every HTTP process keeps the
  * whole history, and a restarted one goes on where it stopped: what it read but had not recorded is
- * read again (XREADGROUP from 0), each read is recorded in one transaction, then acknowledged. The
+ * read again (XREADGROUP from 0), each read is recorded in one transaction, then acknowledged; a
+ * read that could not be recorded is read again, and a stream Redis lost gets its group again. The
  * stream is trimmed by its cap (feed.ts), not by the keepers. Events older than the retention are
  * pruned at start and every pruneEveryMs.
  */
@@ -54,9 +55,11 @@ export async function startHistoryWriter(options: HistoryWriterOptions): Promise
   connection.on("error", () => undefined); // reconnects; reads wait
   const stats = { events: 0, deliveries: 0, unreadable: 0 };
   const group = historyGroup(store.path);
-  await connection.xgroup("CREATE", key, group, "0", "MKSTREAM").catch((err: Error) => {
-    if (!err.message.includes("BUSYGROUP")) throw err;
-  });
+  const createGroup = () =>
+    connection.xgroup("CREATE", key, group, "0", "MKSTREAM").catch((err: Error) => {
+      if (!err.message.includes("BUSYGROUP")) throw err;
+    });
+  await createGroup();
 
   const prune = () => {
     try {
@@ -90,6 +93,8 @@ export async function startHistoryWriter(options: HistoryWriterOptions): Promise
   };
 
   let stopping = false;
+  /** A read or a record failed and none has succeeded since (logged once). */
+  let failing = false;
   const loop = (async () => {
     // First what this consumer read and never acknowledged (a previous run of it), then what is new.
     let from = "0";
@@ -110,9 +115,16 @@ export async function startHistoryWriter(options: HistoryWriterOptions): Promise
         const ids = record(reply);
         if (ids.length > 0) await connection.xack(key, group, ...ids);
         else if (from === "0") from = ">";
+        failing = false;
       } catch (err) {
         if (stopping) break;
-        log(`history: not recorded, read again: ${(err as Error).message}`);
+        const message = (err as Error).message;
+        if (!failing) log(`history: not recorded, to be read again: ${message}`);
+        failing = true;
+        // What the failed read took is pending: read it again before anything new.
+        from = "0";
+        // Redis lost the stream (restarted empty, the key deleted): the group again, on what is there.
+        if (message.includes("NOGROUP")) await createGroup().catch(() => undefined);
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

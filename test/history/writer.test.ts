@@ -130,6 +130,46 @@ it("reads again what it had read but not recorded when it stopped, and skips an 
   }
 });
 
+it("reads again a read it could not record (the file refused it), logging that once", async () => {
+  const prefix = "refused";
+  const store = new HistoryStore(join(dir, "refused.sqlite"));
+  const record = store.record.bind(store);
+  let refusals = 2;
+  store.record = (...args: Parameters<HistoryStore["record"]>) => {
+    if (refusals-- > 0) throw new Error("database or disk is full");
+    record(...args);
+  };
+  const logged: string[] = [];
+  const writer = await keeper(prefix, store, { log: (m) => logged.push(m) });
+  try {
+    await new RecentEvents(client, { prefix, history: true }).write({
+      entries: [{ processed: processed(1), at: 1_000 }],
+    });
+    await waitFor("recorded at the third try", () => (store.count() === 1 ? true : undefined), 10_000);
+    expect(logged).toEqual(["history: not recorded, to be read again: database or disk is full"]);
+  } finally {
+    await writer.close();
+    store.close();
+  }
+});
+
+it("goes on when Redis loses the stream (restarted empty, the key deleted): its group made again", async () => {
+  const prefix = "lost";
+  const store = new HistoryStore(join(dir, "lost.sqlite"));
+  const recent = new RecentEvents(client, { prefix, history: true });
+  const writer = await keeper(prefix, store);
+  try {
+    await recent.write({ entries: [{ processed: processed(1), at: 1_000 }] });
+    await waitFor("the first recorded", () => (store.count() === 1 ? true : undefined));
+    await client.del(historyStreamKey(prefix));
+    await recent.write({ entries: [{ processed: processed(2), at: 2_000 }] });
+    await waitFor("the second recorded", () => (store.count() === 2 ? true : undefined), 10_000);
+  } finally {
+    await writer.close();
+    store.close();
+  }
+});
+
 it("two keepers (two HTTP processes' files) each keep every event", async () => {
   const prefix = "two";
   const [a, b] = ["a.sqlite", "b.sqlite"].map((f) => new HistoryStore(join(dir, "two", f))) as [
