@@ -140,6 +140,7 @@ export function textQuery(text: string): string | undefined {
 export class HistoryStore {
   private readonly db: Database.Database;
   private writes: ReturnType<typeof prepareWrites> | undefined;
+  private readStatements: { labelsOf: Database.Statement; deliveriesOf: Database.Statement } | undefined;
 
   /** Opens (creating it and its directory unless `readonly`) the history file. */
   constructor(
@@ -252,10 +253,7 @@ export class HistoryStore {
       )
       .all(...args, limit + 1) as { seq: number; at: number; notification: string | null; entry: string }[];
     const page = rows.slice(0, limit);
-    const labelsOf = this.db.prepare("SELECT name, value FROM labels WHERE seq = ?");
-    const deliveriesOf = this.db.prepare(
-      "SELECT receiver, status, outcome, at FROM deliveries WHERE notification = ?",
-    );
+    const { labelsOf, deliveriesOf } = this.reads();
     return {
       events: page.map((r) => {
         const entry = JSON.parse(r.entry) as Omit<HistoryEvent, "at" | "labels">;
@@ -290,6 +288,17 @@ export class HistoryStore {
       }),
       next: rows.length > limit ? (page.at(-1)?.seq ?? null) : null,
     };
+  }
+
+  /** The statements a page reads per event, prepared once. */
+  private reads() {
+    this.readStatements ??= {
+      labelsOf: this.db.prepare("SELECT name, value FROM labels WHERE seq = ?"),
+      deliveriesOf: this.db.prepare(
+        "SELECT receiver, status, outcome, at FROM deliveries WHERE notification = ?",
+      ),
+    };
+    return this.readStatements;
   }
 
   /** Drops the events processed before `before` (ms), with their labels, words and deliveries. */

@@ -171,8 +171,9 @@ export class Dispatcher {
       const routes = matchRoutes(this.options.tree, d.notification).filter((r) => r.receiver === d.receiver);
       return routes.length > 0 && routes.every((r) => routeMuted(r, at) !== undefined);
     };
-    const kept = deliveries.filter(muted);
-    const send = deliveries.filter((d) => !muted(d));
+    const kept: Delivery[] = [];
+    const send: Delivery[] = [];
+    for (const d of deliveries) (muted(d) ? kept : send).push(d);
     await this.options.outbox.refresh(kept);
     await this.enqueue(outboxGroups(send));
     const keptIds = new Set(kept.map((d) => deliveryId(d.notification.id, d.receiver)));
