@@ -13,6 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 // Debian package → a command it provides (to check non-Debian hosts by PATH instead).
 const debianPackages = {
   "redis-server": "redis-server",
+  "redis-sentinel": "redis-sentinel", // test/serve/redis-ha.test.ts: Sentinel failover
   ipmitool: "ipmitool",
   "freeipmi-tools": "ipmi-pet",
   ipmiutil: "ipmiutil",

@@ -2,7 +2,8 @@
  * The delivery worker as a process: `node dist/workers/deliver.js petgate.yml` (the file found as
  * every command finds it: src/config/path.ts). It runs what `petgate serve --role worker` runs for
  * deliveries (startDeliveryRole), its sinks the config's `receivers:`. Redis from PETGATE_REDIS
- * (redis://, rediss://, or a unix socket path; default redis://127.0.0.1:6379), key prefix from
+ * (redis://, rediss://, or a unix socket path), else config `redis` (a URL, sentinels or a cluster),
+ * else redis://127.0.0.1:6379; key prefix from
  * PETGATE_PREFIX (else config `redis.prefix`, else "petgate"); BullMQ lock and stalled-job check from
  * PETGATE_LOCK_DURATION_MS and PETGATE_STALLED_INTERVAL_MS. Stops on SIGTERM/SIGINT after the
  * deliveries in hand.

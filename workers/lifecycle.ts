@@ -4,8 +4,9 @@
  */
 import { loadConfig } from "../src/config/load.js";
 import { requireConfigFile } from "../src/config/path.js";
+import { configuredRedis } from "../src/config/redis.js";
 import type { Config } from "../src/config/schema.js";
-import { redisFromEnv, type WorkerSettings } from "../src/pipeline/queues.js";
+import { type RedisTarget, redisFromEnv, type WorkerSettings } from "../src/pipeline/queues.js";
 
 /** The configuration file named by the first argument, found as every command finds it. */
 export function loadWorkerConfig(): { file: string; config: Config; log: (message: string) => void } {
@@ -14,12 +15,22 @@ export function loadWorkerConfig(): { file: string; config: Config; log: (messag
 }
 
 /**
- * Redis from PETGATE_REDIS, key prefix from PETGATE_PREFIX (absent: config `redis.prefix`, as serve
- * takes it, else the pipeline's default).
+ * Redis as serve finds it (PETGATE_REDIS, else config `redis`: a URL, sentinels or a cluster), else
+ * the local default; key prefix from PETGATE_PREFIX (absent: config `redis.prefix`, else the
+ * pipeline's default).
  */
-export function redisOptionsFromEnv(config: Config): { redis: string; prefix?: string } {
+export function redisOptionsFromEnv(config: Config): {
+  redis: RedisTarget;
+  prefix?: string;
+  replicaAcks?: number;
+} {
   const prefix = process.env.PETGATE_PREFIX || config.redis?.prefix;
-  return { redis: redisFromEnv(), ...(prefix && { prefix }) };
+  const configured = configuredRedis(config.redis);
+  return {
+    redis: configured?.target ?? redisFromEnv(),
+    ...(prefix && { prefix }),
+    ...(configured?.replicaAcks && { replicaAcks: configured.replicaAcks }),
+  };
 }
 
 /**

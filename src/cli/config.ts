@@ -65,8 +65,10 @@ async function checkConfig(config: Config, file: string): Promise<string[]> {
     attempt(`receivers ${r.name}`, () => {
       for (const sink of buildSinks({ receivers: [r] }).values()) void sink.close?.();
     });
-  const redisPassword = config.redis?.password;
+  const { password: redisPassword, sentinelPassword } = config.redis ?? {};
   if (redisPassword) attempt("redis.password", () => readSecret(redisPassword, "redis.password"));
+  if (sentinelPassword)
+    attempt("redis.sentinelPassword", () => readSecret(sentinelPassword, "redis.sentinelPassword"));
   const token = config.http.token;
   if (token) attempt("http.token", () => readSecret(token, "http.token"));
   for (const u of config.listener.users) {

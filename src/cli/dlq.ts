@@ -1,7 +1,6 @@
-import type { Redis } from "ioredis";
 import { deliverQueue } from "../pipeline/notify/deliver.js";
 import { type DeadLetter, DeadLetterQueue } from "../pipeline/notify/dlq.js";
-import { createRedis, DEFAULT_PREFIX, redisFromEnv } from "../pipeline/queues.js";
+import { createRedis, DEFAULT_PREFIX, type RedisConnection, redisFromEnv } from "../pipeline/queues.js";
 import { escapeControls } from "../sinks/escape.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
@@ -118,7 +117,7 @@ function oneLine(text: string): string {
 }
 
 /** Whether the connection became ready in time (a producer connection keeps retrying meanwhile). */
-function ready(redis: Redis, timeoutMs: number): Promise<boolean> {
+function ready(redis: RedisConnection, timeoutMs: number): Promise<boolean> {
   if (redis.status === "ready") return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {

@@ -347,20 +347,95 @@ function routeReceiverPaths(
   return [...own, ...children];
 }
 
+const redisNodes = (what: string) =>
+  z
+    .array(z.string().refine((s) => isHostPort(s), "expected HOST[:PORT], e.g. 127.0.0.1:26379"))
+    .min(1)
+    .max(64)
+    .describe(what);
+
+/** Which Redis: one of url, sentinels (with master) or cluster. */
 const redisSchema = z
   .object({
     url: z
       .string()
       .regex(/^(rediss?:\/\/|\/)/, "expected redis://HOST:PORT, rediss://… or a unix socket path")
+      .optional()
       .describe("redis://[user@]HOST:PORT[/DB], rediss://… (TLS) or a unix socket path"),
+    sentinels: redisNodes(
+      "Redis Sentinels, HOST:PORT each: the master is asked of them, and again on failover",
+    ).optional(),
+    master: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe("the master's name the sentinels monitor (with sentinels)"),
+    sentinelPassword: secretRef("Sentinel password")
+      .optional()
+      .describe("the sentinels' AUTH password, if they have one: env or file"),
+    cluster: redisNodes(
+      "Redis Cluster seed nodes, HOST[:PORT] each (port 6379 if none; the rest are discovered)",
+    ).optional(),
+    username: z.string().min(1).max(256).optional().describe("Redis ACL user (with sentinels or cluster)"),
     password: secretRef("Redis password").optional().describe("Redis AUTH password: env or file"),
+    replicaAcks: z
+      .number()
+      .int()
+      .min(0)
+      .max(16)
+      .optional()
+      .describe(
+        "replicas that must hold a batch before petgate acknowledges it or sends a notification (Redis WAIT); default 1 with sentinels, else 0",
+      ),
     prefix: z
       .string()
       .min(1)
       .default("petgate")
-      .describe('key prefix of every queue and key; "{petgate}" (a hash tag) on Redis Cluster'),
+      .describe('key prefix of every queue and key; on Redis Cluster a hash tag, e.g. "{petgate}"'),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    const given = (["url", "sentinels", "cluster"] as const).filter((k) => r[k] !== undefined);
+    if (given.length !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: given.length > 1 ? [given[1] as string] : [],
+        message:
+          given.length > 1
+            ? `give one of url, sentinels or cluster, not ${given.join(" and ")}`
+            : "give one of url, sentinels (with master) or cluster",
+      });
+    if (r.sentinels !== undefined && r.master === undefined)
+      ctx.addIssue({ code: "custom", path: ["master"], message: "sentinels need the master's name" });
+    if (r.master !== undefined && r.sentinels === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["master"],
+        message: "master is the name the sentinels know it by: give sentinels",
+      });
+    if (r.sentinelPassword !== undefined && r.sentinels === undefined)
+      ctx.addIssue({ code: "custom", path: ["sentinelPassword"], message: "only with sentinels" });
+    if (r.username !== undefined && r.url !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["username"],
+        message: "with url, give the user in it (redis://USER@HOST)",
+      });
+    // Every key of petgate must hash to one slot: BullMQ's and petgate's scripts touch many at once.
+    if (r.cluster !== undefined && !/\{[^{}]+\}/.test(r.prefix))
+      ctx.addIssue({
+        code: "custom",
+        path: ["prefix"],
+        message: `on Redis Cluster the prefix must hold a hash tag, e.g. "{${r.prefix}}", so that every key hashes to one slot`,
+      });
+    if (r.replicaAcks !== undefined && r.replicaAcks > 0 && r.cluster !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["replicaAcks"],
+        message: "not on Redis Cluster: WAIT is per node there (use sentinels for replicated writes)",
+      });
+  });
 
 const httpSchema = z
   .object({

@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import type { Redis } from "ioredis";
-import { createRedis, type RedisTarget } from "../pipeline/queues.js";
+import { createRedis, type RedisConnection, type RedisTarget } from "../pipeline/queues.js";
 import { type FeedBatch, historyStreamKey } from "./feed.js";
 import type { HistoryStore } from "./store.js";
 
@@ -51,7 +50,7 @@ export async function startHistoryWriter(options: HistoryWriterOptions): Promise
   const key = historyStreamKey(options.prefix);
   // One consumer a group: the group is this keeper's, and its restart must find what it had read.
   const consumer = HISTORY_CONSUMER;
-  const connection: Redis = createRedis(options.redis, "worker");
+  const connection: RedisConnection = createRedis(options.redis, "worker");
   connection.on("error", () => undefined); // reconnects; reads wait
   const stats = { events: 0, deliveries: 0, unreadable: 0 };
   const group = historyGroup(store.path);

@@ -1,4 +1,4 @@
-import { type Redis, ReplyError } from "ioredis";
+import { ReplyError } from "ioredis";
 import { MaxRetriesPerRequestError } from "ioredis/built/errors/index.js";
 import { z } from "zod";
 import { withTimeout } from "../io/timeout.js";
@@ -9,6 +9,7 @@ import { type Silence, SilenceError, type SilenceStore, silenceState } from "../
 import { SensorsUnavailable } from "../pipeline/bmc/sensors-now.js";
 import { type CachedFru, readFrus } from "../pipeline/fru/store.js";
 import { readHealth } from "../pipeline/health/health-store.js";
+import type { RedisConnection } from "../pipeline/queues.js";
 import { type RecentEvents, recentEventSchema } from "../pipeline/recent/recent.js";
 import { ARCHIVE_RESULTS } from "../pipeline/sel/archive.js";
 import { readSelStates } from "../pipeline/sel/store.js";
@@ -27,7 +28,7 @@ export interface BmcInfo {
 export interface ApiContext {
   /** A BMC's sensors read now (undefined: not in the inventory); absent where no events worker runs. */
   sensors?: (name: string) => Promise<SensorView[] | undefined>;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   recent: RecentEvents;
   silences: SilenceStore;

@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import type { Redis } from "ioredis";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { withTimeout } from "../io/timeout.js";
 import type { ProcessedEvent } from "../pipeline/events-worker.js";
@@ -8,7 +7,7 @@ import { readHealth } from "../pipeline/health/health-store.js";
 import type { Intake } from "../pipeline/intake/intake.js";
 import { deliverQueue } from "../pipeline/notify/deliver.js";
 import type { Workers } from "../pipeline/pipeline.js";
-import { ingestQueue } from "../pipeline/queues.js";
+import { ingestQueue, type RedisConnection } from "../pipeline/queues.js";
 import { ARCHIVE_RESULTS } from "../pipeline/sel/archive.js";
 import { archiveCounts, type SelHealthState } from "../pipeline/sel/health.js";
 import { readSelStates, type SelState } from "../pipeline/sel/store.js";
@@ -67,7 +66,7 @@ export class PipelineMetrics {
    * Adds the scrape-time metrics of this process's parts and of Redis (once per registry).
    */
   attach(sources: {
-    redis: Redis;
+    redis: RedisConnection;
     prefix: string;
     queues: PipelineQueues;
     intake?: Intake;
@@ -235,10 +234,8 @@ export interface PipelineQueues {
   close(): Promise<void>;
 }
 
-export function openQueues(redis: Redis, prefix: string): PipelineQueues {
+export function openQueues(redis: RedisConnection, prefix: string): PipelineQueues {
   const queues = [ingestQueue(redis, prefix), deliverQueue(redis, prefix)];
-  // BullMQ prints connection errors of a queue without a listener; /readyz and petgate_redis_up say it.
-  for (const q of queues) q.on("error", () => undefined);
   return {
     depths: async () =>
       Object.fromEntries(

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { HistoryStore } from "../history/store.js";
 import { withTimeout } from "../io/timeout.js";
@@ -8,7 +7,7 @@ import type { HostPort } from "../net/address.js";
 import { SilenceStore } from "../pipeline/alerting/silence.js";
 import type { Intake } from "../pipeline/intake/intake.js";
 import type { Workers } from "../pipeline/pipeline.js";
-import { DEFAULT_PREFIX } from "../pipeline/queues.js";
+import { DEFAULT_PREFIX, type RedisConnection } from "../pipeline/queues.js";
 import { RecentEvents } from "../pipeline/recent/recent.js";
 import { petgateVersion } from "../sinks/webhook.js";
 import { type ApiContext, apiRoutes, type BmcInfo } from "./api.js";
@@ -28,7 +27,7 @@ export interface Readiness {
 export interface HttpOptions {
   bind: HostPort;
   /** A connection the caller owns (and closes after close()). */
-  redis: Redis;
+  redis: RedisConnection;
   prefix?: string;
   /** The parts this process runs: their counters go to /metrics, their liveness to /readyz. */
   intake?: Intake;
@@ -201,7 +200,8 @@ function serviceRoutes(ready: () => Promise<Readiness>, metrics: PipelineMetrics
     route({
       method: "GET",
       url: "/readyz",
-      summary: "Readiness: Redis reachable, listener bound, workers running (the parts this process runs)",
+      summary:
+        "Readiness: RedisConnection reachable, listener bound, workers running (the parts this process runs)",
       responses: {
         200: { description: "ready", schema: readinessSchema },
         503: { description: "not ready: the failing checks say why", schema: readinessSchema },

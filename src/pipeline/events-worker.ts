@@ -1,5 +1,4 @@
 import type { Job, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
 import { MibStore } from "../mib/store.js";
@@ -30,6 +29,7 @@ import {
   type INGEST_JOB,
   INGEST_QUEUE,
   type IngestJobData,
+  type RedisConnection,
   type RedisTarget,
   type WorkerSettings,
 } from "./queues.js";
@@ -160,7 +160,7 @@ export interface EventsWorker {
 
 /** What the stages work with: the alerting state of this process and its Redis connection. */
 export interface PathParts {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   enrich: EnrichContext;
   rules: TrapRules;
@@ -226,7 +226,7 @@ function enrichStage(context: EnrichContext): Stage {
 /** The parts of the events path for these options, on `redis` (which the caller owns). */
 export function pathParts(
   options: Omit<EventsWorkerOptions, "connection">,
-  redis: Redis,
+  redis: RedisConnection,
   deliver: DeliverQueue,
 ): PathParts & { pool: BmcPool; breaker: CircuitBreaker } {
   const { config } = options;

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import { type BmcTarget, resolveBmcs } from "../config/inventory.js";
 import type { Config } from "../config/schema.js";
 import type { Sink } from "../sinks/sink.js";
@@ -13,7 +12,14 @@ import { loadTrapRules } from "./interpret/load.js";
 import type { TrapRules } from "./interpret/rules.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./notify/deliver.js";
 import type { RetryOptions } from "./notify/retry.js";
-import { createRedis, DEFAULT_PREFIX, ingestQueue, type RedisTarget, type WorkerSettings } from "./queues.js";
+import {
+  createRedis,
+  DEFAULT_PREFIX,
+  ingestQueue,
+  type RedisConnection,
+  type RedisTarget,
+  type WorkerSettings,
+} from "./queues.js";
 import { type RecentRecorder, recordRecent } from "./recent/recent.js";
 import { SelHealth } from "./sel/health.js";
 import { selAlerting } from "./sel/record-event.js";
@@ -35,6 +41,8 @@ export interface WorkersOptions extends Pick<WorkerSettings, "lockDurationMs" | 
   config: Config;
   redis: RedisTarget;
   prefix?: string;
+  /** Replicas that must hold a delivery's claims before it is sent (redis.replicaAcks); default 0. */
+  replicaAcks?: number;
   /** Sinks by receiver name (the caller owns and closes them). */
   sinks: ReadonlyMap<string, Sink>;
   /** The resolved inventory; default resolveBmcs(config). */
@@ -171,7 +179,7 @@ export async function startEventsRole(options: EventsRoleOptions): Promise<Event
 export interface DeliveryRoleOptions
   extends Pick<
     WorkersOptions,
-    "redis" | "prefix" | "sinks" | "retry" | "log" | "lockDurationMs" | "stalledIntervalMs"
+    "redis" | "prefix" | "replicaAcks" | "sinks" | "retry" | "log" | "lockDurationMs" | "stalledIntervalMs"
   > {
   /** Feed alert history with the outcomes (config `history.enabled`); default false. */
   history?: boolean;
@@ -197,6 +205,7 @@ export async function startDeliveryRole(options: DeliveryRoleOptions): Promise<D
   const delivery = await startDeliveryWorker({
     connection: options.redis,
     prefix,
+    ...(options.replicaAcks && { replicaAcks: options.replicaAcks }),
     sinks: options.sinks,
     ...workerSettings(options),
     ...(options.retry && { retry: options.retry }),
@@ -334,7 +343,7 @@ function startHealth(o: {
  */
 function startSelSweeper(o: {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   log: (message: string) => void;
   inventory: readonly BmcTarget[];

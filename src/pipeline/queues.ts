@@ -1,5 +1,5 @@
 import { type JobsOptions, type Processor, Queue, Worker } from "bullmq";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { QueuedEvent } from "./intake/event.js";
 
 /**
@@ -27,8 +27,20 @@ export interface IngestJobData {
  */
 export const EVENT_DEDUP_WINDOW_MS = 24 * 3600 * 1000;
 
-/** Redis to connect to: ioredis options, a redis:// or rediss:// URL, or a unix socket path. */
-export type RedisTarget = string | RedisOptions;
+/**
+ * Redis to connect to: a redis:// or rediss:// URL, a unix socket path, ioredis options (with
+ * `sentinels` and `name`: the master the sentinels name), or the seed nodes of a Redis Cluster.
+ */
+export type RedisTarget = string | RedisOptions | RedisClusterTarget;
+
+export interface RedisClusterTarget {
+  cluster: { host: string; port: number }[];
+  /** Options of each node's connection: credentials, TLS. */
+  redisOptions?: RedisOptions;
+}
+
+/** A connection to one Redis (direct or through Sentinel) or to a Redis Cluster. */
+export type RedisConnection = Redis | Cluster;
 
 /** The Redis the command-line tools and workers use unless told: $PETGATE_REDIS, else the local default. */
 export function redisFromEnv(): string {
@@ -45,27 +57,56 @@ export type IngestQueue = Queue<IngestJobData, unknown, typeof INGEST_JOB>;
  * - "worker": what BullMQ requires of a connection a Worker blocks on (maxRetriesPerRequest: null);
  *   commands wait for the reconnection.
  */
-export function createRedis(target: RedisTarget, use: "producer" | "worker"): Redis {
-  const options: RedisOptions =
-    use === "producer"
-      ? {
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 0,
-          retryStrategy: (times) => Math.min(50 * times, 500),
-          connectTimeout: 2_000,
-        }
-      : { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(100 * times, 2_000) };
+export function createRedis(target: string | RedisOptions, use: "producer" | "worker"): Redis;
+export function createRedis(target: RedisTarget, use: "producer" | "worker"): RedisConnection;
+export function createRedis(target: RedisTarget, use: "producer" | "worker"): RedisConnection {
+  const producer = use === "producer";
+  const retryStrategy = producer
+    ? (times: number) => Math.min(50 * times, 500)
+    : (times: number) => Math.min(100 * times, 2_000);
+  const options: RedisOptions = producer
+    ? { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy, connectTimeout: 2_000 }
+    : { maxRetriesPerRequest: null, retryStrategy };
+  if (typeof target === "object" && "cluster" in target)
+    return new Cluster(target.cluster, {
+      enableOfflineQueue: !producer,
+      clusterRetryStrategy: retryStrategy,
+      redisOptions: { ...target.redisOptions, ...options },
+    });
   // ioredis parses "redis://…", "rediss://…", "unix:///path" and a bare "/path" (a unix socket).
-  return typeof target === "string" ? new Redis(target, options) : new Redis({ ...target, ...options });
+  if (typeof target === "string") return new Redis(target, options);
+  if (target.sentinels === undefined) return new Redis({ ...target, ...options });
+  return new Redis({
+    ...target,
+    ...options,
+    // A connection left on a master that was demoted answers writes with READONLY: ask the
+    // sentinels again. Told of a failover (+switch-master), reconnect before the first error.
+    reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
+    failoverDetector: true,
+    sentinelRetryStrategy: retryStrategy,
+  });
 }
 
 /** The INGEST queue on a connection the caller owns (closing the queue leaves it open). */
-export function ingestQueue(connection: Redis, prefix = DEFAULT_PREFIX): IngestQueue {
-  return new Queue<IngestJobData, unknown, typeof INGEST_JOB>(INGEST_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: INGEST_JOB_OPTIONS,
-  });
+export function ingestQueue(connection: RedisConnection, prefix = DEFAULT_PREFIX): IngestQueue {
+  return quiet(
+    new Queue<IngestJobData, unknown, typeof INGEST_JOB>(INGEST_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: INGEST_JOB_OPTIONS,
+    }),
+  );
+}
+
+/**
+ * A queue's 'error' events are its connection's errors, which the connection's owner handles (and
+ * /readyz reports): without a listener BullMQ prints each of them, every reconnection attempt.
+ */
+export function quiet<Q extends { on(event: "error", listener: (err: Error) => void): unknown }>(
+  queue: Q,
+): Q {
+  queue.on("error", () => undefined);
+  return queue;
 }
 
 /**
@@ -99,7 +140,7 @@ export interface WorkerSettings {
 export function createWorker<Data, Result, Name extends string>(
   queue: string,
   processor: Processor<Data, Result, Name>,
-  options: WorkerSettings & { connection: Redis },
+  options: WorkerSettings & { connection: RedisConnection },
 ): Worker<Data, Result, Name> {
   return new Worker<Data, Result, Name>(queue, processor, {
     connection: options.connection,

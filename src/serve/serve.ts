@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import type { Redis, RedisOptions } from "ioredis";
 import { readSecret } from "../config/load.js";
+import { configuredRedis } from "../config/redis.js";
 import type { Config } from "../config/schema.js";
 import type { HistoryStore } from "../history/store.js";
 import type { HistoryWriter } from "../history/writer.js";
@@ -10,7 +10,7 @@ import { type HostPort, parseHostPort } from "../net/address.js";
 import { parseDuration } from "../pipeline/alerting/route.js";
 import { type Intake, startIntake } from "../pipeline/intake/intake.js";
 import type { Workers } from "../pipeline/pipeline.js";
-import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../pipeline/queues.js";
+import { createRedis, DEFAULT_PREFIX, type RedisConnection, type RedisTarget } from "../pipeline/queues.js";
 import type { Sink } from "../sinks/sink.js";
 import { prepareDataDir, withPath } from "./data-dir.js";
 import type { Demo } from "./demo.js";
@@ -78,12 +78,12 @@ export async function serve(options: ServeOptions): Promise<Service> {
   if (options.demo && !all) throw new ServeError("--demo runs all roles in one process; drop --role");
   // The simulated BMCs are told where to send their PETs before the listener binds.
   if (options.demo && options.listen?.port === 0) throw new ServeError("--demo needs a fixed --listen port");
-  const configured = options.redisUrl ?? options.config?.redis?.url;
+  const configured = configuredRedis(options.config?.redis, options.redisUrl);
   const embedded = configured === undefined;
   if (embedded && !all && !options.dataDirExplicit)
     throw new ServeError(
       `no Redis configured for --role ${[...roles].join(",")}: split roles share one Redis; set redis.url in ` +
-        "petgate.yml or PETGATE_REDIS (or give --data-dir to run an embedded Redis there)",
+        "petgate.yml (or sentinels or cluster) or PETGATE_REDIS (or give --data-dir to run an embedded Redis there)",
     );
 
   let release: (() => void) | undefined;
@@ -92,7 +92,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
   let sinks: Map<string, Sink> | undefined;
   let workers: Workers | undefined;
   let intake: Intake | undefined;
-  let connection: Redis | undefined;
+  let connection: RedisConnection | undefined;
   let http: HttpServer | undefined;
   let history: { store: HistoryStore; writer?: HistoryWriter } | undefined;
   let closing: Promise<void> | undefined;
@@ -121,10 +121,9 @@ export async function serve(options: ServeOptions): Promise<Service> {
     if (configured === undefined) {
       child = await startRedisChild({ dataDir, log, ...(signal && { signal }) });
       target = child.socket;
-    } else {
-      const password = options.redisUrl === undefined ? options.config?.redis?.password : undefined;
-      target = redisTarget(configured, password && readSecret(password, "redis.password"));
-    }
+    } else target = configured.target;
+    const endpoint = child?.socket ?? configured?.endpoint ?? "";
+    const replicaAcks = configured?.replicaAcks ?? 0;
 
     const listen = options.listen ?? (options.demo ? DEMO_LISTEN : undefined);
     if (options.demo)
@@ -154,6 +153,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
           config,
           redis: target,
           prefix,
+          replicaAcks,
           spoolFile,
           ...(listen && { listen }),
           log,
@@ -165,8 +165,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
       log(`listening for SNMP traps on udp ${host}:${port}`);
       for (const warning of listenerExposure(intake.listener.address(), config.listener)) log(warning);
     }
-    if (roles.has("worker") || httpBind)
-      await waitForRedis(target, child?.socket ?? withoutPassword(configured ?? ""), signal, log);
+    if (roles.has("worker") || httpBind) await waitForRedis(target, endpoint, signal, log);
     if (roles.has("worker")) {
       sinks = (await import("../sinks/build.js")).buildSinks(config);
       workers = await untilAborted(
@@ -174,6 +173,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
           config,
           redis: target,
           prefix,
+          replicaAcks,
           sinks,
           mibCacheDir: join(dataDir, "mibs"),
           selArchiveDir: join(dataDir, "sel-archive"),
@@ -226,7 +226,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
     }
     return {
       roles: ROLES.filter((r) => roles.has(r)),
-      redis: child?.socket ?? withoutPassword(configured ?? ""),
+      redis: endpoint,
       embeddedRedis: child !== undefined,
       ...(intake && { listener: intake.listener.address() }),
       ...(http && { http: http.address() }),
@@ -256,28 +256,4 @@ function inventoryInfo(config: Config): BmcInfo[] {
     ...parseHostPort(b.host, { host: "", port: 623 }),
     labels: { ...config.defaults.labels, ...b.labels },
   }));
-}
-
-/** A Redis URL fit for a log: a password in it is masked. */
-export function withoutPassword(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:@/]*):[^@/]*@/, "$1:***@");
-}
-
-/**
- * A Redis URL (redis://, rediss://, a unix socket path) with the configured password as ioredis
- * options, so that the password never sits in a URL that could be logged.
- */
-export function redisTarget(url: string, password: string | undefined): RedisTarget {
-  if (password === undefined) return url;
-  if (url.startsWith("/")) return { path: url, password };
-  const u = new URL(url);
-  const options: RedisOptions = {
-    host: u.hostname.replace(/^\[|\]$/g, ""),
-    port: u.port === "" ? 6379 : Number(u.port),
-    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-    password,
-  };
-  if (u.username) options.username = decodeURIComponent(u.username);
-  if (u.protocol === "rediss:") options.tls = {};
-  return options;
 }

@@ -3,12 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { redisTarget, withoutPassword } from "../../src/config/redis.js";
 import { configSchema } from "../../src/config/schema.js";
 import { decodePet } from "../../src/pet/event.js";
 import { encodeSpecificTrap } from "../../src/pet/specific-trap.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import { eventId } from "../../src/pipeline/intake/event.js";
-import { redisTarget, ServeError, type Service, serve, withoutPassword } from "../../src/serve/serve.js";
+import { ServeError, type Service, serve } from "../../src/serve/serve.js";
 import { startHttpReceiver } from "../support/http-receiver.js";
 import { waitFor } from "../support/listener.js";
 import { petTrap, startRedis } from "../support/redis.js";

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
 import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../../pet/tables/severity.js";
 import type { QueuedEvent } from "../intake/event.js";
 import type { Verdict } from "../interpret/types.js";
+import type { RedisConnection } from "../queues.js";
 import { eventOf, type Stage } from "../stage.js";
 import type { Notification } from "./notification.js";
 import { alertDirection, alertKey, buildNotification, type EnrichmentFacts } from "./notification.js";
@@ -60,7 +60,7 @@ export class RedisAlertBook {
 
   /** On a connection the caller owns (and closes); a PET of severity "unknown" fires at `unknownSeverity`. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     prefix = "petgate",
     private readonly unknownSeverity: PetSeverity = DEFAULT_UNKNOWN_SEVERITY,
   ) {

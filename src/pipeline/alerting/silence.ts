@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import { type Matcher, MatcherError, parseMatcher } from "../../config/matchers.js";
+import type { RedisConnection } from "../queues.js";
 import { notificationOf, type Stage } from "../stage.js";
 import type { Notification } from "./notification.js";
 import { allMatch, notificationLabels } from "./route.js";
@@ -104,7 +104,7 @@ export class SilenceStore {
 
   /** On a connection the caller owns (and closes). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     options: { prefix?: string; retentionMs?: number } = {},
   ) {
     const prefix = options.prefix ?? "petgate";

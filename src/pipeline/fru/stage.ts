@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { NotificationBmc } from "../alerting/notification.js";
+import type { RedisConnection } from "../queues.js";
 import type { Item, Stage } from "../stage.js";
 import { readFrus } from "./store.js";
 
@@ -8,7 +8,7 @@ import { readFrus } from "./store.js";
  * the notification is built, or on a notification made in process (health). One HMGET per batch,
  * never an IPMI request: a BMC whose FRU was not read yet has no `fru`.
  */
-export function fruStage(redis: Redis, prefix: string): Stage {
+export function fruStage(redis: RedisConnection, prefix: string): Stage {
   const bmcOf = (item: Item): NotificationBmc | undefined =>
     item.event ? item.enrichment?.bmc : item.notification?.bmc;
   return {

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { BmcFru } from "../../ipmi/fru.js";
+import type { RedisConnection } from "../queues.js";
 
 /*
  * FRU identities in Redis, read by the health lease holder and shown by every process:
@@ -19,13 +19,18 @@ export interface CachedFru {
 
 export const fruKey = (prefix: string) => `${prefix}:bmc-fru`;
 
-export async function writeFru(redis: Redis, prefix: string, bmc: string, cached: CachedFru): Promise<void> {
+export async function writeFru(
+  redis: RedisConnection,
+  prefix: string,
+  bmc: string,
+  cached: CachedFru,
+): Promise<void> {
   await redis.hset(fruKey(prefix), bmc, JSON.stringify(cached));
 }
 
 /** The cached FRUs of `bmcs` (one HMGET), or of every BMC (HGETALL) when not given. */
 export async function readFrus(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   bmcs?: readonly string[],
 ): Promise<Map<string, CachedFru>> {

@@ -1,10 +1,10 @@
-import type { Redis } from "ioredis";
 import type { BmcTarget } from "../../config/inventory.js";
 import type { Execute } from "../../ipmi/commands/command.js";
 import { fruIdentity } from "../../ipmi/fru.js";
 import { readFru, readFruLayout } from "../../ipmi/fru-read.js";
 import type { BmcPool } from "../bmc/bmc-pool.js";
 import type { CircuitBreaker } from "../bmc/breaker.js";
+import type { RedisConnection } from "../queues.js";
 import { type CachedFru, readFrus, writeFru } from "./store.js";
 
 const DAY_MS = 86_400_000;
@@ -12,7 +12,7 @@ const DAY_MS = 86_400_000;
 export interface FruWatcherOptions {
   pool: BmcPool;
   breaker?: CircuitBreaker;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   /** Deadline of each IPMI request (the pool's queueing included). */
   deadlineMs: number;

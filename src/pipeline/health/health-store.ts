@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Notification } from "../alerting/notification.js";
+import type { RedisConnection } from "../queues.js";
 import { type BmcHealth, withIncidentStart } from "./health.js";
 
 /**
@@ -11,7 +11,7 @@ export function healthKey(prefix: string): string {
 }
 
 /** Every BMC's last published health, by name. */
-export async function readHealth(redis: Redis, prefix: string): Promise<BmcHealth[]> {
+export async function readHealth(redis: RedisConnection, prefix: string): Promise<BmcHealth[]> {
   const fields = await redis.hgetall(healthKey(prefix));
   return Object.keys(fields)
     .sort()
@@ -29,7 +29,7 @@ export class HealthStore {
   private failing = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly log: (message: string) => void,
   ) {
@@ -85,7 +85,7 @@ const incidentKey = (prefix: string) => `${prefix}:bmc-incident`;
 
 /** `n` (a "BMC unresponsive" notification) dated from its incident's shared start. */
 export async function sharedIncidentStart(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   n: Notification,
 ): Promise<Notification> {
@@ -100,12 +100,16 @@ export async function sharedIncidentStart(
 }
 
 /** Marks the incident `resolved` (a resolved notification, once routed) as resolved. */
-export async function markResolved(redis: Redis, prefix: string, resolved: Notification): Promise<void> {
+export async function markResolved(
+  redis: RedisConnection,
+  prefix: string,
+  resolved: Notification,
+): Promise<void> {
   await redis.hset(incidentKey(prefix), resolved.bmc.name, `${resolved.startsAt}${RESOLVED_SUFFIX}`);
 }
 
 /** The open incidents (not yet resolved): BMC name → start (ISO-8601). */
-export async function openIncidents(redis: Redis, prefix: string): Promise<Map<string, string>> {
+export async function openIncidents(redis: RedisConnection, prefix: string): Promise<Map<string, string>> {
   const all = await redis.hgetall(incidentKey(prefix));
   return new Map(Object.entries(all).filter(([, v]) => !v.endsWith(RESOLVED_SUFFIX)));
 }

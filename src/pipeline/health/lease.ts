@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../queues.js";
 
 /*
  * A lease in Redis: at most one holder at a time among any number of processes (the health monitor
@@ -27,7 +27,7 @@ return 0
 
 export interface LeaseOptions {
   /** On a connection the caller owns (and closes after close()). */
-  redis: Redis;
+  redis: RedisConnection;
   key: string;
   /** Default 15 s. */
   ttlMs?: number;

@@ -1,5 +1,4 @@
-import type { Redis } from "ioredis";
-import { EVENT_DEDUP_WINDOW_MS } from "../queues.js";
+import { EVENT_DEDUP_WINDOW_MS, type RedisConnection } from "../queues.js";
 import { eventOf, type Stage } from "../stage.js";
 import type { QueuedEvent } from "./event.js";
 
@@ -34,7 +33,7 @@ export function eventClaimKey(prefix: string, eventId: string): string {
 
 /** The events of batch `batchId` it is to process (in batch order). */
 export async function claimEvents(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   batchId: string,
   events: readonly QueuedEvent[],
@@ -49,7 +48,7 @@ export async function claimEvents(
 }
 
 /** Claim: the batch's events it is to process; a copy of an event another batch took is dropped. */
-export function claimStage(redis: Redis, prefix: string): Stage {
+export function claimStage(redis: RedisConnection, prefix: string): Stage {
   return {
     name: "claim",
     async exec(items, { batchId }) {

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import { withTimeout } from "../../io/timeout.js";
 import type { TrapEvent } from "../../pet/trap.js";
 import {
@@ -7,8 +6,10 @@ import {
   INGEST_JOB,
   type IngestQueue,
   ingestQueue,
+  type RedisConnection,
   type RedisTarget,
 } from "../queues.js";
+import { ReplicaBarrier } from "../replicas.js";
 import { eventId, type QueuedEvent } from "./event.js";
 import { Spool } from "./spool.js";
 
@@ -30,12 +31,15 @@ export interface IngestOptions {
   addTimeoutMs?: number;
   /** While Redis is up but the spool is not empty (a replay failed), how often to replay again. */
   retryMs?: number;
+  /** Replicas that must hold a batch before it counts as queued (redis.replicaAcks; default 0). */
+  replicaAcks?: number;
   log?: (message: string) => void;
 }
 
 /**
  * How an event was made durable: "queued" = Redis acknowledged its INGEST batch (as durable as the
- * operator's Redis persistence makes it: AOF with appendfsync everysec or always); "spooled" = it is
+ * operator's Redis persistence makes it: AOF with appendfsync everysec or always, and held by
+ * `replicaAcks` replicas when asked); "spooled" = it is
  * fdatasync'd to the local spool and will be queued when Redis is back.
  */
 export type Durability = "queued" | "spooled";
@@ -103,9 +107,10 @@ export class Ingest {
   private readonly addTimeoutMs: number;
   private readonly retryMs: number;
   private readonly log: (message: string) => void;
+  private readonly replicas: ReplicaBarrier;
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly spool: Spool,
     options: IngestOptions,
   ) {
@@ -116,6 +121,8 @@ export class Ingest {
     this.addTimeoutMs = options.addTimeoutMs ?? 1_000;
     this.retryMs = options.retryMs ?? 1_000;
     this.log = options.log ?? ((m) => process.stderr.write(`petgate: ${m}\n`));
+    // Half the add's time: what the replicas answer is known before the add is given up.
+    this.replicas = new ReplicaBarrier(redis, options.replicaAcks ?? 0, this.addTimeoutMs / 2, this.log);
   }
 
   /**
@@ -226,10 +233,12 @@ export class Ingest {
     for (const p of batch.values()) for (const w of p.waiters) w.resolve({ id: p.event.id, durable });
   }
 
-  /** One INGEST job; throws unless Redis acknowledged it within addTimeoutMs. */
+  /** One INGEST job; throws unless Redis (and replicaAcks replicas) acknowledged it within addTimeoutMs. */
   private async send(events: QueuedEvent[]): Promise<void> {
     if (this.redis.status !== "ready") throw new Error(`Redis connection is ${this.redis.status}`);
-    const add = this.ingestQueue().add(INGEST_JOB, { events });
+    const add = this.ingestQueue()
+      .add(INGEST_JOB, { events })
+      .then(() => this.replicas.wait());
     // A timed-out add may still land later: the batch is then both spooled and queued, and the events
     // worker drops the second copy of each event (claim.ts).
     add.catch(() => undefined);
@@ -241,7 +250,6 @@ export class Ingest {
   private ingestQueue(): IngestQueue {
     if (this.queue) return this.queue;
     const queue = ingestQueue(this.redis, this.prefix);
-    queue.on("error", () => undefined); // the connection's errors are logged from its own events
     queue.waitUntilReady().catch(() => {
       if (this.queue === queue) this.queue = undefined;
       queue.close().catch(() => undefined);

@@ -18,6 +18,8 @@ export interface IntakeOptions {
   config: Config;
   redis: RedisTarget;
   prefix?: string;
+  /** Replicas that must hold a batch before it counts as queued (redis.replicaAcks). */
+  replicaAcks?: number;
   /** Ingest's spool (one per process). */
   spoolFile: string;
   /** Where the listener binds; default config.listener.bind. */
@@ -42,7 +44,13 @@ export interface Intake {
 export async function startIntake(options: IntakeOptions): Promise<Intake> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const log = options.log ?? defaultLog;
-  const ingest = await Ingest.start({ connection: options.redis, prefix, spoolFile: options.spoolFile, log });
+  const ingest = await Ingest.start({
+    connection: options.redis,
+    prefix,
+    spoolFile: options.spoolFile,
+    ...(options.replicaAcks && { replicaAcks: options.replicaAcks }),
+    log,
+  });
   const destinations = AckDestinations.fromConfig(options.config);
   // In the background: intake does not wait for DNS; a BMC known by name is acknowledged once resolved.
   void destinations.resolveNames();

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../queues.js";
 
 /*
  * Where one notification's delivery to one receiver stands, by its delivery id (deliver.ts deliveryId):
@@ -89,18 +89,18 @@ type ClaimCommands = Record<
   Record<typeof DELIVERED_COMMAND, (...keysAndArgs: string[]) => Promise<number>>;
 
 export class DeliveryClaims {
-  private readonly redis: Redis & ClaimCommands;
+  private readonly redis: RedisConnection & ClaimCommands;
 
   /** On a connection the caller owns. */
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly prefix: string,
   ) {
     // By EVALSHA: the scripts' text goes to Redis once, not with every job.
     redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM });
     redis.defineCommand(RELEASE_COMMAND, { lua: RELEASE });
     redis.defineCommand(DELIVERED_COMMAND, { lua: DELIVERED });
-    this.redis = redis as Redis & ClaimCommands;
+    this.redis = redis as RedisConnection & ClaimCommands;
   }
 
   /**

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { type Job, type JobsOptions, Queue, type Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { TurnCoalescer } from "../../io/coalesce.js";
 import type { NotificationGroup, Sink } from "../../sinks/sink.js";
 import type { Notification } from "../alerting/notification.js";
@@ -8,9 +7,12 @@ import {
   createRedis,
   createWorker,
   DEFAULT_PREFIX,
+  quiet,
+  type RedisConnection,
   type RedisTarget,
   type WorkerSettings,
 } from "../queues.js";
+import { ReplicaBarrier } from "../replicas.js";
 import { type Delivered, DeliveryClaims, deliveredMarkerKey, type HeldClaims } from "./claims.js";
 import { type DeadLetterOutcome, DeadLetterQueue } from "./dlq.js";
 import { deliverWithRetries, type RetryOptions } from "./retry.js";
@@ -92,6 +94,9 @@ export type DeliverJob = Job<DeliverJobData, DeliverJobResult, typeof DELIVER_JO
 /** How long a delivered marker guards against a second delivery. */
 export const DELIVERED_MARKER_TTL_SECONDS = 7 * 24 * 3600;
 
+/** How long a job waits for replicas to hold its claims before it is retried (redis.replicaAcks). */
+const REPLICA_TIMEOUT_MS = 1_000;
+
 /**
  * The sink retry policy is deliverWithRetries (inside one job run), never BullMQ's: a job fails only
  * when Redis does (the marker read, the DLQ write), and BullMQ retries that; the last failure
@@ -158,12 +163,14 @@ export class InFlightElsewhereError extends Error {
 }
 
 /** The DELIVER queue on a connection the caller owns. */
-export function deliverQueue(connection: Redis, prefix = DEFAULT_PREFIX): DeliverQueue {
-  return new Queue<DeliverJobData, DeliverJobResult, typeof DELIVER_JOB>(DELIVER_QUEUE, {
-    connection,
-    prefix,
-    defaultJobOptions: DELIVER_JOB_OPTIONS,
-  });
+export function deliverQueue(connection: RedisConnection, prefix = DEFAULT_PREFIX): DeliverQueue {
+  return quiet(
+    new Queue<DeliverJobData, DeliverJobResult, typeof DELIVER_JOB>(DELIVER_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: DELIVER_JOB_OPTIONS,
+    }),
+  );
 }
 
 /**
@@ -211,6 +218,8 @@ export interface DeliveryWorkerOptions extends WorkerSettings {
   /** The retry policy of every sink (see deliverWithRetries). */
   retry?: RetryOptions;
   deliveredTtlSeconds?: number;
+  /** Replicas that must hold a job's claims before it sends (redis.replicaAcks; default 0). */
+  replicaAcks?: number;
   log?: (message: string) => void;
   /**
    * Fault injection for tests: awaited after each delivered group is recorded (markers set), before
@@ -245,6 +254,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   connection.on("error", () => undefined); // BullMQ reconnects; jobs wait
   const dlq = new DeadLetterQueue(connection, prefix);
   const claims = new DeliveryClaims(connection, prefix);
+  const replicas = new ReplicaBarrier(connection, options.replicaAcks ?? 0, REPLICA_TIMEOUT_MS, log);
   // Groups of any job that went out in the same turn: one script call for all their records.
   const recorder = new TurnCoalescer<Delivered>((groups) =>
     claims.recordDelivered(groups, new Date().toISOString(), ttl, dlq.keys),
@@ -331,11 +341,15 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       for (const n of already) outcomes[n.id] = "already-delivered";
       if (already.length > 0) count(receiver, "already-delivered", already.length, 0);
 
-      const held = claims.hold(
-        jobId,
-        claimTtlMs,
-        toSend.flatMap((g) => g.notifications.map((n) => deliveryId(n.id, receiver))),
-      );
+      const claimed = toSend.flatMap((g) => g.notifications.map((n) => deliveryId(n.id, receiver)));
+      // Nothing leaves before replicas hold the claims (and all that made this job): a failover
+      // then cannot bring back a state in which this notification was never sent.
+      if (claimed.length > 0)
+        await replicas.wait().catch(async (err: unknown) => {
+          await claims.release(jobId, claimed);
+          throw err;
+        });
+      const held = claims.hold(jobId, claimTtlMs, claimed);
       const sink = options.sinks.get(receiver);
       const units = sink?.regroups ? regrouped(receiver, toSend) : toSend;
       let sends = 0;

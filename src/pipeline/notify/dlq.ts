@@ -1,6 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Notification } from "../alerting/notification.js";
-import { DEFAULT_PREFIX } from "../queues.js";
+import { DEFAULT_PREFIX, type RedisConnection } from "../queues.js";
 import {
   DELIVER_JOB,
   type DeliverGroup,
@@ -93,7 +92,7 @@ export class DeadLetterQueue {
 
   /** On a connection the caller owns. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     prefix = DEFAULT_PREFIX,
   ) {
     this.keys = {

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Delivery } from "../alerting/group.js";
+import type { RedisConnection } from "../queues.js";
 import { deliveryId } from "./deliver.js";
 
 /*
@@ -26,7 +26,7 @@ export class Outbox {
 
   /** On a connection the caller owns. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     prefix: string,
   ) {
     this.index = `${prefix}:outbox`;

@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
 import { z } from "zod";
 import { deliveryStatus, FEED_ENTRIES_MAX, feedEntries, historyStreamKey } from "../../history/feed.js";
 import type { HistoryEvent } from "../../history/store.js";
@@ -6,7 +6,7 @@ import { PET_SEVERITIES } from "../../pet/tables/severity.js";
 import { notificationLabels } from "../alerting/route.js";
 import type { ProcessedEvent } from "../events-worker.js";
 import { type DeliveryOutcome, type DeliveryWorker, groupsOf } from "../notify/deliver.js";
-import { createRedis, DEFAULT_PREFIX, type RedisTarget } from "../queues.js";
+import { createRedis, DEFAULT_PREFIX, type RedisConnection, type RedisTarget } from "../queues.js";
 
 /*
  * The recent events, for the HTTP API and the web page: one entry per processed event, with where
@@ -180,7 +180,7 @@ export class RecentEvents {
 
   /** On a connection the caller owns (and closes). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     options: RecentEventsOptions = {},
   ) {
     const prefix = options.prefix ?? DEFAULT_PREFIX;

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
 import type { SystemEventRecord } from "../../ipmi/sel.js";
 import type { PetEvent } from "../../pet/event.js";
 import { PET_EPOCH_UNIX } from "../../pet/varbind.js";
+import type { RedisConnection } from "../queues.js";
 import type { Stage } from "../stage.js";
 
 /*
@@ -73,7 +73,7 @@ export function petOf(members: readonly string[], record: SystemEventRecord): st
  * Remembers the PETs of a batch by the BMC enrichment named (one pipeline per batch): a PET whose
  * sender is not in the inventory has no SEL petgate reads, and a SEL record's own event is no PET.
  */
-export function petsSeenStage(redis: Redis, prefix: string, now: () => number = Date.now): Stage {
+export function petsSeenStage(redis: RedisConnection, prefix: string, now: () => number = Date.now): Stage {
   return {
     name: "pets seen",
     async exec(items) {

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../queues.js";
 import type { SelCursor } from "./read.js";
 
 /*
@@ -41,7 +41,7 @@ const progressKey = (prefix: string) => `${prefix}:sel-cursor`;
 export const selStateKey = (prefix: string) => `${prefix}:bmc-sel`;
 
 export async function readProgress(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   bmc: string,
 ): Promise<{ progress: SelProgress | undefined; state: SelState }> {
@@ -57,7 +57,7 @@ export async function readProgress(
 
 /** Both at once (MULTI): a cursor is never ahead of the count of what it passed. */
 export async function writeProgress(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   bmc: string,
   progress: SelProgress,
@@ -71,7 +71,7 @@ export async function writeProgress(
 }
 
 /** Every BMC's SEL state, by name (for processes that do not sweep: HTTP, metrics). */
-export async function readSelStates(redis: Redis, prefix: string): Promise<Map<string, SelState>> {
+export async function readSelStates(redis: RedisConnection, prefix: string): Promise<Map<string, SelState>> {
   const all = await redis.hgetall(selStateKey(prefix));
   return new Map(Object.entries(all).map(([name, json]) => [name, JSON.parse(json) as SelState]));
 }

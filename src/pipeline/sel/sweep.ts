@@ -1,12 +1,11 @@
 import { hash } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { BmcTarget } from "../../config/inventory.js";
 import { IpmiClosedError, IpmiTimeoutError } from "../../ipmi/client/errors.js";
 import type { Execute } from "../../ipmi/commands/command.js";
 import type { GetSelInfoResponse } from "../../ipmi/commands/storage.js";
 import type { BmcPool } from "../bmc/bmc-pool.js";
 import type { CircuitBreaker } from "../bmc/breaker.js";
-import { INGEST_JOB, type IngestQueue } from "../queues.js";
+import { INGEST_JOB, type IngestQueue, type RedisConnection } from "../queues.js";
 import { petOf, petsSeenKey } from "./pets-seen.js";
 import { readNewRecords } from "./read.js";
 import { alertSeverity, decodeSystemRecord, type SelAlerting, selEvent } from "./record-event.js";
@@ -24,7 +23,7 @@ export interface SelSweeperOptions {
   /** Skips BMCs whose circuit is open, and hears of timeouts and answers as enrichment's reads. */
   breaker?: CircuitBreaker;
   /** A connection whose commands wait through an outage (createRedis "worker"). */
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   /** Where the events of records whose PET never arrived go: the INGEST queue, as a listener's batch. */
   ingest: IngestQueue;

@@ -1,0 +1,195 @@
+// petgate on Redis Sentinel and Redis Cluster, real processes on loopback: the primary SIGKILLed
+// mid-stream (every PET delivered, none twice), and the whole pipeline on a 3-primary cluster.
+import dgram from "node:dgram";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { eventDataWithIndex, indexOfEventData, petDatagramMaker } from "../../bench/pet-datagram.js";
+import { configSchema } from "../../src/config/schema.js";
+import { type Service, serve } from "../../src/serve/serve.js";
+import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
+import { redisCli, startCluster, startSentinelTopology, until } from "../support/redis-topology.js";
+
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+const maker = petDatagramMaker(process.cwd());
+/**
+ * PET `i`: an alert of its own (its sensor number, and its BMC: a GUID and a source address per 256
+ * PETs) carrying `i` in its event data.
+ */
+const pet = (i: number) => {
+  const guid = Buffer.from(maker.base.guid);
+  guid.writeUInt16BE((guid.readUInt16BE(14) + (i >> 8)) & 0xffff, 14);
+  return {
+    source: `127.0.0.${2 + (i >> 8)}`,
+    datagram: maker.make({
+      guid,
+      sequence: i & 0xffff,
+      sensorNumber: i & 0xff,
+      eventData: eventDataWithIndex(maker.base.eventData, i),
+    }),
+  };
+};
+
+/** Per PET index, the idempotency keys (group sends) under which the webhook took it. */
+function keysByIndex(hook: HttpReceiver): Map<number, Set<string>> {
+  const byIndex = new Map<number, Set<string>>();
+  for (const r of hook.requests) {
+    const body = JSON.parse(r.body.toString()) as { notifications?: { event: { eventData: string } }[] };
+    for (const n of body.notifications ?? []) {
+      const index = indexOfEventData(n.event.eventData);
+      if (index === undefined) continue;
+      const keys = byIndex.get(index) ?? new Set<string>();
+      keys.add(r.idempotencyKey ?? "");
+      byIndex.set(index, keys);
+    }
+  }
+  return byIndex;
+}
+
+async function servePetgate(
+  redis: Record<string, unknown>,
+  hook: HttpReceiver,
+): Promise<{ service: Service; log: string[] }> {
+  const dataDir = mkdtempSync(join(tmpdir(), "petgate-ha-"));
+  cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const log: string[] = [];
+  const service = await serve({
+    config: configSchema.parse({
+      listener: { bind: "127.0.0.1:0" },
+      http: { bind: "127.0.0.1:0" },
+      routes: { receiver: "hook", group_by: ["..."], group_wait: "0s", group_interval: "1s" },
+      receivers: [{ name: "hook", webhook: { url: hook.url } }],
+      // One source sends every PET: no storm summaries in their place.
+      storm: { limit: 100_000, fleet: { limit: 100_000 } },
+      redis,
+    }),
+    roles: new Set(["listener", "worker", "http"]),
+    dataDir,
+    dataDirExplicit: true,
+    log: (m) => log.push(m),
+  });
+  cleanup.push(() => service.close());
+  return { service, log };
+}
+
+/** Sends PETs from…to-1 to `port`, `perTick` every 10 ms; `onSent(i)` after each. */
+async function sendPets(
+  port: number,
+  range: { from: number; to: number },
+  perTick: number,
+  onSent: (i: number) => Promise<void> | void = () => undefined,
+) {
+  const sockets = new Map<string, dgram.Socket>();
+  try {
+    for (let i = range.from; i < range.to; i++) {
+      const { source, datagram } = pet(i);
+      let socket = sockets.get(source);
+      if (!socket) {
+        const s = dgram.createSocket("udp4");
+        await new Promise<void>((resolve) => s.bind(0, source, resolve));
+        sockets.set(source, s);
+        socket = s;
+      }
+      await new Promise<void>((resolve, reject) =>
+        socket.send(datagram, port, "127.0.0.1", (err) => (err ? reject(err) : resolve())),
+      );
+      await onSent(i);
+      if ((i + 1) % perTick === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    for (const s of sockets.values()) s.close();
+  }
+}
+
+describe("Redis Sentinel", () => {
+  it("survives its primary SIGKILLed mid-stream: every PET delivered once, after the failover too", async () => {
+    const topology = await startSentinelTopology();
+    cleanup.push(() => topology.stop());
+    const hook = await startHttpReceiver();
+    cleanup.push(() => hook.close());
+    const { service, log } = await servePetgate(
+      { sentinels: topology.sentinels.map((s) => s.address), master: topology.master },
+      hook,
+    );
+    const port = service.listener?.port ?? 0;
+    const total = 600;
+    // The primary dies a sixth in, once what was sent so far reached the webhook; PETs go on
+    // through the failover, and on after it.
+    await sendPets(port, { from: 0, to: total / 2 }, 2, async (i) => {
+      if (i !== total / 6) return;
+      await until("the first PETs delivered", async () =>
+        keysByIndex(hook).size > total / 8 ? true : undefined,
+      );
+      await topology.primary.kill();
+    });
+    await until("the sentinels to name the replica master", async () =>
+      (await topology.masterAddress()) === topology.replica.address ? true : undefined,
+    );
+    await sendPets(port, { from: total / 2, to: total }, 2);
+    const delivered = await until(
+      `all ${total} PETs at the webhook`,
+      async () => {
+        const byIndex = keysByIndex(hook);
+        return byIndex.size === total ? byIndex : undefined;
+      },
+      120_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}: ${keysByIndex(hook).size} arrived; petgate said:\n${log.join("\n")}`);
+    });
+    expect([...delivered.keys()].sort((a, b) => a - b)).toEqual([...Array(total).keys()]);
+    const twice = [...delivered].filter(([, keys]) => keys.size > 1).map(([i]) => i);
+    expect(twice).toEqual([]);
+    expect(await redisCli(topology.replica.port, "ROLE")).toMatch(/^master/);
+    // With its one replica promoted, the new master has none: writes go on, and petgate says so.
+    expect(log.filter((m) => m.startsWith("only 0 replica(s) connected, 1 asked"))).not.toHaveLength(0);
+  }, 240_000);
+});
+
+describe("Redis Cluster", () => {
+  it("runs the pipeline on three primaries, every key of petgate in the one slot of its hash tag", async () => {
+    const cluster = await startCluster();
+    cleanup.push(() => cluster.stop());
+    const hook = await startHttpReceiver();
+    cleanup.push(() => hook.close());
+    const { service } = await servePetgate(
+      { cluster: cluster.nodes.map((n) => n.address), prefix: "{pg}" },
+      hook,
+    );
+    const total = 200;
+    await sendPets(service.listener?.port ?? 0, { from: 0, to: total }, 5);
+    const delivered = await until("every PET at the webhook", async () => {
+      const byIndex = keysByIndex(hook);
+      return byIndex.size === total ? byIndex : undefined;
+    });
+    expect([...delivered.values()].every((keys) => keys.size === 1)).toBe(true);
+
+    // The API answers from the cluster too.
+    const http = service.http;
+    const r = await fetch(`http://${http?.host}:${http?.port}/api/events?limit=5`);
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { events: unknown[] }).events).toHaveLength(5);
+
+    // One shard holds it all: the node serving the hash tag's slot has every key, the others none.
+    const slot = Number(await redisCli(cluster.nodes[0]?.port ?? 0, "CLUSTER", "KEYSLOT", "{pg}"));
+    const sizes = await Promise.all(cluster.nodes.map(async (n) => Number(await redisCli(n.port, "DBSIZE"))));
+    const owners = await Promise.all(
+      cluster.nodes.map(async (n) =>
+        Number(await redisCli(n.port, "CLUSTER", "COUNTKEYSINSLOT", String(slot))),
+      ),
+    );
+    expect(sizes.filter((s) => s > 0)).toHaveLength(1);
+    expect(owners).toEqual(sizes);
+  }, 120_000);
+
+  it("refuses a prefix without a hash tag, naming the setting", () => {
+    const parsed = configSchema.safeParse({ redis: { cluster: ["127.0.0.1:7000"], prefix: "petgate" } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.path).toEqual(["redis", "prefix"]);
+    expect(parsed.error?.issues[0]?.message).toMatch(/hash tag, e\.g\. "\{petgate\}"/);
+  });
+});
