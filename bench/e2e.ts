@@ -31,6 +31,7 @@ import { parseArgs } from "node:util";
 import { Agent, request } from "undici";
 import { decodePetVarbind, encodePetVarbind } from "../src/pet/varbind.js";
 import { freeUdpPort } from "./kernel.js";
+import { freeTcpPort } from "./ports.js";
 import { repoRoot as root } from "./root.js";
 import { percentile } from "./stats.js";
 
@@ -377,15 +378,6 @@ async function startFleet(count: number): Promise<Fleet> {
 async function ipmiRequests(fleet: Fleet): Promise<number> {
   const r = await request(`${fleet.control}/counters`);
   return Number(((await r.body.json()) as { requests?: number }).requests ?? 0);
-}
-
-async function freeTcpPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 async function startAlertmanager(

@@ -1,5 +1,6 @@
 // Distinct PET datagrams from one real SNMPv1 fixture: the Dell chassis-intrusion trap as an assertion
 // (specific trap 056F00h instead of 056F80h) with its PET varbind re-encoded with the fields given.
+import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodePetVarbind, encodePetVarbind, type PetVarbind } from "../src/pet/varbind.js";
@@ -40,4 +41,71 @@ export function eventDataWithIndex(base: Buffer, index: number): Buffer {
 /** The index eventDataWithIndex wrote, from a notification's event data (hex). */
 export function indexOfEventData(hex: string): number | undefined {
   return /^[0-9a-f]{16}$/i.test(hex) ? Number.parseInt(hex.slice(8, 16), 16) : undefined;
+}
+
+/**
+ * PET `i` as an alert of its own among many: its sensor number, and its BMC (a GUID and a loopback
+ * source address per 256 PETs, 127.0.0.2 on), with `i` in its event data (indexOfEventData).
+ * Alerts are told apart by their labels in a group (`group_by: ['...']`), and by BMC and sensor.
+ */
+export function alertPet(
+  maker: ReturnType<typeof petDatagramMaker>,
+  i: number,
+): { source: string; datagram: Buffer } {
+  if (i >> 8 > 252) throw new RangeError(`PET ${i}: more BMCs than loopback addresses`);
+  const guid = Buffer.from(maker.base.guid);
+  guid.writeUInt16BE((guid.readUInt16BE(14) + (i >> 8)) & 0xffff, 14);
+  return {
+    source: `127.0.0.${2 + (i >> 8)}`,
+    datagram: maker.make({
+      guid,
+      sequence: i & 0xffff,
+      sensorNumber: i & 0xff,
+      eventData: eventDataWithIndex(maker.base.eventData, i),
+    }),
+  };
+}
+
+/** UDP sockets bound to the loopback sources of alertPet, made as they are first needed. */
+export class LoopbackSenders {
+  private readonly sockets = new Map<string, Socket>();
+
+  async send(source: string, datagram: Buffer, port: number): Promise<void> {
+    let socket = this.sockets.get(source);
+    if (!socket) {
+      const s = createSocket("udp4");
+      await new Promise<void>((resolve) => s.bind(0, source, resolve));
+      this.sockets.set(source, s);
+      socket = s;
+    }
+    const bound = socket;
+    await new Promise<void>((resolve, reject) =>
+      bound.send(datagram, port, "127.0.0.1", (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  close(): void {
+    for (const s of this.sockets.values()) s.close();
+    this.sockets.clear();
+  }
+}
+
+/** Per PET index, the idempotency keys (group sends) of the webhook requests that carried it, and when the first came. */
+export function arrivalsByIndex(
+  requests: readonly { body: Buffer; idempotencyKey: string | undefined; receivedAt: string }[],
+): Map<number, { keys: Set<string>; firstAt: number }> {
+  const byIndex = new Map<number, { keys: Set<string>; firstAt: number }>();
+  for (const r of requests) {
+    const body = JSON.parse(r.body.toString()) as { notifications?: { event: { eventData: string } }[] };
+    const at = Date.parse(r.receivedAt);
+    for (const n of body.notifications ?? []) {
+      const index = indexOfEventData(n.event.eventData);
+      if (index === undefined) continue;
+      const arrival = byIndex.get(index) ?? { keys: new Set<string>(), firstAt: at };
+      arrival.keys.add(r.idempotencyKey ?? "");
+      arrival.firstAt = Math.min(arrival.firstAt, at);
+      byIndex.set(index, arrival);
+    }
+  }
+  return byIndex;
 }

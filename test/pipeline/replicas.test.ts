@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type ReplicatedRedis, redisCli, startReplicated, until } from "../../bench/redis-topology.js";
 import { Ingest } from "../../src/pipeline/intake/ingest.js";
 import {
   deliverQueue,
@@ -18,7 +19,6 @@ import { WebhookSink } from "../../src/sinks/webhook.js";
 import { startHttpReceiver } from "../support/http-receiver.js";
 import { notification } from "../support/notifications.js";
 import { petTrap } from "../support/redis.js";
-import { type ReplicatedRedis, redisCli, startReplicated, until } from "../support/redis-topology.js";
 
 const PREFIX = "petgate-ha";
 let redis: ReplicatedRedis;

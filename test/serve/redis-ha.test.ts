@@ -1,15 +1,14 @@
 // petgate on Redis Sentinel and Redis Cluster, real processes on loopback: the primary SIGKILLed
 // mid-stream (every PET delivered, none twice), and the whole pipeline on a 3-primary cluster.
-import dgram from "node:dgram";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { eventDataWithIndex, indexOfEventData, petDatagramMaker } from "../../bench/pet-datagram.js";
+import { alertPet, arrivalsByIndex, LoopbackSenders, petDatagramMaker } from "../../bench/pet-datagram.js";
+import { redisCli, startCluster, startSentinelTopology, until } from "../../bench/redis-topology.js";
 import { configSchema } from "../../src/config/schema.js";
 import { type Service, serve } from "../../src/serve/serve.js";
 import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
-import { redisCli, startCluster, startSentinelTopology, until } from "../support/redis-topology.js";
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -17,39 +16,10 @@ afterEach(async () => {
 });
 
 const maker = petDatagramMaker(process.cwd());
-/**
- * PET `i`: an alert of its own (its sensor number, and its BMC: a GUID and a source address per 256
- * PETs) carrying `i` in its event data.
- */
-const pet = (i: number) => {
-  const guid = Buffer.from(maker.base.guid);
-  guid.writeUInt16BE((guid.readUInt16BE(14) + (i >> 8)) & 0xffff, 14);
-  return {
-    source: `127.0.0.${2 + (i >> 8)}`,
-    datagram: maker.make({
-      guid,
-      sequence: i & 0xffff,
-      sensorNumber: i & 0xff,
-      eventData: eventDataWithIndex(maker.base.eventData, i),
-    }),
-  };
-};
 
 /** Per PET index, the idempotency keys (group sends) under which the webhook took it. */
-function keysByIndex(hook: HttpReceiver): Map<number, Set<string>> {
-  const byIndex = new Map<number, Set<string>>();
-  for (const r of hook.requests) {
-    const body = JSON.parse(r.body.toString()) as { notifications?: { event: { eventData: string } }[] };
-    for (const n of body.notifications ?? []) {
-      const index = indexOfEventData(n.event.eventData);
-      if (index === undefined) continue;
-      const keys = byIndex.get(index) ?? new Set<string>();
-      keys.add(r.idempotencyKey ?? "");
-      byIndex.set(index, keys);
-    }
-  }
-  return byIndex;
-}
+const keysByIndex = (hook: HttpReceiver) =>
+  new Map([...arrivalsByIndex(hook.requests)].map(([i, a]) => [i, a.keys] as const));
 
 async function servePetgate(
   redis: Record<string, unknown>,
@@ -77,32 +47,23 @@ async function servePetgate(
   return { service, log };
 }
 
-/** Sends PETs from…to-1 to `port`, `perTick` every 10 ms; `onSent(i)` after each. */
+/** Sends PETs from…to-1 (alertPet) to `port`, `perTick` every 10 ms; `onSent(i)` after each. */
 async function sendPets(
   port: number,
   range: { from: number; to: number },
   perTick: number,
   onSent: (i: number) => Promise<void> | void = () => undefined,
 ) {
-  const sockets = new Map<string, dgram.Socket>();
+  const senders = new LoopbackSenders();
   try {
     for (let i = range.from; i < range.to; i++) {
-      const { source, datagram } = pet(i);
-      let socket = sockets.get(source);
-      if (!socket) {
-        const s = dgram.createSocket("udp4");
-        await new Promise<void>((resolve) => s.bind(0, source, resolve));
-        sockets.set(source, s);
-        socket = s;
-      }
-      await new Promise<void>((resolve, reject) =>
-        socket.send(datagram, port, "127.0.0.1", (err) => (err ? reject(err) : resolve())),
-      );
+      const { source, datagram } = alertPet(maker, i);
+      await senders.send(source, datagram, port);
       await onSent(i);
       if ((i + 1) % perTick === 0) await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
-    for (const s of sockets.values()) s.close();
+    senders.close();
   }
 }
 
