@@ -1,12 +1,12 @@
 import { deliverQueue } from "../pipeline/notify/deliver.js";
 import { type DeadLetter, DeadLetterQueue } from "../pipeline/notify/dlq.js";
-import { createRedis, DEFAULT_PREFIX, type RedisConnection, redisFromEnv } from "../pipeline/queues.js";
 import { escapeControls } from "../sinks/escape.js";
+import { commandRedis, connectForCommand, REDIS_HELP, REDIS_OPTIONS } from "./redis.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
-const HELP = `usage: petgate dlq list   [--json] [--limit N]       [--redis URL|SOCKET] [--prefix P]
-       petgate dlq replay (ID...|--all)               [--redis URL|SOCKET] [--prefix P]
-       petgate dlq purge  (ID...|--all)               [--redis URL|SOCKET] [--prefix P]
+const HELP = `usage: petgate dlq list   [--json] [--limit N]       [--redis URL|SOCKET] [--prefix P] [--config FILE]
+       petgate dlq replay (ID...|--all)               [--redis URL|SOCKET] [--prefix P] [--config FILE]
+       petgate dlq purge  (ID...|--all)               [--redis URL|SOCKET] [--prefix P] [--config FILE]
 
 The dead-letter queue: group sends that failed after their retries (permanent errors, exhausted
 retries, unknown receivers), each with the notifications it carried. An ID is
@@ -16,9 +16,8 @@ retries, unknown receivers), each with the notifications it carried. An ID is
   replay   put entries back into delivery with a fresh retry budget; a receiver is sent only the
            notifications of an entry it has not got yet
   purge    delete entries for good
-  --redis  redis://HOST:PORT, rediss://…, or a unix socket path (default: $PETGATE_REDIS, else
-           redis://127.0.0.1:6379)
-  --prefix key prefix of petgate's queues (default ${DEFAULT_PREFIX})`;
+
+${REDIS_HELP}`;
 
 const CONNECT_TIMEOUT_MS = 5_000;
 
@@ -29,8 +28,7 @@ export async function dlqCommand(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       limit: { type: "string" },
       all: { type: "boolean" },
-      redis: { type: "string" },
-      prefix: { type: "string" },
+      ...REDIS_OPTIONS,
     },
     HELP,
   );
@@ -54,21 +52,10 @@ export async function dlqCommand(argv: string[]): Promise<number> {
     const all = values.all === true;
     if (all === ids.length > 0) throw new UsageError(`${action} takes either IDs or --all\n${HELP}`);
   }
-  const target = values.redis ?? redisFromEnv();
-  const prefix = values.prefix ?? DEFAULT_PREFIX;
-
-  const redis = createRedis(target, "producer");
-  let lastError = "";
-  redis.on("error", (err: Error) => {
-    lastError = err.message;
-  });
+  const { target, endpoint, prefix } = commandRedis(values);
+  const redis = await connectForCommand("dlq", target, endpoint, CONNECT_TIMEOUT_MS);
+  if (!redis) return 1;
   try {
-    if (!(await ready(redis, CONNECT_TIMEOUT_MS))) {
-      process.stderr.write(
-        `petgate dlq: cannot connect to Redis at ${target}${lastError && `: ${lastError}`}\n`,
-      );
-      return 1;
-    }
     const dlq = new DeadLetterQueue(redis, prefix);
     if (action === "list") {
       const [entries, total] = await Promise.all([dlq.list(limit), dlq.size()]);
@@ -114,20 +101,4 @@ function listText(entries: DeadLetter[], total: number): string {
 /** One terminal line: white space collapsed, any other control (an ESC in a sensor name) escaped. */
 function oneLine(text: string): string {
   return escapeControls(text.replace(/\s+/g, " ").trim());
-}
-
-/** Whether the connection became ready in time (a producer connection keeps retrying meanwhile). */
-function ready(redis: RedisConnection, timeoutMs: number): Promise<boolean> {
-  if (redis.status === "ready") return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      redis.off("ready", onReady);
-      resolve(false);
-    }, timeoutMs);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    redis.once("ready", onReady);
-  });
 }

@@ -1,5 +1,4 @@
 import { userInfo } from "node:os";
-import { Redis } from "ioredis";
 import { formatDuration, parseDuration } from "../pipeline/alerting/route.js";
 import {
   type Silence,
@@ -8,7 +7,7 @@ import {
   silenceMatchers,
   silenceState,
 } from "../pipeline/alerting/silence.js";
-import { redisFromEnv } from "../pipeline/queues.js";
+import { commandRedis, connectForCommand, REDIS_HELP, REDIS_OPTIONS } from "./redis.js";
 import { parseCommandArgs, UsageError } from "./usage.js";
 
 const HELP = `usage: petgate silence add --matcher MATCHER [--matcher MATCHER...] --duration DURATION --comment TEXT
@@ -25,9 +24,9 @@ list    pending and active silences; --all also those expired in the last 5 days
 expire  ends silences now
 
 common options:
-  --redis URL|SOCKET   redis://HOST:PORT, rediss://…, or a unix socket path
-                       (default: $PETGATE_REDIS, else redis://127.0.0.1:6379)
-  --prefix PREFIX      the key prefix of petgate's data in Redis (default: petgate)`;
+${REDIS_HELP}`;
+
+const CONNECT_TIMEOUT_MS = 3_000;
 
 export async function silenceCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -39,35 +38,17 @@ export async function silenceCommand(argv: string[]): Promise<number> {
       author: { type: "string", short: "a" },
       all: { type: "boolean" },
       json: { type: "boolean" },
-      redis: { type: "string" },
-      prefix: { type: "string" },
+      ...REDIS_OPTIONS,
     },
     HELP,
   );
   const [action, ...ids] = positionals;
   const run = planAction(action, ids, values);
-  const target = values.redis ?? redisFromEnv();
-  const redis = new Redis(target, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 3_000,
-  });
-  let lastError: Error | undefined;
-  redis.on("error", (err: Error) => {
-    lastError = err;
-  });
+  const { target, endpoint, prefix } = commandRedis(values);
+  const redis = await connectForCommand("silence", target, endpoint, CONNECT_TIMEOUT_MS);
+  if (!redis) return 1;
   try {
-    try {
-      await redis.connect();
-    } catch (err) {
-      process.stderr.write(
-        `petgate silence: cannot reach Redis at ${target}: ${(lastError ?? (err as Error)).message}\n`,
-      );
-      return 1;
-    }
-    const store = new SilenceStore(redis, values.prefix ? { prefix: values.prefix } : {});
+    const store = new SilenceStore(redis, { prefix });
     return await run(store, Date.now());
   } catch (err) {
     if (err instanceof SilenceError) {

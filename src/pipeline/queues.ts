@@ -79,10 +79,10 @@ export function createRedis(target: RedisTarget, use: "producer" | "worker"): Re
   return new Redis({
     ...target,
     ...options,
-    // A connection left on a master that was demoted answers writes with READONLY: ask the
-    // sentinels again. Told of a failover (+switch-master), reconnect before the first error.
-    reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
-    failoverDetector: true,
+    // A master that was demoted (a failover it lived through) answers writes with READONLY, and
+    // ends blocking commands with UNBLOCKED: ask the sentinels again, and send the command there.
+    // (Not ioredis's failoverDetector: a connection with one does not let the process exit after quit().)
+    reconnectOnError: (err) => (/^(READONLY|UNBLOCKED)/.test(err.message) ? 2 : false),
     sentinelRetryStrategy: retryStrategy,
   });
 }

@@ -203,7 +203,7 @@ describe("petgate dlq", () => {
   it("exits 1 when Redis cannot be reached", async () => {
     const { code, stderr } = await run("list", "--redis", `${redis.dir}/absent.sock`);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^petgate dlq: cannot connect to Redis at .*absent\.sock/);
+    expect(stderr).toMatch(/^petgate dlq: cannot reach Redis at .*absent\.sock/);
   });
 
   it("replay after the receiver is fixed: the notification is delivered once", async () => {

@@ -38,9 +38,9 @@ export interface IngestOptions {
 
 /**
  * How an event was made durable: "queued" = Redis acknowledged its INGEST batch (as durable as the
- * operator's Redis persistence makes it: AOF with appendfsync everysec or always, and held by
- * `replicaAcks` replicas when asked); "spooled" = it is
- * fdatasync'd to the local spool and will be queued when Redis is back.
+ * operator's Redis persistence makes it: AOF with appendfsync everysec or always; and held by
+ * `replicaAcks` replicas when asked); "spooled" = it is fdatasync'd to the local spool and will be
+ * queued when Redis is back.
  */
 export type Durability = "queued" | "spooled";
 
