@@ -109,6 +109,43 @@ describe("Redis Sentinel", () => {
     // With its one replica promoted, the new master has none: writes go on, and petgate says so.
     expect(log.filter((m) => m.startsWith("only 0 replica(s) connected, 1 asked"))).not.toHaveLength(0);
   }, 240_000);
+  it("follows a planned failover (SENTINEL FAILOVER) whose old master lives on as a replica", async () => {
+    const topology = await startSentinelTopology();
+    cleanup.push(() => topology.stop());
+    const hook = await startHttpReceiver();
+    cleanup.push(() => hook.close());
+    const { service, log } = await servePetgate(
+      { sentinels: topology.sentinels.map((s) => s.address), master: topology.master },
+      hook,
+    );
+    const port = service.listener?.port ?? 0;
+    const total = 400;
+    await sendPets(port, { from: 0, to: total / 2 }, 2, async (i) => {
+      if (i !== total / 4) return;
+      // The connections petgate holds stay open: the old master answers them READONLY now.
+      expect(await redisCli(topology.sentinels[0]?.port ?? 0, "SENTINEL", "FAILOVER", topology.master)).toBe(
+        "OK",
+      );
+    });
+    await until("the sentinels to name the replica master", async () =>
+      (await topology.masterAddress()) === topology.replica.address ? true : undefined,
+    );
+    await until("the old master to follow it", async () =>
+      (await redisCli(topology.primary.port, "ROLE")).startsWith("slave") ? true : undefined,
+    );
+    await sendPets(port, { from: total / 2, to: total }, 2);
+    const delivered = await until(
+      `all ${total} PETs at the webhook`,
+      async () => {
+        const byIndex = keysByIndex(hook);
+        return byIndex.size === total ? byIndex : undefined;
+      },
+      120_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}: ${keysByIndex(hook).size} arrived; petgate said:\n${log.join("\n")}`);
+    });
+    expect([...delivered.values()].filter((keys) => keys.size > 1)).toEqual([]);
+  }, 240_000);
 });
 
 describe("Redis Cluster", () => {

@@ -660,6 +660,16 @@ class Held<T> {
     return this.items.splice(0, n);
   }
 
+  /** Puts back what take() gave, before what came since; beyond the bound the oldest are dropped. */
+  putBack(items: readonly T[]): void {
+    this.items.unshift(...items);
+    const excess = this.items.length - this.bound;
+    if (excess > 0) {
+      this.items.splice(0, excess);
+      this.dropped += excess;
+    }
+  }
+
   dropAll(): void {
     this.dropped += this.items.length;
     this.items = [];
@@ -671,8 +681,10 @@ class Held<T> {
  * that fails fast. What arrives in one turn of the event loop (an events batch, a delivery job's
  * outcomes), and whatever arrives while a write is in flight, goes to Redis in the next write: one
  * round trip, a script call per kind, one write at a time. While Redis is away what arrives is held,
- * bounded (the oldest dropped and counted), and written once it is back; a write that fails is
- * dropped and logged once per outage. The workers never wait for it and it never throws into them.
+ * bounded (the oldest dropped and counted), and written once it is back, as is a write that failed
+ * because the connection went (Redis gone, or a master demoted by a failover: READONLY); a write
+ * that fails otherwise is dropped. Failures are logged once per outage. The workers never wait for
+ * it and it never throws into them.
  */
 export function recordRecent(
   redis: RedisTarget,
@@ -718,8 +730,15 @@ export function recordRecent(
     reported = now;
   };
   const failed = (batch: Required<RecentWrite>, err: unknown) => {
-    entries.dropped += batch.entries.length;
-    deliveries.dropped += batch.deliveries.length;
+    // The connection is being made again ('ready' pumps): the write waits for it.
+    if (connection.status !== "ready" && !closing) {
+      entries.putBack(batch.entries);
+      deliveries.putBack(batch.deliveries);
+      trimDue ||= batch.trim;
+    } else {
+      entries.dropped += batch.entries.length;
+      deliveries.dropped += batch.deliveries.length;
+    }
     if (!failing) options.log(`recent events not recorded: ${(err as Error).message}`);
     failing = true;
   };
