@@ -561,4 +561,33 @@ describe("the recorder of a process (recordRecent)", () => {
       await own.dispose();
     }
   });
+
+  it("writes again what it was writing when the connection went, once it is back", async () => {
+    const prefix = "cut";
+    const own = await startRedis();
+    const logs: string[] = [];
+    const recorder = recordRecent(own.socket, { prefix, log: (m) => logs.push(m) });
+    const admin = new Redis(own.socket);
+    try {
+      recorder.onProcessed(processed(50_000)); // scripts loaded
+      await recorder.flush();
+      // The next write waits in Redis (a write paused), and its connection is killed under it.
+      await admin.call("CLIENT", "PAUSE", "10000", "WRITE");
+      recorder.onProcessed(processed(50_001));
+      const clients = async () => String(await admin.call("CLIENT", "LIST"));
+      while (!/ cmd=evalsha /.test(await clients())) await new Promise((r) => setTimeout(r, 10));
+      await admin.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+      await admin.call("CLIENT", "UNPAUSE");
+      await recorder.flush();
+      expect(await admin.zscore(`${prefix}:recent`, processed(50_001).event.id)).not.toBeNull();
+      expect(recorder.stats()).toEqual({
+        recorded: { events: 2, deliveries: 0 },
+        dropped: { events: 0, deliveries: 0 },
+      });
+    } finally {
+      admin.disconnect();
+      await recorder.close().catch(() => undefined);
+      await own.dispose();
+    }
+  });
 });
