@@ -67,17 +67,36 @@ async function sendPets(
   }
 }
 
+/** A Sentinel set-up, a webhook, and petgate serve on them. */
+async function onSentinels() {
+  const topology = await startSentinelTopology();
+  cleanup.push(() => topology.stop());
+  const hook = await startHttpReceiver();
+  cleanup.push(() => hook.close());
+  const { service, log } = await servePetgate(
+    { sentinels: topology.sentinels.map((s) => s.address), master: topology.master },
+    hook,
+  );
+  return { topology, hook, log, port: service.listener?.port ?? 0 };
+}
+
+/** Once PETs 0…total-1 all reached the webhook: the keys each came under; else what petgate said. */
+function allDelivered(hook: HttpReceiver, total: number, log: readonly string[]) {
+  return until(
+    `all ${total} PETs at the webhook`,
+    async () => {
+      const byIndex = keysByIndex(hook);
+      return byIndex.size === total ? byIndex : undefined;
+    },
+    120_000,
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}: ${keysByIndex(hook).size} arrived; petgate said:\n${log.join("\n")}`);
+  });
+}
+
 describe("Redis Sentinel", () => {
   it("survives its primary SIGKILLed mid-stream: every PET delivered once, after the failover too", async () => {
-    const topology = await startSentinelTopology();
-    cleanup.push(() => topology.stop());
-    const hook = await startHttpReceiver();
-    cleanup.push(() => hook.close());
-    const { service, log } = await servePetgate(
-      { sentinels: topology.sentinels.map((s) => s.address), master: topology.master },
-      hook,
-    );
-    const port = service.listener?.port ?? 0;
+    const { topology, hook, log, port } = await onSentinels();
     const total = 600;
     // The primary dies a sixth in, once what was sent so far reached the webhook; PETs go on
     // through the failover, and on after it.
@@ -92,16 +111,7 @@ describe("Redis Sentinel", () => {
       (await topology.masterAddress()) === topology.replica.address ? true : undefined,
     );
     await sendPets(port, { from: total / 2, to: total }, 2);
-    const delivered = await until(
-      `all ${total} PETs at the webhook`,
-      async () => {
-        const byIndex = keysByIndex(hook);
-        return byIndex.size === total ? byIndex : undefined;
-      },
-      120_000,
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}: ${keysByIndex(hook).size} arrived; petgate said:\n${log.join("\n")}`);
-    });
+    const delivered = await allDelivered(hook, total, log);
     expect([...delivered.keys()].sort((a, b) => a - b)).toEqual([...Array(total).keys()]);
     const twice = [...delivered].filter(([, keys]) => keys.size > 1).map(([i]) => i);
     expect(twice).toEqual([]);
@@ -109,16 +119,9 @@ describe("Redis Sentinel", () => {
     // With its one replica promoted, the new master has none: writes go on, and petgate says so.
     expect(log.filter((m) => m.startsWith("only 0 replica(s) connected, 1 asked"))).not.toHaveLength(0);
   }, 240_000);
+
   it("follows a planned failover (SENTINEL FAILOVER) whose old master lives on as a replica", async () => {
-    const topology = await startSentinelTopology();
-    cleanup.push(() => topology.stop());
-    const hook = await startHttpReceiver();
-    cleanup.push(() => hook.close());
-    const { service, log } = await servePetgate(
-      { sentinels: topology.sentinels.map((s) => s.address), master: topology.master },
-      hook,
-    );
-    const port = service.listener?.port ?? 0;
+    const { topology, hook, log, port } = await onSentinels();
     const total = 400;
     await sendPets(port, { from: 0, to: total / 2 }, 2, async (i) => {
       if (i !== total / 4) return;
@@ -134,16 +137,7 @@ describe("Redis Sentinel", () => {
       (await redisCli(topology.primary.port, "ROLE")).startsWith("slave") ? true : undefined,
     );
     await sendPets(port, { from: total / 2, to: total }, 2);
-    const delivered = await until(
-      `all ${total} PETs at the webhook`,
-      async () => {
-        const byIndex = keysByIndex(hook);
-        return byIndex.size === total ? byIndex : undefined;
-      },
-      120_000,
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}: ${keysByIndex(hook).size} arrived; petgate said:\n${log.join("\n")}`);
-    });
+    const delivered = await allDelivered(hook, total, log);
     expect([...delivered.values()].filter((keys) => keys.size > 1)).toEqual([]);
   }, 240_000);
 });
@@ -154,16 +148,13 @@ describe("Redis Cluster", () => {
     cleanup.push(() => cluster.stop());
     const hook = await startHttpReceiver();
     cleanup.push(() => hook.close());
-    const { service } = await servePetgate(
+    const { service, log } = await servePetgate(
       { cluster: cluster.nodes.map((n) => n.address), prefix: "{pg}" },
       hook,
     );
     const total = 200;
     await sendPets(service.listener?.port ?? 0, { from: 0, to: total }, 5);
-    const delivered = await until("every PET at the webhook", async () => {
-      const byIndex = keysByIndex(hook);
-      return byIndex.size === total ? byIndex : undefined;
-    });
+    const delivered = await allDelivered(hook, total, log);
     expect([...delivered.values()].every((keys) => keys.size === 1)).toBe(true);
 
     // The API answers from the cluster too.
