@@ -4,9 +4,9 @@
  */
 import { loadConfig } from "../src/config/load.js";
 import { requireConfigFile } from "../src/config/path.js";
-import { configuredRedis } from "../src/config/redis.js";
+import { configuredOrDefaultRedis } from "../src/config/redis.js";
 import type { Config } from "../src/config/schema.js";
-import { type RedisTarget, redisFromEnv, type WorkerSettings } from "../src/pipeline/queues.js";
+import type { RedisTarget, WorkerSettings } from "../src/pipeline/queues.js";
 
 /** The configuration file named by the first argument, found as every command finds it. */
 export function loadWorkerConfig(): { file: string; config: Config; log: (message: string) => void } {
@@ -25,12 +25,8 @@ export function redisOptionsFromEnv(config: Config): {
   replicaAcks?: number;
 } {
   const prefix = process.env.PETGATE_PREFIX || config.redis?.prefix;
-  const configured = configuredRedis(config.redis);
-  return {
-    redis: configured?.target ?? redisFromEnv(),
-    ...(prefix && { prefix }),
-    ...(configured?.replicaAcks && { replicaAcks: configured.replicaAcks }),
-  };
+  const { target, replicaAcks } = configuredOrDefaultRedis(config.redis);
+  return { redis: target, ...(prefix && { prefix }), ...(replicaAcks && { replicaAcks }) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { loadConfig } from "../config/load.js";
 import { findConfigFile } from "../config/path.js";
-import { configuredRedis } from "../config/redis.js";
+import { configuredOrDefaultRedis } from "../config/redis.js";
 import { createRedis, DEFAULT_PREFIX, type RedisConnection, type RedisTarget } from "../pipeline/queues.js";
 
 /** The options of a command that talks to petgate's Redis. */
@@ -30,10 +30,13 @@ export function commandRedis(values: { redis?: string; prefix?: string; config?:
   const file =
     values.redis === undefined || values.prefix === undefined ? findConfigFile(values.config) : undefined;
   const config = file === undefined ? undefined : loadConfig(file);
-  const configured = configuredRedis(config?.redis, values.redis ?? process.env.PETGATE_REDIS);
+  const { target, endpoint } = configuredOrDefaultRedis(
+    config?.redis,
+    values.redis ?? process.env.PETGATE_REDIS,
+  );
   return {
-    target: configured?.target ?? "redis://127.0.0.1:6379",
-    endpoint: configured?.endpoint ?? "redis://127.0.0.1:6379",
+    target,
+    endpoint,
     prefix: values.prefix ?? config?.redis?.prefix ?? DEFAULT_PREFIX,
   };
 }

@@ -1,6 +1,6 @@
 import type { RedisOptions } from "ioredis";
 import { parseHostPort } from "../net/address.js";
-import type { RedisTarget } from "../pipeline/queues.js";
+import { DEFAULT_REDIS_URL, type RedisTarget } from "../pipeline/queues.js";
 import { readSecret } from "./load.js";
 import type { Config } from "./schema.js";
 
@@ -51,6 +51,20 @@ export function configuredRedis(
       replicaAcks: 0,
     };
   return undefined;
+}
+
+/** configuredRedis, else the local default (the workers' processes and the commands, not serve). */
+export function configuredOrDefaultRedis(
+  redis: Config["redis"],
+  envUrl: string | undefined = process.env.PETGATE_REDIS,
+): ConfiguredRedis {
+  return (
+    configuredRedis(redis, envUrl) ?? {
+      target: DEFAULT_REDIS_URL,
+      endpoint: DEFAULT_REDIS_URL,
+      replicaAcks: 0,
+    }
+  );
 }
 
 /** HOST[:PORT], the port Redis's own default when absent (26379 for a sentinel). */

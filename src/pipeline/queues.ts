@@ -42,10 +42,8 @@ export interface RedisClusterTarget {
 /** A connection to one Redis (direct or through Sentinel) or to a Redis Cluster. */
 export type RedisConnection = Redis | Cluster;
 
-/** The Redis the command-line tools and workers use unless told: $PETGATE_REDIS, else the local default. */
-export function redisFromEnv(): string {
-  return process.env.PETGATE_REDIS ?? "redis://127.0.0.1:6379";
-}
+/** The Redis the command-line tools and workers use when nothing names one. */
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
 export type IngestQueue = Queue<IngestJobData, unknown, typeof INGEST_JOB>;
 
