@@ -14,8 +14,10 @@ import type { DeliveryState, RecentEvent } from "../pipeline/recent/recent.js";
  *               seq; seq is in time order (seqAt: the time it was processed × 1024, then the next
  *               free one), so that "newest first" and a time range walk any of these indexes, and
  *               the free-text index in rowid order, from where the range ends
- *   labels      (name, value, seq): the labels routes matched the event's notification on, but
- *               those that are its columns (COLUMN_LABELS), read back from them
+ *   labels      (name, value, seq), the primary key and all there is (no rowid, so one b-tree a
+ *               label): the labels routes matched the event's notification on, but those that are
+ *               its columns (COLUMN_LABELS); the event's row keeps them too (events.labels, JSON),
+ *               which a page reads and forgetting or pruning the event deletes by
  *   deliveries  (notification, receiver) → its latest outcome; a receiver of the entry with none
  *               is pending
  *   text        FTS5, contentless, rowid = seq: the free-text search over the entry's words
@@ -84,15 +86,19 @@ CREATE TABLE IF NOT EXISTS events (
   status TEXT,
   sensor_type TEXT,
   notification TEXT,
-  entry TEXT NOT NULL
+  entry TEXT NOT NULL,
+  labels TEXT
 );
 CREATE INDEX IF NOT EXISTS events_bmc ON events (bmc, seq);
 CREATE INDEX IF NOT EXISTS events_severity ON events (severity, seq);
 CREATE INDEX IF NOT EXISTS events_status ON events (status, seq);
 CREATE INDEX IF NOT EXISTS events_sensor_type ON events (sensor_type, seq);
-CREATE TABLE IF NOT EXISTS labels (name TEXT NOT NULL, value TEXT NOT NULL, seq INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS labels_match ON labels (name, value, seq);
-CREATE INDEX IF NOT EXISTS labels_seq ON labels (seq);
+CREATE TABLE IF NOT EXISTS labels (
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (name, value, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS deliveries (
   notification TEXT NOT NULL,
   receiver TEXT NOT NULL,
@@ -103,10 +109,38 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS text USING fts5 (body, content='', contentless_delete=1);
 `;
+/** PRAGMA user_version of the layout above; 0 is a new file or the first layout (upgrade()). */
+const LAYOUT = 2;
 
-/** The words of an entry the free-text search finds. */
+/**
+ * The first layout kept labels in a rowid table with two indexes, and not in the event's row: moves
+ * them to this one, in one transaction.
+ */
+function upgrade(db: Database.Database): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('events')").pluck().all();
+  if (columns.length === 0 || columns.includes("labels")) return;
+  db.transaction(() => {
+    db.exec(`
+      ALTER TABLE events ADD COLUMN labels TEXT;
+      UPDATE events SET labels = (SELECT json_group_object(name, value) FROM labels l WHERE l.seq = events.seq)
+        WHERE seq IN (SELECT seq FROM labels);
+      ALTER TABLE labels RENAME TO labels_v1;
+      DROP INDEX IF EXISTS labels_match;
+      DROP INDEX IF EXISTS labels_seq;
+    `);
+    db.exec(SCHEMA);
+    db.exec(
+      "INSERT OR IGNORE INTO labels (name, value, seq) SELECT name, value, seq FROM labels_v1; DROP TABLE labels_v1;",
+    );
+  })();
+}
+
+/**
+ * The words of an entry the free-text search finds: its fields, then what its labels and varbinds
+ * add (a label's value is most often a field's already: indexed once).
+ */
 function words(e: HistoryEvent): string {
-  return [
+  const fields = new Set([
     e.bmc,
     e.source,
     e.sensor,
@@ -117,11 +151,12 @@ function words(e: HistoryEvent): string {
     e.outcome,
     e.trap,
     e.rule,
-    ...Object.values(e.labels),
-    ...(e.varbinds ?? []).map((v) => `${v.oid} ${v.value ?? ""}`),
-  ]
-    .filter((w) => w !== null && w !== undefined && w !== "")
-    .join(" ");
+  ]);
+  for (const value of Object.values(e.labels)) fields.add(value);
+  for (const v of e.varbinds ?? []) fields.add(`${v.oid} ${v.value ?? ""}`);
+  fields.delete(null);
+  fields.delete("");
+  return [...fields].join(" ");
 }
 
 /**
@@ -140,7 +175,7 @@ export function textQuery(text: string): string | undefined {
 export class HistoryStore {
   private readonly db: Database.Database;
   private writes: ReturnType<typeof prepareWrites> | undefined;
-  private readStatements: { labelsOf: Database.Statement; deliveriesOf: Database.Statement } | undefined;
+  private deliveriesStatement: Database.Statement | undefined;
 
   /** Opens (creating it and its directory unless `readonly`) the history file. */
   constructor(
@@ -160,8 +195,13 @@ export class HistoryStore {
     if (!options.readonly) {
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
+      upgrade(this.db);
       this.db.exec(SCHEMA);
-    }
+      this.db.pragma(`user_version = ${LAYOUT}`);
+    } else if ((this.db.pragma("user_version", { simple: true }) as number) < LAYOUT)
+      throw new Error(
+        `${path} was written by an older petgate: start petgate serve (its HTTP role keeps the history) once to bring it up to date`,
+      );
   }
 
   /** Records events and delivery states in one transaction. */
@@ -173,6 +213,7 @@ export class HistoryStore {
         const former = s.seqOf.get(e.id) as { seq: number } | undefined;
         if (former) s.forget(former.seq);
         const { labels, at, ...entry } = e;
+        const own = Object.entries(labels).filter(([name]) => !COLUMN_LABELS.has(name));
         const base = seqAt(at);
         const taken = s.lastAt.get(base, base + SEQ_PER_MS) as number | null;
         const seq =
@@ -187,9 +228,9 @@ export class HistoryStore {
           e.sensorType,
           e.notification,
           JSON.stringify(entry),
+          own.length > 0 ? JSON.stringify(Object.fromEntries(own)) : null,
         );
-        for (const [name, value] of Object.entries(labels))
-          if (!COLUMN_LABELS.has(name)) s.insertLabel.run(name, value, seq);
+        for (const [name, value] of own) s.insertLabel.run(name, value, seq);
         s.insertText.run(seq, words(e));
       }
       for (const d of deliveries)
@@ -248,12 +289,12 @@ export class HistoryStore {
     const limit = Math.min(Math.max(1, Math.trunc(filter.limit ?? 100)), HISTORY_PAGE_MAX);
     const rows = this.db
       .prepare(
-        `SELECT e.seq, e.at, e.notification, e.entry FROM ${drivenByText ? "text t JOIN events e ON e.seq = t.rowid" : "events e"}
+        `SELECT e.seq, e.at, e.notification, e.entry, e.labels FROM ${drivenByText ? "text t JOIN events e ON e.seq = t.rowid" : "events e"}
          WHERE ${where.join(" AND ")} ORDER BY ${o} DESC LIMIT ?`,
       )
-      .all(...args, limit + 1) as { seq: number; at: number; notification: string | null; entry: string }[];
+      .all(...args, limit + 1) as Row[];
     const page = rows.slice(0, limit);
-    const { labelsOf, deliveriesOf } = this.reads();
+    const deliveriesOf = this.deliveriesOf();
     return {
       events: page.map((r) => {
         const entry = JSON.parse(r.entry) as Omit<HistoryEvent, "at" | "labels">;
@@ -273,7 +314,6 @@ export class HistoryStore {
             ...(d.outcome !== null && { outcome: d.outcome }),
             at: new Date(d.at).toISOString(),
           };
-        const named = labelsOf.all(r.seq) as { name: string; value: string }[];
         const own = {
           bmc: entry.bmc,
           severity: entry.severity,
@@ -282,7 +322,7 @@ export class HistoryStore {
         return {
           ...entry,
           at: r.at,
-          labels: { ...Object.fromEntries(named.map((l) => [l.name, l.value])), ...own },
+          labels: { ...(r.labels === null ? {} : (JSON.parse(r.labels) as Record<string, string>)), ...own },
           deliveries,
         };
       }),
@@ -290,22 +330,21 @@ export class HistoryStore {
     };
   }
 
-  /** The statements a page reads per event, prepared once. */
-  private reads() {
-    this.readStatements ??= {
-      labelsOf: this.db.prepare("SELECT name, value FROM labels WHERE seq = ?"),
-      deliveriesOf: this.db.prepare(
-        "SELECT receiver, status, outcome, at FROM deliveries WHERE notification = ?",
-      ),
-    };
-    return this.readStatements;
+  /** The statement a page reads each event's deliveries with, prepared once. */
+  private deliveriesOf() {
+    this.deliveriesStatement ??= this.db.prepare(
+      "SELECT receiver, status, outcome, at FROM deliveries WHERE notification = ?",
+    );
+    return this.deliveriesStatement;
   }
 
   /** Drops the events processed before `before` (ms), with their labels, words and deliveries. */
   prune(before: number): number {
     const end = seqAt(before);
     return this.db.transaction(() => {
-      this.db.prepare("DELETE FROM labels WHERE seq < ?").run(end);
+      this.db
+        .prepare(`DELETE FROM labels WHERE (name, value, seq) IN (${LABELS_OF} WHERE e.seq < ?)`)
+        .run(end);
       this.db.prepare("DELETE FROM text WHERE rowid < ?").run(end);
       this.db
         .prepare(
@@ -341,8 +380,15 @@ export class HistoryStore {
   }
 }
 
+/** The label rows of the events `WHERE` selects (as e), from their rows' labels. */
+const LABELS_OF = "SELECT j.key, j.value, e.seq FROM events e, json_each(e.labels) j";
+
+type Row = { seq: number; at: number; notification: string | null; entry: string; labels: string | null };
+
 function prepareWrites(db: Database.Database) {
-  const deleteLabels = db.prepare("DELETE FROM labels WHERE seq = ?");
+  const deleteLabels = db.prepare(
+    `DELETE FROM labels WHERE (name, value, seq) IN (${LABELS_OF} WHERE e.seq = ?)`,
+  );
   const deleteText = db.prepare("DELETE FROM text WHERE rowid = ?");
   const deleteEvent = db.prepare("DELETE FROM events WHERE seq = ?");
   return {
@@ -356,7 +402,7 @@ function prepareWrites(db: Database.Database) {
     lastAt: db.prepare("SELECT max(seq) FROM events WHERE seq >= ? AND seq < ?").pluck(),
     last: db.prepare("SELECT max(seq) FROM events").pluck(),
     insertEvent: db.prepare(
-      "INSERT INTO events (seq, id, at, bmc, severity, status, sensor_type, notification, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO events (seq, id, at, bmc, severity, status, sensor_type, notification, entry, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     insertLabel: db.prepare("INSERT INTO labels (name, value, seq) VALUES (?, ?, ?)"),
     insertText: db.prepare("INSERT INTO text (rowid, body) VALUES (?, ?)"),

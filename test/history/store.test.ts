@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { type HistoryEvent, HistoryStore, textQuery } from "../../src/history/store.js";
@@ -159,6 +160,69 @@ describe("the history file", () => {
     const reader = new HistoryStore(file, { readonly: true });
     expect(ids(reader)).toEqual(["e2", "e1"]);
     expect(() => reader.record([event(3)])).toThrow(/readonly/);
+    reader.close();
+  });
+});
+
+describe("a file of the first layout (labels in a table of their own, with two indexes)", () => {
+  const file = join(dir, "v1", "history.sqlite");
+  mkdirSync(join(dir, "v1"));
+  const v1 = new Database(file);
+  v1.exec(`
+    CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, bmc TEXT NOT NULL,
+      severity TEXT NOT NULL, status TEXT, sensor_type TEXT, notification TEXT, entry TEXT NOT NULL);
+    CREATE TABLE labels (name TEXT NOT NULL, value TEXT NOT NULL, seq INTEGER NOT NULL);
+    CREATE INDEX labels_match ON labels (name, value, seq);
+    CREATE INDEX labels_seq ON labels (seq);
+    CREATE TABLE deliveries (notification TEXT NOT NULL, receiver TEXT NOT NULL, status TEXT NOT NULL, outcome TEXT,
+      at INTEGER NOT NULL, PRIMARY KEY (notification, receiver)) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE text USING fts5 (body, content='', contentless_delete=1);
+  `);
+  for (const n of [1, 2]) {
+    const { labels, at, ...entry } = event(n);
+    const seq = at * 1024;
+    v1.prepare("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").run(
+      seq,
+      entry.id,
+      at,
+      entry.bmc,
+      entry.severity,
+      entry.status,
+      entry.sensorType,
+      entry.notification,
+      JSON.stringify(entry),
+    );
+    v1.prepare("INSERT INTO labels VALUES ('label_rack', ?, ?)").run(labels.label_rack, seq);
+    v1.prepare("INSERT INTO text (rowid, body) VALUES (?, ?)").run(seq, `${entry.bmc} ${entry.sensor}`);
+  }
+  v1.close();
+
+  it("is refused read-only, saying what brings it up to date; the writer does, keeping every label", () => {
+    expect(() => new HistoryStore(file, { readonly: true })).toThrow(
+      /history\.sqlite was written by an older petgate: start petgate serve/,
+    );
+    const upgraded = new HistoryStore(file);
+    expect(ids(upgraded, { labels: { label_rack: "r1" } })).toEqual(["e1"]);
+    expect(upgraded.query({ bmc: "bmc-2" }).events[0]?.labels).toEqual({
+      label_rack: "r0",
+      bmc: "bmc-2",
+      severity: "non-critical",
+      status: "firing",
+    });
+    upgraded.record([event(3)]);
+    expect(ids(upgraded, { labels: { label_rack: "r1" } })).toEqual(["e3", "e1"]);
+    expect(upgraded.prune(T0 + 2000)).toBe(1);
+    expect(ids(upgraded, { labels: { label_rack: "r1" } })).toEqual(["e3"]);
+    upgraded.close();
+    // The pruned event's label row went with it: e2's and e3's are left.
+    const raw = new Database(file, { readonly: true });
+    expect(raw.prepare("SELECT name, value FROM labels ORDER BY seq").all()).toEqual([
+      { name: "label_rack", value: "r0" },
+      { name: "label_rack", value: "r1" },
+    ]);
+    raw.close();
+    const reader = new HistoryStore(file, { readonly: true });
+    expect(ids(reader)).toEqual(["e3", "e2"]);
     reader.close();
   });
 });

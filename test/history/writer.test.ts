@@ -153,6 +153,28 @@ it("reads again a read it could not record (the file refused it), logging that o
   }
 });
 
+it("records new entries read one by one in one transaction, once the first has waited lingerMs", async () => {
+  const prefix = "linger";
+  const store = new HistoryStore(join(dir, "linger.sqlite"));
+  const transactions: number[] = [];
+  const record = store.record.bind(store);
+  store.record = (...args: Parameters<HistoryStore["record"]>) => {
+    transactions.push(args[0].length);
+    record(...args);
+  };
+  // Long enough that the five writes below, each awaited, land inside it on a loaded machine.
+  const writer = await keeper(prefix, store, { lingerMs: 3_000 });
+  try {
+    const recent = new RecentEvents(client, { prefix, history: true });
+    for (let n = 1; n <= 5; n++) await recent.write({ entries: [{ processed: processed(n), at: n * 1000 }] });
+    await waitFor("all five recorded", () => (store.count() === 5 ? true : undefined), 10_000);
+    expect(transactions).toEqual([5]);
+  } finally {
+    await writer.close();
+    store.close();
+  }
+});
+
 it("goes on when Redis loses the stream (restarted empty, the key deleted): its group made again", async () => {
   const prefix = "lost";
   const store = new HistoryStore(join(dir, "lost.sqlite"));
