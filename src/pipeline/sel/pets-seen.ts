@@ -70,31 +70,58 @@ export function petOf(members: readonly string[], record: SystemEventRecord): st
 }
 
 /**
- * Remembers the PETs of a batch by the BMC enrichment named (one pipeline per batch): a PET whose
- * sender is not in the inventory has no SEL petgate reads, and a SEL record's own event is no PET.
+ * KEYS: the BMCs' sets; ARGV: the oldest score kept, MAX_PETS_SEEN, PETS_SEEN_MS, then per key its
+ * member count and its (score, member) pairs. Each set gets its members, loses what is too old or
+ * too many, and lives PETS_SEEN_MS more.
+ */
+const REMEMBER_COMMAND = "petgateRememberPets";
+const REMEMBER = `
+local a = 4
+for _, key in ipairs(KEYS) do
+  local n = tonumber(ARGV[a])
+  redis.call('ZADD', key, unpack(ARGV, a + 1, a + 2 * n))
+  a = a + 2 * n + 1
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. ARGV[1])
+  redis.call('ZREMRANGEBYRANK', key, 0, -tonumber(ARGV[2]) - 1)
+  redis.call('PEXPIRE', key, ARGV[3])
+end
+`;
+type RememberCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Remembers the PETs of a batch by the BMC enrichment named (one script call per batch, whatever
+ * its BMCs): a PET whose sender is not in the inventory has no SEL petgate reads, and a SEL record's
+ * own event is no PET.
  */
 export function petsSeenStage(redis: RedisConnection, prefix: string, now: () => number = Date.now): Stage {
+  if (!(REMEMBER_COMMAND in redis)) redis.defineCommand(REMEMBER_COMMAND, { lua: REMEMBER });
+  const remember = (redis as unknown as Record<typeof REMEMBER_COMMAND, RememberCommand>)[REMEMBER_COMMAND];
   return {
     name: "pets seen",
     async exec(items) {
-      const byBmc = new Map<string, string[]>();
+      const byBmc = new Map<string, (string | number)[]>();
       const at = now();
       for (const item of items) {
         const trap = item.event?.trap;
         const bmc = item.enrichment?.bmc?.name;
         if (trap?.kind !== "pet" || item.event?.sel || bmc === undefined) continue;
-        byBmc.set(bmc, [...(byBmc.get(bmc) ?? []), petMember(trap.pet, Date.parse(trap.receivedAt) || at)]);
+        const receivedAt = Date.parse(trap.receivedAt) || at;
+        const pairs = byBmc.get(bmc) ?? [];
+        pairs.push(receivedAt, petMember(trap.pet, receivedAt));
+        byBmc.set(bmc, pairs);
       }
       if (byBmc.size === 0) return items;
-      const pipeline = redis.pipeline();
-      for (const [bmc, members] of byBmc) {
-        const key = petsSeenKey(prefix, bmc);
-        pipeline.zadd(key, ...members.flatMap((m) => [Number(m.split(":").at(-1)), m]));
-        pipeline.zremrangebyscore(key, "-inf", at - PETS_SEEN_MS);
-        pipeline.zremrangebyrank(key, 0, -MAX_PETS_SEEN - 1);
-        pipeline.pexpire(key, PETS_SEEN_MS);
-      }
-      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+      const keys = [...byBmc.keys()].map((bmc) => petsSeenKey(prefix, bmc));
+      const args = [...byBmc.values()].flatMap((pairs) => [pairs.length / 2, ...pairs]);
+      await remember.call(
+        redis,
+        keys.length,
+        ...keys,
+        at - PETS_SEEN_MS,
+        MAX_PETS_SEEN,
+        PETS_SEEN_MS,
+        ...args,
+      );
       return items;
     },
   };
