@@ -671,7 +671,12 @@ async function petgateStep(
       return request(`http://127.0.0.1:${httpPort}/readyz`).then(
         async (r) => {
           await r.body.dump();
-          return r.statusCode === 200 && /listening for SNMP traps/.test(log);
+          // A gateway in service has its BMCs' sessions and SDRs already: the storm comes after.
+          return (
+            r.statusCode === 200 &&
+            /listening for SNMP traps/.test(log) &&
+            (bmcs === 0 || /enrichment warm/.test(log))
+          );
         },
         () => false,
       );

@@ -14,6 +14,7 @@ import { CircuitBreaker } from "./bmc/breaker.js";
 import { type EnrichContext, enrichBatch } from "./enrich/enrich.js";
 import { SdrCache } from "./enrich/sdr-cache.js";
 import { SelTails } from "./enrich/sel-tail.js";
+import { warmEnrichment } from "./enrich/warm.js";
 import { fruStage } from "./fru/stage.js";
 import { claimStage } from "./intake/claim.js";
 import type { QueuedEvent } from "./intake/event.js";
@@ -109,6 +110,11 @@ export interface EventsWorkerOptions extends WorkerSettings {
    * the compact batches.
    */
   deliverHighWater?: number;
+  /**
+   * Ready enrichment at start: each inventory BMC's session opened and its SDR read, in the
+   * background (enrich/warm.ts), logged "enrichment warm" when done; default true.
+   */
+  warm?: boolean;
   /** Told of every event processed (recent-events store, metrics); must not throw. */
   onProcessed?: (processed: ProcessedEvent) => void;
 }
@@ -301,10 +307,8 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
           events.map((event) => ({ event })),
           context,
         ),
-      async (items) => {
-        await runStages(path.inOrder, items, context);
-        return items;
-      },
+      path.inOrder,
+      context,
     );
     await runStages(path.after, claimed, context);
     counts.duplicates += events.length - claimed.length;
@@ -387,6 +391,13 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   watcher.unref();
 
   await worker.waitUntilReady();
+  const warming =
+    options.warm === false
+      ? undefined
+      : warmEnrichment(parts.enrich, () => closing).then(({ warmed, of, ms }) => {
+          if (of > 0 && !closing)
+            log(`enrichment warm: the SDR of ${warmed} of ${of} BMC(s) read in ${ms} ms`);
+        });
   return {
     worker,
     pool: parts.pool,
@@ -394,10 +405,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
     breaker: parts.breaker,
     async notify(notification) {
       const item: Item = { notification };
-      await sequencer.run(
-        async () => [item],
-        (items) => runStages(path.notification, items, { batchId: "" }),
-      );
+      await sequencer.run(async () => [item], path.notification, { batchId: "" });
       await runStages(path.after, [item], { batchId: "" });
       const outcome = outcomeOf(item);
       counted(outcome);
@@ -415,6 +423,7 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
       await dispatcher.drain().catch((err: unknown) => log(`group batches lost at close: ${String(err)}`));
       await deliver.close();
       await parts.pool.closeAll();
+      await warming;
       await connection.quit().catch(() => connection.disconnect());
     },
   };

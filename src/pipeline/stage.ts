@@ -63,27 +63,75 @@ export async function runStages(
   return going;
 }
 
+/** A call of Sequencer.run: its items once its overlapping part is done, and how it ends. */
+interface Call {
+  readonly stages: readonly Stage[];
+  readonly context: StageContext;
+  items?: Item[];
+  /** Its overlapping part failed (the call has ended). */
+  failed?: boolean;
+  resolve(items: Item[]): void;
+  reject(error: unknown): void;
+}
+
 /**
- * Orders work across batches: each call's `overlapping` part runs at once (enrichment of several
- * batches overlaps), its `inOrder` part only once that of every earlier call is done, in the order
- * of the calls. A call that fails does not hold up the later ones.
+ * Orders work across batches: each call's overlapping part runs at once (enrichment of several
+ * batches overlaps), its in-order `stages` only once those of every earlier call are done, in the
+ * order of the calls. Calls of the same stages whose overlapping part ended while an earlier run was
+ * in flight are run as one, their items in call order: under load the stages' Redis work is per
+ * several batches (and so is the flush that follows them), where it would be per batch. A call that
+ * fails does not hold up the later ones; a merged run that fails fails each of its calls.
  */
 export class Sequencer {
-  private tail: Promise<void> = Promise.resolve();
+  private readonly calls: Call[] = [];
+  private running = false;
 
-  async run<A, B>(overlapping: () => Promise<A>, inOrder: (a: A) => Promise<B>): Promise<B> {
-    const previous = this.tail;
-    let release: () => void = () => undefined;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
+  run(overlapping: () => Promise<Item[]>, stages: readonly Stage[], context: StageContext): Promise<Item[]> {
+    return new Promise((resolve, reject) => {
+      const call: Call = { stages, context, resolve, reject };
+      this.calls.push(call);
+      overlapping().then(
+        (items) => {
+          call.items = items;
+          void this.pump();
+        },
+        (error: unknown) => {
+          // Nothing of it runs in order: it ends now, and the calls after it need not wait for it.
+          call.failed = true;
+          reject(error);
+          void this.pump();
+        },
+      );
     });
-    this.tail = previous.then(() => mine);
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
     try {
-      const a = await overlapping();
-      await previous;
-      return await inOrder(a);
+      for (let first = this.ready(); first; first = this.ready()) {
+        if (first.failed) continue;
+        const merged = [first];
+        for (let next = this.ready(first.stages); next; next = this.ready(first.stages)) merged.push(next);
+        const items = merged.flatMap((call) => call.items ?? []);
+        const context = { batchId: merged.map((call) => call.context.batchId).join("+") };
+        try {
+          await runStages(first.stages, items, context);
+          for (const call of merged) call.resolve(call.items ?? []);
+        } catch (error) {
+          for (const call of merged) call.reject(error);
+        }
+      }
     } finally {
-      release();
+      this.running = false;
     }
+  }
+
+  /** The first call, taken, once its overlapping part is done (and, given `stages`, it succeeded with those). */
+  private ready(stages?: readonly Stage[]): Call | undefined {
+    const call = this.calls[0];
+    if (!call || (call.items === undefined && !call.failed)) return undefined;
+    if (stages && (call.failed || call.stages !== stages)) return undefined;
+    return this.calls.shift();
   }
 }

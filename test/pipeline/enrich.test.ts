@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { queuedPetEvent } from "../../bench/pet-event.js";
 import type { BmcTarget } from "../../src/config/inventory.js";
 import { getSensorReading, getSensorThresholds } from "../../src/ipmi/commands/sensor-event.js";
-import { getSdrRepositoryInfo, getSelEntry } from "../../src/ipmi/commands/storage.js";
+import { getSdr, getSdrRepositoryInfo, getSelEntry } from "../../src/ipmi/commands/storage.js";
 import type { SystemEventRecord } from "../../src/ipmi/sel.js";
 import type { TrapEvent } from "../../src/pet/trap.js";
 import { formatGuid } from "../../src/pet/varbind.js";
@@ -16,6 +16,7 @@ import {
 } from "../../src/pipeline/enrich/enrich.js";
 import { SdrCache } from "../../src/pipeline/enrich/sdr-cache.js";
 import { DEFAULT_SEL_TAIL, SelTails } from "../../src/pipeline/enrich/sel-tail.js";
+import { warmEnrichment } from "../../src/pipeline/enrich/warm.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
 import { defaultSensorRepository, SensorNumber } from "../../src/sim/default-sdr.js";
 import { commandKey } from "../../src/sim/handler.js";
@@ -230,6 +231,36 @@ function commandsSince(): (command: { netFn: number; cmd: number }) => number {
     return (sim.server.commandCounts.get(key) ?? 0) - (before.get(key) ?? 0);
   };
 }
+
+describe("warm-up at start", () => {
+  it("reads each answering BMC's SDR and SEL tail before any event, so the first event reads neither; a silent BMC is skipped by the deadline", async () => {
+    const silent = bmcTarget({ name: "silent", host: "127.77.0.1", port: 9, password: SIM_PASSWORD });
+    const ctx = context({
+      inventory: [inventory[0] as BmcTarget, silent],
+      selTails: new SelTails(),
+      deadlineMs: 1_000,
+    });
+    ctx.sdr = new SdrCache(); // the recheck window as in service: the first event within it
+    let served = commandsSince();
+    expect(await warmEnrichment(ctx, () => false)).toMatchObject({ warmed: 1, of: 2 });
+    expect(served(getSdr)).toBeGreaterThan(0);
+    expect(served(getSelEntry)).toBeGreaterThan(0);
+    expect(ctx.breaker.state("silent")).toBe("closed"); // not the breaker's business
+
+    served = commandsSince();
+    const e = await enrich(petFor(cpuTemp(92, UCR_GOING_HIGH)), ctx);
+    expect(e).toMatchObject({ status: "ok", sensor: { name: "CPU1 Temp", reading: 92 } });
+    expect(served(getSdr)).toBe(0);
+    expect(served(getSdrRepositoryInfo)).toBe(0);
+  });
+
+  it("stops when told to", async () => {
+    const ctx = context({ selTails: new SelTails() });
+    const served = commandsSince();
+    expect(await warmEnrichment(ctx, () => true)).toMatchObject({ warmed: 0, of: 2 });
+    expect(served(getSdrRepositoryInfo)).toBe(0);
+  });
+});
 
 describe("a batch of events", () => {
   it("events of one BMC share its reads: one reading and thresholds per distinct sensor, one SDR check, the SEL read once", async () => {

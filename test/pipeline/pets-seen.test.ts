@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { EnrichmentFacts } from "../../src/pipeline/alerting/notification.js";
+import type { Enrichment } from "../../src/pipeline/enrich/enrich.js";
 import { eventId } from "../../src/pipeline/intake/event.js";
 import {
   MAX_PETS_SEEN,
@@ -39,14 +39,16 @@ const NOW = Date.parse("2026-12-07T12:00:00Z");
 function item(bmc: string, k: number): Item {
   const trap = { ...assertedPetFrom(`10.9.0.${k}`, `guid-${k}`, k), receivedAt: new Date(NOW).toISOString() };
   const enrichment = { status: "ok", bmc: { name: bmc, address: trap.source.address, labels: {} } };
-  return { event: { id: eventId(trap), trap }, enrichment: enrichment as EnrichmentFacts };
+  return { event: { id: eventId(trap), trap }, enrichment: enrichment as Enrichment };
 }
 
 it("remembers a batch's PETs by BMC in one script call, however many BMCs", async () => {
   const stage = petsSeenStage(worker, "seen", () => NOW);
   await stage.exec([item("bmc-z", 9)], { batchId: "b0" }); // the script loaded
   const items = [item("bmc-a", 1), item("bmc-b", 2), item("bmc-a", 3), item("bmc-c", 4)];
-  const sent = await commandsDuring(client, () => stage.exec(items, { batchId: "b1" }), { scripts: false });
+  const sent = await commandsDuring(client, async () => stage.exec(items, { batchId: "b1" }), {
+    scripts: false,
+  });
   expect(sent.map(([command]) => command?.toLowerCase())).toEqual(["evalsha"]);
   const members = async (bmc: string) => client.zrange(petsSeenKey("seen", bmc), 0, -1, "WITHSCORES");
   const memberOf = (i: Item) => (i.event?.trap.kind === "pet" ? petMember(i.event.trap.pet, NOW) : "");
@@ -79,10 +81,10 @@ it("drops what is older than the window, and keeps the newest MAX_PETS_SEEN of a
 });
 
 it("leaves a batch without PETs of inventory BMCs alone: no command", async () => {
-  const stranger = { ...item("bmc-a", 5), enrichment: { status: "unknown-bmc" } as EnrichmentFacts };
+  const stranger = { ...item("bmc-a", 5), enrichment: { status: "unknown-bmc" } as Enrichment };
   const sent = await commandsDuring(
     client,
-    () => petsSeenStage(worker, "none", () => NOW).exec([stranger], { batchId: "b3" }),
+    async () => petsSeenStage(worker, "none", () => NOW).exec([stranger], { batchId: "b3" }),
     { scripts: false },
   );
   expect(sent).toEqual([]);

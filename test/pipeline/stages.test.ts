@@ -4,7 +4,7 @@ import { configSchema } from "../../src/config/schema.js";
 import { eventsPath, pathParts } from "../../src/pipeline/events-worker.js";
 import { eventId } from "../../src/pipeline/intake/event.js";
 import { deliverQueue } from "../../src/pipeline/notify/deliver.js";
-import { type Item, runStages, Sequencer } from "../../src/pipeline/stage.js";
+import { type Item, runStages, Sequencer, type Stage } from "../../src/pipeline/stage.js";
 import { assertedPetFrom, startRedis, type TestRedis } from "../support/redis.js";
 import { commandsDuring } from "../support/redis-monitor.js";
 
@@ -156,48 +156,141 @@ describe("Sequencer", () => {
     });
     return { open, opened };
   }
+  /** Items named by their `receivers`, for the order they are seen in. */
+  const named = (...names: string[]): Item[] => names.map((name) => ({ receivers: [name] }));
+  const nameOf = (item: Item) => item.receivers?.[0] ?? "?";
+  /** A stage that records each run's items (and waits for `hold`, when given, in its first run). */
+  function recording(runs: string[][], hold?: Promise<void>) {
+    let first = true;
+    const stage: Stage = {
+      name: "recording",
+      async exec(items) {
+        runs.push(items.map(nameOf));
+        if (first && hold) {
+          first = false;
+          await hold;
+        }
+        return items;
+      },
+    };
+    return [stage];
+  }
+  const context = (batchId: string) => ({ batchId });
 
   it("runs the in-order parts in the order of the calls, whichever overlapping part ends first", async () => {
     const sequencer = new Sequencer();
+    const runs: string[][] = [];
     const order: string[] = [];
+    const stages = recording(runs);
     const slow = gate();
     const first = sequencer.run(
-      () => slow.opened,
-      async () => order.push("first"),
+      async () => {
+        await slow.opened;
+        return named("first");
+      },
+      stages,
+      context("1"),
     );
     const second = sequencer.run(
-      async () => order.push("second enriched"),
-      async () => order.push("second"),
+      async () => {
+        order.push("second enriched");
+        return named("second");
+      },
+      stages,
+      context("2"),
     );
     await new Promise((resolve) => setImmediate(resolve));
     expect(order).toEqual(["second enriched"]); // overlapping parts overlap; the in-order part waits
+    expect(runs).toEqual([]);
     slow.open();
-    await Promise.all([first, second]);
-    expect(order).toEqual(["second enriched", "first", "second"]);
+    expect((await first).map(nameOf)).toEqual(["first"]);
+    expect((await second).map(nameOf)).toEqual(["second"]);
+    // Both ready when the first could run: one run, in the order of the calls.
+    expect(runs).toEqual([["first", "second"]]);
+  });
+
+  it("runs as one the calls that became ready while a run was in flight, and only calls of the same stages", async () => {
+    const sequencer = new Sequencer();
+    const runs: string[][] = [];
+    const held = gate();
+    const stages = recording(runs, held.opened);
+    const other = recording(runs);
+    const first = sequencer.run(async () => named("b1"), stages, context("1"));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(runs).toEqual([["b1"]]); // in flight, held
+    const later = [
+      sequencer.run(async () => named("b2", "b2'"), stages, context("2")),
+      sequencer.run(async () => named("b3"), stages, context("3")),
+      sequencer.run(async () => named("notification"), other, context("")),
+      sequencer.run(async () => named("b4"), stages, context("4")),
+    ];
+    await new Promise((resolve) => setImmediate(resolve));
+    held.open();
+    await Promise.all([first, ...later]);
+    expect(runs).toEqual([["b1"], ["b2", "b2'", "b3"], ["notification"], ["b4"]]);
+    // Each call gets back its own items.
+    expect((await later[0])?.map(nameOf)).toEqual(["b2", "b2'"]);
   });
 
   it("a call that fails does not hold up the later ones, nor let them overtake an earlier one", async () => {
     const sequencer = new Sequencer();
-    const order: string[] = [];
+    const runs: string[][] = [];
+    const stages = recording(runs);
     const slow = gate();
     const first = sequencer.run(
-      () => slow.opened,
-      async () => order.push("first"),
+      async () => {
+        await slow.opened;
+        return named("first");
+      },
+      stages,
+      context("1"),
     );
     const failing = sequencer.run(
       async () => {
         throw new Error("enrichment failed");
       },
-      async () => order.push("never"),
+      stages,
+      context("2"),
     );
-    const third = sequencer.run(
-      async () => undefined,
-      async () => order.push("third"),
-    );
+    const third = sequencer.run(async () => named("third"), stages, context("3"));
     await expect(failing).rejects.toThrow("enrichment failed");
-    expect(order).toEqual([]);
+    expect(runs).toEqual([]);
     slow.open();
     await Promise.all([first, third]);
-    expect(order).toEqual(["first", "third"]);
+    expect(runs).toEqual([["first"], ["third"]]);
+  });
+
+  it("a merged run that fails fails each of its calls, and the next calls still run", async () => {
+    const sequencer = new Sequencer();
+    const runs: string[][] = [];
+    const slow = gate();
+    let fail = true;
+    const stages: Stage[] = [
+      {
+        name: "fails once",
+        async exec(items) {
+          runs.push(items.map(nameOf));
+          if (fail) {
+            fail = false;
+            throw new Error("Redis gone");
+          }
+          return items;
+        },
+      },
+    ];
+    const first = sequencer.run(
+      async () => {
+        await slow.opened;
+        return named("a");
+      },
+      stages,
+      context("1"),
+    );
+    const second = sequencer.run(async () => named("b"), stages, context("2"));
+    slow.open();
+    await expect(first).rejects.toThrow("Redis gone");
+    await expect(second).rejects.toThrow("Redis gone");
+    expect((await sequencer.run(async () => named("c"), stages, context("3"))).map(nameOf)).toEqual(["c"]);
+    expect(runs).toEqual([["a", "b"], ["c"]]);
   });
 });

@@ -66,7 +66,7 @@ export interface Enrichment extends EnrichmentFacts {
   error?: string;
 }
 
-const DEFAULT_DEADLINE_MS = 3000;
+export const DEFAULT_DEADLINE_MS = 3000;
 const DEFAULT_SEL_WINDOW_SECONDS = 120;
 
 /** enrichBatch of one event. */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { BmcTarget } from "../../config/inventory.js";
+import { eachAtMost } from "../../io/each.js";
 import { IpmiClosedError, IpmiTimeoutError } from "../../ipmi/client/errors.js";
 import { coldReset, getDeviceId } from "../../ipmi/commands/app.js";
 import { getSdrRepositoryInfo, getSelInfo } from "../../ipmi/commands/storage.js";
@@ -232,10 +233,7 @@ export class HealthMonitor {
       return h?.incident !== undefined || (h?.failures ?? 0) > 0;
     };
     const targets = [...this.o.inventory.filter(suspect), ...this.o.inventory.filter((t) => !suspect(t))];
-    const worker = async () => {
-      for (let t = targets.shift(); t !== undefined; t = targets.shift()) await this.probe(t);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, targets.length) }, worker));
+    await eachAtMost(targets, this.concurrency, (t) => this.probe(t));
     return this.states();
   }
 

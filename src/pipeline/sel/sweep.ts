@@ -1,5 +1,6 @@
 import { hash } from "node:crypto";
 import type { BmcTarget } from "../../config/inventory.js";
+import { eachAtMost } from "../../io/each.js";
 import { IpmiClosedError, IpmiTimeoutError } from "../../ipmi/client/errors.js";
 import type { Execute } from "../../ipmi/commands/command.js";
 import type { GetSelInfoResponse } from "../../ipmi/commands/storage.js";
@@ -87,12 +88,7 @@ export class SelSweeper {
 
   /** Every inventory BMC, `concurrency` at a time. */
   async sweepAll(): Promise<void> {
-    const targets = [...this.options.inventory];
-    const worker = async () => {
-      for (let t = targets.shift(); t !== undefined; t = targets.shift()) await this.sweep(t);
-    };
-    const concurrency = Math.min(this.options.concurrency ?? 64, targets.length);
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await eachAtMost(this.options.inventory, this.options.concurrency ?? 64, (t) => this.sweep(t));
   }
 
   /**
