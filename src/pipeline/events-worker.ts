@@ -47,9 +47,10 @@ import { type EventOutcome, eventOf, type Item, runStages, Sequencer, type Stage
  * (FRU: each BMC's cached FRU identity, fru/stage.ts. PETs seen: sel/pets-seen.ts, for SEL reconciliation, whose records whose PET never arrived come
  * back through INGEST as events of their own: sel/sweep.ts.)
  *
- * Claim and enrichment of several batches overlap; from interpret (the `traps:` rules,
- * interpret/stage.ts) to route/group, one batch at a time in the order the batches were taken, each
- * in batch order, so that a BMC's deassertion does not overtake its assertion. (A batch that fails
+ * At start, enrichment is warmed in the background: each inventory BMC's session, SDR and SEL tail
+ * (enrich/warm.ts). Claim and enrichment of several batches overlap; from interpret (the `traps:` rules,
+ * interpret/stage.ts) to route/group, in the order the batches were taken (those ready together as
+ * one run: stage.ts Sequencer), each in batch order, so that a BMC's deassertion does not overtake its assertion. (A batch that fails
  * there and is retried runs again after the batches taken since: its assertion can then come after
  * their deassertion, as with any re-run.) One BullMQ job per batch, not per event: the per-job cost
  * is what bounded the pipeline. A notification made in this process (notify(): a BMC health alert)
@@ -110,11 +111,6 @@ export interface EventsWorkerOptions extends WorkerSettings {
    * the compact batches.
    */
   deliverHighWater?: number;
-  /**
-   * Ready enrichment at start: each inventory BMC's session opened and its SDR read, in the
-   * background (enrich/warm.ts), logged "enrichment warm" when done; default true.
-   */
-  warm?: boolean;
   /** Told of every event processed (recent-events store, metrics); must not throw. */
   onProcessed?: (processed: ProcessedEvent) => void;
 }
@@ -391,13 +387,10 @@ export async function startEventsWorker(options: EventsWorkerOptions): Promise<E
   watcher.unref();
 
   await worker.waitUntilReady();
-  const warming =
-    options.warm === false
-      ? undefined
-      : warmEnrichment(parts.enrich, () => closing).then(({ warmed, of, ms }) => {
-          if (of > 0 && !closing)
-            log(`enrichment warm: the SDR of ${warmed} of ${of} BMC(s) read in ${ms} ms`);
-        });
+  // Sessions, SDRs and SEL tails read before the first storm needs them (enrich/warm.ts).
+  const warming = warmEnrichment(parts.enrich, () => closing).then(({ warmed, of, ms }) => {
+    if (of > 0 && !closing) log(`enrichment warm: the SDR of ${warmed} of ${of} BMC(s) read in ${ms} ms`);
+  });
   return {
     worker,
     pool: parts.pool,
