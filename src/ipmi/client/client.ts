@@ -164,6 +164,8 @@ export class IpmiClient {
       job.reject(new IpmiClosedError(this.name));
     }
     if (this.session) await this.endSession(this.session);
+    // A session still opening would send again each attempt timeout until its deadline.
+    if (this.receiving !== this.session) this.receiving?.abandon(new IpmiClosedError(this.name));
     this.socket?.close();
     this.socket = undefined;
   }
@@ -292,7 +294,10 @@ export class IpmiClient {
       attemptTimeoutMs: this.o.attemptTimeoutMs,
       log: this.o.log,
     };
-    const send = (packet: Buffer) => socket.send(packet);
+    // A session dropped after a timeout may still resend a call's packet: not once the socket is closed.
+    const send = (packet: Buffer) => {
+      if (this.socket === socket) socket.send(packet);
+    };
     const sessionOf = (protocol: IpmiProtocol): LanSession =>
       protocol === "2.0" ? new RmcpPlusSession(options, send) : new Ipmi15Session(options, send);
     const wanted = this.o.ipmi === "auto" ? this.negotiated : this.o.ipmi;
