@@ -1,8 +1,8 @@
 // `node dist/bench/enrich.js [--quick] [--events N] [--cli N]`: the enrichment of one event as the
 // events worker does it — src/pipeline/enrich/enrich.ts `enrich()` on a pooled session (BmcPool, SdrCache,
-// SelTails, CircuitBreaker): the matching SEL record, the sensor's SDR (cached after the first event), its
-// reading and thresholds, and the IPMI requests the BMC served for it — next to what an operator's trap-handler script spawns for the same facts:
-// `ipmitool -S SDRCACHE sel elist last 1` and `ipmitool -S SDRCACHE sensor get NAME` (SDR cached with
+// CircuitBreaker): the sensor's SDR (cached after the first event), its reading and thresholds, and
+// the IPMI requests the BMC served for it — next to what an operator's trap-handler script spawns for
+// the same facts: `ipmitool -S SDRCACHE sensor get NAME` (SDR cached with
 // `sdr dump` beforehand, as ipmitool allows). The BMC is one `petgate sim` child on a loopback address
 // of its own; every event is a real threshold crossing logged by it (control API), in its SEL.
 // A bench, not a test: prints whether the target is met; exits 1 only when it could not run.
@@ -19,7 +19,6 @@ import { BmcPool } from "../src/pipeline/bmc/bmc-pool.js";
 import { CircuitBreaker } from "../src/pipeline/bmc/breaker.js";
 import { type EnrichContext, enrich } from "../src/pipeline/enrich/enrich.js";
 import { SdrCache } from "../src/pipeline/enrich/sdr-cache.js";
-import { SelTails } from "../src/pipeline/enrich/sel-tail.js";
 import type { QueuedEvent } from "../src/pipeline/intake/event.js";
 import { SensorNumber } from "../src/sim/default-sdr.js";
 import { queuedPetEvent } from "./pet-event.js";
@@ -103,11 +102,10 @@ function ipmitool(args: string[]): Promise<string> {
   });
 }
 
-/** What the operator's script spawns per event: the newest SEL record, then the sensor's reading and thresholds. */
+/** What the operator's script spawns per event: the sensor's reading and thresholds. */
 async function ipmitoolEvent(sdrCache: string): Promise<boolean> {
-  const sel = await ipmitool(["-S", sdrCache, "sel", "elist", "last", "1"]);
   const sensor = await ipmitool(["-S", sdrCache, "sensor", "get", SENSOR.name]);
-  return sel.trim().length > 0 && /Sensor Reading\s*:\s*92/.test(sensor) && /Upper Critical\s*:/.test(sensor);
+  return /Sensor Reading\s*:\s*92/.test(sensor) && /Upper Critical\s*:/.test(sensor);
 }
 
 async function main(): Promise<void> {
@@ -129,7 +127,6 @@ async function main(): Promise<void> {
       inventory: [target],
       pool,
       sdr: new SdrCache(),
-      selTails: new SelTails(),
       breaker: new CircuitBreaker(),
     };
 
@@ -139,11 +136,11 @@ async function main(): Promise<void> {
       const t = performance.now();
       const e = await enrich(event, ctx);
       const ms = performance.now() - t;
-      const ok = e.status === "ok" && e.sensor?.reading === SENSOR.crossing && e.sel !== undefined;
+      const ok = e.status === "ok" && e.sensor?.reading === SENSOR.crossing;
       return { ms, ok, error: e.error };
     };
     const first = await enrichOne(0);
-    if (!first.ok) throw new Error(`enrichment failed: ${first.error ?? "no sensor or SEL record"}`);
+    if (!first.ok) throw new Error(`enrichment failed: ${first.error ?? "no sensor reading"}`);
     const pooled: number[] = [];
     let pooledFailures = 0;
     let pooledCpu = 0;
@@ -198,10 +195,10 @@ async function main(): Promise<void> {
       `${[
         `## petgate enrichment bench${quick ? " (quick)" : ""}`,
         "",
-        "| per event: SEL record + sensor reading + thresholds (SDR cached) | events | p50 ms | p99 ms | mean ms | CPU ms |",
+        "| per event: sensor reading + thresholds (SDR cached) | events | p50 ms | p99 ms | mean ms | CPU ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
         row("petgate enrich(), pooled RMCP+ session", p),
-        row("ipmitool `sel elist last 1` + `sensor get`, -S sdr cache", c),
+        row("ipmitool `sensor get`, -S sdr cache", c),
         "",
         `- first event (session set-up + SDR read): ${f(first.ms)} ms; sessions opened for ${events + 1} events: ${sessionsOpened}`,
         `- IPMI requests the BMC served per pooled event (SDR cached): ${requestsPerEvent.toFixed(2)}`,

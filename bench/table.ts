@@ -374,7 +374,7 @@ function enrichRows(j: EnrichJson): Row[] {
   return [
     {
       bench: "enrich",
-      figure: "enrichment per event (SEL record + reading + thresholds), pooled RMCP+ session, mean",
+      figure: "enrichment per event (reading + thresholds), pooled RMCP+ session, mean",
       value: `${j.pooled.meanMs.toFixed(2)} ms`,
       anchor: `ipmitool processes ${j.ipmitool.meanMs.toFixed(1)} ms`,
       ratio: times(j.speedup),

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomFillSync, timingSafeEqual } from "node:crypto";
 import { ByteReader, ByteWriter, hexByte, TruncatedError } from "./bytes.js";
 import {
   ConfidentialityAlgorithm,
@@ -43,11 +43,25 @@ export interface Ipmi20Packet {
 const NEXT_HEADER = 0x07;
 const AES_BLOCK = 16;
 
+/** CSPRNG bytes drawn a page at a time: one system call per 256 IVs, where each IV cost one. */
+const ivPool = Buffer.alloc(4096);
+let ivTaken = ivPool.length;
+
+/** A fresh random IV for each payload (IPMI 2.0 §13.29.1, AES-CBC-128 encrypted payload). */
+function randomIv(): Buffer {
+  if (ivTaken + AES_BLOCK > ivPool.length) {
+    randomFillSync(ivPool);
+    ivTaken = 0;
+  }
+  ivTaken += AES_BLOCK;
+  return Buffer.from(ivPool.subarray(ivTaken - AES_BLOCK, ivTaken));
+}
+
 /** Encodes the session part of a packet (what follows the RMCP header); `iv` is for byte-exact tests. */
 export function encodeIpmi20(
   p: Omit<Ipmi20Packet, "encrypted" | "authenticated">,
   security?: SessionSecurity,
-  iv: Buffer = randomBytes(AES_BLOCK),
+  iv: Buffer = randomIv(),
 ): Buffer {
   const encrypted = security !== undefined && security.confidentiality !== ConfidentialityAlgorithm.None;
   const authenticated = security !== undefined && security.integrity !== IntegrityAlgorithm.None;

@@ -13,7 +13,6 @@ import { BmcPool } from "./bmc/bmc-pool.js";
 import { CircuitBreaker } from "./bmc/breaker.js";
 import { type EnrichContext, enrichBatch } from "./enrich/enrich.js";
 import { SdrCache } from "./enrich/sdr-cache.js";
-import { SelTails } from "./enrich/sel-tail.js";
 import { warmEnrichment } from "./enrich/warm.js";
 import { fruStage } from "./fru/stage.js";
 import { claimStage } from "./intake/claim.js";
@@ -251,7 +250,6 @@ export function pathParts(
       inventory: options.inventory ?? resolveBmcs(config),
       pool,
       sdr: new SdrCache(),
-      selTails: new SelTails(),
       breaker,
       ...(options.enrichDeadlineMs !== undefined && { deadlineMs: options.enrichDeadlineMs }),
     },

@@ -15,7 +15,6 @@ import {
   findSensorRecord,
 } from "../../src/pipeline/enrich/enrich.js";
 import { SdrCache } from "../../src/pipeline/enrich/sdr-cache.js";
-import { DEFAULT_SEL_TAIL, SelTails } from "../../src/pipeline/enrich/sel-tail.js";
 import { warmEnrichment } from "../../src/pipeline/enrich/warm.js";
 import { eventId, type QueuedEvent } from "../../src/pipeline/intake/event.js";
 import { defaultSensorRepository, SensorNumber } from "../../src/sim/default-sdr.js";
@@ -100,9 +99,10 @@ function context(
 }
 
 describe("enrichment from a known BMC", () => {
-  it("gets the sensor's name, reading, unit and thresholds and the matching SEL record", async () => {
+  it("gets the sensor's name, reading, unit and thresholds, and leaves the SEL to reconciliation", async () => {
     const ctx = context();
     const record = cpuTemp(92, UCR_GOING_HIGH);
+    const served = commandsSince();
     const e = await enrich(petFor(record), ctx);
     expect(e.error).toBeUndefined();
     expect(e.status).toBe("ok");
@@ -116,8 +116,7 @@ describe("enrichment from a known BMC", () => {
       entityInstance: 1,
       status: "cr",
     });
-    expect(e.sel).toEqual(record);
-    expect(e.sel?.recordId).toBe(record.recordId);
+    expect(served(getSelEntry)).toBe(0);
     expect(ctx.breaker.state("bmc-1")).toBe("closed");
   });
 
@@ -129,7 +128,6 @@ describe("enrichment from a known BMC", () => {
     expect(e.error).toBeUndefined();
     expect(e.status).toBe("ok");
     expect(e.sensor).toMatchObject({ name: "CPU1 Temp", reading: 92, thresholds: { ucr: 90 } });
-    expect(e.sel).toEqual(record);
     expect(ctx.pool.peek("bmc-1")?.protocol).toBe("1.5");
   });
 
@@ -149,13 +147,11 @@ describe("enrichment from a known BMC", () => {
     const secondRequests = sims.fleet.counters().requests - before;
     expect(e2.status).toBe("ok");
     expect(e2.sensor?.name).toBe("CPU1 Temp");
-    expect(e2.sel?.eventDirection).toBe("deassertion");
-    expect(e2.sel?.recordId).toBe(resolved.recordId);
     expect(ctx.sdr.stats()).toMatchObject({ hits: 1, misses: 1 });
-    // No Reserve SDR Repository, no Get SDR: Info, reading, thresholds and a few SEL entries only.
+    // No Reserve SDR Repository, no Get SDR: Info, reading and thresholds only.
     expect(sim.state.reservations.sdr).toBe(reservations);
     expect(secondRequests).toBeLessThan(firstRequests);
-    expect(secondRequests).toBeLessThan(3 + 16 + 1);
+    expect(secondRequests).toBe(3);
   });
 
   it("re-reads the SDR once the repository says it changed", async () => {
@@ -233,18 +229,16 @@ function commandsSince(): (command: { netFn: number; cmd: number }) => number {
 }
 
 describe("warm-up at start", () => {
-  it("reads each answering BMC's SDR and SEL tail before any event, so the first event reads neither; a silent BMC is skipped by the deadline", async () => {
+  it("reads each answering BMC's SDR before any event, so the first event reads none; a silent BMC is skipped by the deadline", async () => {
     const silent = bmcTarget({ name: "silent", host: "127.77.0.1", port: 9, password: SIM_PASSWORD });
     const ctx = context({
       inventory: [inventory[0] as BmcTarget, silent],
-      selTails: new SelTails(),
       deadlineMs: 1_000,
     });
     ctx.sdr = new SdrCache(); // the recheck window as in service: the first event within it
     let served = commandsSince();
     expect(await warmEnrichment(ctx, () => false)).toMatchObject({ warmed: 1, of: 2 });
     expect(served(getSdr)).toBeGreaterThan(0);
-    expect(served(getSelEntry)).toBeGreaterThan(0);
     expect(ctx.breaker.state("silent")).toBe("closed"); // not the breaker's business
 
     served = commandsSince();
@@ -255,7 +249,7 @@ describe("warm-up at start", () => {
   });
 
   it("stops when told to", async () => {
-    const ctx = context({ selTails: new SelTails() });
+    const ctx = context();
     const served = commandsSince();
     expect(await warmEnrichment(ctx, () => true)).toMatchObject({ warmed: 0, of: 2 });
     expect(served(getSdrRepositoryInfo)).toBe(0);
@@ -263,13 +257,10 @@ describe("warm-up at start", () => {
 });
 
 describe("a batch of events", () => {
-  it("events of one BMC share its reads: one reading and thresholds per distinct sensor, one SDR check, the SEL read once", async () => {
-    const ctx = context({ selTails: new SelTails() });
-    // SDR cached, and the SEL read through: the event's record is not the newest, so the tail was read.
-    const first = cpuTemp(92, UCR_GOING_HIGH);
-    setSensorValue(sim.state, SensorNumber.Cpu2Temp, 88);
-    expect((await enrich(petFor(first), ctx)).sel).toEqual(first);
-    const remembered = sim.state.sel.nextRecordId - 1;
+  it("events of one BMC share its reads: one reading and thresholds per distinct sensor, one SDR check", async () => {
+    const ctx = context();
+    // The SDR cached by a first event.
+    expect((await enrich(petFor(cpuTemp(92, UCR_GOING_HIGH)), ctx)).status).toBe("ok");
     setSensorValue(sim.state, SensorNumber.Cpu1Temp, NOMINAL);
     setSensorValue(sim.state, SensorNumber.Cpu2Temp, NOMINAL);
     const logged = [
@@ -279,10 +270,9 @@ describe("a batch of events", () => {
     expect(logged).toHaveLength(6); // UNC, UCR and UNR going high, each CPU
     const events = logged.map((r) => petFor(r));
 
-    let served = commandsSince();
+    const served = commandsSince();
     const results = await enrichBatch(events, ctx);
     expect(results.map((e) => e.status)).toEqual(logged.map(() => "ok"));
-    expect(results.map((e) => e.sel)).toEqual(logged);
     expect(results.map((e) => e.sensor?.name)).toEqual([
       ...logged.slice(0, 3).map(() => "CPU1 Temp"),
       ...logged.slice(3).map(() => "CPU2 Temp"),
@@ -295,16 +285,8 @@ describe("a batch of events", () => {
     expect(served(getSensorReading)).toBe(2);
     expect(served(getSensorThresholds)).toBe(2);
     expect(served(getSdrRepositoryInfo)).toBe(1);
-    // The newest entry, those logged since the last batch, and the remembered one re-read (appended, not cleared).
-    const newest = sim.state.sel.nextRecordId - 1;
-    expect(served(getSelEntry)).toBe(newest - remembered + 1);
-
-    // The same events again, the SEL quiet since: one Get SEL Entry, the records from the kept tail.
-    served = commandsSince();
-    const again = await enrichBatch(events, ctx);
-    expect(again.map((e) => e.sel)).toEqual(logged);
-    expect(served(getSelEntry)).toBe(1);
-    expect(served(getSensorReading)).toBe(2);
+    expect(served(getSdr)).toBe(0);
+    expect(served(getSelEntry)).toBe(0);
   });
 
   it("within SdrCache's recheck time a batch sends no Get SDR Repository Info and no Get Sensor Thresholds; after it, both again, and a threshold changed meanwhile shows", async () => {
@@ -338,53 +320,14 @@ describe("a batch of events", () => {
     }
   });
 
-  it("an event whose record is the newest costs one Get SEL Entry: the records before it are read when an event needs them", async () => {
-    const ctx = context({ selTails: new SelTails() });
-    const first = cpuTemp(92, UCR_GOING_HIGH);
-    expect((await enrich(petFor(first), ctx)).sel).toEqual(first);
-    const newest = cpuTemp(96, UNR_GOING_HIGH);
-    let served = commandsSince();
-    expect((await enrich(petFor(newest), ctx)).sel).toEqual(newest);
-    expect(served(getSelEntry)).toBe(1);
-    // A late PET for a record logged before that newest one: the records between are read now.
-    const earlier = sim.state.sel.records.at(-2) as SystemEventRecord;
-    served = commandsSince();
-    expect((await enrich(petFor(earlier), ctx)).sel).toEqual(earlier);
-    expect(served(getSelEntry)).toBeGreaterThan(1);
-  });
-
-  it("finds an event's SEL record when it is the newest, and when up to 15 others were logged after it", async () => {
-    const ctx = context({ selTails: new SelTails() });
-    const record = cpuTemp(92, UCR_GOING_HIGH);
-    const event = petFor(record);
-    expect((await enrich(event, ctx)).sel).toEqual(record);
-    // CPU2 up and back logs three assertions and three deassertions a time: 15 records after it…
-    for (let i = 0; i < 2; i++) {
-      setSensorValue(sim.state, SensorNumber.Cpu2Temp, 96);
-      setSensorValue(sim.state, SensorNumber.Cpu2Temp, NOMINAL);
-    }
-    setSensorValue(sim.state, SensorNumber.Cpu2Temp, 88);
-    setSensorValue(sim.state, SensorNumber.Cpu2Temp, 92);
-    setSensorValue(sim.state, SensorNumber.Cpu2Temp, 96);
-    expect(sim.state.sel.nextRecordId - 1 - record.recordId).toBe(DEFAULT_SEL_TAIL - 1);
-    expect((await enrich(event, ctx)).sel).toEqual(record);
-    // …and a fresh process (no tail kept) reads back as far: 16 records, the event's the oldest.
-    expect((await enrich(event, context())).sel).toEqual(record);
-    // One more and it is past the bound: not looked for.
-    setSensorValue(sim.state, SensorNumber.Cpu2Temp, NOMINAL);
-    const past = await enrich(event, ctx);
-    expect(past.status).toBe("ok");
-    expect(past.sel).toBeUndefined();
-  });
-
-  it("with the SDR cached, the SDR check, reading, thresholds and newest SEL entry are on the wire at once; a BMC that stops answering ends by the deadline, one breaker failure a batch", async () => {
+  it("with the SDR cached, the SDR check, reading and thresholds are on the wire at once; a BMC that stops answering ends by the deadline, one breaker failure a batch", async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 2 });
-    const ctx = context({ selTails: new SelTails(), deadlineMs: 500, breaker });
+    const ctx = context({ deadlineMs: 500, breaker });
     const record = cpuTemp(92, UCR_GOING_HIGH);
     expect((await enrich(petFor(record), ctx)).status).toBe("ok");
     sim.setFaults({ hang: true });
     const pending = enrichBatch([petFor(record), petFor(record), petFor(record)], ctx);
-    expect(ctx.pool.peek("bmc-1")?.stats()).toMatchObject({ inFlight: 4, queued: 0 });
+    expect(ctx.pool.peek("bmc-1")?.stats()).toMatchObject({ inFlight: 3, queued: 0 });
     const results = await pending;
     expect(results.map((e) => e.status)).toEqual(["timeout", "timeout", "timeout"]);
     // Three events, one batch: one failure, below the threshold of two; the next batch's is the second.
@@ -394,7 +337,7 @@ describe("a batch of events", () => {
   });
 
   it("results keep the events' order across BMCs, unknown senders and generic traps", async () => {
-    const ctx = context({ selTails: new SelTails() });
+    const ctx = context();
     const record = cpuTemp(92, UCR_GOING_HIGH);
     const trap: TrapEvent = {
       kind: "trap",
@@ -409,7 +352,7 @@ describe("a batch of events", () => {
       ctx,
     );
     expect(results.map((e) => e.status)).toEqual(["unknown-bmc", "ok", "none"]);
-    expect(results[1]?.sel).toEqual(record);
+    expect(results[1]?.sensor).toMatchObject({ name: "CPU1 Temp", reading: 92 });
     expect(results[2]?.bmc?.name).toBe("bmc-1");
   });
 });

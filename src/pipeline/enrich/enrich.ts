@@ -8,31 +8,21 @@ import type {
   FullSensorRecord,
   SdrRecord,
 } from "../../ipmi/sdr/records.js";
-import type { SystemEventRecord } from "../../ipmi/sel.js";
 import { readSensor, type SensorView } from "../../ipmi/sensors.js";
 import type { PetEvent } from "../../pet/event.js";
-import { PET_EPOCH_UNIX } from "../../pet/varbind.js";
 import type { EnrichmentFacts } from "../alerting/notification.js";
 import { type BmcPool, bmcsAt, matchBmc } from "../bmc/bmc-pool.js";
 import type { CircuitBreaker } from "../bmc/breaker.js";
 import type { QueuedEvent } from "../intake/event.js";
 import { executeUntil, type SdrCache } from "./sdr-cache.js";
-import { SelTails } from "./sel-tail.js";
 
 export interface EnrichContext {
   inventory: readonly BmcTarget[];
   pool: BmcPool;
   sdr: SdrCache;
   breaker: CircuitBreaker;
-  /**
-   * The BMCs' newest SEL records, kept between batches so that a quiet SEL costs one Get SEL Entry a
-   * batch; without it, every batch reads the newest records afresh.
-   */
-  selTails?: SelTails;
   /** The whole enrichment of a batch, every IPMI call included; default 3000 ms. */
   deadlineMs?: number;
-  /** How far (seconds) a SEL record's time may be from the PET's and still be its record; default 120. */
-  selWindowSeconds?: number;
 }
 
 /** The event's sensor as its SDR describes it and the BMC read it during enrichment. */
@@ -60,14 +50,11 @@ export interface Enrichment extends EnrichmentFacts {
   status: "ok" | "timeout" | "circuit-open" | "unknown-bmc" | "none";
   bmc?: { name: string; address: string; labels: Record<string, string> };
   sensor?: EnrichedSensor;
-  /** The SEL record of the event (same sensor, type, offset, direction; time near the PET's); best effort. */
-  sel?: SystemEventRecord;
   /** What went wrong, when something did. */
   error?: string;
 }
 
 export const DEFAULT_DEADLINE_MS = 3000;
-const DEFAULT_SEL_WINDOW_SECONDS = 120;
 
 /** enrichBatch of one event. */
 export async function enrich(event: QueuedEvent, context: EnrichContext): Promise<Enrichment> {
@@ -76,12 +63,12 @@ export async function enrich(event: QueuedEvent, context: EnrichContext): Promis
 
 /**
  * Adds what the BMC knows to each event: which BMC it is, the sensor's SDR (name, entity, unit) with
- * its live reading and thresholds, and the matching SEL record. Result i is events[i]'s; never throws.
+ * its live reading and thresholds. Result i is events[i]'s; never throws. The SEL is not read here:
+ * reconciliation (src/pipeline/sel/) reads it off the events path and matches it to the PETs seen.
  *
- * Events of one BMC share its reads: one Get Sensor Reading (and Thresholds) per distinct sensor and
- * one SEL read. With the SDR cached that is one round trip: Get SDR Repository Info (is the cache
- * current?), the readings and thresholds and the newest SEL entry are in flight at once, and the SEL
- * is read further only when it grew since the last batch (SelTails).
+ * Events of one BMC share its reads: one Get Sensor Reading (and Thresholds) per distinct sensor. With
+ * the SDR cached that is one round trip: Get SDR Repository Info (unless SdrCache checked it lately)
+ * and the readings and thresholds are in flight at once.
  *
  * Bounded in time and in work: everything ends by `deadlineMs` (each IPMI call is given what is left
  * of it, and a BMC's events are returned at the deadline whatever is still out); calls go through the
@@ -162,8 +149,8 @@ function describeBmc(target: BmcTarget): NonNullable<Enrichment["bmc"]> {
 
 /** What one event got from its BMC's reads, and what failed. */
 interface Slot {
-  found: Pick<Enrichment, "sensor" | "sel">;
-  errors: unknown[];
+  sensor?: EnrichedSensor;
+  error?: unknown;
 }
 
 /** The events of one BMC, enriched from reads they share; by the deadline, whatever is still out. */
@@ -175,23 +162,22 @@ async function enrichFromBmc(
 ): Promise<Enrichment[]> {
   const bmc = describeBmc(target);
   if (!ctx.breaker.allow(target.name)) return pets.map(() => ({ status: "circuit-open", bmc }));
-  const { sensors, sel } = sharedReads(target.name, ctx.pool.get(target), pets, ctx, deadline);
-  const window = ctx.selWindowSeconds ?? DEFAULT_SEL_WINDOW_SECONDS;
-  const slots: Slot[] = pets.map(() => ({ found: {}, errors: [] }));
-  const gathered = Promise.all(
-    slots.map(async ({ found, errors }, i) => {
-      const parts = await Promise.allSettled([
-        sensors.then(async (each) => {
-          const sensor = await each[i];
-          if (sensor) found.sensor = sensor;
+  const sensors = sharedReads(target.name, ctx.pool.get(target), pets, ctx, deadline);
+  const slots: Slot[] = pets.map(() => ({}));
+  const gathered = sensors.then(
+    (each) =>
+      Promise.all(
+        slots.map(async (slot, i) => {
+          try {
+            slot.sensor = await each[i];
+          } catch (err) {
+            slot.error = err;
+          }
         }),
-        sel.then((records) => {
-          const record = findSelRecord(records, pets[i] as PetEvent, window);
-          if (record) found.sel = record;
-        }),
-      ]);
-      for (const p of parts) if (p.status === "rejected") errors.push(p.reason);
-    }),
+      ),
+    (err: unknown) => {
+      for (const slot of slots) slot.error = err;
+    },
   );
 
   let timer: NodeJS.Timeout | undefined;
@@ -201,21 +187,19 @@ async function enrichFromBmc(
   const outcome = await Promise.race([gathered, overdue]);
   clearTimeout(timer);
 
-  const partsOf = ({ found: f }: Slot) => ({
-    ...(f.sensor && { sensor: f.sensor }),
-    ...(f.sel && { sel: f.sel }),
-  });
+  const found = ({ sensor }: Slot) => (sensor ? { sensor } : {});
   if (outcome === "overdue") {
     const reason = `no answer within ${ctx.deadlineMs ?? DEFAULT_DEADLINE_MS} ms`;
     ctx.breaker.failure(target.name, reason);
-    return slots.map((slot) => ({ status: "timeout", bmc, ...partsOf(slot), error: reason }));
+    return slots.map((slot) => ({ status: "timeout", bmc, ...found(slot), error: reason }));
   }
-  const verdict = judge([...new Set(slots.flatMap((slot) => slot.errors))], 2 * slots.length);
+  const errorsOf = (slot: Slot) => (slot.error === undefined ? [] : [slot.error]);
+  const verdict = judge([...new Set(slots.flatMap(errorsOf))], slots.length);
   if (verdict.failure !== undefined) ctx.breaker.failure(target.name, verdict.failure);
   else if (!verdict.shed) ctx.breaker.success(target.name);
   return slots.map((slot) => {
-    const error = slot.errors.length > 0 ? { error: slot.errors.map(message).join("; ") } : {};
-    return { status: judge(slot.errors, 2).status, bmc, ...partsOf(slot), ...error };
+    const error = slot.error === undefined ? {} : { error: message(slot.error) };
+    return { status: judge(errorsOf(slot), 1).status, bmc, ...found(slot), ...error };
   });
 }
 
@@ -239,9 +223,9 @@ function judge(
 
 /**
  * The reads a BMC's events share, all sent before this returns: Get SDR Repository Info (unless
- * SdrCache checked it lately) and the newest SEL entry, and with the SDR cached, each distinct
- * sensor's reading and thresholds (unless remembered) alongside (read again from the fresh records
- * should the repository have changed). `sensors[i]` is pets[i]'s.
+ * SdrCache checked it lately) and, with the SDR cached, each distinct sensor's reading and thresholds
+ * (unless remembered) alongside (read again from the fresh records should the repository have
+ * changed). Result i is pets[i]'s.
  */
 function sharedReads(
   name: string,
@@ -249,22 +233,16 @@ function sharedReads(
   pets: readonly PetEvent[],
   ctx: EnrichContext,
   deadline: number,
-): { sensors: Promise<Promise<EnrichedSensor | undefined>[]>; sel: Promise<readonly SystemEventRecord[]> } {
+): Promise<Promise<EnrichedSensor | undefined>[]> {
   const execute = executeUntil(client, deadline, "the event deadline");
   const cached = ctx.sdr.peek(name);
   const current = ctx.sdr.records(name, client, deadline);
-  const window = ctx.selWindowSeconds ?? DEFAULT_SEL_WINDOW_SECONDS;
-  // Enough when each event has a conclusive match (where the per-event scan stopped).
-  const sel = (ctx.selTails ?? new SelTails()).read(name, execute, (records) =>
-    pets.every((pet) => bestSelMatch(records, pet, window)?.score === 0),
-  );
   // Thresholds are configuration: read again once SdrCache's recheck time has passed.
   const sensorExecute = ctx.sdr.withThresholds(name, execute);
   const early = cached && readSensors(sensorExecute, cached, pets);
-  const sensors = current.then((records) =>
+  return current.then((records) =>
     early && records === cached ? early : readSensors(sensorExecute, records, pets),
   );
-  return { sensors, sel };
 }
 
 /** One read per distinct sensor of `pets`, all at once; result i is pets[i]'s sensor. */
@@ -360,57 +338,6 @@ async function sensorFor(execute: Execute, record: SensorSdr): Promise<EnrichedS
     status: view.status,
     states: view.states,
   };
-}
-
-/**
- * The SEL record of the PET's event among `records` (a BMC's newest, SelTails). A record matches on
- * sensor number, sensor type, event/reading type, direction and offset, within `windowSeconds` of the
- * PET's time (both are BMC-local clock); among matches, the same event data and then the nearest time
- * win. Undefined when none matches.
- */
-export function findSelRecord(
-  records: readonly SystemEventRecord[],
-  pet: PetEvent,
-  windowSeconds: number,
-): SystemEventRecord | undefined {
-  return bestSelMatch(records, pet, windowSeconds)?.record;
-}
-
-/** findSelRecord's record with its selScore (0: same data, same generator, same time). */
-function bestSelMatch(
-  records: readonly SystemEventRecord[],
-  pet: PetEvent,
-  windowSeconds: number,
-): { record: SystemEventRecord; score: number } | undefined {
-  const expected = pet.localTimestamp === 0 ? undefined : PET_EPOCH_UNIX + pet.localTimestamp;
-  const eventData = Buffer.from(pet.eventData, "hex");
-  let best: { record: SystemEventRecord; score: number } | undefined;
-  for (const record of records) {
-    const score = selScore(record, pet, eventData, expected, windowSeconds);
-    // Ties go to the newer record: `records` run oldest first.
-    if (score !== undefined && (!best || score <= best.score)) best = { record, score };
-  }
-  return best;
-}
-
-/** Lower is better; undefined = not this event. */
-function selScore(
-  record: SystemEventRecord,
-  pet: PetEvent,
-  eventData: Buffer,
-  expected: number | undefined,
-  windowSeconds: number,
-): number | undefined {
-  if (record.sensorNumber !== pet.sensorNumber) return undefined;
-  if (pet.sensorType !== null && record.sensorType !== pet.sensorType) return undefined;
-  if (pet.eventReadingType !== null && record.eventType !== pet.eventReadingType) return undefined;
-  if (record.eventDirection !== pet.eventDirection) return undefined;
-  if ((record.eventData[0] & 0x0f) !== pet.eventOffset) return undefined;
-  const distance = expected === undefined ? 0 : Math.abs(record.timestamp - expected);
-  if (distance > windowSeconds) return undefined;
-  const sameData = record.eventData.every((b, i) => b === eventData[i]);
-  const sameGenerator = record.generatorId.id === pet.sensorDevice;
-  return (sameData ? 0 : 1_000_000) + (sameGenerator ? 0 : 100_000) + distance;
 }
 
 function message(err: unknown): string {

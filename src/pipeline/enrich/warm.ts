@@ -1,6 +1,5 @@
 import { eachAtMost } from "../../io/each.js";
 import { DEFAULT_DEADLINE_MS, type EnrichContext } from "./enrich.js";
-import { executeUntil } from "./sdr-cache.js";
 
 /** BMCs readied at once. */
 const WARM_CONCURRENCY = 8;
@@ -13,10 +12,10 @@ export interface Warmed {
 }
 
 /**
- * Readies enrichment for the first storm after a start: each inventory BMC's session is opened, its
- * SDR repository read and the newest records of its SEL read (the SelTails), WARM_CONCURRENCY BMCs
- * at a time. Without it the first PET of each BMC waits for all that (a session set-up, a few dozen
- * Get SDR), and a storm right after a start queues behind a hundred of them: seconds. Best effort: a
+ * Readies enrichment for the first storm after a start: each inventory BMC's session is opened and
+ * its SDR repository read, WARM_CONCURRENCY BMCs at a time. Without it the first PET of each BMC
+ * waits for both (a session set-up, a few dozen Get SDR), and a storm right after a start queues
+ * behind a hundred of them: seconds. Best effort: a
  * BMC that does not answer within an event's deadline (the repository read has SdrCache's own
  * budget) is left to the events, and the breaker is not told; `stopped` ends it early.
  */
@@ -30,7 +29,6 @@ export async function warmEnrichment(ctx: EnrichContext, stopped: () => boolean)
     try {
       await ctx.sdr.records(target.name, client, deadline);
       warmed++;
-      await ctx.selTails?.read(target.name, executeUntil(client, deadline, "the event deadline"));
     } catch {
       // Not there now: its first event asks again.
     }

@@ -12,7 +12,7 @@ import {
 } from "../../ipmi/commands/storage.js";
 import { CompletionCodeError } from "../../ipmi/errors.js";
 import { decodeSelRecord } from "../../ipmi/sel.js";
-import type { SelEntry } from "../enrich/sel-tail.js";
+import type { SelEntry } from "./entry.js";
 import { readChain } from "./read.js";
 
 /** How one archive-and-clear ended: the `result` of petgate_sel_archives_total. */

@@ -6,7 +6,7 @@ import {
   LAST_RECORD_ID,
 } from "../../ipmi/commands/storage.js";
 import { decodeSelRecord } from "../../ipmi/sel.js";
-import { readEntry, type SelEntry } from "../enrich/sel-tail.js";
+import { readEntry, type SelEntry } from "./entry.js";
 
 /**
  * Where reconciliation stopped reading one BMC's SEL: the newest record read, and what Get SEL Info
