@@ -2,8 +2,8 @@ import { join } from "node:path";
 import { readSecret } from "../config/load.js";
 import { configuredRedis } from "../config/redis.js";
 import type { Config } from "../config/schema.js";
+import type { HistoryKeeper } from "../history/keeper.js";
 import type { HistoryStore } from "../history/store.js";
-import type { HistoryWriter } from "../history/writer.js";
 import type { BmcInfo } from "../http/api.js";
 import type { HttpServer } from "../http/server.js";
 import { type HostPort, parseHostPort } from "../net/address.js";
@@ -94,7 +94,7 @@ export async function serve(options: ServeOptions): Promise<Service> {
   let intake: Intake | undefined;
   let connection: RedisConnection | undefined;
   let http: HttpServer | undefined;
-  let history: { store: HistoryStore; writer?: HistoryWriter } | undefined;
+  let history: { store: HistoryStore; writer?: HistoryKeeper } | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= stopAll();
@@ -193,14 +193,15 @@ export async function serve(options: ServeOptions): Promise<Service> {
       // The HTTP role keeps the history; a listener or worker serving only /metrics does not.
       if (config.history.enabled && roles.has("http")) {
         const { HistoryStore } = await import("../history/store.js");
-        const { startHistoryWriter } = await import("../history/writer.js");
+        const { startHistoryKeeper } = await import("../history/keeper.js");
         const file = config.history.path ?? join(dataDir, "history.sqlite");
         const store = new HistoryStore(file);
         history = { store };
-        history.writer = await startHistoryWriter({
+        // Written on a thread of its own (keeper.ts); this handle, opened first, serves the API.
+        history.writer = await startHistoryKeeper({
           redis: target,
           prefix,
-          store,
+          path: file,
           retentionMs: parseDuration(config.history.retention),
           log,
         });

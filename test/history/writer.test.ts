@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { FEED_EVENTS_MAX, historyStreamKey } from "../../src/history/feed.js";
+import { startHistoryKeeper } from "../../src/history/keeper.js";
 import { HistoryStore } from "../../src/history/store.js";
 import {
   HISTORY_CONSUMER,
@@ -232,4 +233,47 @@ it("prunes what is older than the retention when it starts", async () => {
   expect(store.query().events.map((e) => e.at)).toEqual([9_000]);
   expect(logged).toEqual(["history: 1 event(s) older than the retention pruned"]);
   store.close();
+});
+
+it("on a thread of its own (startHistoryKeeper): records the feed into the file this thread reads, logs through it, and stops when closed", async () => {
+  const prefix = "thread";
+  const path = join(dir, "thread.sqlite");
+  const store = new HistoryStore(path); // the HTTP role's handle, opened first
+  const recent = new RecentEvents(client, { prefix, history: true });
+  const lines: string[] = [];
+  const start = (retentionMs: number) =>
+    startHistoryKeeper({ redis: redis.socket, prefix, path, retentionMs, log: (line) => lines.push(line) });
+  let kept = await start(Number.MAX_SAFE_INTEGER);
+  try {
+    await recent.write({ entries: [1, 2, 3].map((n) => ({ processed: processed(n), at: 7_000 + n })) });
+    await waitFor("the thread's records in this thread's reads", () =>
+      store.count() === 3 ? true : undefined,
+    );
+    expect(store.query({ limit: 10 }).events[0]).toMatchObject({
+      at: 7_003,
+      bmc: "bmc-9",
+      labels: { label_rack: "r9" },
+    });
+    await kept.close();
+    // Started again with a retention the three are past: its start's prune, logged through here.
+    kept = await start(60_000);
+    expect(store.count()).toBe(0);
+    expect(lines).toContain("history: 3 event(s) older than the retention pruned");
+  } finally {
+    await kept.close();
+    store.close();
+  }
+});
+
+it("a keeper that cannot open its file fails its start with the reason, in one line", async () => {
+  const file = join(dir, "a-file");
+  writeFileSync(file, "");
+  const failed = startHistoryKeeper({
+    redis: redis.socket,
+    prefix: "nofile",
+    path: join(file, "history.sqlite"),
+    retentionMs: 1,
+    log: () => undefined,
+  });
+  await expect(failed).rejects.toThrow(/^EEXIST: file already exists, mkdir '[^\n]*'$/);
 });
