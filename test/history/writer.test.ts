@@ -246,8 +246,10 @@ it("on a thread of its own (startHistoryKeeper): records the feed into the file 
   let kept = await start(Number.MAX_SAFE_INTEGER);
   try {
     await recent.write({ entries: [1, 2, 3].map((n) => ({ processed: processed(n), at: 7_000 + n })) });
-    await waitFor("the thread's records in this thread's reads", () =>
-      store.count() === 3 ? true : undefined,
+    await waitFor(
+      "the thread's records in this thread's reads",
+      () => (store.count() === 3 ? true : undefined),
+      20_000,
     );
     expect(store.query({ limit: 10 }).events[0]).toMatchObject({
       at: 7_003,

@@ -206,9 +206,21 @@ describe("batch linger: longer the faster traps come", () => {
     expect(got).toBe(1000);
     // The next second starts from the last one's count.
     expect(rate.count(11_000)).toBe(1000);
-    // A trap after a quiet second: the rate is this window's alone.
-    expect(rate.count(13_500)).toBe(1);
-    expect(rate.count(13_501)).toBe(2);
+    // A trap after a quiet second: the rate is this window's alone, its first 100 ms as a tenth of a second.
+    expect(rate.count(13_500)).toBe(10);
+    expect(rate.count(13_501)).toBe(20);
+    // Sparse traps stay sparse: 3 in 800 ms.
+    expect(rate.count(14_300)).toBe(3);
+  });
+
+  it("EventRate: a storm that starts at 1,000/s has that rate, and the longest linger, within 100 ms", () => {
+    const rate = new EventRate();
+    const at: number[] = [];
+    for (let t = 0; t < 300; t++) at.push(rate.count(50_000 + t));
+    expect(at[9]).toBe(100); // 10 events in the first 10 ms: not yet judged
+    expect(at[99]).toBe(1000);
+    expect(batchLingerMs(at[99] as number, 2, 20)).toBe(20);
+    expect(at[299]).toBe(1000);
   });
 
   it("batchLingerMs: 1 ms per 50 events a second, within the bounds", () => {

@@ -23,7 +23,7 @@ export interface IngestOptions {
   batchMaxEvents?: number;
   /**
    * …or this long after its first event: batchMinMs (default 2) while traps are sparse, growing with
-   * the rate of the last second (1 ms per 50 events a second) up to batchMaxMs (default 20).
+   * the rate (EventRate; 1 ms per 50 events a second) up to batchMaxMs (default 20).
    */
   batchMinMs?: number;
   batchMaxMs?: number;
@@ -289,7 +289,18 @@ export function batchLingerMs(perSecond: number, minMs: number, maxMs: number): 
   return Math.min(maxMs, Math.max(minMs, Math.floor(perSecond / 50)));
 }
 
-/** Events a second, from whole-second windows: the current one's count, or the last one's if higher. */
+/**
+ * The current window's count is taken as a second's once RATE_RAMP_MS of it passed (scaled to a
+ * second): a storm that starts abruptly gets its batch size within a tenth of a second, where
+ * counting up to a whole second made its first few hundred milliseconds batches of two or three
+ * events, each paying a whole job life cycle, and the backlog they made took seconds to drain.
+ */
+const RATE_RAMP_MS = 100;
+
+/**
+ * Events a second, from whole-second windows: the current one's count scaled to a second (after
+ * RATE_RAMP_MS), or the last one's if higher.
+ */
 export class EventRate {
   private windowStart = Number.NEGATIVE_INFINITY;
   private current = 0;
@@ -297,14 +308,15 @@ export class EventRate {
 
   /** Counts one event at `now` (ms); returns the rate it makes. */
   count(now: number): number {
-    const since = now - this.windowStart;
-    if (since >= 1000) {
+    if (now - this.windowStart >= 1000) {
       // The window just ended counts only if this one follows it; after a quiet second it is 0.
-      this.previous = since < 2000 ? this.current : 0;
+      this.previous = now - this.windowStart < 2000 ? this.current : 0;
       this.current = 0;
       this.windowStart = now;
     }
     this.current++;
-    return Math.max(this.previous, this.current);
+    // Whole milliseconds: events at 0 … 999 ms of a window span 1,000 ms.
+    const elapsed = Math.max(RATE_RAMP_MS, now - this.windowStart + 1);
+    return Math.max(this.previous, Math.floor((this.current * 1000) / elapsed));
   }
 }
