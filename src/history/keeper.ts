@@ -58,14 +58,15 @@ export async function startHistoryKeeper(options: HistoryKeeperOptions): Promise
       reject(new Error(`history keeper thread exited (${code}) before it started`)),
     );
   });
-  // After the start, a thread that fails is logged: the history stops, the gateway goes on.
-  worker.on("error", (err) => log(`history: keeper thread failed: ${err.message}`));
   try {
     await started;
   } catch (err) {
     await worker.terminate();
     throw err;
   }
+  // From now on a thread that fails is logged (a failed start is the caller's error, not a log
+  // line too): the history stops, the gateway goes on.
+  worker.on("error", (err) => log(`history: keeper thread failed: ${err.message}`));
   return {
     async close() {
       if (worker.threadId < 0) return; // already gone
