@@ -7,6 +7,7 @@ import { notification as baseNotification } from "../support/notifications.js";
 
 const S = 1_000;
 const M = 60 * S;
+const H = 60 * M;
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
 
 function notification(
@@ -203,6 +204,17 @@ describe("grouping timeline", () => {
     // status and direction are not group labels: the resolved notification joins its alert's group.
     apart.add(notification("bmc-07", "A", "resolved"));
     expect(apart.grouper.size).toBe(2);
+  });
+
+  it('with ["..."] holds each alert alone: repeats it, then replaces it by its resolution', () => {
+    const g = setup({ ...config, group_by: ["..."], group_wait: "0s" });
+    g.add(notification("bmc-07", "A"));
+    expect(shown(g.due(0))).toEqual(["ops A:firing"]);
+    expect(shown(g.due(1 * H))).toEqual(["ops A:firing"]);
+    g.at(1 * H + 1 * S);
+    g.add(notification("bmc-07", "A", "resolved"));
+    expect(shown(g.due(1 * H + 5 * M))).toEqual(["ops A:resolved"]);
+    expect(g.grouper.size).toBe(0);
   });
 
   it("gives each route of a continue chain its own groups and receiver", () => {

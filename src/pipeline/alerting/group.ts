@@ -60,11 +60,15 @@ interface Group {
   readonly route: Route;
   readonly labels: Record<string, string>;
   /** The latest notification of each alert, by alertFingerprint. */
-  readonly alerts: Map<string, Notification>;
+  readonly alerts: Alerts;
+  /*
+   * These two are there only while they have members (mark/unmark): most groups hold a sent firing
+   * alert and wait for its repeat, and an empty Set costs as much heap as the rest of such a group.
+   */
   /** Alerts whose firing notification a resolved one replaced before it went out (never to be sent). */
-  readonly unsentFiring: Set<string>;
+  unsentFiring: Set<string> | undefined;
   /** Alerts whose latest notification the receiver has not been sent. */
-  readonly changed: Set<string>;
+  changed: Set<string> | undefined;
   nextFlushAt: number;
   lastSentAt: number | undefined;
 }
@@ -97,9 +101,9 @@ export class Grouper {
         key,
         route,
         labels,
-        alerts: new Map(),
-        unsentFiring: new Set(),
-        changed: new Set(),
+        alerts: new Alerts(),
+        unsentFiring: undefined,
+        changed: undefined,
         nextFlushAt: now + route.groupWaitMs,
         lastSentAt: undefined,
       };
@@ -120,13 +124,14 @@ export class Grouper {
       return;
     }
     // Replaced before its batch went out: `held` never will.
-    if (held && group.changed.has(fingerprint)) {
+    if (held && group.changed?.has(fingerprint)) {
       this.discarded.push({ receiver, notification: held });
-      if (held.status === "firing" && notification.status === "resolved") group.unsentFiring.add(fingerprint);
+      if (held.status === "firing" && notification.status === "resolved")
+        mark(group, "unsentFiring", fingerprint);
     }
-    if (notification.status === "firing") group.unsentFiring.delete(fingerprint);
+    if (notification.status === "firing") unmark(group, "unsentFiring", fingerprint);
     group.alerts.set(fingerprint, notification);
-    group.changed.add(fingerprint);
+    mark(group, "changed", fingerprint);
   }
 
   /** The batches due at `now`, in the order their groups fell due. */
@@ -160,27 +165,27 @@ export class Grouper {
       this.holdMuted(group);
       return undefined;
     }
-    const alerts = [...group.alerts.entries()];
+    const alerts = group.alerts.entries();
     const firing = alerts.filter(([, n]) => n.status === "firing");
     const repeat =
       repeats &&
       group.lastSentAt !== undefined &&
       now - group.lastSentAt >= group.route.repeatIntervalMs &&
       firing.length > 0;
-    if (group.changed.size === 0 && !repeat) return undefined;
+    const { changed, unsentFiring } = group;
+    if (!changed && !repeat) return undefined;
     const send = alerts.filter(
-      ([fp, n]) =>
-        (repeat || group.changed.has(fp)) && (n.status === "firing" || !group.unsentFiring.has(fp)),
+      ([fp, n]) => (repeat || changed?.has(fp)) && (n.status === "firing" || !unsentFiring?.has(fp)),
     );
     for (const [fp, n] of alerts) {
       if (n.status === "firing" && !isOneShot(n)) continue;
       // Resolved, and not sent because the receiver never heard it fire: dropped.
-      if (group.unsentFiring.has(fp) && group.changed.has(fp))
+      if (unsentFiring?.has(fp) && changed?.has(fp))
         this.discarded.push({ receiver: group.route.receiver, notification: n });
       group.alerts.delete(fp);
-      group.unsentFiring.delete(fp);
+      unmark(group, "unsentFiring", fp);
     }
-    group.changed.clear();
+    group.changed = undefined;
     if (send.length === 0) return undefined;
     group.lastSentAt = now;
     return {
@@ -197,13 +202,13 @@ export class Grouper {
   /** A muted flush: what must never go out is dropped, the rest of what changed waits. */
   private holdMuted(group: Group): void {
     const receiver = group.route.receiver;
-    for (const fp of group.changed) {
+    for (const fp of group.changed ?? []) {
       const n = group.alerts.get(fp) as Notification;
-      if (isOneShot(n) || (n.status === "resolved" && group.unsentFiring.has(fp))) {
+      if (isOneShot(n) || (n.status === "resolved" && group.unsentFiring?.has(fp))) {
         this.discarded.push({ receiver, notification: n });
         group.alerts.delete(fp);
-        group.unsentFiring.delete(fp);
-        group.changed.delete(fp);
+        unmark(group, "unsentFiring", fp);
+        unmark(group, "changed", fp);
       } else {
         this.mutedHeld.push({ receiver, notification: n });
       }
@@ -236,6 +241,66 @@ export class Grouper {
   /** Groups currently held. */
   get size(): number {
     return this.groups.size;
+  }
+}
+
+function mark(group: Group, set: "changed" | "unsentFiring", fingerprint: string): void {
+  const members = group[set] ?? new Set();
+  members.add(fingerprint);
+  group[set] = members;
+}
+
+function unmark(group: Group, set: "changed" | "unsentFiring", fingerprint: string): void {
+  const members = group[set];
+  if (members?.delete(fingerprint) && members.size === 0) group[set] = undefined;
+}
+
+/**
+ * A group's alerts by fingerprint, in the order they came: one held in place, more in a Map. With
+ * group_by ['...'] a group has one alert, and a Map of one would cost more heap than the alert's
+ * group does without it.
+ */
+class Alerts {
+  private fingerprint: string | undefined;
+  private notification: Notification | undefined;
+  private map: Map<string, Notification> | undefined;
+
+  get size(): number {
+    return this.map ? this.map.size : this.fingerprint === undefined ? 0 : 1;
+  }
+
+  get(fingerprint: string): Notification | undefined {
+    if (this.map) return this.map.get(fingerprint);
+    return fingerprint === this.fingerprint ? this.notification : undefined;
+  }
+
+  set(fingerprint: string, notification: Notification): void {
+    if (this.map) this.map.set(fingerprint, notification);
+    else if (this.fingerprint === undefined || this.fingerprint === fingerprint) {
+      this.fingerprint = fingerprint;
+      this.notification = notification;
+    } else {
+      this.map = new Map([
+        [this.fingerprint, this.notification as Notification],
+        [fingerprint, notification],
+      ]);
+      this.fingerprint = undefined;
+      this.notification = undefined;
+    }
+  }
+
+  delete(fingerprint: string): void {
+    if (this.map) this.map.delete(fingerprint);
+    else if (fingerprint === this.fingerprint) {
+      this.fingerprint = undefined;
+      this.notification = undefined;
+    }
+  }
+
+  /** A copy: the caller may delete while it walks them. */
+  entries(): [string, Notification][] {
+    if (this.map) return [...this.map];
+    return this.fingerprint === undefined ? [] : [[this.fingerprint, this.notification as Notification]];
   }
 }
 
