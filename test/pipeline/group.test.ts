@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type Batch, Grouper } from "../../src/pipeline/alerting/group.js";
+import { type Batch, Grouper, placements } from "../../src/pipeline/alerting/group.js";
 import type { Notification } from "../../src/pipeline/alerting/notification.js";
-import { compileRoutes, matchRoutes, type Route, routesSchema } from "../../src/pipeline/alerting/route.js";
+import { compileRoutes, routesSchema } from "../../src/pipeline/alerting/route.js";
 import { compileTimeIntervals, timeIntervalsSchema } from "../../src/pipeline/alerting/time-intervals.js";
 import { notification as baseNotification } from "../support/notifications.js";
 
@@ -41,8 +41,8 @@ function setup(config: unknown, timeIntervals: unknown = []) {
     at(ms: number) {
       now = T0 + ms;
     },
-    add(n: Notification, routes = matchRoutes(tree, n)) {
-      for (const route of routes) grouper.add(n, route, now);
+    add(n: Notification, groups = placements(tree, n)) {
+      for (const g of groups) grouper.add(n, g, now);
     },
     due: (ms: number) => grouper.due(T0 + ms),
   };
@@ -233,12 +233,12 @@ describe("grouping timeline", () => {
   it("tells a new group_wait 0 group due at the caller's now, whatever time passed meanwhile", () => {
     const fan = notification("bmc-01", "FAN1 low");
     const grouper = new Grouper();
-    const [route] = matchRoutes(compileRoutes(routesSchema.parse({ ...config, group_wait: "0s" })), fan);
-    if (!route) throw new Error("no route");
-    expect(grouper.flushAt(fan, route, T0)).toBe(T0);
-    grouper.add(fan, route, T0);
+    const [at] = placements(compileRoutes(routesSchema.parse({ ...config, group_wait: "0s" })), fan);
+    if (!at) throw new Error("no route");
+    expect(grouper.flushAt(at, T0)).toBe(T0);
+    grouper.add(fan, at, T0);
     // Later reads find the group due when it was added: at the caller's now, not a clock of its own.
-    expect(grouper.flushAt(fan, route, T0 + 10 * S)).toBe(T0);
+    expect(grouper.flushAt(at, T0 + 10 * S)).toBe(T0);
     expect(grouper.due(T0).map((b) => b.receiver)).toEqual(["ops"]);
   });
 
@@ -247,11 +247,10 @@ describe("grouping timeline", () => {
       ...config,
       routes: [{ receiver: "fast", matchers: ['bmc="bmc-09"'], group_wait: "1s", group_interval: "10s" }],
     });
-    const fast = g.tree.routes[0] as Route;
-    g.add(notification("bmc-09", "A"), [fast]);
+    g.add(notification("bmc-09", "A"));
     expect(shown(g.due(1 * S))).toEqual(["fast A:firing"]);
     g.at(2 * S);
-    g.add(notification("bmc-09", "B"), [fast]);
+    g.add(notification("bmc-09", "B"));
     expect(shown(g.due(11 * S))).toEqual(["fast B:firing"]);
   });
 

@@ -1,7 +1,7 @@
 import { type DeliverQueue, deliveryId, enqueueFlush, type FlushGroup } from "../notify/deliver.js";
 import type { Outbox } from "../notify/outbox.js";
 import { type Item, notificationOf, type Stage } from "../stage.js";
-import { type Batch, type Delivery, Grouper } from "./group.js";
+import { type Batch, type Delivery, Grouper, placements } from "./group.js";
 import type { Notification } from "./notification.js";
 import { matchRoutes, type Route, routeMuted } from "./route.js";
 
@@ -62,23 +62,23 @@ export class Dispatcher {
       const now = this.clock();
       const placed = items.map((item) => {
         const n = notificationOf(item);
-        const routes = matchRoutes(this.options.tree, n);
-        const waiting = routes.filter(
-          (r) => this.grouper.flushAt(n, r, now) > now || routeMuted(r, now) !== undefined,
+        const groups = placements(this.options.tree, n);
+        const waiting = groups.filter(
+          (g) => this.grouper.flushAt(g, now) > now || routeMuted(g.route, now) !== undefined,
         );
         return {
           item,
           n,
-          routes,
-          holds: receiversOf(waiting).map((receiver) => ({ receiver, notification: n })),
+          groups,
+          holds: receiversOf(waiting.map((g) => g.route)).map((receiver) => ({ receiver, notification: n })),
         };
       });
       const ids = await this.options.outbox.hold(placed.flatMap((p) => p.holds));
       for (const id of ids) this.held.add(id);
-      for (const { item, n, routes } of placed) {
-        for (const route of routes) this.grouper.add(n, route, now);
+      for (const { item, n, groups } of placed) {
+        for (const g of groups) this.grouper.add(n, g, now);
         item.outcome = "sent";
-        item.receivers = receiversOf(routes);
+        item.receivers = receiversOf(groups.map((g) => g.route));
       }
       return items;
     },

@@ -5,6 +5,7 @@ import {
   notificationLabels,
   type Route,
   routeMuted,
+  routesFor,
   STATUS_LABELS,
 } from "./route.js";
 
@@ -49,6 +50,34 @@ export interface Batch {
   readonly notifications: readonly Notification[];
 }
 
+/**
+ * Where a notification goes under one route that takes it: the group, by its labels and key. Worked
+ * out once per notification and route (placements), for flushAt and add.
+ */
+export interface Placement {
+  readonly route: Route;
+  readonly key: string;
+  readonly labels: Record<string, string>;
+}
+
+/** The routes that take `n` (matchRoutes), each with the group `n` joins under it. */
+export function placements(tree: Route, n: Notification): Placement[] {
+  const labels = notificationLabels(n);
+  // group_by ['...'] gives every route that has it the same labels: sorted once.
+  let all: { values: Record<string, string>; json: string } | undefined;
+  return routesFor(tree, labels).map((route) => {
+    if (!route.groupByAll) {
+      const values = groupLabels(route, labels);
+      return { route, labels: values, key: `${route.id}:${JSON.stringify(values)}` };
+    }
+    if (!all) {
+      const values = groupLabels(route, labels);
+      all = { values, json: JSON.stringify(values) };
+    }
+    return { route, labels: all.values, key: `${route.id}:${all.json}` };
+  });
+}
+
 /** One notification for one receiver (held in the outbox, or discarded by a group). */
 export interface Delivery {
   readonly receiver: string;
@@ -84,17 +113,15 @@ export class Grouper {
    * for a new group. At or before now: due() would send it at once. The caller's `now`, so that a
    * millisecond passing between its clock read and ours never makes a group_wait 0 group wait.
    */
-  flushAt(notification: Notification, route: Route, now: number): number {
-    const { key } = groupOf(route, notification);
+  flushAt({ route, key }: Placement, now: number): number {
     return this.groups.get(key)?.nextFlushAt ?? now + route.groupWaitMs;
   }
 
   /**
-   * Puts a notification into its group under `route` (one of matchRoutes' results), arrived at `now`
-   * (the caller's, the same it asked flushAt with: a new group is due at now + group_wait).
+   * Puts a notification into its group under a route (one of its placements), arrived at `now` (the
+   * caller's, the same it asked flushAt with: a new group is due at now + group_wait).
    */
-  add(notification: Notification, route: Route, now: number): void {
-    const { labels, key } = groupOf(route, notification);
+  add(notification: Notification, { route, labels, key }: Placement, now: number): void {
     let group = this.groups.get(key);
     if (!group) {
       group = {
@@ -350,11 +377,6 @@ class DueHeap {
 
 function before(a: Group, b: Group): boolean {
   return a.nextFlushAt < b.nextFlushAt || (a.nextFlushAt === b.nextFlushAt && a.key < b.key);
-}
-
-function groupOf(route: Route, n: Notification): { labels: Record<string, string>; key: string } {
-  const labels = groupLabels(route, notificationLabels(n));
-  return { labels, key: `${route.id}:${JSON.stringify(labels)}` };
 }
 
 function groupLabels(route: Route, labels: Record<string, string>): Record<string, string> {

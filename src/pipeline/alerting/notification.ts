@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { BmcFru } from "../../ipmi/fru.js";
 import { receivedValue } from "../../mib/render.js";
 import { DEFAULT_UNKNOWN_SEVERITY, type PetSeverity } from "../../pet/tables/severity.js";
@@ -245,7 +245,7 @@ export function buildNotification(
     : verdict?.detail;
   const notification: Notification = {
     version: 1,
-    id: createHash("sha256").update(`${event.id}|${status}`).digest("hex").slice(0, 32),
+    id: hash("sha256", `${event.id}|${status}`).slice(0, 32),
     status,
     severity,
     summary,

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { type Job, type JobsOptions, Queue, type Worker } from "bullmq";
 import { TurnCoalescer } from "../../io/coalesce.js";
 import type { NotificationGroup, Sink } from "../../sinks/sink.js";
@@ -127,10 +127,7 @@ export function deliveryId(notificationId: string, receiver: string): string {
  * (some were delivered meanwhile) is a different request and has a key of its own.
  */
 export function idempotencyKey(receiver: string, notificationIds: readonly string[]): string {
-  return createHash("sha256")
-    .update(JSON.stringify([receiver, ...notificationIds]))
-    .digest("hex")
-    .slice(0, 32);
+  return hash("sha256", JSON.stringify([receiver, ...notificationIds])).slice(0, 32);
 }
 
 /**
