@@ -15,9 +15,10 @@
 // /proc/PID/stat, divided by the events delivered; the BMC simulator, Alertmanager and the bench's own
 // processes are other machines' work and are reported apart.
 //
-// --profile DIR runs petgate serve with --cpu-prof into DIR.
+// --profile DIR runs petgate serve with --cpu-prof into DIR; --timeline prints each petgate step
+// second by second, with the CPU each process used in it (timeline.ts).
 //
-//   node dist/bench/e2e.js [--rate 1000,2000] [--seconds 60] [--bmcs 100] [--quick] [--profile DIR]
+//   node dist/bench/e2e.js [--rate 1000,2000] [--seconds 60] [--bmcs 100] [--quick] [--profile DIR] [--timeline]
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { once } from "node:events";
@@ -33,7 +34,8 @@ import { decodePetVarbind, encodePetVarbind } from "../src/pet/varbind.js";
 import { freeUdpPort } from "./kernel.js";
 import { freeTcpPort } from "./ports.js";
 import { repoRoot as root } from "./root.js";
-import { percentile } from "./stats.js";
+import { cpuMsOf, percentile } from "./stats.js";
+import { bySecond, CpuSampler, printTimeline } from "./timeline.js";
 
 const FIXTURE = "test/fixtures/snmp/pet-v1-dell-chassis-intrusion.hex";
 const SOURCES = 100;
@@ -43,8 +45,6 @@ const IDLE_MS = 10_000;
 /** …or at the latest this long after it. */
 const DRAIN_MAX_MS = 120_000;
 const SIM_PASSWORD = "bench-e2e-sim";
-/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s. */
-const CLK_TCK = 100;
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -243,18 +243,6 @@ async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = "S
   const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
   await exited;
   clearTimeout(timer);
-}
-
-/** user + system CPU of a process so far (ms), from /proc/PID/stat. */
-function cpuMsOf(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields[0] is field 3
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return 0;
-  }
 }
 
 async function until(what: string, timeoutMs: number, ready: () => boolean | Promise<boolean>) {
@@ -502,6 +490,7 @@ function latency(sentAt: number[], arrivals: Array<[number, number]> | undefined
 
 interface Receiving {
   port: number;
+  pid: number | undefined;
   collect(): Promise<Arrivals>;
   reset(): Promise<void>;
 }
@@ -516,6 +505,7 @@ async function startReceiver(): Promise<Receiving> {
   };
   return {
     port,
+    pid: child.pid,
     collect: () => ask<Arrivals>("collect"),
     reset: () => ask<void>("reset").then(() => undefined),
   };
@@ -623,9 +613,15 @@ async function petgateStep(
   rate: number,
   seconds: number,
   bmcs: number,
-  profileDir: string | undefined,
-  history = true,
+  options: {
+    profileDir?: string | undefined;
+    /** Keep the alert history (the default); false for a side-by-side run without it. */
+    history: boolean;
+    /** Print the step second by second (timeline.ts). */
+    timeline: boolean;
+  },
 ): Promise<StepResult> {
+  const { profileDir, history } = options;
   const { rx, redis, fleet, am } = parts;
   await rx.reset();
   const total = Math.round(rate * seconds);
@@ -665,6 +661,7 @@ async function petgateStep(
   serve.stderr?.on("data", (d: Buffer) => {
     log = (log + d.toString()).slice(-8000);
   });
+  let sampler: CpuSampler | undefined;
   try {
     await until("petgate serve", 30_000, () => {
       if (serve.exitCode !== null) throw new Error(`petgate serve exited:\n${log}`);
@@ -689,12 +686,18 @@ async function petgateStep(
     };
     const ipmi0 = fleet && (await ipmiRequests(fleet));
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuMsOf(p)]));
+    sampler = options.timeline ? new CpuSampler({ ...pids, receiver: rx.pid }) : undefined;
     const commands0 = await commandStats(redis.socket);
     const report = await send("--sender", String(listenPort), rate, total);
     const sentDone = now();
     const queuesEmptyMs = await queuesEmpty(redis.socket, prefix, sentDone);
     const arrivals = await drain(rx, ["webhook", "alertmanager"], total - report.errors, sentDone);
     const webhook = latency(report.sentAt, arrivals.at.webhook, arrivals.duplicates.webhook);
+    if (sampler)
+      printTimeline(
+        `petgate ${rate}/s, webhook`,
+        bySecond(report.sentAt, arrivals.at.webhook ?? [], sampler.stop()),
+      );
     const per = (k: string) =>
       round3((cpuMsOf(pids[k as keyof typeof pids]) - (cpu0[k] ?? 0)) / Math.max(1, webhook.delivered));
     const redisCommands = commandsPerEvent(
@@ -726,6 +729,7 @@ async function petgateStep(
           : null,
     };
   } finally {
+    sampler?.stop();
     await stop(serve);
   }
 }
@@ -765,6 +769,7 @@ async function main(): Promise<void> {
       bmcs: { type: "string" },
       profile: { type: "string" },
       "no-history": { type: "boolean" },
+      timeline: { type: "boolean" },
     },
   });
   if (values.sender) return petSender(Number(values.target), Number(values.rate), Number(values.count));
@@ -795,15 +800,11 @@ async function main(): Promise<void> {
       const anchor = await anchorStep(rx, am, rate, seconds);
       process.stderr.write(`bench: petgate, ${rate}/s for ${seconds} s…\n`);
       const parts = { rx, redis, ...(fleet && { fleet }), am };
-      const petgate = await petgateStep(
-        parts,
-        dir,
-        rate,
-        seconds,
-        bmcs,
-        values.profile,
-        !values["no-history"],
-      );
+      const petgate = await petgateStep(parts, dir, rate, seconds, bmcs, {
+        profileDir: values.profile,
+        history: !values["no-history"],
+        timeline: values.timeline === true,
+      });
       results.push({ anchor, petgate });
       await stop(am.child);
     }

@@ -33,6 +33,18 @@ export function reapedChildrenCpuMs(): number {
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
 }
 
+/** user + system CPU of a process so far (ms), from /proc/PID/stat; 0 once it is gone. */
+export function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields[0] is field 3
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
 /** This process's own CPU time (user + system), ms. */
 export function ownCpuMs(): number {
   const { user, system } = process.cpuUsage();
