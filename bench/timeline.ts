@@ -19,6 +19,7 @@ export class CpuSampler {
       Object.assign(this.last, now);
       this.taken.push({ at: Date.now(), cpu });
     }, 1_000);
+    this.timer.unref();
   }
 
   /** The samples so far, each stamped with the end of its second (epoch ms). */
