@@ -33,7 +33,11 @@ import {
  *     the mute is never sent, nor is a one-shot that came during it; no repeat is sent while muted.
  * Pure: no timers. The caller calls due(now) at nextDue() (or on any tick) and sends what it returns.
  * Groups wait in a binary heap by when they are next due, so due() and nextDue() cost what is due, not
- * what is held: with group_by ['...'] every alert is a group, and firing ones stay.
+ * what is held: with group_by ['...'] every alert is a group, and firing ones stay. A group with
+ * nothing changed and nothing muted rests until the tick at which its repeat falls due, instead of
+ * being looked at every group_interval to find nothing (held a million alerts under a 1 s
+ * group_interval, that alone took more than a core); a notification added to it brings it back to
+ * its next tick. The heap is lazy: a group's earlier entry is skipped once it has a newer one.
  */
 
 /** What one receiver is sent for one group at once. */
@@ -99,7 +103,17 @@ interface Group {
   /** Alerts whose latest notification the receiver has not been sent. */
   changed: Set<string> | undefined;
   nextFlushAt: number;
+  /** Its live entry in the heap (an older one there is stale). */
+  entry: DueEntry | undefined;
+  /** When due() last looked at it: its group_interval ticks count from there. */
+  lookedAt: number | undefined;
   lastSentAt: number | undefined;
+}
+
+/** A group in the heap, due at `at`. */
+interface DueEntry {
+  readonly group: Group;
+  readonly at: number;
 }
 
 export class Grouper {
@@ -114,7 +128,9 @@ export class Grouper {
    * millisecond passing between its clock read and ours never makes a group_wait 0 group wait.
    */
   flushAt({ route, key }: Placement, now: number): number {
-    return this.groups.get(key)?.nextFlushAt ?? now + route.groupWaitMs;
+    const group = this.groups.get(key);
+    if (!group) return now + route.groupWaitMs;
+    return Math.min(group.nextFlushAt, nextTick(group, now));
   }
 
   /**
@@ -132,10 +148,12 @@ export class Grouper {
         unsentFiring: undefined,
         changed: undefined,
         nextFlushAt: now + route.groupWaitMs,
+        entry: undefined,
+        lookedAt: undefined,
         lastSentAt: undefined,
       };
       this.groups.set(key, group);
-      this.waiting.push(group);
+      this.schedule(group);
     }
     const fingerprint = alertFingerprint(notification);
     const held = group.alerts.get(fingerprint);
@@ -159,23 +177,47 @@ export class Grouper {
     if (notification.status === "firing") unmark(group, "unsentFiring", fingerprint);
     group.alerts.set(fingerprint, notification);
     mark(group, "changed", fingerprint);
+    // A resting group is looked at again at its next tick.
+    const tick = nextTick(group, now);
+    if (tick < group.nextFlushAt) {
+      group.nextFlushAt = tick;
+      this.schedule(group);
+    }
   }
 
   /** The batches due at `now`, in the order their groups fell due. */
   due(now: number): Batch[] {
     // Taken out first, put back after: a group_interval of 0 must not make a group due twice.
     const ready: Group[] = [];
-    for (let g = this.waiting.peek(); g && g.nextFlushAt <= now; g = this.waiting.peek())
-      ready.push(this.waiting.pop() as Group);
+    for (let e = this.waiting.peek(); e && e.at <= now; e = this.waiting.peek()) {
+      this.waiting.pop();
+      if (e.group.entry === e) ready.push(e.group);
+    }
     const batches: Batch[] = [];
     for (const group of ready) {
       const batch = this.flush(group, now);
       if (batch) batches.push(batch);
-      group.nextFlushAt = now + group.route.groupIntervalMs;
-      if (group.alerts.size === 0) this.groups.delete(group.key);
-      else this.waiting.push(group);
+      group.lookedAt = now;
+      if (group.alerts.size === 0) {
+        this.groups.delete(group.key);
+        group.entry = undefined;
+        continue;
+      }
+      // Nothing changed, nothing held by a mute: it rests until its repeat.
+      const repeatAt =
+        group.lastSentAt === undefined ? undefined : group.lastSentAt + group.route.repeatIntervalMs;
+      const resting =
+        repeatAt !== undefined && group.changed === undefined && routeMuted(group.route, now) === undefined;
+      group.nextFlushAt = resting ? nextTick(group, repeatAt) : now + group.route.groupIntervalMs;
+      this.schedule(group);
     }
     return batches;
+  }
+
+  private schedule(group: Group): void {
+    const entry = { group, at: group.nextFlushAt };
+    group.entry = entry;
+    this.waiting.push(entry);
   }
 
   /**
@@ -262,13 +304,27 @@ export class Grouper {
 
   /** When due() next has something to look at (ms), or undefined with no groups. */
   nextDue(): number | undefined {
-    return this.waiting.peek()?.nextFlushAt;
+    // Stale entries on top would wake the caller for nothing.
+    for (let e = this.waiting.peek(); e && e.group.entry !== e; e = this.waiting.peek()) this.waiting.pop();
+    return this.waiting.peek()?.at;
   }
 
   /** Groups currently held. */
   get size(): number {
     return this.groups.size;
   }
+}
+
+/**
+ * The first of the group's group_interval ticks, counted from when due() last looked at it, at or
+ * after `at`; one group_interval after that look at the soonest. A group due() never looked at is due
+ * at the end of its group_wait.
+ */
+function nextTick(group: Group, at: number): number {
+  if (group.lookedAt === undefined) return group.nextFlushAt;
+  const interval = group.route.groupIntervalMs;
+  if (interval <= 0) return Math.max(at, group.lookedAt);
+  return group.lookedAt + interval * Math.max(1, Math.ceil((at - group.lookedAt) / interval));
 }
 
 function mark(group: Group, set: "changed" | "unsentFiring", fingerprint: string): void {
@@ -333,24 +389,24 @@ class Alerts {
 
 /** Groups by when they are next due, then by key (a stable order among groups due at once). */
 class DueHeap {
-  private readonly heap: Group[] = [];
+  private readonly heap: DueEntry[] = [];
 
-  peek(): Group | undefined {
+  peek(): DueEntry | undefined {
     return this.heap[0];
   }
 
-  push(group: Group): void {
+  push(entry: DueEntry): void {
     const heap = this.heap;
-    heap.push(group);
+    heap.push(entry);
     for (let i = heap.length - 1; i > 0; ) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i] as Group, heap[parent] as Group)) break;
+      if (!before(heap[i] as DueEntry, heap[parent] as DueEntry)) break;
       this.swap(i, parent);
       i = parent;
     }
   }
 
-  pop(): Group | undefined {
+  pop(): DueEntry | undefined {
     const heap = this.heap;
     const top = heap[0];
     const last = heap.pop();
@@ -360,8 +416,8 @@ class DueHeap {
       const left = 2 * i + 1;
       const right = left + 1;
       let first = i;
-      if (left < heap.length && before(heap[left] as Group, heap[first] as Group)) first = left;
-      if (right < heap.length && before(heap[right] as Group, heap[first] as Group)) first = right;
+      if (left < heap.length && before(heap[left] as DueEntry, heap[first] as DueEntry)) first = left;
+      if (right < heap.length && before(heap[right] as DueEntry, heap[first] as DueEntry)) first = right;
       if (first === i) break;
       this.swap(i, first);
       i = first;
@@ -371,12 +427,12 @@ class DueHeap {
 
   private swap(i: number, j: number): void {
     const heap = this.heap;
-    [heap[i], heap[j]] = [heap[j] as Group, heap[i] as Group];
+    [heap[i], heap[j]] = [heap[j] as DueEntry, heap[i] as DueEntry];
   }
 }
 
-function before(a: Group, b: Group): boolean {
-  return a.nextFlushAt < b.nextFlushAt || (a.nextFlushAt === b.nextFlushAt && a.key < b.key);
+function before(a: DueEntry, b: DueEntry): boolean {
+  return a.at < b.at || (a.at === b.at && a.group.key < b.group.key);
 }
 
 function groupLabels(route: Route, labels: Record<string, string>): Record<string, string> {
