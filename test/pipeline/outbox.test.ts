@@ -11,7 +11,7 @@ import { type DeliverQueue, deliverQueue, startDeliveryWorker } from "../../src/
 import { INGEST_JOB, type IngestQueue, ingestQueue } from "../../src/pipeline/queues.js";
 import { WebhookSink } from "../../src/sinks/webhook.js";
 import { nodeDaemon } from "../support/cli.js";
-import { type HttpReceiver, startHttpReceiver } from "../support/http-receiver.js";
+import { type HttpReceiver, petgateBodyOf, startHttpReceiver } from "../support/http-receiver.js";
 import { waitFor } from "../support/listener.js";
 import { petTrap, startRedis, type TestRedis } from "../support/redis.js";
 import { commandsDuring } from "../support/redis-monitor.js";
@@ -45,8 +45,8 @@ afterAll(async () => {
 });
 
 /** The fixture PET (a deassertion) as the assertion that fires its alert. */
-function firingTrap() {
-  const deassertion = petTrap(1);
+function firingTrap(sequence = 1) {
+  const deassertion = petTrap(sequence);
   if (deassertion.kind !== "pet") throw new Error("not a PET");
   return { ...deassertion, pet: { ...deassertion.pet, eventDirection: "assertion" as const } };
 }
@@ -92,9 +92,9 @@ it("a group due at once (group_wait 0) is on the DELIVER queue before its event'
   }
 });
 
-it("a group held by a killed events worker is delivered by another worker's outbox sweep, once", async () => {
+it("groups held by a killed events worker are delivered by another worker's outbox sweep, once, each in its own group", async () => {
   const yml = {
-    routes: { receiver: "ops", group_wait: "4s", group_interval: "4s" },
+    routes: { receiver: "ops", group_by: ["..."], group_wait: "4s", group_interval: "4s" },
     receivers: [{ name: "ops", webhook: { url: webhook.url } }],
   };
   const file = join(dir, "petgate.yml");
@@ -103,11 +103,16 @@ it("a group held by a killed events worker is delivered by another worker's outb
     PETGATE_REDIS: redis.socket,
     PETGATE_PREFIX: PREFIX,
   });
-  const trap = firingTrap();
+  // Two alerts (two sensors), so two groups under group_by ['...'].
+  const other = firingTrap(2);
+  const traps = [firingTrap(), { ...other, pet: { ...other.pet, sensorNumber: other.pet.sensorNumber + 1 } }];
   const ingest = ingestQueue(client, PREFIX);
-  await ingest.add(INGEST_JOB, { events: [{ id: eventId(trap), trap }] });
-  // Processed (its batch completed) and held, still in its 4 s group: now the process dies.
-  await waitFor("the delivery held", async () => (await client.zcard(`${PREFIX}:outbox`)) === 1 || undefined);
+  await ingest.add(INGEST_JOB, { events: traps.map((trap) => ({ id: eventId(trap), trap })) });
+  // Processed (its batch completed) and held, still in their 4 s groups: now the process dies.
+  await waitFor(
+    "the deliveries held",
+    async () => (await client.zcard(`${PREFIX}:outbox`)) === 2 || undefined,
+  );
   await waitFor("the batch completed", async () => (await ingest.getCompletedCount()) === 1 || undefined);
   doomed.child.kill("SIGKILL");
   await doomed.exited;
@@ -130,18 +135,25 @@ it("a group held by a killed events worker is delivered by another worker's outb
   });
   try {
     await waitFor(
-      "the held notification at the webhook",
-      () => webhook.requests.length === 1 || undefined,
+      "the held notifications at the webhook",
+      () => webhook.requests.length === 2 || undefined,
       20_000,
     );
     await waitFor(
       "the outbox empty",
       async () => (await client.zcard(`${PREFIX}:outbox`)) === 0 || undefined,
     );
-    // Nothing more arrives: one delivery, one idempotency key.
+    // Nothing more arrives: one delivery a group, each group the one its route gives the alert (not
+    // one group of everything swept).
     await new Promise((r) => setTimeout(r, 500));
-    expect(webhook.requests).toHaveLength(1);
-    expect(webhook.idempotencyKeys()).toHaveLength(1);
+    expect(webhook.requests).toHaveLength(2);
+    expect(webhook.idempotencyKeys()).toHaveLength(2);
+    const groups = webhook.requests.map((r) => petgateBodyOf(r));
+    expect(groups.map((g) => g?.notifications.length)).toEqual([1, 1]);
+    const numbers = groups.map((g) => g?.groupLabels.sensor_number);
+    expect(new Set(numbers).size).toBe(2);
+    for (const g of groups)
+      expect(g?.groupKey).toContain(`"sensor_number":"${g?.groupLabels.sensor_number}"`);
     expect(await client.hlen(`${PREFIX}:outbox:data`)).toBe(0);
   } finally {
     await rescuer.close();

@@ -175,7 +175,7 @@ export class Dispatcher {
     const send: Delivery[] = [];
     for (const d of deliveries) (muted(d) ? kept : send).push(d);
     await this.options.outbox.refresh(kept);
-    await this.enqueue(outboxGroups(send));
+    await this.enqueue(outboxGroups(this.options.tree, send));
     const keptIds = new Set(kept.map((d) => deliveryId(d.notification.id, d.receiver)));
     await this.options.outbox.release(ids.filter((id) => !keptIds.has(id)));
     if (send.length > 0)
@@ -190,20 +190,23 @@ export class Dispatcher {
   }
 }
 
-/** Swept deliveries as one group "outbox" per receiver. */
-function outboxGroups(deliveries: readonly Delivery[]): FlushGroup[] {
-  const byReceiver = new Map<string, Notification[]>();
+/**
+ * Swept deliveries in the groups they were held for: under its receiver, the group the notification's
+ * route puts it in, as the stopped worker's flush would have sent it; a group of its own when no route
+ * sends it to that receiver any more. One group of everything swept made one email of hundreds of
+ * alerts, which a relay may refuse for good (552).
+ */
+function outboxGroups(tree: Route, deliveries: readonly Delivery[]): FlushGroup[] {
+  const groups = new Map<string, FlushGroup & { notifications: Notification[] }>();
   for (const { receiver, notification } of deliveries) {
-    const notifications = byReceiver.get(receiver);
-    if (notifications) notifications.push(notification);
-    else byReceiver.set(receiver, [notification]);
+    const at = placements(tree, notification).find((p) => p.route.receiver === receiver);
+    const groupKey = at?.key ?? `outbox:${notification.id}`;
+    const id = `${receiver}\u0000${groupKey}`;
+    const group = groups.get(id);
+    if (group) group.notifications.push(notification);
+    else groups.set(id, { receiver, groupKey, groupLabels: at?.labels ?? {}, notifications: [notification] });
   }
-  return [...byReceiver].map(([receiver, notifications]) => ({
-    receiver,
-    groupKey: "outbox",
-    groupLabels: {},
-    notifications,
-  }));
+  return [...groups.values()];
 }
 
 /** The distinct receivers of the matched routes. */

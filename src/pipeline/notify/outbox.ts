@@ -7,7 +7,7 @@ import { deliveryId } from "./deliver.js";
  * groups in process memory until group_wait / group_interval): written to Redis before the event's INGEST
  * batch completes, removed once the group's batch is on the DELIVER queue. A worker that dies in
  * between (SIGKILL, OOM) leaves them here, and any worker's sweep puts those older than the longest
- * group timing on the DELIVER queue directly: late, as one group "outbox" per receiver, but not lost.
+ * group timing on the DELIVER queue directly: late, each in the group its route gives it, but not lost.
  * A notification the dead worker did enqueue is skipped at delivery by its delivered marker (deliver.ts).
  *
  *   <prefix>:outbox        zset   delivery id scored by when it was held (ms)
